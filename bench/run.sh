@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# bench/run.sh - loads a running munshi with wrk on loopback and reports
+# requests/s and p99 latency per backend and scenario (docs/performance.md).
+#
+# For each backend it starts build/munshi on a free 127.0.0.1 port with a
+# fresh database (SQLite: a file in a temporary directory; PostgreSQL: a new
+# database in the throw-away cluster of tests/with-pg.sh), signs up one user,
+# creates 1,000 customers through bulk POSTs, checks each scenario answers 2xx,
+# then runs every scenario BENCH_RUNS times and keeps the medians.
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION     wrk -d per run [10s]
+#   BENCH_CONNECTIONS  wrk -c [32]
+#   BENCH_WRK_THREADS  wrk -t [2]
+#   BENCH_RUNS         runs per scenario; the median is reported [3]
+#   BENCH_BACKENDS     [sqlite postgres]
+#   BENCH_SCENARIOS    [get_one get_50 post_one]
+#   MUNSHI_BIN         the server binary [build/munshi]
+#   MUNSHI_THREADS     passed through to the server (its worker pool size)
+#
+# Results: a table on stdout and bench/results/latest.md (with the raw runs).
+set -euo pipefail
+export LC_ALL=C
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${BENCH_DURATION:-10s}
+CONNS=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+RUNS=${BENCH_RUNS:-3}
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one}
+BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
+[[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
+SEED_CUSTOMERS=1000
+SEED_BATCH=100
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+command -v wrk >/dev/null || die "wrk is not installed (make deps-bench)"
+command -v curl >/dev/null || die "curl is not installed (make deps-bench)"
+[ -x "$BIN" ] || die "no server binary at $BIN (make build)"
+
+# PostgreSQL needs a cluster: run the whole benchmark inside the throw-away
+# one that tests/with-pg.sh starts (it sets MUNSHI_TEST_PG_URL).
+if [[ " $BACKENDS " == *" postgres "* && -z "${MUNSHI_TEST_PG_URL:-}" ]]; then
+  exec "$ROOT/tests/with-pg.sh" "$ROOT/bench/run.sh" "$@"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/munshi-bench.XXXXXX")
+SERVER_PID=
+PG_DB=
+
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [ -n "$PG_DB" ]; then
+    psql "$MUNSHI_TEST_PG_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB" \
+      >/dev/null 2>&1 || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port nobody listens on (bash's /dev/tcp: a refused connect means free).
+free_port() {
+  local p i
+  for i in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+# The URL of database $2 on the server of URL $1 (query string kept).
+pg_url_with_db() {
+  local url=$1 db=$2 query="" rest
+  if [[ "$url" == *\?* ]]; then query="?${url#*\?}"; url=${url%%\?*}; fi
+  rest=${url#*://}
+  if [[ "$rest" == */* ]]; then
+    echo "${url%/*}/$db$query"
+  else
+    echo "$url/$db$query"
+  fi
+}
+
+# curl wrapper: prints the body, fails unless the status is 2xx.
+# usage: api METHOD PATH [BODY] [extra curl args...]
+api() {
+  local method=$1 path=$2 body=${3:-} out status
+  shift 3 || shift $#
+  out="$TMP/resp"
+  local args=(-sS -o "$out" -w '%{http_code}' -X "$method"
+              -H "apikey: $ANON" -H "Content-Type: application/json")
+  [ -n "${TOKEN:-}" ] && args+=(-H "Authorization: Bearer $TOKEN")
+  [ -n "$body" ] && args+=(--data-binary "$body")
+  status=$(curl "${args[@]}" "$@" "$BASE$path") || die "$method $path: curl failed"
+  if [[ "$status" != 2?? ]]; then
+    echo "bench: $method $path answered $status:" >&2
+    head -c 2000 "$out" >&2
+    echo >&2
+    return 1
+  fi
+  cat "$out"
+}
+
+json_field() { # json_field NAME < json: first string value of "NAME"
+  sed -n "s/.*\"$1\" *: *\"\\([^\"]*\\)\".*/\\1/p" | head -n 1
+}
+
+start_server() { # start_server DB_URL
+  local port
+  port=$(free_port)
+  BASE="http://127.0.0.1:$port"
+  # cwd: the temporary directory, so nothing lands in the repository's data/.
+  (cd "$TMP" && MUNSHI_DB=$1 DATABASE_URL='' MUNSHI_PORT=$port \
+    MUNSHI_LISTEN=127.0.0.1 MUNSHI_JWT_SECRET=$SECRET \
+    MUNSHI_LOG=${MUNSHI_LOG:-warn} exec "$BIN" serve) >"$TMP/server.log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 1 150); do
+    if curl -s -o /dev/null -m 2 "$BASE/health" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$TMP/server.log" >&2
+  die "the server did not start on $BASE"
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+# Signs up a user and creates the seed customers; sets TOKEN, CUSTOMER_ID.
+seed() {
+  local resp email i j batch sep n50
+  TOKEN=
+  email="bench-$RANDOM$RANDOM@example.com"
+  resp=$(api POST /auth/v1/signup \
+    "{\"email\":\"$email\",\"password\":\"bench-password-1\",\"data\":{\"business_name\":\"Bench Traders\"}}")
+  TOKEN=$(json_field access_token <<<"$resp")
+  [ -n "$TOKEN" ] || die "signup answered no access_token: $resp"
+
+  for ((i = 0; i < SEED_CUSTOMERS; i += SEED_BATCH)); do
+    batch="["
+    sep=""
+    for ((j = i; j < i + SEED_BATCH && j < SEED_CUSTOMERS; j++)); do
+      # Every other customer is in state 27, so get_50 always fills its page.
+      local st=27
+      ((j % 2)) && st=$(printf '%02d' $((j % 3 == 0 ? 29 : 24)))
+      batch+="$sep{\"full_name\":\"Customer $(printf '%04d' $((SEED_CUSTOMERS - j)))\",\"phone_number\":\"+8$(printf '%011d' "$j")\",\"state_code\":\"$st\"}"
+      sep=","
+    done
+    batch+="]"
+    api POST /rest/v1/customers "$batch" -H "Prefer: return=minimal" >/dev/null \
+      || die "bulk insert of customers failed"
+  done
+
+  resp=$(api GET "/rest/v1/customers?select=id&order=id.asc&limit=1&offset=$((SEED_CUSTOMERS / 2))")
+  CUSTOMER_ID=$(json_field id <<<"$resp")
+  [ -n "$CUSTOMER_ID" ] || die "could not read a customer id: $resp"
+
+  resp=$(api GET "/rest/v1/customers?select=id,full_name,phone_number,total_debt&state_code=eq.27&order=full_name.asc&limit=50")
+  n50=$(grep -o '"id"' <<<"$resp" | wc -l)
+  [ "$n50" -eq 50 ] || die "get_50 returns $n50 rows, not 50"
+}
+
+# One request of each scenario by curl, so a 401 or 404 stops us before wrk.
+probe() {
+  api GET "/rest/v1/customers?id=eq.$CUSTOMER_ID" >/dev/null \
+    || die "get_one probe failed"
+  api POST /rest/v1/customers \
+    '{"full_name":"Probe","phone_number":"+70000000000","state_code":"29"}' \
+    -H "Prefer: return=minimal" >/dev/null || die "post_one probe failed"
+}
+
+median() { # median of the arguments (the lower middle for an even count)
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+field() { # field NAME LINE: the value of NAME=... in a RESULT line
+  sed -n "s/.*[[:space:]]$1=\\([^[:space:]]*\\).*/\\1/p" <<<" $2"
+}
+
+SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+ANON=$(cd "$TMP" && MUNSHI_JWT_SECRET=$SECRET "$BIN" keys | awk '/^anon:/ { print $2 }')
+[ -n "$ANON" ] || die "'munshi keys' printed no anon key"
+export BENCH_DIR="$ROOT/bench" BENCH_ANON="$ANON"
+
+WRK_CMD="wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency -s bench/<scenario>.lua http://127.0.0.1:<port> -- <run>"
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+CORES=$(nproc)
+STAMP=$(date -u '+%Y-%m-%d %H:%M UTC')
+VERSION=$("$BIN" version 2>/dev/null | head -n 1 || true)
+
+RESULTS=()   # "backend scenario rps p99 non2xx socket_errors"
+RAW=()       # one line per wrk run
+WARN=0
+
+echo "munshi bench: $CORES cores ($CPU); $RUNS x $DURATION per scenario, -c$CONNS -t$WRK_THREADS"
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite)
+      db_url="sqlite:$TMP/bench.db"
+      ;;
+    postgres)
+      PG_DB="munshi_bench_$$"
+      psql "$MUNSHI_TEST_PG_URL" -qX -v ON_ERROR_STOP=1 \
+        -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB" >/dev/null
+      db_url=$(pg_url_with_db "$MUNSHI_TEST_PG_URL" "$PG_DB")
+      ;;
+    *) die "unknown backend '$backend' (sqlite or postgres)" ;;
+  esac
+
+  start_server "$db_url"
+  echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
+  seed
+  probe
+  export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID"
+
+  run_no=0
+  for sc in $SCENARIOS; do
+    [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
+    rps_list=() p99_list=() bad=0 sock=0
+    for ((r = 1; r <= RUNS; r++)); do
+      run_no=$((run_no + 1))
+      out="$TMP/wrk-$backend-$sc-$r.txt"
+      wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency \
+        -s "bench/$sc.lua" "$BASE" -- "$run_no" >"$out" 2>&1 \
+        || { cat "$out" >&2; die "wrk failed ($backend $sc)"; }
+      line=$(grep '^RESULT ' "$out" | tail -n 1) \
+        || { cat "$out" >&2; die "wrk printed no RESULT line ($backend $sc)"; }
+      rps=$(field rps "$line")
+      p99=$(field p99_ms "$line")
+      rps_list+=("$rps")
+      p99_list+=("$p99")
+      bad=$((bad + $(field non2xx "$line")))
+      sock=$((sock + $(field socket_errors "$line")))
+      RAW+=("$backend $sc run $r: ${line#RESULT }")
+      printf '  %-8s %-9s run %d: %10s req/s  p99 %8s ms\n' "$backend" "$sc" "$r" "$rps" "$p99"
+    done
+    RESULTS+=("$backend $sc $(median "${rps_list[@]}") $(median "${p99_list[@]}") $bad $sock")
+    if [ "$bad" -ne 0 ] || [ "$sock" -ne 0 ]; then
+      WARN=1
+      echo "  WARNING: $backend $sc: $bad non-2xx responses, $sock socket errors" >&2
+      tail -n 20 "$TMP/server.log" >&2 || true
+    fi
+  done
+
+  stop_server
+  if [ "$backend" = postgres ]; then
+    psql "$MUNSHI_TEST_PG_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
+    PG_DB=
+  fi
+done
+
+table() {
+  printf '| %-8s | %-9s | %10s | %8s | %7s | %13s |\n' backend scenario 'req/s' 'p99 ms' non-2xx 'socket errors'
+  printf '|----------|-----------|-----------:|---------:|--------:|--------------:|\n'
+  local row
+  for row in "${RESULTS[@]}"; do
+    # shellcheck disable=SC2086
+    set -- $row
+    printf '| %-8s | %-9s | %10.0f | %8.2f | %7s | %13s |\n' "$1" "$2" "$3" "$4" "$5" "$6"
+  done
+}
+
+echo
+echo "medians of $RUNS run(s), $DURATION each, $CONNS connections, wrk -t$WRK_THREADS, $CORES cores shared by wrk and the server"
+table
+[ "$WARN" -eq 0 ] || echo "WARNING: some requests failed; the numbers above are not clean" >&2
+
+mkdir -p bench/results
+{
+  echo "# munshi bench, $STAMP"
+  echo
+  echo "- server: ${VERSION:-munshi} ($BIN), worker threads: ${MUNSHI_THREADS:-default (one per core)}"
+  echo "- machine: $CORES cores, $CPU; wrk and the server share them, over loopback"
+  echo "- wrk: \`$WRK_CMD\`"
+  echo "- runs: $RUNS per scenario, $DURATION each; the table shows medians"
+  echo "- data: one tenant, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27)"
+  echo
+  table
+  echo
+  echo "non-2xx counts responses with status >= 400 (wrk's own count), summed over the runs."
+  echo
+  echo "## Raw runs"
+  echo
+  echo '```'
+  printf '%s\n' "${RAW[@]}"
+  echo '```'
+} >bench/results/latest.md
+echo "written: bench/results/latest.md"

@@ -1,0 +1,116 @@
+/* api.h - one API exchange, as handlers see it, and the one table of errors.
+ *
+ * The HTTP layer fills an api_req from libmicrohttpd and sends the api_resp
+ * back; handlers in auth/ and rest/ never see HTTP-library types. Every error
+ * that leaves the process comes from the api_error table below, so a status,
+ * its code and its message are decided in one place. Handlers that fail call
+ * api_fail(...) and return -1: the response is then already set (the
+ * "..._or_reply" contract of Redis). */
+#ifndef MUNSHI_BASE_API_H
+#define MUNSHI_BASE_API_H
+
+#include <stddef.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+/* Who is calling, from a verified JWT (or none). */
+typedef enum { ROLE_NONE, ROLE_ANON, ROLE_AUTHENTICATED, ROLE_SERVICE } api_role;
+
+typedef struct api_principal {
+  api_role role;
+  char sub[37];        /* user id (= profile id) for ROLE_AUTHENTICATED */
+  char session_id[37]; /* auth session of the access token, or "" */
+  char email[256];
+} api_principal;
+
+typedef struct api_req {
+  arena *a;              /* memory of this request, freed after the reply */
+  const char *method;    /* "GET", "POST", ... */
+  const char *path;      /* the path after the prefix, e.g. "customers" */
+  const char *query;     /* raw query string without '?', never NULL */
+  const char *body;      /* NUL-terminated, never NULL */
+  size_t body_len;
+  const char *remote;    /* client address as text */
+  api_principal who;
+  /* Header lookup (case-insensitive name); NULL when absent. */
+  const char *(*header)(const struct api_req *r, const char *name);
+  void *http; /* owned by the HTTP layer */
+} api_req;
+
+#define API_MAX_HEADERS 8
+
+typedef struct api_resp {
+  int status;
+  const char *content_type; /* default "application/json; charset=utf-8" */
+  buf body;
+  int nheaders;
+  struct { const char *name, *value; } headers[API_MAX_HEADERS];
+} api_resp;
+
+/* Errors that leave the process. Append only: codes are part of the API. */
+typedef enum {
+  /* PostgREST-shaped ({code, message, details, hint}) */
+  E_NOT_FOUND_ROUTE,   /* 404 PGRST125 */
+  E_NO_TABLE,          /* 404 PGRST205 (42P01 in older PostgREST) */
+  E_NO_COLUMN,         /* 400 42703 */
+  E_BAD_QUERY,         /* 400 PGRST100 */
+  E_BAD_JSON,          /* 400 PGRST102 */
+  E_BAD_VALUE,         /* 400 22P02 invalid input syntax */
+  E_BAD_RANGE,         /* 416 PGRST103 */
+  E_NOT_ONE,           /* 406 PGRST116 */
+  E_UNIQUE,            /* 409 23505 */
+  E_FOREIGN_KEY,       /* 409 23503 */
+  E_NOT_NULL,          /* 400 23502 */
+  E_CHECK,             /* 400 23514 */
+  E_JWT,               /* 401 PGRST301 */
+  E_JWT_EXPIRED,       /* 401 PGRST303 */
+  E_NO_AUTH,           /* 401 PGRST302 anonymous access */
+  E_FORBIDDEN,         /* 403 42501 (row-level security) */
+  E_READ_ONLY_COLUMN,  /* 400 MU001 derived column */
+  E_USE_OPERATION,     /* 405 MU002 table written by business operations */
+  E_NO_FILTER,         /* 400 21000 UPDATE/DELETE requires a WHERE clause */
+  E_TOO_LARGE,         /* 413 PGRST413 */
+  E_URI_TOO_LONG,      /* 414 PGRST414 */
+  E_METHOD,            /* 405 PGRST117 */
+  E_DB,                /* 500 the database failed */
+  E_UNAVAILABLE,       /* 503 PGRST000 cannot reach the database */
+  E_INTERNAL,          /* 500 */
+  /* GoTrue-shaped ({error, error_description}) */
+  E_AUTH_BAD_JSON,       /* 400 bad_json */
+  E_AUTH_VALIDATION,     /* 400/422 validation_failed */
+  E_AUTH_WEAK_PASSWORD,  /* 422 weak_password */
+  E_AUTH_EMAIL_TAKEN,    /* 422 user_already_exists */
+  E_AUTH_BAD_LOGIN,      /* 400 invalid_grant: Invalid login credentials */
+  E_AUTH_BAD_REFRESH,    /* 400 invalid_grant: Invalid Refresh Token */
+  E_AUTH_BAD_GRANT,      /* 400 unsupported_grant_type */
+  E_AUTH_NO_TOKEN,       /* 401 no_authorization */
+  E_AUTH_BAD_TOKEN,      /* 403 bad_jwt */
+  E_AUTH_RATE_LIMIT,     /* 429 over_request_rate_limit */
+  E__COUNT
+} api_error;
+
+typedef struct api_error_def {
+  int status;
+  const char *code;    /* PostgREST code, or GoTrue error_code */
+  const char *message; /* default message */
+  int gotrue;          /* 1: GoTrue error shape */
+} api_error_def;
+
+const api_error_def *api_error_get(api_error e);
+
+void api_resp_init(api_resp *r);
+void api_resp_free(api_resp *r); /* accepts NULL */
+/* Adds a header; name and value must live as long as the response (use the
+ * request arena). Returns -1 when the table is full. */
+int api_header(api_resp *r, const char *name, const char *value);
+
+/* Replaces the response with the error e. message (NULL: the table's
+ * default), details and hint are optional. Always returns -1. */
+int api_fail(api_resp *r, api_error e, const char *message, const char *details,
+             const char *hint);
+/* api_fail with a printf-style message. */
+int api_failf(api_resp *r, api_error e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

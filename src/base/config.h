@@ -1,0 +1,36 @@
+/* config.h - the server's settings from flags and the environment.
+ *
+ * Precedence: command-line flag, then MUNSHI_* variable, then (for the
+ * database) DATABASE_URL, then the default. The JWT secret comes from
+ * MUNSHI_JWT_SECRET, or from <data-dir>/jwt_secret, which is generated once
+ * (32 random bytes, hex, mode 0600) when absent. */
+#ifndef MUNSHI_BASE_CONFIG_H
+#define MUNSHI_BASE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_SECRET_MAX 256
+
+typedef struct config {
+  const char *command; /* serve, migrate, keys, version, help */
+  char db_url[1024];
+  char listen[64];
+  int port;
+  int threads;         /* HTTP worker threads, each with its own DB connection */
+  size_t max_body;     /* request body cap in bytes */
+  char data_dir[512];
+  int access_ttl_s;
+  uint8_t jwt_secret[CONFIG_SECRET_MAX];
+  size_t jwt_secret_len;
+  char log_level[16];
+} config;
+
+/* Parses argv and the environment. Returns 0, or -1 with a message in err. */
+int config_load(int argc, char **argv, config *c, char *err, size_t errlen);
+/* Loads or creates the JWT secret (see above). Returns 0 or -1 with err. */
+int config_secret(config *c, char *err, size_t errlen);
+void config_usage(FILE *out);
+
+#endif

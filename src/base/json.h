@@ -1,0 +1,70 @@
+/* json.h - a strict JSON parser that keeps numbers as text, and a writer.
+ *
+ * We do not use a JSON library that turns numbers into doubles: money must
+ * never pass through floating point, so a number keeps its literal text and
+ * is converted exactly by the reader that knows its type (json_int64,
+ * json_decimal). The parser follows RFC 8259 strictly: valid UTF-8 only, no
+ * trailing commas, no comments, no NUL in strings (\u0000 is refused, as
+ * PostgreSQL text cannot hold it), nesting limited to JSON_MAX_DEPTH,
+ * duplicate object keys refused. All nodes live in the caller's arena. */
+#ifndef MUNSHI_BASE_JSON_H
+#define MUNSHI_BASE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+
+#define JSON_MAX_DEPTH 64
+
+typedef enum {
+  JSON_NULL,
+  JSON_FALSE,
+  JSON_TRUE,
+  JSON_NUMBER,
+  JSON_STRING,
+  JSON_ARRAY,
+  JSON_OBJECT
+} json_type;
+
+typedef struct json json;
+struct json {
+  json_type type;
+  /* JSON_STRING: the decoded UTF-8 value; JSON_NUMBER: the literal text. */
+  const char *str;
+  size_t len;     /* bytes in str */
+  size_t n;       /* JSON_ARRAY / JSON_OBJECT: number of members */
+  json **items;   /* members (values), in document order */
+  const char **keys; /* JSON_OBJECT: keys, parallel to items */
+};
+
+typedef struct json_error {
+  size_t offset; /* byte offset of the error in the input */
+  char message[96];
+} json_error;
+
+/* Parses text[0..len) as one JSON value (whitespace around it allowed).
+ * Returns 0 and sets *out, or -1 and fills err. Memory comes from a. */
+int json_parse(arena *a, const char *text, size_t len, json **out,
+               json_error *err);
+
+/* Member of an object by key, or NULL (also when o is not an object). */
+json *json_get(const json *o, const char *key);
+
+/* Exact conversions of a JSON_NUMBER; -1 when the number is not of that
+ * form (a fraction for an integer, more decimals than scale, an exponent
+ * that does not give an exact value, or out of int64 range). json_decimal
+ * gives the value times 10^scale: json_decimal("12.5", 2) = 1250. */
+int json_int64(const json *v, int64_t *out);
+int json_decimal(const json *v, int scale, int64_t *out);
+
+/* Writes s[0..n) as a JSON string literal, quotes included, escaping as
+ * RFC 8259 requires. Returns 0 or -1 when the buffer cap is passed. */
+int json_write_str(buf *b, const char *s, size_t n);
+/* Writes the value back as compact JSON text. */
+int json_write(buf *b, const json *v);
+/* The name of a type, for error messages ("string", "number", ...). */
+const char *json_type_name(json_type t);
+
+#endif

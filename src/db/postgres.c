@@ -1,0 +1,362 @@
+/* postgres.c - the PostgreSQL backend of db.h, on libpq.
+ *
+ * Every parameter travels as text with no declared type, so the server
+ * infers each one's type from where it stands in the statement (a money
+ * value bound next to a numeric(14,2) column becomes numeric): the program
+ * never spells out PostgreSQL types, and the same SQL text runs on SQLite.
+ * Decimals are formatted from their scaled integers, never through floating
+ * point. Statements are prepared once per connection under generated names
+ * and cached by SQL text; results wrap the PGresult without copying. The
+ * session runs with TimeZone UTC and ISO dates, which is what the readers in
+ * db.c parse. A connection found broken before a statement is reset once,
+ * but never inside a transaction: the work done before the break is gone,
+ * and only the caller can redo it. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/dec.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "db/db_int.h"
+
+struct pg {
+  struct db base;
+  PGconn *conn;
+  struct stmt_cache cache; /* SQL text -> statement number, as a pointer */
+  unsigned next_id;
+  int in_tx;
+};
+
+struct pg_res {
+  struct db_res base;
+  PGresult *res;
+  int64_t changes;
+};
+
+/* Room for the text of any non-text parameter: a timestamp (32), a
+ * decimal (DEC_MAX_TEXT), an int64 (20), a date (10). */
+#define PG_PARAM_TEXT 40
+struct param_text {
+  char s[PG_PARAM_TEXT];
+};
+#define PG_PARAMS_ON_STACK 16
+
+/* ---- errors ---- */
+
+static int pg_fail(struct pg *p, const PGresult *r, db_err *err) {
+  const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  if (!msg || !*msg) msg = PQerrorMessage(p->conn);
+  if (!state || !*state)
+    state = PQstatus(p->conn) == CONNECTION_BAD ? "08006" : "XX000";
+  return db_err_set(err, state, "%s", msg);
+}
+
+static int pg_ok(const PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+}
+
+/* Follows the server's transaction state while the connection is good
+ * (a caller may BEGIN through db_exec too); once it breaks, the last known
+ * state is what decides whether a reset is safe. */
+static void pg_track_tx(struct pg *p) {
+  if (PQstatus(p->conn) != CONNECTION_OK) return;
+  PGTransactionStatusType t = PQtransactionStatus(p->conn);
+  p->in_tx = t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+/* Runs SQL without parameters through the simple protocol (several
+ * statements allowed); 0 or -1 with err filled. */
+static int pg_simple(struct pg *p, const char *sql, db_err *err) {
+  PGresult *r = PQexec(p->conn, sql);
+  pg_track_tx(p);
+  int ok = pg_ok(r);
+  if (!ok) pg_fail(p, r, err);
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+/* NOTICEs ("relation already exists, skipping", "there is no transaction
+ * in progress") would otherwise go to stderr; they are expected here. */
+static void pg_notice(void *arg, const char *msg) {
+  (void)arg;
+  log_debug("postgres: %.200s", msg);
+}
+
+static int pg_session_setup(struct pg *p, db_err *err) {
+  return pg_simple(p,
+                   "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
+                   "SET client_encoding = 'UTF8'",
+                   err);
+}
+
+/* Before a statement: a connection that broke since the last one is
+ * reset, unless a transaction was open on it. */
+static int pg_ensure(struct pg *p, db_err *err) {
+  if (PQstatus(p->conn) == CONNECTION_OK) return 0;
+  if (p->in_tx)
+    return db_err_set(err, "08006",
+                      "connection to the database lost inside a transaction");
+  log_warn("postgres: connection lost, reconnecting");
+  PQreset(p->conn);
+  /* A new session knows none of the old prepared statements. */
+  stmt_cache_clear(&p->cache, NULL, NULL);
+  if (PQstatus(p->conn) != CONNECTION_OK)
+    return db_err_set(err, "08006", "%s", PQerrorMessage(p->conn));
+  return pg_session_setup(p, err);
+}
+
+/* ---- statements ---- */
+
+static const char *pg_param(const db_val *v, struct param_text *t) {
+  switch (v->type) {
+    case DBT_NULL:
+      return NULL;
+    case DBT_TEXT:
+    case DBT_JSON:
+    case DBT_UUID:
+      return v->s;
+    case DBT_INT:
+      snprintf(t->s, sizeof t->s, "%" PRId64, v->i);
+      return t->s;
+    case DBT_BOOL:
+      return v->i ? "true" : "false";
+    case DBT_TS:
+      ts_format(v->i, t->s);
+      return t->s;
+    case DBT_DATE:
+      date_format((int32_t)v->i, t->s);
+      return t->s;
+    case DBT_DEC:
+      dec_format(v->i, v->scale, t->s);
+      return t->s;
+  }
+  return NULL;
+}
+
+/* Executes sql as a cached prepared statement; returns the PGresult of
+ * the execution, or of the PREPARE when that failed (NULL only when libpq
+ * is out of memory or lost the connection). */
+static PGresult *pg_exec_cached(struct pg *p, const char *sql, int n,
+                                const char *const *vals) {
+  uintptr_t id = (uintptr_t)stmt_cache_get(&p->cache, sql);
+  char name[24];
+  if (!id) {
+    if (stmt_cache_full(&p->cache)) {
+      /* DEALLOCATE fails inside an aborted transaction; then keep the
+       * cache and run this one statement unprepared. */
+      db_err ignored;
+      if (pg_simple(p, "DEALLOCATE ALL", &ignored) == 0)
+        stmt_cache_clear(&p->cache, NULL, NULL);
+      else
+        return PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    }
+    id = ++p->next_id;
+    snprintf(name, sizeof name, "s%u", (unsigned)id);
+    PGresult *r = PQprepare(p->conn, name, sql, 0, NULL);
+    if (!pg_ok(r)) return r; /* the caller reports the error */
+    PQclear(r);
+    stmt_cache_put(&p->cache, sql, (void *)id);
+  }
+  snprintf(name, sizeof name, "s%u", (unsigned)id);
+  return PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
+}
+
+/* ---- results ---- */
+
+static const struct db_res_ops pg_res_ops;
+
+static const struct pg_res *PGR(const db_res *r) {
+  return (const struct pg_res *)r;
+}
+
+static int pg_res_rows(const db_res *r) { return PQntuples(PGR(r)->res); }
+static int pg_res_cols(const db_res *r) { return PQnfields(PGR(r)->res); }
+static int64_t pg_res_changes(const db_res *r) { return PGR(r)->changes; }
+
+static const char *pg_res_colname(const db_res *r, int col) {
+  return PQfname(PGR(r)->res, col);
+}
+
+static const char *pg_res_text(const db_res *r, int row, int col) {
+  const PGresult *res = PGR(r)->res;
+  return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int pg_res_native_int(const db_res *r, int row, int col,
+                             int64_t *out) {
+  (void)r, (void)row, (void)col, (void)out;
+  return 0; /* everything arrives as text */
+}
+
+static void pg_res_free(db_res *r) {
+  struct pg_res *q = (struct pg_res *)r;
+  PQclear(q->res);
+  free(q);
+}
+
+static const struct db_res_ops pg_res_ops = {
+    .rows = pg_res_rows,
+    .cols = pg_res_cols,
+    .colname = pg_res_colname,
+    .changes = pg_res_changes,
+    .text = pg_res_text,
+    .native_int = pg_res_native_int,
+    .free = pg_res_free,
+};
+
+static int64_t pg_changes(PGresult *r) {
+  /* PQcmdTuples counts the rows of a SELECT too; db.h (and SQLite) only
+   * count rows written. */
+  if (!strncmp(PQcmdStatus(r), "SELECT", 6)) return 0;
+  const char *t = PQcmdTuples(r);
+  return *t ? (int64_t)strtoll(t, NULL, 10) : 0;
+}
+
+/* ---- operations ---- */
+
+static int pg_query(db *d, const char *sql, const db_val *params, int n,
+                    db_res **out, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  if (pg_ensure(p, err)) return -1;
+  struct param_text small_t[PG_PARAMS_ON_STACK];
+  const char *small_v[PG_PARAMS_ON_STACK];
+  struct param_text *texts = small_t;
+  const char **vals = small_v;
+  if (n > PG_PARAMS_ON_STACK) {
+    texts = xmalloc((size_t)n * sizeof *texts);
+    vals = xmalloc((size_t)n * sizeof *vals);
+  }
+  int ret = -1;
+  for (int k = 0; k < n; k++) {
+    if (params[k].type == DBT_DEC &&
+        (params[k].scale < 0 || params[k].scale > 18)) {
+      db_err_set(err, "XX000", "bad decimal scale %d", params[k].scale);
+      goto out;
+    }
+    if ((unsigned)params[k].type > DBT_DEC) {
+      db_err_set(err, "XX000", "unknown parameter type %d",
+                 (int)params[k].type);
+      goto out;
+    }
+    vals[k] = pg_param(&params[k], &texts[k]);
+  }
+  PGresult *r = pg_exec_cached(p, sql, n, vals);
+  pg_track_tx(p);
+  if (!pg_ok(r)) {
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    /* 26000: our prepared statement is gone (someone ran DEALLOCATE, or a
+     * pooler swapped the session). Outside a transaction nothing was done,
+     * so forget the cache and try once more. */
+    if (state && !strcmp(state, "26000") && !p->in_tx) {
+      PQclear(r);
+      stmt_cache_clear(&p->cache, NULL, NULL);
+      r = pg_exec_cached(p, sql, n, vals);
+      pg_track_tx(p);
+    }
+    if (!pg_ok(r)) {
+      pg_fail(p, r, err);
+      PQclear(r);
+      goto out;
+    }
+  }
+  if (out) {
+    struct pg_res *q = xmalloc(sizeof *q);
+    q->base.magic = DB_RES_MAGIC;
+    q->base.ops = &pg_res_ops;
+    q->res = r;
+    q->changes = pg_changes(r);
+    *out = &q->base;
+  } else {
+    PQclear(r);
+  }
+  ret = 0;
+out:
+  if (texts != small_t) {
+    free(texts);
+    free(vals);
+  }
+  return ret;
+}
+
+static int pg_exec(db *d, const char *sql, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  if (pg_ensure(p, err)) return -1;
+  return pg_simple(p, sql, err);
+}
+
+static int pg_begin(db *d, int write, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  (void)write; /* row locks are taken by the writes themselves */
+  if (pg_ensure(p, err)) return -1;
+  return pg_simple(p, "BEGIN", err);
+}
+
+static int pg_commit(db *d, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  PGresult *r = PQexec(p->conn, "COMMIT");
+  p->in_tx = 0; /* over, whether COMMIT worked or not */
+  int ret = 0;
+  if (!pg_ok(r)) {
+    ret = pg_fail(p, r, err);
+  } else if (!strcmp(PQcmdStatus(r), "ROLLBACK")) {
+    /* COMMIT of a transaction in which a statement failed "succeeds" by
+     * rolling back; the caller must not believe its writes were kept. */
+    ret = db_err_set(err, "25P02",
+                     "the transaction was rolled back after an error");
+  }
+  PQclear(r);
+  return ret;
+}
+
+static void pg_rollback(db *d) {
+  struct pg *p = (struct pg *)d;
+  p->in_tx = 0; /* whatever happens: a broken session has no tx left */
+  if (PQstatus(p->conn) != CONNECTION_OK) return;
+  PQclear(PQexec(p->conn, "ROLLBACK"));
+  pg_track_tx(p);
+}
+
+static void pg_close(db *d) {
+  struct pg *p = (struct pg *)d;
+  stmt_cache_free(&p->cache, NULL, NULL);
+  PQfinish(p->conn);
+  free(p);
+}
+
+static const struct db_ops pg_ops = {
+    .close = pg_close,
+    .exec = pg_exec,
+    .query = pg_query,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+};
+
+int db_pg_open(const char *url, db **out, db_err *err) {
+  PGconn *conn = PQconnectdb(url);
+  if (!conn) return db_err_set(err, "08006", "out of memory connecting");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    db_err_set(err, "08006", "%s", PQerrorMessage(conn));
+    PQfinish(conn);
+    return -1;
+  }
+  PQsetNoticeProcessor(conn, pg_notice, NULL);
+  struct pg *p = xcalloc(1, sizeof *p);
+  p->base.magic = DB_MAGIC;
+  p->base.kind = DB_POSTGRES;
+  p->base.ops = &pg_ops;
+  p->conn = conn;
+  stmt_cache_init(&p->cache, DB_STMT_CACHE_MAX);
+  if (pg_session_setup(p, err)) {
+    pg_close(&p->base);
+    return -1;
+  }
+  *out = &p->base;
+  return 0;
+}

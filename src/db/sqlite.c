@@ -1,0 +1,446 @@
+/* sqlite.c - the SQLite backend of db.h.
+ *
+ * One sqlite3 connection per db, used by one thread (opened NOMUTEX: the
+ * server never shares a connection, so SQLite's per-call mutex would be pure
+ * cost). The connection runs in WAL mode so readers never block the writer;
+ * busy_timeout is set before the journal-mode switch because that switch
+ * itself takes a lock another starting process may hold. Writes take the
+ * lock at BEGIN IMMEDIATE, so a transaction never fails half-way on a lock
+ * upgrade. Statements are prepared once and cached by their SQL text; $N
+ * placeholders are bound by name, which lets SQLite and PostgreSQL run the
+ * same text. A result is copied out of the statement into one allocation
+ * (the statement is reset at once and can serve the next call), holding
+ * each cell as NULL, an integer or text. Extended result codes are mapped to
+ * PostgreSQL's SQLSTATE codes so callers handle errors one way. */
+#include <assert.h>
+#include <sqlite3.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "db/db_int.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+
+struct sq {
+  struct db base;
+  sqlite3 *conn;
+  struct stmt_cache cache; /* SQL text -> sqlite3_stmt * */
+};
+
+enum { CELL_NULL, CELL_INT, CELL_TEXT };
+
+struct sq_cell {
+  int64_t i;
+  size_t off; /* into the result's text area (CELL_INT has text too) */
+  int type;
+};
+
+/* Row 0 of cells holds the column names, so rows of data start at 1. */
+struct sq_res {
+  struct db_res base;
+  int rows, cols;
+  int64_t changes;
+  const struct sq_cell *cells;
+  const char *text;
+};
+
+/* ---- errors ---- */
+
+static const char *sq_sqlstate(int rc, const char *msg) {
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return "23505";
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return "23503";
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return "23502";
+    case SQLITE_CONSTRAINT_CHECK:
+      return "23514";
+  }
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return "23000";
+    case SQLITE_BUSY: /* still locked after busy_timeout: retry the tx */
+    case SQLITE_LOCKED:
+      return "40001";
+    case SQLITE_FULL:
+      return "53100";
+    case SQLITE_NOMEM:
+      return "53200";
+    case SQLITE_READONLY:
+      return "25006";
+    case SQLITE_INTERRUPT:
+      return "57014";
+    case SQLITE_TOOBIG:
+      return "54000";
+    case SQLITE_MISMATCH:
+      return "42804";
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+      return "08006";
+    case SQLITE_ERROR:
+      /* Plain SQLITE_ERROR covers SQL mistakes; name the common ones the
+       * way PostgreSQL would so tests and logs read the same. */
+      if (!strncmp(msg, "no such table", 13)) return "42P01";
+      if (!strncmp(msg, "no such column", 14)) return "42703";
+      if (strstr(msg, "syntax error")) return "42601";
+      return "XX000";
+  }
+  return "XX000";
+}
+
+static int sq_fail(struct sq *s, int rc, db_err *err) {
+  const char *msg = sqlite3_errmsg(s->conn);
+  return db_err_set(err, sq_sqlstate(rc, msg), "%s", msg);
+}
+
+/* ---- statements ---- */
+
+static void finalize_cb(void *handle, void *arg) {
+  (void)arg;
+  sqlite3_finalize(handle);
+}
+
+static int only_space(const char *p) {
+  for (; *p; p++)
+    if (*p != ';' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+      return 0;
+  return 1;
+}
+
+static int sq_prepare(struct sq *s, const char *sql, sqlite3_stmt **out,
+                      db_err *err) {
+  sqlite3_stmt *st = stmt_cache_get(&s->cache, sql);
+  if (st) {
+    *out = st;
+    return 0;
+  }
+  const char *tail = NULL;
+  int rc = sqlite3_prepare_v3(s->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                              &st, &tail);
+  if (rc != SQLITE_OK) return sq_fail(s, rc, err);
+  if (!st) return db_err_set(err, "42601", "empty statement");
+  /* PostgreSQL refuses several statements in one prepared statement;
+   * refuse them here too instead of silently running only the first. */
+  if (tail && !only_space(tail)) {
+    sqlite3_finalize(st);
+    return db_err_set(err, "42601",
+                      "cannot run several statements in one query");
+  }
+  if (stmt_cache_full(&s->cache))
+    stmt_cache_clear(&s->cache, finalize_cb, NULL);
+  stmt_cache_put(&s->cache, sql, st);
+  *out = st;
+  return 0;
+}
+
+static int sq_bind(struct sq *s, sqlite3_stmt *st, const db_val *params,
+                   int n, db_err *err) {
+  if (sqlite3_bind_parameter_count(st) != n)
+    return db_err_set(err, "08P01",
+                      "%d parameters given, but the statement has %d", n,
+                      sqlite3_bind_parameter_count(st));
+  for (int k = 0; k < n; k++) {
+    char name[16];
+    snprintf(name, sizeof name, "$%d", k + 1);
+    int idx = sqlite3_bind_parameter_index(st, name);
+    if (!idx)
+      return db_err_set(err, "42P02", "there is no parameter %s", name);
+    const db_val *v = &params[k];
+    char tmp[TS_TEXT_LEN + 8];
+    int rc;
+    switch (v->type) {
+      case DBT_NULL:
+        rc = sqlite3_bind_null(st, idx);
+        break;
+      case DBT_TEXT:
+      case DBT_JSON:
+        rc = v->s ? sqlite3_bind_text(st, idx, v->s, -1, SQLITE_STATIC)
+                  : sqlite3_bind_null(st, idx);
+        break;
+      case DBT_UUID:
+        if (!v->s) {
+          rc = sqlite3_bind_null(st, idx);
+          break;
+        }
+        /* PostgreSQL's uuid type validates and lower-cases; TEXT would
+         * keep "ABC..." and "abc..." as two ids, so do the same here. */
+        if (uuid_normalize(v->s, tmp))
+          return db_err_set(err, "22P02",
+                            "invalid input syntax for type uuid: \"%.40s\"",
+                            v->s);
+        rc = sqlite3_bind_text(st, idx, tmp, -1, SQLITE_TRANSIENT);
+        break;
+      case DBT_INT:
+      case DBT_DEC: /* already scaled: the column holds the same integer */
+        rc = sqlite3_bind_int64(st, idx, v->i);
+        break;
+      case DBT_BOOL:
+        rc = sqlite3_bind_int64(st, idx, v->i != 0);
+        break;
+      case DBT_TS:
+        ts_format(v->i, tmp);
+        rc = sqlite3_bind_text(st, idx, tmp, -1, SQLITE_TRANSIENT);
+        break;
+      case DBT_DATE:
+        date_format((int32_t)v->i, tmp);
+        rc = sqlite3_bind_text(st, idx, tmp, -1, SQLITE_TRANSIENT);
+        break;
+      default:
+        return db_err_set(err, "XX000", "unknown parameter type %d",
+                          (int)v->type);
+    }
+    if (rc != SQLITE_OK) return sq_fail(s, rc, err);
+  }
+  return 0;
+}
+
+/* ---- results ---- */
+
+struct res_builder {
+  struct sq_cell *cells;
+  size_t ncells, cap;
+  buf text;
+};
+
+static void push_cell(struct res_builder *b, int type, int64_t i,
+                      const void *p, size_t len) {
+  if (b->ncells == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 64;
+    b->cells = xrealloc(b->cells, b->cap * sizeof *b->cells);
+  }
+  struct sq_cell *c = &b->cells[b->ncells++];
+  c->type = type;
+  c->i = i;
+  c->off = b->text.len;
+  if (type != CELL_NULL) {
+    buf_append(&b->text, p, len); /* no cap on this buf: cannot fail */
+    buf_putc(&b->text, '\0');
+  }
+}
+
+static void push_column(struct res_builder *b, sqlite3_stmt *st, int c) {
+  switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL:
+      push_cell(b, CELL_NULL, 0, NULL, 0);
+      break;
+    case SQLITE_INTEGER: {
+      /* Read the integer before the text: the text call converts. */
+      int64_t i = sqlite3_column_int64(st, c);
+      const unsigned char *t = sqlite3_column_text(st, c);
+      push_cell(b, CELL_INT, i, t, (size_t)sqlite3_column_bytes(st, c));
+      break;
+    }
+    default: { /* TEXT, and REAL / BLOB read through their text form */
+      const unsigned char *t = sqlite3_column_text(st, c);
+      if (!t) {
+        push_cell(b, CELL_NULL, 0, NULL, 0);
+        break;
+      }
+      push_cell(b, CELL_TEXT, 0, t, (size_t)sqlite3_column_bytes(st, c));
+    }
+  }
+}
+
+static const struct db_res_ops sq_res_ops;
+
+/* Copies what the builder gathered into one allocation and frees it. */
+static db_res *finish_res(struct res_builder *b, int cols, int64_t changes) {
+  size_t head = sizeof(struct sq_res);
+  head = (head + alignof(struct sq_cell) - 1) &
+         ~(alignof(struct sq_cell) - 1);
+  size_t cells_sz = b->ncells * sizeof(struct sq_cell);
+  char *mem = xmalloc(head + cells_sz + b->text.len + 1);
+  struct sq_res *r = (struct sq_res *)mem;
+  struct sq_cell *cells = (struct sq_cell *)(mem + head);
+  char *text = mem + head + cells_sz;
+  if (cells_sz) memcpy(cells, b->cells, cells_sz);
+  if (b->text.len) memcpy(text, b->text.data, b->text.len);
+  text[b->text.len] = '\0';
+  r->base.magic = DB_RES_MAGIC;
+  r->base.ops = &sq_res_ops;
+  r->cols = cols;
+  r->rows = cols ? (int)(b->ncells / (size_t)cols) - 1 : 0;
+  r->changes = changes;
+  r->cells = cells;
+  r->text = text;
+  free(b->cells);
+  buf_free(&b->text);
+  return &r->base;
+}
+
+static const struct sq_res *SQR(const db_res *r) {
+  return (const struct sq_res *)r;
+}
+
+static int sq_res_rows(const db_res *r) { return SQR(r)->rows; }
+static int sq_res_cols(const db_res *r) { return SQR(r)->cols; }
+static int64_t sq_res_changes(const db_res *r) { return SQR(r)->changes; }
+
+static const struct sq_cell *sq_cell_at(const db_res *r, int row, int col) {
+  const struct sq_res *q = SQR(r);
+  return &q->cells[(size_t)(row + 1) * (size_t)q->cols + (size_t)col];
+}
+
+static const char *sq_res_colname(const db_res *r, int col) {
+  return SQR(r)->text + sq_cell_at(r, -1, col)->off;
+}
+
+static const char *sq_res_text(const db_res *r, int row, int col) {
+  const struct sq_cell *c = sq_cell_at(r, row, col);
+  return c->type == CELL_NULL ? NULL : SQR(r)->text + c->off;
+}
+
+static int sq_res_native_int(const db_res *r, int row, int col,
+                             int64_t *out) {
+  const struct sq_cell *c = sq_cell_at(r, row, col);
+  if (c->type != CELL_INT) return 0;
+  *out = c->i;
+  return 1;
+}
+
+static void sq_res_free(db_res *r) { free(r); }
+
+static const struct db_res_ops sq_res_ops = {
+    .rows = sq_res_rows,
+    .cols = sq_res_cols,
+    .colname = sq_res_colname,
+    .changes = sq_res_changes,
+    .text = sq_res_text,
+    .native_int = sq_res_native_int,
+    .free = sq_res_free,
+};
+
+/* ---- operations ---- */
+
+static int sq_query(db *d, const char *sql, const db_val *params, int n,
+                    db_res **out, db_err *err) {
+  struct sq *s = (struct sq *)d;
+  sqlite3_stmt *st = NULL;
+  if (sq_prepare(s, sql, &st, err)) return -1;
+  int ret = -1;
+  struct res_builder b = {0};
+  buf_init(&b.text, 0);
+  if (sq_bind(s, st, params, n, err)) goto out;
+  int cols = sqlite3_column_count(st);
+  if (out)
+    for (int c = 0; c < cols; c++) {
+      const char *name = sqlite3_column_name(st, c);
+      if (!name) name = "?";
+      push_cell(&b, CELL_TEXT, 0, name, strlen(name));
+    }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    if (out)
+      for (int c = 0; c < cols; c++) push_column(&b, st, c);
+  if (rc != SQLITE_DONE) {
+    sq_fail(s, rc, err);
+    goto out;
+  }
+  if (out) {
+    /* sqlite3_changes keeps the count of the last write; a read must not
+     * report it again. */
+    int64_t changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(s->conn);
+    *out = finish_res(&b, cols, changes);
+  }
+  ret = 0;
+out:
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  free(b.cells);
+  buf_free(&b.text);
+  return ret;
+}
+
+static int sq_exec(db *d, const char *sql, db_err *err) {
+  struct sq *s = (struct sq *)d;
+  char *msg = NULL;
+  int rc = sqlite3_exec(s->conn, sql, NULL, NULL, &msg);
+  if (rc == SQLITE_OK) return 0;
+  const char *m = msg ? msg : sqlite3_errstr(rc);
+  db_err_set(err, sq_sqlstate(rc, m), "%s", m);
+  sqlite3_free(msg);
+  return -1;
+}
+
+static int sq_run(struct sq *s, const char *sql, db_err *err) {
+  return sq_query(&s->base, sql, NULL, 0, NULL, err);
+}
+
+static int sq_begin(db *d, int write, db_err *err) {
+  return sq_run((struct sq *)d, write ? "BEGIN IMMEDIATE" : "BEGIN", err);
+}
+
+static void sq_rollback(db *d) {
+  struct sq *s = (struct sq *)d;
+  if (sqlite3_get_autocommit(s->conn)) return; /* no transaction open */
+  db_err ignored;
+  sq_run(s, "ROLLBACK", &ignored);
+}
+
+static int sq_commit(db *d, db_err *err) {
+  struct sq *s = (struct sq *)d;
+  if (sq_run(s, "COMMIT", err) == 0) return 0;
+  /* A failed COMMIT (SQLITE_BUSY) leaves the transaction open; db.h
+   * promises it is over, as on PostgreSQL. */
+  sq_rollback(d);
+  return -1;
+}
+
+static void sq_close(db *d) {
+  struct sq *s = (struct sq *)d;
+  stmt_cache_free(&s->cache, finalize_cb, NULL);
+  sqlite3_close(s->conn);
+  free(s);
+}
+
+static const struct db_ops sq_ops = {
+    .close = sq_close,
+    .exec = sq_exec,
+    .query = sq_query,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+};
+
+int db_sqlite_open(const char *path, db **out, db_err *err) {
+  sqlite3 *conn = NULL;
+  int rc = sqlite3_open_v2(
+      path, &conn,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    db_err_set(err, "08006", "cannot open SQLite database %s: %s", path,
+               conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc));
+    sqlite3_close(conn);
+    return -1;
+  }
+  struct sq *s = xcalloc(1, sizeof *s);
+  s->base.magic = DB_MAGIC;
+  s->base.kind = DB_SQLITE;
+  s->base.ops = &sq_ops;
+  s->conn = conn;
+  stmt_cache_init(&s->cache, DB_STMT_CACHE_MAX);
+  sqlite3_extended_result_codes(conn, 1);
+  /* Order matters: busy_timeout first, so that switching to WAL (which
+   * needs a lock) waits for another starting process instead of failing. */
+  sqlite3_busy_timeout(conn, SQ_BUSY_TIMEOUT_MS);
+  if (sq_exec(&s->base, "PRAGMA journal_mode=WAL", err) ||
+      sq_exec(&s->base,
+              "PRAGMA synchronous=NORMAL;"
+              "PRAGMA foreign_keys=ON;"
+              "PRAGMA case_sensitive_like=ON",
+              err)) {
+    /* keep err's code when it says more than "cannot open" */
+    sq_close(&s->base);
+    return -1;
+  }
+  *out = &s->base;
+  return 0;
+}

@@ -1,0 +1,137 @@
+/* main.c - the command line: serve, migrate, keys, version. It parses the
+ * configuration and calls into the library; nothing else lives here. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth/auth.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "db/db.h"
+#include "http/server.h"
+
+/* Creates the folder an SQLite file lives in (./data by default). */
+static void make_parent_dirs(const char *url) {
+  if (strncmp(url, "sqlite:", 7) || !strcmp(url + 7, ":memory:")) return;
+  char path[1024];
+  snprintf(path, sizeof path, "%s", url + 7);
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    mkdir(path, 0755); /* errors show up when the file is opened */
+    *p = '/';
+  }
+}
+
+static int migrate(const config *c) {
+  db *d;
+  db_err err;
+  make_parent_dirs(c->db_url);
+  if (db_open(c->db_url, &d, &err)) {
+    fprintf(stderr, "munshi: cannot open the database: %s\n", err.message);
+    return -1;
+  }
+  int applied = 0;
+  int rc = db_migrate(d, &applied, &err);
+  db_close(d);
+  if (rc) {
+    fprintf(stderr, "munshi: migration failed: %s\n", err.message);
+    return -1;
+  }
+  log_info("database ready (%d migration%s applied)", applied,
+           applied == 1 ? "" : "s");
+  return 0;
+}
+
+static auth *make_auth(const config *c) {
+  auth_config ac = {.secret = c->jwt_secret,
+                    .secret_len = c->jwt_secret_len,
+                    .access_ttl_s = c->access_ttl_s,
+                    .hash_concurrency = 2,
+                    .login_fail_limit = 5,
+                    .login_fail_window_s = 300};
+  return auth_new(&ac);
+}
+
+static int print_keys(const config *c) {
+  auth *au = make_auth(c);
+  buf k;
+  buf_init(&k, 0);
+  int rc = auth_api_key(au, "anon", &k);
+  if (!rc) printf("anon: %s\n", buf_cstr(&k));
+  buf_reset(&k);
+  if (!rc) rc = auth_api_key(au, "service_role", &k);
+  if (!rc) printf("service_role: %s\n", buf_cstr(&k));
+  buf_free(&k);
+  auth_free(au);
+  return rc;
+}
+
+static int serve(const config *c) {
+  if (migrate(c)) return -1;
+  auth *au = make_auth(c);
+  http_config hc = {.listen = c->listen,
+                    .port = c->port,
+                    .threads = c->threads,
+                    .max_body = c->max_body,
+                    .db_url = c->db_url,
+                    .au = au};
+  /* Block the stop signals before the workers start, so they inherit the
+   * mask and only sigwait below sees them. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  http_server *s;
+  char err[256];
+  if (http_start(&hc, &s, err, sizeof err)) {
+    fprintf(stderr, "munshi: %s\n", err);
+    auth_free(au);
+    return -1;
+  }
+  const char *where = strncmp(c->db_url, "sqlite:", 7) ? "PostgreSQL" : c->db_url;
+  printf("munshi %s listening on http://%s:%d (database: %s, %d threads)\n",
+         MUNSHI_VERSION, c->listen, http_port(s), where, c->threads);
+  printf("API keys: run `munshi keys` with the same environment; sign up with\n"
+         "  curl -X POST http://%s:%d/auth/v1/signup -H 'Content-Type: "
+         "application/json' -d '{\"email\":\"you@example.com\",\"password\":"
+         "\"a-long-password\"}'\n",
+         c->listen, http_port(s));
+  fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  log_info("signal %d: stopping", sig);
+  http_stop(s);
+  auth_free(au);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  config c;
+  char err[256];
+  if (config_load(argc, argv, &c, err, sizeof err)) {
+    fprintf(stderr, "munshi: %s\n", err);
+    return 2;
+  }
+  log_level lvl;
+  if (log_level_from_name(c.log_level, &lvl) == 0) log_set_level(lvl);
+  if (!strcmp(c.command, "help")) {
+    config_usage(stdout);
+    return 0;
+  }
+  if (!strcmp(c.command, "version")) {
+    printf("munshi %s\n", MUNSHI_VERSION);
+    return 0;
+  }
+  if (!strcmp(c.command, "migrate")) return migrate(&c) ? 1 : 0;
+  if (config_secret(&c, err, sizeof err)) {
+    fprintf(stderr, "munshi: %s\n", err);
+    return 1;
+  }
+  if (!strcmp(c.command, "keys")) return print_keys(&c) ? 1 : 0;
+  return serve(&c) ? 1 : 0;
+}

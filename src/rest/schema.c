@@ -1,0 +1,282 @@
+/* schema.c - the metadata of every table exposed through /rest/v1 (see
+ * schema.h). Kept in the order of the migrations' CREATE TABLE statements;
+ * a test compares it with the real schema on both backends. */
+#include "rest/schema.h"
+
+#include <string.h>
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Column shorthands. */
+#define ID {"id", DBT_UUID, 0, CF_PK | CF_INSERT_ONLY | CF_NOTNULL | CF_DEFAULT, NULL}
+#define PROFILE {"profile_id", DBT_UUID, 0, CF_SERVER | CF_NOTNULL, NULL}
+#define CREATED {"created_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL}
+#define UPDATED {"updated_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL}
+#define TEXT(n) {n, DBT_TEXT, 0, 0, NULL}
+#define TEXT_NN(n) {n, DBT_TEXT, 0, CF_NOTNULL, NULL}
+#define TEXT_DEF(n) {n, DBT_TEXT, 0, CF_NOTNULL | CF_DEFAULT, NULL}
+#define UUIDC(n) {n, DBT_UUID, 0, 0, NULL}
+#define UUID_NN(n) {n, DBT_UUID, 0, CF_NOTNULL, NULL}
+#define TS(n) {n, DBT_TS, 0, 0, NULL}
+#define BOOL_DEF(n) {n, DBT_BOOL, 0, CF_NOTNULL | CF_DEFAULT, NULL}
+#define JSON_DEF(n) {n, DBT_JSON, 0, CF_NOTNULL | CF_DEFAULT, NULL}
+#define MONEY_RO(n, op) {n, DBT_DEC, 2, CF_READONLY | CF_NOTNULL | CF_DEFAULT, op}
+
+static const char INVOICE_OPS[] =
+    "invoices are kept by the business operations: use POST "
+    "/rest/v1/rpc/create_invoice, issue_invoice or cancel_invoice";
+
+static const rest_col profiles_cols[] = {
+    {"id", DBT_UUID, 0, CF_PK | CF_SERVER | CF_NOTNULL, NULL},
+    TEXT("business_name"),
+    TEXT("gst_number"),
+    TEXT("whatsapp_number"),
+    TEXT("state_code"),
+    TEXT("address"),
+    TEXT("upi_id"),
+    TEXT_DEF("invoice_prefix"),
+    BOOL_DEF("allow_negative_stock"),
+    CREATED,
+    UPDATED,
+};
+
+static const rest_col customers_cols[] = {
+    PROFILE,
+    ID,
+    TEXT_NN("full_name"),
+    TEXT("phone_number"),
+    TEXT("email"),
+    TEXT("gstin"),
+    TEXT("state_code"),
+    TEXT("address"),
+    MONEY_RO("total_debt",
+             "total_debt is kept by the business operations: it moves with "
+             "invoices (create_invoice, cancel_invoice) and payments "
+             "(record_payment)"),
+    TEXT("notes"),
+    CREATED,
+    UPDATED,
+};
+
+static const rest_col products_cols[] = {
+    PROFILE,
+    ID,
+    TEXT_NN("name"),
+    TEXT("sku"),
+    TEXT("hsn_code"),
+    TEXT_DEF("unit"),
+    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"base_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"current_stock", DBT_DEC, 3, CF_INSERT_ONLY | CF_NOTNULL | CF_DEFAULT,
+     "current_stock is set once as the opening stock; later changes go "
+     "through the stock operations (POST /rest/v1/rpc/adjust_stock)"},
+    {"low_stock_threshold", DBT_DEC, 3, 0, NULL},
+    BOOL_DEF("is_active"),
+    CREATED,
+    UPDATED,
+};
+
+static const rest_col invoices_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("customer_id"),
+    TEXT("invoice_number"),
+    {"invoice_date", DBT_DATE, 0, CF_NOTNULL, NULL},
+    {"due_date", DBT_DATE, 0, 0, NULL},
+    TEXT("place_of_supply"),
+    TEXT_DEF("status"),
+    MONEY_RO("subtotal", INVOICE_OPS),
+    MONEY_RO("cgst_amount", INVOICE_OPS),
+    MONEY_RO("sgst_amount", INVOICE_OPS),
+    MONEY_RO("igst_amount", INVOICE_OPS),
+    MONEY_RO("round_off", INVOICE_OPS),
+    MONEY_RO("total_amount", INVOICE_OPS),
+    MONEY_RO("amount_paid", INVOICE_OPS),
+    MONEY_RO("balance_due", INVOICE_OPS),
+    TEXT("notes"),
+    TEXT("cancel_reason"),
+    TS("issued_at"),
+    TS("cancelled_at"),
+    CREATED,
+    UPDATED,
+};
+static const rest_fk invoices_fks[] = {{"customer_id", "customers"}};
+
+static const rest_col invoice_items_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("invoice_id"),
+    UUIDC("product_id"),
+    {"line_no", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    TEXT("description"),
+    TEXT("hsn_code"),
+    {"quantity", DBT_DEC, 3, CF_NOTNULL, NULL},
+    {"unit_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"discount", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    MONEY_RO("taxable_value", INVOICE_OPS),
+    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    MONEY_RO("cgst_amount", INVOICE_OPS),
+    MONEY_RO("sgst_amount", INVOICE_OPS),
+    MONEY_RO("igst_amount", INVOICE_OPS),
+    MONEY_RO("line_total", INVOICE_OPS),
+    CREATED,
+};
+static const rest_fk invoice_items_fks[] = {{"invoice_id", "invoices"},
+                                            {"product_id", "products"}};
+
+static const rest_col payments_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("customer_id"),
+    UUIDC("invoice_id"),
+    {"amount_received", DBT_DEC, 2, CF_NOTNULL, NULL},
+    TEXT_NN("payment_mode"),
+    TEXT("reference"),
+    {"received_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    TEXT("notes"),
+    CREATED,
+};
+static const rest_fk payments_fks[] = {{"customer_id", "customers"},
+                                       {"invoice_id", "invoices"}};
+
+static const rest_col shipments_cols[] = {
+    PROFILE,
+    ID,
+    UUIDC("invoice_id"),
+    TEXT("awb_number"),
+    TEXT("courier_name"),
+    TEXT_DEF("status"),
+    TEXT("tracking_url"),
+    TS("shipped_at"),
+    TS("delivered_at"),
+    CREATED,
+    UPDATED,
+};
+static const rest_fk shipments_fks[] = {{"invoice_id", "invoices"}};
+
+static const rest_col sessions_cols[] = {
+    PROFILE,
+    ID,
+    UUIDC("customer_id"),
+    TEXT_DEF("channel"),
+    TEXT_NN("contact_id"),
+    TEXT("contact_name"),
+    BOOL_DEF("is_bot_active"),
+    TS("last_message_at"),
+    CREATED,
+    UPDATED,
+};
+static const rest_fk sessions_fks[] = {{"customer_id", "customers"}};
+
+static const rest_col unified_messages_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("session_id"),
+    TEXT_NN("direction"),
+    TEXT("content"),
+    TEXT_DEF("message_type"),
+    TEXT_DEF("status"),
+    TEXT("provider_message_id"),
+    JSON_DEF("metadata"),
+    CREATED,
+};
+static const rest_fk unified_messages_fks[] = {{"session_id", "sessions"}};
+
+static const rest_col workflow_blueprints_cols[] = {
+    PROFILE,
+    ID,
+    TEXT_NN("name"),
+    TEXT("description"),
+    TEXT("prompt"),
+    TEXT("trigger_event"),
+    JSON_DEF("nodes"),
+    JSON_DEF("edges"),
+    BOOL_DEF("is_active"),
+    {"created_by", DBT_UUID, 0, CF_SERVER, NULL},
+    CREATED,
+    UPDATED,
+};
+
+static const rest_col workflow_logs_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("blueprint_id"),
+    TEXT_DEF("status"),
+    UUIDC("trigger_event_id"),
+    JSON_DEF("step_results"),
+    TEXT("error"),
+    {"started_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    TS("finished_at"),
+    CREATED,
+};
+static const rest_fk workflow_logs_fks[] = {{"blueprint_id", "workflow_blueprints"}};
+
+static const rest_col events_cols[] = {
+    PROFILE,
+    ID,
+    TEXT_NN("event_type"),
+    TEXT_NN("entity_type"),
+    UUID_NN("entity_id"),
+    JSON_DEF("payload"),
+    CREATED,
+};
+
+#define NOFK(name, flags, hint) \
+  {#name, name##_cols, N(name##_cols), NULL, 0, flags, hint}
+
+static const rest_table tables[] = {
+    {"profiles", profiles_cols, N(profiles_cols), NULL, 0,
+     TF_PROFILES | TF_NO_INSERT | TF_NO_DELETE | TF_TIMESTAMPS,
+     "a profile is created with its account (POST /auth/v1/signup) and "
+     "lives as long as the account"},
+    NOFK(customers, TF_TENANT | TF_TIMESTAMPS, NULL),
+    NOFK(products, TF_TENANT | TF_TIMESTAMPS, NULL),
+    {"invoices", invoices_cols, N(invoices_cols), invoices_fks,
+     N(invoices_fks),
+     TF_TENANT | TF_TIMESTAMPS | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     INVOICE_OPS},
+    {"invoice_items", invoice_items_cols, N(invoice_items_cols),
+     invoice_items_fks, N(invoice_items_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "invoice items are written with their invoice: use POST "
+     "/rest/v1/rpc/create_invoice"},
+    {"payments", payments_cols, N(payments_cols), payments_fks,
+     N(payments_fks), TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "payments move the debt ledger: use POST /rest/v1/rpc/record_payment"},
+    {"shipments", shipments_cols, N(shipments_cols), shipments_fks,
+     N(shipments_fks), TF_TENANT | TF_TIMESTAMPS, NULL},
+    {"sessions", sessions_cols, N(sessions_cols), sessions_fks,
+     N(sessions_fks), TF_TENANT | TF_TIMESTAMPS, NULL},
+    {"unified_messages", unified_messages_cols, N(unified_messages_cols),
+     unified_messages_fks, N(unified_messages_fks), TF_TENANT, NULL},
+    NOFK(workflow_blueprints, TF_TENANT | TF_TIMESTAMPS, NULL),
+    {"workflow_logs", workflow_logs_cols, N(workflow_logs_cols),
+     workflow_logs_fks, N(workflow_logs_fks), TF_TENANT, NULL},
+    {"events", events_cols, N(events_cols), NULL, 0,
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "events are written by the business operations that cause them"},
+};
+
+const rest_table *schema_tables(int *n) {
+  *n = N(tables);
+  return tables;
+}
+
+const rest_table *schema_table(const char *name, size_t len) {
+  for (int i = 0; i < N(tables); i++)
+    if (strlen(tables[i].name) == len && memcmp(tables[i].name, name, len) == 0)
+      return &tables[i];
+  return NULL;
+}
+
+const rest_col *schema_col(const rest_table *t, const char *name, size_t len) {
+  for (int i = 0; i < t->ncols; i++)
+    if (strlen(t->cols[i].name) == len &&
+        memcmp(t->cols[i].name, name, len) == 0)
+      return &t->cols[i];
+  return NULL;
+}
+
+int schema_col_index(const rest_table *t, const rest_col *c) {
+  return (int)(c - t->cols);
+}
