@@ -33,7 +33,9 @@
 #define KEY_TTL_S (10LL * 365 * 24 * 3600)
 #define EMAIL_MAX 254
 #define PW_MIN_CHARS 8
-#define META_MAX 16384 /* user_metadata as JSON text */
+/* user_metadata as JSON text. It rides in every access token, which must
+ * stay under JWT_MAX_LEN (8 KiB) after base64 and fit an HTTP header. */
+#define META_MAX 2048
 #define UA_MAX 512
 #define REFRESH_MAX 256
 #define TS_NONE INT64_MIN
@@ -62,10 +64,9 @@ auth *auth_new(const auth_config *cfg) {
   au->secret_len = cfg->secret_len;
   au->access_ttl_s = cfg->access_ttl_s > 0 ? cfg->access_ttl_s : 3600;
   au->pw = pw_hasher_new(cfg->hash_concurrency > 0 ? cfg->hash_concurrency : 2);
-  au->rl = ratelimit_new(cfg->login_fail_limit > 0 ? cfg->login_fail_limit : 5,
-                         cfg->login_fail_window_s > 0 ? cfg->login_fail_window_s
-                                                      : 300,
-                         4096);
+  au->rl = ratelimit_new(
+      cfg->login_fail_limit > 0 ? cfg->login_fail_limit : 5,
+      cfg->login_fail_window_s > 0 ? cfg->login_fail_window_s : 300, 4096);
   pthread_mutex_init(&au->dummy_mu, NULL);
   if (!au->pw || !au->rl) {
     auth_free(au);
@@ -86,7 +87,9 @@ void auth_free(auth *au) {
   free(au);
 }
 
-static int64_t now_s_of(int64_t now_us) { return now_us / 1000000; }
+static int64_t now_s_of(int64_t now_us) {
+  return now_us / 1000000;
+}
 
 /* ---------------------------------------------------------------------------
  * Tokens and principals */
@@ -130,12 +133,14 @@ int auth_verify_or_reply(auth *au, arena *a, const char *token,
   jwt_status st = jwt_verify(a, au->secret, au->secret_len, token,
                              now_s_of(time_now_us()), &claims);
   switch (st) {
-    case JWT_OK: break;
+    case JWT_OK:
+      break;
     /* PostgREST answers claim-time failures as PGRST303. */
     case JWT_EXPIRED:
     case JWT_NOT_YET_VALID:
       return api_fail(resp, E_JWT_EXPIRED, jwt_strerror(st), NULL, NULL);
-    default: return api_fail(resp, E_JWT, jwt_strerror(st), NULL, NULL);
+    default:
+      return api_fail(resp, E_JWT, jwt_strerror(st), NULL, NULL);
   }
   if (claims_principal(claims, who)) {
     memset(who, 0, sizeof *who);
@@ -242,8 +247,8 @@ static int body_or_reply(api_req *req, api_resp *resp, json **out) {
                      "Could not parse request body as JSON: %s at byte %zu",
                      err.message, err.offset);
   if ((*out)->type != JSON_OBJECT)
-    return api_fail(resp, E_AUTH_BAD_JSON,
-                    "Request body must be a JSON object", NULL, NULL);
+    return api_fail(resp, E_AUTH_BAD_JSON, "Request body must be a JSON object",
+                    NULL, NULL);
   return 0;
 }
 
@@ -297,9 +302,10 @@ typedef struct user_row {
   int64_t confirmed_at, last_sign_in_at, created_at, updated_at;
 } user_row;
 
-#define USER_SELECT                                                        \
-  "SELECT id, email, raw_user_meta_data, encrypted_password, "              \
-  "email_confirmed_at, last_sign_in_at, created_at, updated_at FROM auth_users "
+#define USER_SELECT                                                   \
+  "SELECT id, email, raw_user_meta_data, encrypted_password, "        \
+  "email_confirmed_at, last_sign_in_at, created_at, updated_at FROM " \
+  "auth_users "
 
 static const char SQL_USER_BY_EMAIL[] = USER_SELECT "WHERE email = $1";
 static const char SQL_USER_BY_ID[] = USER_SELECT "WHERE id = $1";
@@ -375,8 +381,9 @@ static int access_token(auth *au, const user_row *u, const char *session_id,
                         int64_t iat, buf *out) {
   buf p;
   buf_init(&p, 0);
-  buf_printf(&p, "{\"aud\":\"authenticated\",\"exp\":%lld,\"iat\":%lld,"
-                 "\"iss\":\"munshi\",",
+  buf_printf(&p,
+             "{\"aud\":\"authenticated\",\"exp\":%lld,\"iat\":%lld,"
+             "\"iss\":\"munshi\",",
              (long long)(iat + au->access_ttl_s), (long long)iat);
   put_key_str(&p, "sub", u->id);
   buf_putc(&p, ',');
@@ -445,8 +452,8 @@ static int refresh_insert(db *d, const char *session_id, const char *user_id,
   char hex[65];
   sha256(token, strlen(token), h);
   hex_encode(h, sizeof h, hex);
-  db_val p[] = {db_text(hex), db_uuid(session_id), db_uuid(user_id),
-                db_bool(0), db_ts(now_us)};
+  db_val p[] = {db_text(hex), db_uuid(session_id), db_uuid(user_id), db_bool(0),
+                db_ts(now_us)};
   db_res *r = NULL;
   int rc = db_query(d,
                     "INSERT INTO auth_refresh_tokens (token_hash, session_id, "
@@ -463,7 +470,8 @@ static int session_insert(db *d, const api_req *req, const char *user_id,
                           char token[REFRESH_MAX], db_err *err) {
   uuid_v7(sid);
   const char *ua = req->header ? req->header(req, "user-agent") : NULL;
-  char *ua_cut = ua ? arena_strndup(req->a, ua, UA_MAX) : NULL;
+  /* arena_strndup copies exactly n bytes, so measure first. */
+  char *ua_cut = ua ? arena_strndup(req->a, ua, strnlen(ua, UA_MAX)) : NULL;
   db_val p[] = {db_uuid(sid), db_uuid(user_id),
                 ua_cut ? db_text(ua_cut) : db_null(),
                 req->remote && *req->remote ? db_text(req->remote) : db_null(),
@@ -479,8 +487,7 @@ static int session_insert(db *d, const api_req *req, const char *user_id,
 }
 
 /* 1 when the statement returns a row, 0 when not, -1 on error. */
-static int exists(db *d, const char *sql, const db_val *p, int n,
-                  db_err *err) {
+static int exists(db *d, const char *sql, const db_val *p, int n, db_err *err) {
   db_res *r = NULL;
   if (db_query(d, sql, p, n, &r, err)) return -1;
   int found = db_res_rows(r) > 0;
@@ -525,15 +532,15 @@ static int do_signup(auth *au, db *d, api_req *req, api_resp *resp) {
                     "Unable to validate email address: invalid format", NULL,
                     NULL);
   if (get_str(body, "password", &jpw) <= 0)
-    return api_fail(resp, E_AUTH_VALIDATION,
-                    "Signup requires a valid password", NULL, NULL);
+    return api_fail(resp, E_AUTH_VALIDATION, "Signup requires a valid password",
+                    NULL, NULL);
   if (utf8_chars(jpw->str, jpw->len) < PW_MIN_CHARS)
     return api_failf(resp, E_AUTH_WEAK_PASSWORD,
                      "Password should be at least %d characters.",
                      PW_MIN_CHARS);
   if (jpw->len > PW_MAX_BYTES) {
-    api_failf(resp, E_AUTH_VALIDATION,
-              "Password should be at most %d bytes.", PW_MAX_BYTES);
+    api_failf(resp, E_AUTH_VALIDATION, "Password should be at most %d bytes.",
+              PW_MAX_BYTES);
     resp->status = 422;
     return -1;
   }
@@ -571,8 +578,8 @@ static int do_signup(auth *au, db *d, api_req *req, api_resp *resp) {
    * constraints below still decide races. */
   db_err err;
   db_val pe = db_text(email);
-  int found = exists(d, "SELECT 1 FROM auth_users WHERE email = $1", &pe, 1,
-                     &err);
+  int found =
+      exists(d, "SELECT 1 FROM auth_users WHERE email = $1", &pe, 1, &err);
   if (found < 0) return db_fail(resp, "signup lookup", &err);
   if (found) return api_fail(resp, E_AUTH_EMAIL_TAKEN, NULL, NULL, NULL);
   if (whatsapp) {
@@ -840,8 +847,8 @@ static int user_token_or_reply(auth *au, api_req *req, api_resp *resp,
     return api_failf(resp, E_AUTH_BAD_TOKEN, "invalid JWT: %s",
                      jwt_strerror(st));
   if (claims_principal(claims, who) || who->role != ROLE_AUTHENTICATED)
-    return api_fail(resp, E_AUTH_BAD_TOKEN,
-                    "invalid claim: missing sub claim", NULL, NULL);
+    return api_fail(resp, E_AUTH_BAD_TOKEN, "invalid claim: missing sub claim",
+                    NULL, NULL);
   return 0;
 }
 
@@ -888,12 +895,13 @@ static int do_logout(auth *au, db *d, api_req *req, api_resp *resp) {
   db_val p[] = {db_uuid(who.sub), db_uuid(who.session_id)};
   int64_t changed = 0;
   if (strcmp(scope, "global") == 0) {
-    changed = run(d, "DELETE FROM auth_sessions WHERE user_id = $1", p, 1, &err);
+    changed =
+        run(d, "DELETE FROM auth_sessions WHERE user_id = $1", p, 1, &err);
   } else if (strcmp(scope, "local") == 0) {
     if (who.session_id[0])
-      changed = run(d,
-                    "DELETE FROM auth_sessions WHERE user_id = $1 AND id = $2",
-                    p, 2, &err);
+      changed =
+          run(d, "DELETE FROM auth_sessions WHERE user_id = $1 AND id = $2", p,
+              2, &err);
   } else if (strcmp(scope, "others") == 0) {
     if (who.session_id[0])
       changed = run(d,
@@ -901,8 +909,8 @@ static int do_logout(auth *au, db *d, api_req *req, api_resp *resp) {
                     "id <> $2",
                     p, 2, &err);
     else
-      changed = run(d, "DELETE FROM auth_sessions WHERE user_id = $1", p, 1,
-                    &err);
+      changed =
+          run(d, "DELETE FROM auth_sessions WHERE user_id = $1", p, 1, &err);
   } else {
     return api_fail(resp, E_AUTH_VALIDATION,
                     "scope must be global, local or others", NULL, NULL);
@@ -941,7 +949,8 @@ static int route(auth *au, db *d, api_req *req, api_resp *resp) {
     return api_fail(resp, E_AUTH_BAD_GRANT, NULL, NULL, NULL);
   }
   if (strcmp(path, "user") == 0) {
-    if (strcmp(m, "GET") != 0) return api_fail(resp, E_METHOD, NULL, NULL, NULL);
+    if (strcmp(m, "GET") != 0)
+      return api_fail(resp, E_METHOD, NULL, NULL, NULL);
     return do_user(au, d, req, resp);
   }
   if (strcmp(path, "logout") == 0) {

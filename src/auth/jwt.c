@@ -145,12 +145,18 @@ jwt_status jwt_verify(arena *a, const uint8_t *key, size_t klen,
 /* Messages in the manner of PostgREST's, since they reach API clients. */
 const char *jwt_strerror(jwt_status s) {
   switch (s) {
-    case JWT_OK: return "JWT valid";
-    case JWT_MALFORMED: return "JWT could not be decoded";
-    case JWT_BAD_ALG: return "Wrong or unsupported encoding algorithm";
-    case JWT_BAD_SIG: return "JWT cryptographic operation failed";
-    case JWT_EXPIRED: return "JWT expired";
-    case JWT_NOT_YET_VALID: return "JWT not yet valid";
+    case JWT_OK:
+      return "JWT valid";
+    case JWT_MALFORMED:
+      return "JWT could not be decoded";
+    case JWT_BAD_ALG:
+      return "Wrong or unsupported encoding algorithm";
+    case JWT_BAD_SIG:
+      return "JWT cryptographic operation failed";
+    case JWT_EXPIRED:
+      return "JWT expired";
+    case JWT_NOT_YET_VALID:
+      return "JWT not yet valid";
   }
   return "JWT invalid";
 }

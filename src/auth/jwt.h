@@ -15,10 +15,10 @@
 
 typedef enum {
   JWT_OK = 0,
-  JWT_MALFORMED, /* not three base64url parts of JSON */
-  JWT_BAD_ALG,   /* alg other than HS256 (including "none") */
-  JWT_BAD_SIG,   /* signature does not match the secret */
-  JWT_EXPIRED,   /* exp missing or not after now */
+  JWT_MALFORMED,     /* not three base64url parts of JSON */
+  JWT_BAD_ALG,       /* alg other than HS256 (including "none") */
+  JWT_BAD_SIG,       /* signature does not match the secret */
+  JWT_EXPIRED,       /* exp missing or not after now */
   JWT_NOT_YET_VALID, /* nbf after now */
 } jwt_status;
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define PW_HASH_MAX 128 /* crypto_pwhash_STRBYTES, NUL included */
+#define PW_HASH_MAX 128   /* crypto_pwhash_STRBYTES, NUL included */
 #define PW_MAX_BYTES 1024 /* longer passwords are refused, not hashed */
 
 typedef struct pw_hasher pw_hasher;

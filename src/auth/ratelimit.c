@@ -21,7 +21,7 @@
 #define PROBE 8
 
 typedef struct slot {
-  uint64_t id; /* 0: empty */
+  uint64_t id;     /* 0: empty */
   int64_t start_s; /* when the key's current window began */
   int count;
 } slot;

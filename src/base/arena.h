@@ -19,9 +19,12 @@ void arena_reset(arena *a);
 /* Returns n bytes aligned for any type; zeroed. */
 void *arena_alloc(arena *a, size_t n);
 char *arena_strdup(arena *a, const char *s);
+/* Copies exactly n bytes of s (which must hold them; unlike strndup it does
+ * not stop at a NUL) and terminates the copy. */
 char *arena_strndup(arena *a, const char *s, size_t n);
 char *arena_printf(arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-char *arena_vprintf(arena *a, const char *fmt, va_list ap);
+char *arena_vprintf(arena *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

@@ -27,7 +27,8 @@ int buf_puts(buf *b, const char *s);
 int buf_putc(buf *b, char c);
 int buf_printf(buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int buf_vprintf(buf *b, const char *fmt, va_list ap);
+int buf_vprintf(buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* The content as a C string ("" when empty); valid until the next append. */
 const char *buf_cstr(const buf *b);
 /* Hands the content over to the caller (who frees it) and empties b. */

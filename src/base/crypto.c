@@ -37,8 +37,8 @@ void hmac_sha256(const void *key, size_t klen, const void *msg, size_t n,
                  uint8_t out[32]) {
   unsigned int len = 0;
   if (klen > 0x7fffffff) crypto_die("HMAC key length");
-  if (!HMAC(EVP_sha256(), key ? key : empty, (int)klen,
-            msg ? msg : empty, n, out, &len) ||
+  if (!HMAC(EVP_sha256(), key ? key : empty, (int)klen, msg ? msg : empty, n,
+            out, &len) ||
       len != 32)
     crypto_die("HMAC-SHA256");
 }

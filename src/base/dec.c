@@ -35,7 +35,9 @@ static const uint64_t pow10_tab[DEC_MAX_SCALE + 1] = {
     1000000000000000000ULL,
 };
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 /* acc = acc * 10 + d, refusing to pass limit. */
 static int push_digit(uint64_t *acc, unsigned d, uint64_t limit) {

@@ -144,16 +144,34 @@ static int parse_string(parser *p, const char **out, size_t *out_len) {
       unsigned char e = s[i + 1];
       i += 2;
       switch (e) {
-        case '"': o[olen++] = '"'; continue;
-        case '\\': o[olen++] = '\\'; continue;
-        case '/': o[olen++] = '/'; continue;
-        case 'b': o[olen++] = '\b'; continue;
-        case 'f': o[olen++] = '\f'; continue;
-        case 'n': o[olen++] = '\n'; continue;
-        case 'r': o[olen++] = '\r'; continue;
-        case 't': o[olen++] = '\t'; continue;
-        case 'u': break;
-        default: return fail(p, esc, "invalid escape in string");
+        case '"':
+          o[olen++] = '"';
+          continue;
+        case '\\':
+          o[olen++] = '\\';
+          continue;
+        case '/':
+          o[olen++] = '/';
+          continue;
+        case 'b':
+          o[olen++] = '\b';
+          continue;
+        case 'f':
+          o[olen++] = '\f';
+          continue;
+        case 'n':
+          o[olen++] = '\n';
+          continue;
+        case 'r':
+          o[olen++] = '\r';
+          continue;
+        case 't':
+          o[olen++] = '\t';
+          continue;
+        case 'u':
+          break;
+        default:
+          return fail(p, esc, "invalid escape in string");
       }
       unsigned cp;
       if (end - i < 4 || hex4(s + i, &cp))
@@ -226,8 +244,7 @@ static int parse_number(parser *p, json **out) {
   return 0;
 }
 
-static int parse_literal(parser *p, const char *word, json_type t,
-                         json **out) {
+static int parse_literal(parser *p, const char *word, json_type t, json **out) {
   size_t n = strlen(word);
   if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0)
     return fail(p, p->pos, "unexpected character");
@@ -407,8 +424,7 @@ static int parse_value(parser *p, int depth, json **out) {
   switch (c) {
     case '{':
     case '[':
-      if (depth >= JSON_MAX_DEPTH)
-        return fail(p, p->pos, "nesting too deep");
+      if (depth >= JSON_MAX_DEPTH) return fail(p, p->pos, "nesting too deep");
       return c == '{' ? parse_object(p, depth + 1, out)
                       : parse_array(p, depth + 1, out);
     case '"': {
@@ -421,9 +437,12 @@ static int parse_value(parser *p, int depth, json **out) {
       *out = v;
       return 0;
     }
-    case 't': return parse_literal(p, "true", JSON_TRUE, out);
-    case 'f': return parse_literal(p, "false", JSON_FALSE, out);
-    case 'n': return parse_literal(p, "null", JSON_NULL, out);
+    case 't':
+      return parse_literal(p, "true", JSON_TRUE, out);
+    case 'f':
+      return parse_literal(p, "false", JSON_FALSE, out);
+    case 'n':
+      return parse_literal(p, "null", JSON_NULL, out);
     default:
       if (c == '-' || (c >= '0' && c <= '9')) return parse_number(p, out);
       return fail(p, p->pos, "unexpected character");
@@ -432,8 +451,7 @@ static int parse_value(parser *p, int depth, json **out) {
 
 int json_parse(arena *a, const char *text, size_t len, json **out,
                json_error *err) {
-  parser p = {.a = a, .s = (const unsigned char *)text, .len = len,
-              .err = err};
+  parser p = {.a = a, .s = (const unsigned char *)text, .len = len, .err = err};
   json *v;
   if (!text) return fail(&p, 0, "no input");
   if (parse_value(&p, 0, &v)) return -1;
@@ -490,11 +508,21 @@ static int write_str(buf *b, const char *str, size_t n) {
       esc[0] = '\\';
       elen = 2;
       switch (c) {
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '\b':
+          esc[1] = 'b';
+          break;
+        case '\f':
+          esc[1] = 'f';
+          break;
+        case '\n':
+          esc[1] = 'n';
+          break;
+        case '\r':
+          esc[1] = 'r';
+          break;
+        case '\t':
+          esc[1] = 't';
+          break;
         default:
           memcpy(esc + 1, "u00", 3);
           esc[4] = hexd[c >> 4];
@@ -540,11 +568,16 @@ int json_write_str(buf *b, const char *s, size_t n) {
 
 static int write_value(buf *b, const json *v) {
   switch (v->type) {
-    case JSON_NULL: return buf_puts(b, "null");
-    case JSON_FALSE: return buf_puts(b, "false");
-    case JSON_TRUE: return buf_puts(b, "true");
-    case JSON_NUMBER: return buf_append(b, v->str, v->len);
-    case JSON_STRING: return write_str(b, v->str, v->len);
+    case JSON_NULL:
+      return buf_puts(b, "null");
+    case JSON_FALSE:
+      return buf_puts(b, "false");
+    case JSON_TRUE:
+      return buf_puts(b, "true");
+    case JSON_NUMBER:
+      return buf_append(b, v->str, v->len);
+    case JSON_STRING:
+      return write_str(b, v->str, v->len);
     case JSON_ARRAY:
       if (buf_putc(b, '[')) return -1;
       for (size_t i = 0; i < v->n; i++) {
@@ -576,13 +609,19 @@ int json_write(buf *b, const json *v) {
 
 const char *json_type_name(json_type t) {
   switch (t) {
-    case JSON_NULL: return "null";
+    case JSON_NULL:
+      return "null";
     case JSON_FALSE:
-    case JSON_TRUE: return "boolean";
-    case JSON_NUMBER: return "number";
-    case JSON_STRING: return "string";
-    case JSON_ARRAY: return "array";
-    case JSON_OBJECT: return "object";
+    case JSON_TRUE:
+      return "boolean";
+    case JSON_NUMBER:
+      return "number";
+    case JSON_STRING:
+      return "string";
+    case JSON_ARRAY:
+      return "array";
+    case JSON_OBJECT:
+      return "object";
   }
   return "unknown";
 }

@@ -53,8 +53,8 @@ int json_parse(arena *a, const char *text, size_t len, json **out,
 json *json_get(const json *o, const char *key);
 
 /* Exact conversions of a JSON_NUMBER; -1 when the number is not of that
- * form (a fraction for an integer, more decimals than scale, an exponent
- * that does not give an exact value, or out of int64 range). json_decimal
+ * form (a fraction for an integer, more decimals than scale, any exponent,
+ * or out of int64 range). json_decimal
  * gives the value times 10^scale: json_decimal("12.5", 2) = 1250. */
 int json_int64(const json *v, int64_t *out);
 int json_decimal(const json *v, int scale, int64_t *out);

@@ -44,8 +44,10 @@ int log_level_from_name(const char *name, log_level *out) {
   static const struct {
     const char *name;
     log_level level;
-  } names[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO},
-               {"warn", LOG_WARN},   {"warning", LOG_WARN},
+  } names[] = {{"debug", LOG_DEBUG},
+               {"info", LOG_INFO},
+               {"warn", LOG_WARN},
+               {"warning", LOG_WARN},
                {"error", LOG_ERROR}};
   if (!name) return -1;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -59,10 +61,14 @@ int log_level_from_name(const char *name, log_level *out) {
 
 static const char *level_name(log_level l) {
   switch (l) {
-    case LOG_DEBUG: return "DEBUG";
-    case LOG_INFO: return "INFO";
-    case LOG_WARN: return "WARN";
-    case LOG_ERROR: return "ERROR";
+    case LOG_DEBUG:
+      return "DEBUG";
+    case LOG_INFO:
+      return "INFO";
+    case LOG_WARN:
+      return "WARN";
+    case LOG_ERROR:
+      return "ERROR";
   }
   return "?";
 }
@@ -112,10 +118,14 @@ void log_msg(log_level l, const char *fmt, ...) {
   for (size_t i = 0; i < mn; i++) {
     unsigned char c = (unsigned char)msg[i];
     const char *esc = NULL;
-    if (c == '\n') esc = "\\n";
-    else if (c == '\r') esc = "\\r";
-    else if (c < 0x20 && c != '\t') esc = "?";
-    else if (c == 0x7f) esc = "?";
+    if (c == '\n')
+      esc = "\\n";
+    else if (c == '\r')
+      esc = "\\r";
+    else if (c < 0x20 && c != '\t')
+      esc = "?";
+    else if (c == 0x7f)
+      esc = "?";
     size_t need = esc ? strlen(esc) : 1;
     if (n + need > room) {
       cut = 1;

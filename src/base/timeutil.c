@@ -24,9 +24,13 @@ static int64_t clock_us(clockid_t id) {
   return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
 }
 
-int64_t time_now_us(void) { return clock_us(CLOCK_REALTIME); }
+int64_t time_now_us(void) {
+  return clock_us(CLOCK_REALTIME);
+}
 
-int64_t time_mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
+int64_t time_mono_us(void) {
+  return clock_us(CLOCK_MONOTONIC);
+}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. The year is counted
  * from March so the leap day falls at the end of it, and whole 400-year eras
@@ -34,10 +38,10 @@ int64_t time_mono_us(void) { return clock_us(CLOCK_MONOTONIC); }
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   if (m <= 2) y -= 1;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;                      /* [0, 399] */
+  int64_t yoe = y - era * 400;                          /* [0, 399] */
   int64_t mp = m > 2 ? (int64_t)m - 3 : (int64_t)m + 9; /* March = 0 */
-  int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1; /* [0, 365] */
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
+  int64_t doy = (153 * mp + 2) / 5 + (int64_t)d - 1;    /* [0, 365] */
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  /* [0, 146096] */
   return era * 146097 + doe - 719468; /* 719468: 0000-03-01 to 1970-01-01 */
 }
 
@@ -109,11 +113,10 @@ static int digits(const char **s, int n, unsigned *out) {
 static int parse_ymd(const char **s, int64_t *days) {
   unsigned y, m, d;
   const char *p = *s;
-  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &m) ||
-      *p++ != '-' || digits(&p, 2, &d))
+  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &m) || *p++ != '-' ||
+      digits(&p, 2, &d))
     return -1;
-  if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-    return -1;
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return -1;
   *days = days_from_civil(y, m, d);
   *s = p;
   return 0;
@@ -131,8 +134,7 @@ void date_format(int32_t days, char out[11]) {
   int64_t y;
   unsigned m, d;
   civil_from_days(z, &y, &m, &d);
-  snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, m % 100u,
-           d % 100u);
+  snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, m % 100u, d % 100u);
 }
 
 /* Zone suffix: "", "Z", "+HH", "+HHMM", "+HH:MM" (or '-'); sets the offset

@@ -89,8 +89,8 @@ int db_exec(db *d, const char *sql, db_err *err) {
   return d->ops->exec(d, sql, err);
 }
 
-int db_query(db *d, const char *sql, const db_val *params, int n,
-             db_res **out, db_err *err) {
+int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
+             db_err *err) {
   check_db(d);
   db_err_clear(err);
   if (out) *out = NULL;
@@ -149,8 +149,8 @@ int64_t db_res_changes(const db_res *r) {
  * than as memory past the result. */
 static int in_range(const db_res *r, int row, int col) {
   check_res(r);
-  int ok = row >= 0 && col >= 0 && row < r->ops->rows(r) &&
-           col < r->ops->cols(r);
+  int ok =
+      row >= 0 && col >= 0 && row < r->ops->rows(r) && col < r->ops->cols(r);
   assert(ok);
   return ok;
 }
@@ -169,16 +169,21 @@ const char *db_res_text(const db_res *r, int row, int col) {
 
 static void bad_value(const db_res *r, int col, const char *type,
                       const char *text) {
-  log_warn("db: column %s holds \"%.40s\", not a %s",
-           r->ops->colname(r, col), text, type);
+  log_warn("db: column %s holds \"%.40s\", not a %s", r->ops->colname(r, col),
+           text, type);
 }
 
 int64_t db_res_int(const db_res *r, int row, int col) {
   if (!in_range(r, row, col)) return 0;
   int64_t v;
-  if (r->ops->native_int(r, row, col, &v)) return v;
+  int native = r->ops->native_int(r, row, col, &v);
+  if (native > 0) return v;
   const char *s = r->ops->text(r, row, col);
   if (!s) return 0;
+  if (native < 0) {
+    bad_value(r, col, "integer", s);
+    return 0;
+  }
   errno = 0;
   char *end;
   long long ll = strtoll(s, &end, 10);
@@ -192,7 +197,7 @@ int64_t db_res_int(const db_res *r, int row, int col) {
 int db_res_bool(const db_res *r, int row, int col) {
   if (!in_range(r, row, col)) return 0;
   int64_t v;
-  if (r->ops->native_int(r, row, col, &v)) return v != 0;
+  if (r->ops->native_int(r, row, col, &v) > 0) return v != 0;
   const char *s = r->ops->text(r, row, col);
   if (!s) return 0;
   if (!strcmp(s, "t") || !strcmp(s, "true") || !strcmp(s, "1")) return 1;
@@ -247,11 +252,16 @@ int64_t db_res_dec(const db_res *r, int row, int col, int scale) {
   if (!in_range(r, row, col)) return 0;
   int64_t v;
   /* SQLite stores DEC columns as integers already scaled by the column's
-   * scale, which is the one the caller asks for. */
-  if (r->ops->native_int(r, row, col, &v)) return v;
+   * scale, which is the one the caller asks for; arithmetic on them stays
+   * in those units, so a REAL result (avg(), x * 1.5) is scaled too and
+   * reads as it is when it is whole. A fractional one would need rounding,
+   * which is the caller's to do in SQL. Text is a decimal in plain units
+   * ('12.50'), as on PostgreSQL. */
+  int native = r->ops->native_int(r, row, col, &v);
+  if (native > 0) return v;
   const char *s = r->ops->text(r, row, col);
   if (!s) return 0;
-  if (dec_read(s, scale, &v)) {
+  if (native < 0 || dec_read(s, scale, &v)) {
     bad_value(r, col, "decimal", s);
     return DB_BAD_VALUE;
   }
@@ -294,7 +304,9 @@ void *stmt_cache_get(const struct stmt_cache *c, const char *sql) {
   }
 }
 
-int stmt_cache_full(const struct stmt_cache *c) { return c->count >= c->max; }
+int stmt_cache_full(const struct stmt_cache *c) {
+  return c->count >= c->max;
+}
 
 void stmt_cache_put(struct stmt_cache *c, const char *sql, void *handle) {
   assert(c->count < c->max);
@@ -309,8 +321,7 @@ void stmt_cache_put(struct stmt_cache *c, const char *sql, void *handle) {
 }
 
 void stmt_cache_clear(struct stmt_cache *c,
-                      void (*free_handle)(void *handle, void *arg),
-                      void *arg) {
+                      void (*free_handle)(void *handle, void *arg), void *arg) {
   if (!c->slots) return;
   for (size_t i = 0; i < c->nslots; i++) {
     struct stmt_cache_entry *e = &c->slots[i];
@@ -324,8 +335,7 @@ void stmt_cache_clear(struct stmt_cache *c,
 }
 
 void stmt_cache_free(struct stmt_cache *c,
-                     void (*free_handle)(void *handle, void *arg),
-                     void *arg) {
+                     void (*free_handle)(void *handle, void *arg), void *arg) {
   stmt_cache_clear(c, free_handle, arg);
   free(c->slots);
   c->slots = NULL;

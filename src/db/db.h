@@ -85,17 +85,21 @@ int db_exec(db *d, const char *sql, db_err *err);
 /* Runs one statement with n bound parameters. When out is not NULL it gets
  * the result, which the caller frees with db_res_free (also on a statement
  * that returns no rows). Statements are prepared once per connection and
- * cached by their text, so callers should reuse the same text. */
+ * cached by their text, so callers should reuse the same text. Text
+ * holding several statements is refused (use db_exec); so is a parameter
+ * count that differs from the $N the text uses; a UUID parameter that is
+ * not a UUID fails with 22P02 (SQLite lower-cases UUIDs as PostgreSQL does). */
 int db_query(db *d, const char *sql, const db_val *params, int n,
              db_res **out, db_err *err);
 
 /* Transactions. db_begin(d, 1) takes the write lock at once (SQLite's
  * BEGIN IMMEDIATE), which avoids upgrade deadlocks; db_begin(d, 0) is a
- * read transaction. When db_commit fails the transaction has been rolled
- * back (PostgreSQL answers COMMIT of a transaction in which a statement
- * failed with a rollback; that is reported as 25P02). A caller retries the
- * whole transaction on 40001. db_rollback never fails loudly and is
- * harmless outside a transaction. */
+ * read transaction. On both backends a statement that fails inside a
+ * transaction dooms it, as PostgreSQL does: later statements fail with
+ * 25P02 until db_rollback (or ROLLBACK TO SAVEPOINT), and db_commit rolls
+ * back and fails with 25P02. When db_commit fails the transaction is over.
+ * A caller retries the whole transaction on 40001. db_rollback never fails
+ * loudly and is harmless outside a transaction. */
 int db_begin(db *d, int write, db_err *err);
 int db_commit(db *d, db_err *err);
 void db_rollback(db *d);
@@ -106,8 +110,9 @@ void db_rollback(db *d);
  * wrong, not the data) is logged and reads as DB_BAD_VALUE from
  * db_res_dec / db_res_ts, DB_BAD_DATE from db_res_date and 0 from
  * db_res_int / db_res_bool. db_res_dec accepts extra fractional zeros
- * ("12.5000" at scale 2) and never rounds; on SQLite an INTEGER cell is
- * taken as already scaled. */
+ * ("12.5000" at scale 2) and never rounds; on SQLite an INTEGER cell (or
+ * a whole REAL, such as avg() of a money column) is taken as already
+ * scaled, text as a decimal in plain units. */
 #define DB_BAD_VALUE INT64_MIN
 #define DB_BAD_DATE INT32_MIN
 int db_res_rows(const db_res *r);

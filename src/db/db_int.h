@@ -49,7 +49,9 @@ struct db_res_ops {
   int64_t (*changes)(const db_res *r);
   /* The cell as text, or NULL for SQL NULL. Row and column are in range. */
   const char *(*text)(const db_res *r, int row, int col);
-  /* 1 and *out set when the backend holds the cell as an integer. */
+  /* 1 and *out set when the backend holds the cell as a number with an
+   * integer value; -1 when it holds a number that is not an integer (an
+   * SQLite REAL like 2.5); 0 when the cell is text (or NULL). */
   int (*native_int)(const db_res *r, int row, int col, int64_t *out);
   void (*free)(db_res *r);
 };

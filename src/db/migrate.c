@@ -47,8 +47,8 @@ static int begin_locked(db *d, db_err *err) {
 static int is_recorded(db *d, int version, int *yes, db_err *err) {
   db_val v = db_int(version);
   db_res *r;
-  if (db_query(d, "SELECT 1 FROM schema_migrations WHERE version = $1", &v,
-               1, &r, err))
+  if (db_query(d, "SELECT 1 FROM schema_migrations WHERE version = $1", &v, 1,
+               &r, err))
     return -1;
   *yes = db_res_rows(r) > 0;
   db_res_free(r);
@@ -67,16 +67,14 @@ static void name_error(db_err *err, const char *name) {
   err->message[n] = '\0';
 }
 
-static int apply_one(db *d, const struct migration *m, int *ran,
-                     db_err *err) {
+static int apply_one(db *d, const struct migration *m, int *ran, db_err *err) {
   *ran = 0;
   if (begin_locked(d, err)) return -1;
   int done;
   if (is_recorded(d, m->version, &done, err)) goto fail;
   if (done) return db_commit(d, err); /* another process got there first */
   if (db_exec(d, m->sql, err)) goto fail;
-  db_val rec[3] = {db_int(m->version), db_text(m->name),
-                   db_ts(time_now_us())};
+  db_val rec[3] = {db_int(m->version), db_text(m->name), db_ts(time_now_us())};
   if (db_query(d,
                "INSERT INTO schema_migrations (version, name, applied_at)"
                " VALUES ($1, $2, $3)",
@@ -117,9 +115,10 @@ int db_migrate(db *d, int *applied, db_err *err) {
   for (const struct migration *m = list; m->sql; m++)
     if (m->version > newest_known) newest_known = m->version;
   if (nrec && db_res_int(r, nrec - 1, 0) > newest_known)
-    log_warn("db: the database has migration %lld, newer than this "
-             "program knows (%d); running anyway",
-             (long long)db_res_int(r, nrec - 1, 0), newest_known);
+    log_warn(
+        "db: the database has migration %lld, newer than this "
+        "program knows (%d); running anyway",
+        (long long)db_res_int(r, nrec - 1, 0), newest_known);
 
   int ret = 0;
   for (const struct migration *m = list; m->sql; m++) {

@@ -51,14 +51,20 @@ static int pg_fail(struct pg *p, const PGresult *r, db_err *err) {
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
   const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   if (!msg || !*msg) msg = PQerrorMessage(p->conn);
-  if (!state || !*state)
-    state = PQstatus(p->conn) == CONNECTION_BAD ? "08006" : "XX000";
+  /* A lost connection reads as 08006 whatever the server said last
+   * (57P01 when an administrator ended the session, say): for the caller
+   * it is one condition. */
+  if (PQstatus(p->conn) == CONNECTION_BAD)
+    state = "08006";
+  else if (!state || !*state)
+    state = "XX000";
   return db_err_set(err, state, "%s", msg);
 }
 
 static int pg_ok(const PGresult *r) {
+  if (!r) return 0;
   ExecStatusType st = PQresultStatus(r);
-  return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
 /* Follows the server's transaction state while the connection is good
@@ -175,9 +181,15 @@ static const struct pg_res *PGR(const db_res *r) {
   return (const struct pg_res *)r;
 }
 
-static int pg_res_rows(const db_res *r) { return PQntuples(PGR(r)->res); }
-static int pg_res_cols(const db_res *r) { return PQnfields(PGR(r)->res); }
-static int64_t pg_res_changes(const db_res *r) { return PGR(r)->changes; }
+static int pg_res_rows(const db_res *r) {
+  return PQntuples(PGR(r)->res);
+}
+static int pg_res_cols(const db_res *r) {
+  return PQnfields(PGR(r)->res);
+}
+static int64_t pg_res_changes(const db_res *r) {
+  return PGR(r)->changes;
+}
 
 static const char *pg_res_colname(const db_res *r, int col) {
   return PQfname(PGR(r)->res, col);
@@ -188,8 +200,7 @@ static const char *pg_res_text(const db_res *r, int row, int col) {
   return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-static int pg_res_native_int(const db_res *r, int row, int col,
-                             int64_t *out) {
+static int pg_res_native_int(const db_res *r, int row, int col, int64_t *out) {
   (void)r, (void)row, (void)col, (void)out;
   return 0; /* everything arrives as text */
 }

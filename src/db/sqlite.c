@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -31,9 +32,13 @@ struct sq {
   struct db base;
   sqlite3 *conn;
   struct stmt_cache cache; /* SQL text -> sqlite3_stmt * */
+  int in_tx;               /* between db_begin and db_commit / db_rollback */
+  int doomed;              /* a statement failed inside the transaction */
 };
 
-enum { CELL_NULL, CELL_INT, CELL_TEXT };
+/* CELL_REAL: a REAL that is not a whole number (whole ones are CELL_INT,
+ * see db_res_dec); its text is SQLite's rendering of it. */
+enum { CELL_NULL, CELL_INT, CELL_REAL, CELL_TEXT };
 
 struct sq_cell {
   int64_t i;
@@ -123,8 +128,8 @@ static int sq_prepare(struct sq *s, const char *sql, sqlite3_stmt **out,
     return 0;
   }
   const char *tail = NULL;
-  int rc = sqlite3_prepare_v3(s->conn, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                              &st, &tail);
+  int rc = sqlite3_prepare_v3(s->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+                              &tail);
   if (rc != SQLITE_OK) return sq_fail(s, rc, err);
   if (!st) return db_err_set(err, "42601", "empty statement");
   /* PostgreSQL refuses several statements in one prepared statement;
@@ -141,8 +146,8 @@ static int sq_prepare(struct sq *s, const char *sql, sqlite3_stmt **out,
   return 0;
 }
 
-static int sq_bind(struct sq *s, sqlite3_stmt *st, const db_val *params,
-                   int n, db_err *err) {
+static int sq_bind(struct sq *s, sqlite3_stmt *st, const db_val *params, int n,
+                   db_err *err) {
   if (sqlite3_bind_parameter_count(st) != n)
     return db_err_set(err, "08P01",
                       "%d parameters given, but the statement has %d", n,
@@ -150,9 +155,12 @@ static int sq_bind(struct sq *s, sqlite3_stmt *st, const db_val *params,
   for (int k = 0; k < n; k++) {
     char name[16];
     snprintf(name, sizeof name, "$%d", k + 1);
-    int idx = sqlite3_bind_parameter_index(st, name);
-    if (!idx)
-      return db_err_set(err, "42P02", "there is no parameter %s", name);
+    /* SQLite numbers named parameters by first appearance, which is
+     * usually $1, $2, ... in order; look the name up only when not. */
+    const char *at = sqlite3_bind_parameter_name(st, k + 1);
+    int idx = at && !strcmp(at, name) ? k + 1
+                                      : sqlite3_bind_parameter_index(st, name);
+    if (!idx) return db_err_set(err, "42P02", "there is no parameter %s", name);
     const db_val *v = &params[k];
     char tmp[TS_TEXT_LEN + 8];
     int rc;
@@ -210,8 +218,8 @@ struct res_builder {
   buf text;
 };
 
-static void push_cell(struct res_builder *b, int type, int64_t i,
-                      const void *p, size_t len) {
+static void push_cell(struct res_builder *b, int type, int64_t i, const void *p,
+                      size_t len) {
   if (b->ncells == b->cap) {
     b->cap = b->cap ? 2 * b->cap : 64;
     b->cells = xrealloc(b->cells, b->cap * sizeof *b->cells);
@@ -238,7 +246,20 @@ static void push_column(struct res_builder *b, sqlite3_stmt *st, int c) {
       push_cell(b, CELL_INT, i, t, (size_t)sqlite3_column_bytes(st, c));
       break;
     }
-    default: { /* TEXT, and REAL / BLOB read through their text form */
+    case SQLITE_FLOAT: {
+      double v = sqlite3_column_double(st, c);
+      const unsigned char *t = sqlite3_column_text(st, c);
+      size_t len = (size_t)sqlite3_column_bytes(st, c);
+      /* The range test comes first (and fails for NaN): casting a double
+       * outside int64's range is undefined. */
+      if (v >= -9223372036854775808.0 && v < 9223372036854775808.0 &&
+          v == (double)(int64_t)v)
+        push_cell(b, CELL_INT, (int64_t)v, t, len);
+      else
+        push_cell(b, CELL_REAL, 0, t, len);
+      break;
+    }
+    default: { /* TEXT, and BLOB read through its text form */
       const unsigned char *t = sqlite3_column_text(st, c);
       if (!t) {
         push_cell(b, CELL_NULL, 0, NULL, 0);
@@ -254,8 +275,7 @@ static const struct db_res_ops sq_res_ops;
 /* Copies what the builder gathered into one allocation and frees it. */
 static db_res *finish_res(struct res_builder *b, int cols, int64_t changes) {
   size_t head = sizeof(struct sq_res);
-  head = (head + alignof(struct sq_cell) - 1) &
-         ~(alignof(struct sq_cell) - 1);
+  head = (head + alignof(struct sq_cell) - 1) & ~(alignof(struct sq_cell) - 1);
   size_t cells_sz = b->ncells * sizeof(struct sq_cell);
   char *mem = xmalloc(head + cells_sz + b->text.len + 1);
   struct sq_res *r = (struct sq_res *)mem;
@@ -272,6 +292,8 @@ static db_res *finish_res(struct res_builder *b, int cols, int64_t changes) {
   r->cells = cells;
   r->text = text;
   free(b->cells);
+  b->cells = NULL;
+  b->ncells = b->cap = 0;
   buf_free(&b->text);
   return &r->base;
 }
@@ -280,9 +302,15 @@ static const struct sq_res *SQR(const db_res *r) {
   return (const struct sq_res *)r;
 }
 
-static int sq_res_rows(const db_res *r) { return SQR(r)->rows; }
-static int sq_res_cols(const db_res *r) { return SQR(r)->cols; }
-static int64_t sq_res_changes(const db_res *r) { return SQR(r)->changes; }
+static int sq_res_rows(const db_res *r) {
+  return SQR(r)->rows;
+}
+static int sq_res_cols(const db_res *r) {
+  return SQR(r)->cols;
+}
+static int64_t sq_res_changes(const db_res *r) {
+  return SQR(r)->changes;
+}
 
 static const struct sq_cell *sq_cell_at(const db_res *r, int row, int col) {
   const struct sq_res *q = SQR(r);
@@ -298,15 +326,17 @@ static const char *sq_res_text(const db_res *r, int row, int col) {
   return c->type == CELL_NULL ? NULL : SQR(r)->text + c->off;
 }
 
-static int sq_res_native_int(const db_res *r, int row, int col,
-                             int64_t *out) {
+static int sq_res_native_int(const db_res *r, int row, int col, int64_t *out) {
   const struct sq_cell *c = sq_cell_at(r, row, col);
+  if (c->type == CELL_REAL) return -1;
   if (c->type != CELL_INT) return 0;
   *out = c->i;
   return 1;
 }
 
-static void sq_res_free(db_res *r) { free(r); }
+static void sq_res_free(db_res *r) {
+  free(r);
+}
 
 static const struct db_res_ops sq_res_ops = {
     .rows = sq_res_rows,
@@ -320,9 +350,8 @@ static const struct db_res_ops sq_res_ops = {
 
 /* ---- operations ---- */
 
-static int sq_query(db *d, const char *sql, const db_val *params, int n,
-                    db_res **out, db_err *err) {
-  struct sq *s = (struct sq *)d;
+static int sq_query_raw(struct sq *s, const char *sql, const db_val *params,
+                        int n, db_res **out, db_err *err) {
   sqlite3_stmt *st = NULL;
   if (sq_prepare(s, sql, &st, err)) return -1;
   int ret = -1;
@@ -347,7 +376,8 @@ static int sq_query(db *d, const char *sql, const db_val *params, int n,
   if (out) {
     /* sqlite3_changes keeps the count of the last write; a read must not
      * report it again. */
-    int64_t changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(s->conn);
+    int64_t changes =
+        sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(s->conn);
     *out = finish_res(&b, cols, changes);
   }
   ret = 0;
@@ -359,8 +389,7 @@ out:
   return ret;
 }
 
-static int sq_exec(db *d, const char *sql, db_err *err) {
-  struct sq *s = (struct sq *)d;
+static int sq_exec_raw(struct sq *s, const char *sql, db_err *err) {
   char *msg = NULL;
   int rc = sqlite3_exec(s->conn, sql, NULL, NULL, &msg);
   if (rc == SQLITE_OK) return 0;
@@ -370,16 +399,67 @@ static int sq_exec(db *d, const char *sql, db_err *err) {
   return -1;
 }
 
+/* PostgreSQL dooms a transaction at its first failed statement: later
+ * statements are refused until ROLLBACK (or ROLLBACK TO a savepoint), and
+ * COMMIT rolls back. SQLite would only undo the failed statement and let
+ * the rest commit; the same rules are applied here so that a business
+ * operation behaves the same on both backends. A transaction SQLite undid
+ * on its own (after SQLITE_FULL, say) counts as doomed too. */
+static int is_rollback(const char *sql) {
+  while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r') sql++;
+  return strncasecmp(sql, "ROLLBACK", 8) == 0;
+}
+
+static int tx_refuses(struct sq *s, const char *sql, db_err *err) {
+  if (!s->in_tx || is_rollback(sql)) return 0;
+  if (!s->doomed && !sqlite3_get_autocommit(s->conn)) return 0;
+  return db_err_set(err, "25P02",
+                    "current transaction is aborted, commands ignored "
+                    "until end of transaction block");
+}
+
+static void tx_after(struct sq *s, const char *sql, int rc) {
+  if (!s->in_tx) return;
+  if (rc)
+    s->doomed = 1;
+  else if (sqlite3_get_autocommit(s->conn))
+    s->in_tx = s->doomed = 0; /* the SQL itself said COMMIT or ROLLBACK */
+  else if (is_rollback(sql))
+    s->doomed = 0; /* ROLLBACK TO SAVEPOINT recovers the transaction */
+}
+
+static int sq_query(db *d, const char *sql, const db_val *params, int n,
+                    db_res **out, db_err *err) {
+  struct sq *s = (struct sq *)d;
+  if (tx_refuses(s, sql, err)) return -1;
+  int rc = sq_query_raw(s, sql, params, n, out, err);
+  tx_after(s, sql, rc);
+  return rc;
+}
+
+static int sq_exec(db *d, const char *sql, db_err *err) {
+  struct sq *s = (struct sq *)d;
+  if (tx_refuses(s, sql, err)) return -1;
+  int rc = sq_exec_raw(s, sql, err);
+  tx_after(s, sql, rc);
+  return rc;
+}
+
 static int sq_run(struct sq *s, const char *sql, db_err *err) {
-  return sq_query(&s->base, sql, NULL, 0, NULL, err);
+  return sq_query_raw(s, sql, NULL, 0, NULL, err);
 }
 
 static int sq_begin(db *d, int write, db_err *err) {
-  return sq_run((struct sq *)d, write ? "BEGIN IMMEDIATE" : "BEGIN", err);
+  struct sq *s = (struct sq *)d;
+  if (sq_run(s, write ? "BEGIN IMMEDIATE" : "BEGIN", err)) return -1;
+  s->in_tx = 1;
+  s->doomed = 0;
+  return 0;
 }
 
 static void sq_rollback(db *d) {
   struct sq *s = (struct sq *)d;
+  s->in_tx = s->doomed = 0;
   if (sqlite3_get_autocommit(s->conn)) return; /* no transaction open */
   db_err ignored;
   sq_run(s, "ROLLBACK", &ignored);
@@ -387,6 +467,12 @@ static void sq_rollback(db *d) {
 
 static int sq_commit(db *d, db_err *err) {
   struct sq *s = (struct sq *)d;
+  if (s->in_tx && (s->doomed || sqlite3_get_autocommit(s->conn))) {
+    sq_rollback(d);
+    return db_err_set(err, "25P02",
+                      "the transaction was rolled back after an error");
+  }
+  s->in_tx = s->doomed = 0;
   if (sq_run(s, "COMMIT", err) == 0) return 0;
   /* A failed COMMIT (SQLITE_BUSY) leaves the transaction open; db.h
    * promises it is over, as on PostgreSQL. */
@@ -431,13 +517,12 @@ int db_sqlite_open(const char *path, db **out, db_err *err) {
   /* Order matters: busy_timeout first, so that switching to WAL (which
    * needs a lock) waits for another starting process instead of failing. */
   sqlite3_busy_timeout(conn, SQ_BUSY_TIMEOUT_MS);
-  if (sq_exec(&s->base, "PRAGMA journal_mode=WAL", err) ||
-      sq_exec(&s->base,
-              "PRAGMA synchronous=NORMAL;"
-              "PRAGMA foreign_keys=ON;"
-              "PRAGMA case_sensitive_like=ON",
-              err)) {
-    /* keep err's code when it says more than "cannot open" */
+  if (sq_exec_raw(s, "PRAGMA journal_mode=WAL", err) ||
+      sq_exec_raw(s,
+                  "PRAGMA synchronous=NORMAL;"
+                  "PRAGMA foreign_keys=ON;"
+                  "PRAGMA case_sensitive_like=ON",
+                  err)) {
     sq_close(&s->base);
     return -1;
   }

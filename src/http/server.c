@@ -258,13 +258,13 @@ int http_start(const http_config *cfg, http_server **out, char *err,
   }
   s->mhd = MHD_start_daemon(
       flags, (uint16_t)cfg->port, NULL, NULL, handle, s,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
       MHD_OPTION_SOCK_ADDR, sa,
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
       MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
       MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
       MHD_OPTION_END);
   if (!s->mhd) {

@@ -5,14 +5,15 @@
 // Failed logins are rate limited per email and per client address (5 per
 // 300 s by default). So that this file never locks out 127.0.0.1 (which the
 // other files sign in from), every failed login here is sent from another
-// loopback source address (127.0.0.x), and all of them come last.
+// loopback source address (127.x.y.z, random per run), and all of them
+// come last.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 
 import {
   ANON_KEY, JWT_SECRET, SERVICE_KEY, UUID_RE, auth, decodeJwt, expectAuthError, now,
-  randomEmail, randomPassword, rest, signup, suffix,
+  randomEmail, randomLoopback, randomPassword, rest, signup, suffix,
 } from './lib.mjs';
 
 const login = (email, password, localAddress) =>
@@ -152,13 +153,13 @@ test('refresh_token grant works and rotates: each refresh token is good once', a
   // The new access token works.
   const me = await auth('GET', 'user', { token: r1.json.access_token });
   assert.equal(me.status, 200, me.info);
-  // The old refresh token is spent.
-  const again = await refresh(u.refreshToken);
-  expectAuthError(again, 400);
-  // The new one is good (once).
+  // The new one is good once too.
   const r2 = await refresh(r1.json.refresh_token);
   assert.equal(r2.status, 200, r2.info);
   assert.notEqual(r2.json.refresh_token, r1.json.refresh_token);
+  // Both spent tokens are refused.
+  expectAuthError(await refresh(u.refreshToken), 400, 'invalid_grant');
+  expectAuthError(await refresh(r1.json.refresh_token), 400, 'invalid_grant');
 });
 
 test('refresh with a made-up token -> 400', async () => {
@@ -216,9 +217,9 @@ test('logout without a token -> 401', async () => {
 
 test('wrong password and unknown email -> the same 400 invalid_grant', async () => {
   const u = await signup();
-  const wrong = await login(u.email, `${u.password}x`, '127.0.0.2');
+  const wrong = await login(u.email, `${u.password}x`, randomLoopback());
   expectAuthError(wrong, 400, 'invalid_grant');
-  const unknown = await login(randomEmail('ghost'), u.password, '127.0.0.2');
+  const unknown = await login(randomEmail('ghost'), u.password, randomLoopback());
   expectAuthError(unknown, 400, 'invalid_grant');
   assert.deepEqual(unknown.json, wrong.json, 'unknown email and wrong password must look alike');
 });
@@ -227,7 +228,7 @@ test('a refused signup (short password) left no account behind', async () => {
   const email = randomEmail('shortpw');
   const r = await auth('POST', 'signup', { body: { email, password: 'short' } });
   expectAuthError(r, 422);
-  const l = await login(email, 'short', '127.0.0.3');
+  const l = await login(email, 'short', randomLoopback());
   expectAuthError(l, 400, 'invalid_grant');
   // The email is still free.
   const ok = await signup({ email });
@@ -240,7 +241,7 @@ test('failed logins are rate limited per email (429), even with the right passwo
   let limited;
   for (let i = 0; i < 10; i++) {
     // A different source address each time: only the per-email count grows.
-    const r = await login(u.email, `wrong-${i}-password`, `127.0.1.${10 + i}`);
+    const r = await login(u.email, `wrong-${i}-password`, randomLoopback());
     statuses.push(r.status);
     if (r.status === 429) { limited = r; break; }
     expectAuthError(r, 400, 'invalid_grant');
@@ -248,13 +249,13 @@ test('failed logins are rate limited per email (429), even with the right passwo
   assert.ok(limited, `no 429 after 10 wrong passwords for one email: ${statuses.join(',')}`);
   assert.ok(statuses.length >= 4, `limited too early: ${statuses.join(',')}`);
   expectAuthError(limited, 429);
-  const right = await login(u.email, u.password, '127.0.1.40');
+  const right = await login(u.email, u.password, randomLoopback());
   expectAuthError(right, 429);
 });
 
 test('failed logins are rate limited per address (429); other addresses unaffected', async () => {
   const v = await signup();
-  const addr = '127.0.2.10';
+  const addr = randomLoopback();
   const statuses = [];
   let limited;
   for (let i = 0; i < 10; i++) {
@@ -268,6 +269,6 @@ test('failed logins are rate limited per address (429); other addresses unaffect
   expectAuthError(limited, 429);
   const blocked = await login(v.email, v.password, addr);
   expectAuthError(blocked, 429);
-  const elsewhere = await login(v.email, v.password, '127.0.2.11');
+  const elsewhere = await login(v.email, v.password, randomLoopback());
   assert.equal(elsewhere.status, 200, `the limit of one address hit another: ${elsewhere.info}`);
 });

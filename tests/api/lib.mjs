@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 
 function need(name) {
   const v = process.env[name];
@@ -43,6 +44,12 @@ export function randomUuid() {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A random loopback source address other than 127.0.0.1 (the limiter counts per address). */
+export function randomLoopback() {
+  const b = randomBytes(3);
+  return `127.${1 + (b[0] % 254)}.${b[1]}.${1 + (b[2] % 254)}`;
 }
 
 function describe(method, path, status, text) {
@@ -243,4 +250,78 @@ export function now() {
 export function numberTextRe(key, text) {
   const esc = text.replace(/[.+\-]/g, (c) => `\\${c}`);
   return new RegExp(`"${key}"\\s*:\\s*${esc}(?![0-9])`);
+}
+
+/**
+ * An upload the server may refuse before it has read it all (413): the head
+ * goes first, the body only when no answer came within waitMs, and write
+ * errors after an answer (EPIPE, ECONNRESET) are ignored. body is a Buffer;
+ * chunked sends it with Transfer-Encoding: chunked in 64 KiB pieces.
+ * Resolves like httpRaw.
+ */
+export function rawUpload({ method = 'POST', path, headers = {}, body, chunked = false, waitMs = 300, timeoutMs = 20000 }) {
+  return new Promise((resolve, reject) => {
+    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${base.host}`, 'Connection: close'];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    lines.push(chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`);
+    const head = `${lines.join('\r\n')}\r\n\r\n`;
+    const got = [];
+    let error;
+    let settled = false;
+    const sock = net.connect({ host: base.hostname, port: Number(base.port) });
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const raw = Buffer.concat(got);
+      const cut = raw.indexOf('\r\n\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw.subarray(0, 20).toString('latin1'));
+      if (!m || cut < 0) {
+        reject(new Error(`${method} ${path}: no HTTP answer (${error ? error.code || error.message : 'connection closed'}; ${raw.length} bytes received)`));
+        return;
+      }
+      const hdrs = {};
+      for (const line of raw.subarray(0, cut).toString('latin1').split('\r\n').slice(1)) {
+        const i = line.indexOf(':');
+        if (i > 0) hdrs[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      let payload = raw.subarray(cut + 4);
+      if (/chunked/i.test(hdrs['transfer-encoding'] || '')) {
+        const parts = [];
+        let at = 0;
+        for (;;) {
+          const eol = payload.indexOf('\r\n', at);
+          if (eol < 0) break;
+          const n = parseInt(payload.subarray(at, eol).toString('latin1'), 16);
+          if (!n) break;
+          parts.push(payload.subarray(eol + 2, eol + 2 + n));
+          at = eol + 2 + n + 2;
+        }
+        payload = Buffer.concat(parts);
+      } else if (hdrs['content-length'] !== undefined) {
+        payload = payload.subarray(0, Number(hdrs['content-length']));
+      }
+      const text = payload.toString('utf8');
+      let json;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      const status = Number(m[1]);
+      resolve({ status, headers: hdrs, header: (n) => hdrs[n.toLowerCase()], text, json, info: describe(method, path, status, text) });
+    };
+    const timer = setTimeout(() => { error = error || new Error('timeout'); sock.destroy(); finish(); }, timeoutMs);
+    sock.on('data', (d) => got.push(d));
+    sock.on('error', (e) => { error = e; });
+    sock.on('close', finish);
+    sock.on('connect', () => {
+      sock.write(head);
+      setTimeout(() => {
+        if (got.length || sock.destroyed) return; // answered before the body
+        const piece = 64 * 1024;
+        for (let at = 0; at < body.length && !sock.destroyed; at += piece) {
+          const part = body.subarray(at, at + piece);
+          sock.write(chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]) : part);
+        }
+        if (chunked && !sock.destroyed) sock.write('0\r\n\r\n');
+      }, waitMs);
+    });
+  });
 }

@@ -1,7 +1,9 @@
 /* test_auth_jwt.c - HS256 signing and the ways a forged or stale token must
  * fail: every case here is an attack seen in the wild (alg "none", algorithm
  * swaps, re-signed payloads, flipped padding bits, expired or never-expiring
- * tokens, oversized input), so each gets its own test. No database. */
+ * tokens, oversized input), so each gets its own test. The last tests check
+ * how auth_verify_or_reply turns a token into a principal or a PostgREST
+ * error, and the API keys. No database. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "auth/auth.h"
 #include "auth/jwt.h"
 #include "base/arena.h"
 #include "base/buf.h"
@@ -73,8 +76,8 @@ static void test_round_trip(void **state) {
   assert_string_equal(role->str, "authenticated");
   /* A hand-made token with the same parts verifies too: the verifier does
    * not depend on our exact header text. */
-  char *tok2 = forge(a, "{\"typ\":\"JWT\",\"alg\":\"HS256\"}", GOOD, KEY, KLEN,
-                     NULL);
+  char *tok2 =
+      forge(a, "{\"typ\":\"JWT\",\"alg\":\"HS256\"}", GOOD, KEY, KLEN, NULL);
   assert_int_equal(verify(a, tok2, &claims), JWT_OK);
   /* jwt_sign appends to what is already in the buffer. */
   buf b;
@@ -91,12 +94,11 @@ static void test_tampered_payload(void **state) {
   arena *a = arena_new();
   char *tok = sign(a, GOOD);
   /* Swap the payload for one claiming service_role, keep the signature. */
-  char *evil = forge(a, HS256,
-                     "{\"role\":\"service_role\",\"exp\":1700003600}", KEY,
-                     KLEN, NULL);
+  char *evil = forge(a, HS256, "{\"role\":\"service_role\",\"exp\":1700003600}",
+                     KEY, KLEN, NULL);
   const char *sig = strrchr(tok, '.');
-  char *mix = arena_printf(a, "%.*s%s", (int)(strrchr(evil, '.') - evil), evil,
-                           sig);
+  char *mix =
+      arena_printf(a, "%.*s%s", (int)(strrchr(evil, '.') - evil), evil, sig);
   json *claims = (json *)1;
   assert_int_equal(verify(a, mix, &claims), JWT_BAD_SIG);
   assert_null(claims);
@@ -129,8 +131,7 @@ static void test_tampered_signature(void **state) {
   /* Truncated and extended signatures. */
   assert_int_not_equal(verify(a, arena_strndup(a, tok, n - 1), &claims),
                        JWT_OK);
-  assert_int_not_equal(verify(a, arena_printf(a, "%sA", tok), &claims),
-                       JWT_OK);
+  assert_int_not_equal(verify(a, arena_printf(a, "%sA", tok), &claims), JWT_OK);
   arena_free(a);
 }
 
@@ -140,7 +141,8 @@ static void test_alg_none(void **state) {
   json *claims;
   const char *payload = "{\"role\":\"service_role\",\"exp\":1700003600}";
   /* The classic: alg none and an empty signature. */
-  char *t1 = forge(a, "{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL, 0, "");
+  char *t1 =
+      forge(a, "{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL, 0, "");
   assert_int_equal(verify(a, t1, &claims), JWT_BAD_ALG);
   /* alg none with a (valid HS256) signature still refused. */
   char *t2 = forge(a, "{\"alg\":\"none\"}", payload, KEY, KLEN, NULL);
@@ -233,11 +235,22 @@ static void test_garbage(void **state) {
   arena *a = arena_new();
   json *claims;
   const char *bad[] = {
-      "", ".", "..", "...", "a", "a.b", "a.b.c.d", "a.b.c",
-      "eyJhbGciOiJIUzI1NiJ9", "eyJhbGciOiJIUzI1NiJ9..",
-      "eyJhbGciOiJIUzI1NiJ9.e30", "eyJhbGciOiJIUzI1NiJ9.e30.",
-      "!!!.???.***", "eyJhbGciOiJIUzI1NiJ9=.e30.AAAA",
-      "eyJhbGciOiJIUzI1NiJ9 .e30.AAAA", "Bearer x.y.z",
+      "",
+      ".",
+      "..",
+      "...",
+      "a",
+      "a.b",
+      "a.b.c.d",
+      "a.b.c",
+      "eyJhbGciOiJIUzI1NiJ9",
+      "eyJhbGciOiJIUzI1NiJ9..",
+      "eyJhbGciOiJIUzI1NiJ9.e30",
+      "eyJhbGciOiJIUzI1NiJ9.e30.",
+      "!!!.???.***",
+      "eyJhbGciOiJIUzI1NiJ9=.e30.AAAA",
+      "eyJhbGciOiJIUzI1NiJ9 .e30.AAAA",
+      "Bearer x.y.z",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_not_equal(verify(a, bad[i], &claims), JWT_OK);
@@ -290,6 +303,109 @@ static void test_strerror(void **state) {
   assert_string_equal(jwt_strerror(JWT_EXPIRED), "JWT expired");
 }
 
+static auth *new_auth(void) {
+  auth_config cfg = {.secret = KEY, .secret_len = KLEN};
+  auth *au = auth_new(&cfg);
+  assert_non_null(au);
+  return au;
+}
+
+/* Runs auth_verify_or_reply; returns its result, status in *status. */
+static int principal_of(auth *au, arena *a, const char *tok, api_principal *who,
+                        int *status, char **body) {
+  api_resp r;
+  api_resp_init(&r);
+  int rc = auth_verify_or_reply(au, a, tok, who, &r);
+  *status = r.status;
+  *body = arena_strdup(a, buf_cstr(&r.body));
+  api_resp_free(&r);
+  return rc;
+}
+
+static void test_api_keys(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  auth *au = new_auth();
+  api_principal who;
+  int status;
+  char *body;
+  buf k;
+  buf_init(&k, 0);
+  assert_int_equal(auth_api_key(au, "anon", &k), 0);
+  assert_int_equal(principal_of(au, a, buf_cstr(&k), &who, &status, &body), 0);
+  assert_int_equal(who.role, ROLE_ANON);
+  assert_string_equal(who.sub, "");
+  buf_reset(&k);
+  assert_int_equal(auth_api_key(au, "service_role", &k), 0);
+  assert_int_equal(principal_of(au, a, buf_cstr(&k), &who, &status, &body), 0);
+  assert_int_equal(who.role, ROLE_SERVICE);
+  /* The keys live ten years. */
+  json *claims;
+  assert_int_equal(
+      jwt_verify(a, KEY, KLEN, buf_cstr(&k), NOW + 9LL * 365 * 86400, &claims),
+      JWT_OK);
+  buf_reset(&k);
+  assert_int_equal(auth_api_key(au, "authenticated", &k), -1);
+  assert_int_equal(auth_api_key(au, "postgres", &k), -1);
+  buf_free(&k);
+  auth_free(au);
+  auth_free(NULL);
+  arena_free(a);
+}
+
+static void test_principal(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  auth *au = new_auth();
+  api_principal who;
+  int status;
+  char *body;
+  /* A user token: sub, session and email are copied (sub canonicalised). */
+  char *t = sign(a,
+                 "{\"sub\":\"0190B7A0-0000-7000-8000-000000000001\","
+                 "\"role\":\"authenticated\",\"aud\":\"authenticated\","
+                 "\"session_id\":\"0190b7a0-0000-7000-8000-0000000000aa\","
+                 "\"email\":\"a@b.co\",\"exp\":99999999999}");
+  assert_int_equal(principal_of(au, a, t, &who, &status, &body), 0);
+  assert_int_equal(who.role, ROLE_AUTHENTICATED);
+  assert_string_equal(who.sub, "0190b7a0-0000-7000-8000-000000000001");
+  assert_string_equal(who.session_id, "0190b7a0-0000-7000-8000-0000000000aa");
+  assert_string_equal(who.email, "a@b.co");
+  /* authenticated without a uuid sub, or an unknown role: PGRST301. */
+  const char *bad[] = {
+      "{\"role\":\"authenticated\",\"exp\":99999999999}",
+      "{\"role\":\"authenticated\",\"sub\":\"admin\",\"exp\":99999999999}",
+      "{\"role\":\"postgres\",\"exp\":99999999999}",
+      "{\"role\":\"supabase_admin\",\"exp\":99999999999}",
+      "{\"exp\":99999999999}",
+      "{\"role\":[\"anon\"],\"exp\":99999999999}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(principal_of(au, a, sign(a, bad[i]), &who, &status, &body),
+                     -1);
+    assert_int_equal(status, 401);
+    assert_non_null(strstr(body, "PGRST301"));
+    assert_int_equal(who.role, ROLE_NONE);
+  }
+  /* Expired: PGRST303 "JWT expired". */
+  t = sign(a, "{\"role\":\"anon\",\"exp\":1000}");
+  assert_int_equal(principal_of(au, a, t, &who, &status, &body), -1);
+  assert_int_equal(status, 401);
+  assert_non_null(strstr(body, "PGRST303"));
+  assert_non_null(strstr(body, "JWT expired"));
+  /* Forged: alg none, other secret, garbage. */
+  t = forge(a, "{\"alg\":\"none\"}",
+            "{\"role\":\"service_role\",\"exp\":99999999999}", NULL, 0, "");
+  assert_int_equal(principal_of(au, a, t, &who, &status, &body), -1);
+  assert_int_equal(status, 401);
+  assert_non_null(strstr(body, "PGRST301"));
+  assert_int_equal(principal_of(au, a, "garbage", &who, &status, &body), -1);
+  assert_int_equal(status, 401);
+  assert_int_equal(principal_of(au, a, NULL, &who, &status, &body), -1);
+  auth_free(au);
+  arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -302,6 +418,8 @@ int main(void) {
       cmocka_unit_test(test_garbage),
       cmocka_unit_test(test_overlong),
       cmocka_unit_test(test_strerror),
+      cmocka_unit_test(test_api_keys),
+      cmocka_unit_test(test_principal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,19 +24,22 @@ static void test_sha256(void **state) {
   (void)state;
   uint8_t h[32];
   sha256("abc", 3, h);
-  assert_hex(h, 32,
-             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_hex(
+      h, 32,
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   sha256("", 0, h);
-  assert_hex(h, 32,
-             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assert_hex(
+      h, 32,
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   sha256(NULL, 0, h);
-  assert_hex(h, 32,
-             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  const char *m =
-      "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  assert_hex(
+      h, 32,
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   sha256(m, strlen(m), h);
-  assert_hex(h, 32,
-             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  assert_hex(
+      h, 32,
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 /* RFC 4231, test cases 1-4, 6 and 7 (case 5 is a truncated MAC). */
@@ -46,44 +49,51 @@ static void test_hmac_rfc4231(void **state) {
 
   memset(key, 0x0b, 20);
   hmac_sha256(key, 20, "Hi There", 8, mac);
-  assert_hex(mac, 32,
-             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  assert_hex(
+      mac, 32,
+      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 
   hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
-  assert_hex(mac, 32,
-             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  assert_hex(
+      mac, 32,
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 
   uint8_t data[50];
   memset(key, 0xaa, 20);
   memset(data, 0xdd, 50);
   hmac_sha256(key, 20, data, 50, mac);
-  assert_hex(mac, 32,
-             "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+  assert_hex(
+      mac, 32,
+      "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
 
   for (int i = 0; i < 25; i++) key[i] = (uint8_t)(i + 1);
   memset(data, 0xcd, 50);
   hmac_sha256(key, 25, data, 50, mac);
-  assert_hex(mac, 32,
-             "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  assert_hex(
+      mac, 32,
+      "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
 
   memset(key, 0xaa, 131);
   const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
   hmac_sha256(key, 131, m6, strlen(m6), mac);
-  assert_hex(mac, 32,
-             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  assert_hex(
+      mac, 32,
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 
   const char *m7 =
       "This is a test using a larger than block-size key and a larger than "
       "block-size data. The key needs to be hashed before being used by the "
       "HMAC algorithm.";
   hmac_sha256(key, 131, m7, strlen(m7), mac);
-  assert_hex(mac, 32,
-             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+  assert_hex(
+      mac, 32,
+      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 
   /* An empty key and message are legal (and JWT code must not crash). */
   hmac_sha256(NULL, 0, NULL, 0, mac);
-  assert_hex(mac, 32,
-             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  assert_hex(
+      mac, 32,
+      "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 static void test_ct_equal(void **state) {
@@ -133,15 +143,15 @@ static void test_b64url_vectors(void **state) {
 
 static void test_b64url_strict(void **state) {
   (void)state;
-  assert_b64_refused("Zg==");    /* padding */
+  assert_b64_refused("Zg=="); /* padding */
   assert_b64_refused("Zm8=");
-  assert_b64_refused("Zm9v+w");  /* standard alphabet */
+  assert_b64_refused("Zm9v+w"); /* standard alphabet */
   assert_b64_refused("Zm9v/w");
   assert_b64_refused("Zm9 v");
   assert_b64_refused("Zm9v\n");
-  assert_b64_refused("Z");       /* n % 4 == 1 */
+  assert_b64_refused("Z"); /* n % 4 == 1 */
   assert_b64_refused("Zm9vY");
-  assert_b64_refused("Zh");      /* non-zero leftover bits */
+  assert_b64_refused("Zh"); /* non-zero leftover bits */
   assert_b64_refused("Zm9");
   assert_b64_refused("Zm9vYh");
   assert_b64_refused("\xc3\xa9\xc3\xa9");
@@ -208,10 +218,14 @@ static void test_hex(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sha256),          cmocka_unit_test(test_hmac_rfc4231),
-      cmocka_unit_test(test_ct_equal),        cmocka_unit_test(test_b64url_vectors),
-      cmocka_unit_test(test_b64url_strict),   cmocka_unit_test(test_b64url_roundtrip),
-      cmocka_unit_test(test_random),          cmocka_unit_test(test_hex),
+      cmocka_unit_test(test_sha256),
+      cmocka_unit_test(test_hmac_rfc4231),
+      cmocka_unit_test(test_ct_equal),
+      cmocka_unit_test(test_b64url_vectors),
+      cmocka_unit_test(test_b64url_strict),
+      cmocka_unit_test(test_b64url_roundtrip),
+      cmocka_unit_test(test_random),
+      cmocka_unit_test(test_hex),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,12 +53,12 @@ static void test_parse_money(void **state) {
   assert_parses("0.50", 2, 50);
   assert_parses("-0.50", 2, -50);
   assert_parses("-0.49", 2, -49);
-  assert_parses("1.500", 2, 150);     /* trailing zeros past the scale */
+  assert_parses("1.500", 2, 150); /* trailing zeros past the scale */
   assert_parses("1.50000000000000000000000", 2, 150);
-  assert_parses("007.10", 2, 710);    /* leading zeros are harmless */
+  assert_parses("007.10", 2, 710); /* leading zeros are harmless */
   assert_parses("99999999999.99", 2, 9999999999999LL);
 
-  assert_refused("0.499", 2);         /* would need rounding */
+  assert_refused("0.499", 2); /* would need rounding */
   assert_refused("0.495", 2);
   assert_refused("0.001", 2);
   assert_refused("1.5001", 2);
@@ -67,11 +67,10 @@ static void test_parse_money(void **state) {
 
 static void test_parse_malformed(void **state) {
   (void)state;
-  const char *bad[] = {"",     "-",    "+1",   "+0.5", ".5",   "-.5",
-                       "1.",   "-1.",  ".",    "1..2", "1.2.3", "1e2",
-                       "1E2",  " 1",   "1 ",   "1,5",  "1_000", "--1",
-                       "0x10", "abc",  "1a",   "NaN",  "inf",  "\xd9\xa1",
-                       "- 1",  "1-"};
+  const char *bad[] = {"",    "-",   "+1",       "+0.5",  ".5",   "-.5", "1.",
+                       "-1.", ".",   "1..2",     "1.2.3", "1e2",  "1E2", " 1",
+                       "1 ",  "1,5", "1_000",    "--1",   "0x10", "abc", "1a",
+                       "NaN", "inf", "\xd9\xa1", "- 1",   "1-"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_refused(bad[i], 2);
   int64_t v;
@@ -85,7 +84,7 @@ static void test_parse_malformed(void **state) {
 
 static void test_parse_scales(void **state) {
   (void)state;
-  assert_parses("2.5", 3, 2500);      /* 2.5 kg in grams */
+  assert_parses("2.5", 3, 2500); /* 2.5 kg in grams */
   assert_parses("0.001", 3, 1);
   assert_parses("18", 2, 1800);
   assert_parses("42", 0, 42);
@@ -109,7 +108,7 @@ static void test_parse_range(void **state) {
   assert_refused("-9223372036854775809", 0);
   assert_refused("92233720368547758.08", 2);
   assert_refused("-92233720368547758.09", 2);
-  assert_refused("92233720368547759", 2); /* overflows only when scaled */
+  assert_refused("92233720368547759", 2);    /* overflows only when scaled */
   assert_refused("18446744073709551616", 0); /* 2^64 wraps uint64 */
   assert_refused("18446744073709551615", 0);
   assert_refused("99999999999999999999999999999999999999", 0);
@@ -140,10 +139,20 @@ static void test_format(void **state) {
 
 static void test_roundtrip(void **state) {
   (void)state;
-  const int64_t samples[] = {0,          1,          -1,        49,
-                             50,         99,         100,       -101,
-                             123456789,  -987654321, INT64_MAX, INT64_MIN,
-                             INT64_MAX - 1, INT64_MIN + 1};
+  const int64_t samples[] = {0,
+                             1,
+                             -1,
+                             49,
+                             50,
+                             99,
+                             100,
+                             -101,
+                             123456789,
+                             -987654321,
+                             INT64_MAX,
+                             INT64_MIN,
+                             INT64_MAX - 1,
+                             INT64_MIN + 1};
   for (int scale = 0; scale <= 18; scale++) {
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
       char out[DEC_MAX_TEXT];

@@ -38,7 +38,9 @@ static json *parse_n(const char *s, size_t n) {
   return v;
 }
 
-static json *parse(const char *s) { return parse_n(s, strlen(s)); }
+static json *parse(const char *s) {
+  return parse_n(s, strlen(s));
+}
 
 static int fails_at(const char *s, size_t n, size_t *offset) {
   json *v = NULL;
@@ -98,9 +100,20 @@ static void test_scalars(void **state) {
 
 static void test_numbers(void **state) {
   (void)state;
-  const char *good[] = {"0",     "-0",   "1",      "123",   "1.5",   "-1.5",
-                        "0.001", "1e5",  "1E5",    "1e+5",  "1e-5",  "-0.0e0",
-                        "10",    "9007199254740993",
+  const char *good[] = {"0",
+                        "-0",
+                        "1",
+                        "123",
+                        "1.5",
+                        "-1.5",
+                        "0.001",
+                        "1e5",
+                        "1E5",
+                        "1e+5",
+                        "1e-5",
+                        "-0.0e0",
+                        "10",
+                        "9007199254740993",
                         "123456789012345678901234567890.123456789"};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
     json *v = parse(good[i]);
@@ -108,11 +121,13 @@ static void test_numbers(void **state) {
     assert_int_equal(v->type, JSON_NUMBER);
     assert_string_equal(v->str, good[i]); /* kept as literal text */
   }
-  const char *bad[] = {"01",  "-01", "00",   "1.",  ".5",  "+1",  "1e",
-                       "1e+", "--1", "-",    "0x1", "1.e5", "Infinity",
-                       "NaN", "-Infinity", "1_000", "1,5", "1 2", "0.5.5",
-                       "1ee5", "1e5.5", "\xd9\xa1"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_refused(bad[i]);
+  const char *bad[] = {"01",    "-01",     "00",       "1.",    ".5",
+                       "+1",    "1e",      "1e+",      "--1",   "-",
+                       "0x1",   "1.e5",    "Infinity", "NaN",   "-Infinity",
+                       "1_000", "1,5",     "1 2",      "0.5.5", "1ee5",
+                       "1e5.5", "\xd9\xa1"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_refused(bad[i]);
 }
 
 static void test_strings(void **state) {
@@ -135,19 +150,20 @@ static void test_strings(void **state) {
   assert_memory_equal(v->str, "\xf4\x8f\xbf\xbf", 4);
 
   /* Raw UTF-8 passes through unchanged. */
-  v = parse("\"\xe0\xa4\xae\xe0\xa5\x81\xe0\xa4\x82\xe0\xa4\xb6\xe0\xa5\x80 "
-            "\xf0\x9f\x98\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf\"");
+  v = parse(
+      "\"\xe0\xa4\xae\xe0\xa5\x81\xe0\xa4\x82\xe0\xa4\xb6\xe0\xa5\x80 "
+      "\xf0\x9f\x98\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf\"");
   assert_non_null(v);
   assert_int_equal(v->len, 15 + 1 + 4 + 1 + 3 + 1 + 4);
 
   assert_refused("\"\\u0000\"");
   assert_refused("\"a\\u0000b\"");
-  assert_refused("\"\\ud83d\"");         /* lone high */
-  assert_refused("\"\\ude00\"");         /* lone low */
-  assert_refused("\"\\ud83dx\"");        /* high then text */
-  assert_refused("\"\\ud83d\\u0041\"");  /* high then non-surrogate */
-  assert_refused("\"\\ud83d\\ud83d\"");  /* high then high */
-  assert_refused("\"\\ud83d\\ude0\"");   /* short second escape */
+  assert_refused("\"\\ud83d\"");        /* lone high */
+  assert_refused("\"\\ude00\"");        /* lone low */
+  assert_refused("\"\\ud83dx\"");       /* high then text */
+  assert_refused("\"\\ud83d\\u0041\""); /* high then non-surrogate */
+  assert_refused("\"\\ud83d\\ud83d\""); /* high then high */
+  assert_refused("\"\\ud83d\\ude0\"");  /* short second escape */
   assert_refused("\"\\u12\"");
   assert_refused("\"\\u12g4\"");
   assert_refused("\"\\x41\"");
@@ -165,29 +181,29 @@ static void test_strings(void **state) {
 static void test_bad_utf8(void **state) {
   (void)state;
   const char *bad[] = {
-      "\"\xc0\x80\"",             /* overlong NUL */
-      "\"\xc1\xbf\"",             /* overlong ASCII */
-      "\"\xe0\x80\x80\"",         /* overlong 3-byte */
-      "\"\xe0\x9f\xbf\"",         /* overlong 3-byte, top */
-      "\"\xf0\x80\x80\x80\"",     /* overlong 4-byte */
-      "\"\xf0\x8f\xbf\xbf\"",     /* overlong 4-byte, top */
-      "\"\xed\xa0\x80\"",         /* U+D800 encoded */
-      "\"\xed\xbf\xbf\"",         /* U+DFFF encoded */
+      "\"\xc0\x80\"",                 /* overlong NUL */
+      "\"\xc1\xbf\"",                 /* overlong ASCII */
+      "\"\xe0\x80\x80\"",             /* overlong 3-byte */
+      "\"\xe0\x9f\xbf\"",             /* overlong 3-byte, top */
+      "\"\xf0\x80\x80\x80\"",         /* overlong 4-byte */
+      "\"\xf0\x8f\xbf\xbf\"",         /* overlong 4-byte, top */
+      "\"\xed\xa0\x80\"",             /* U+D800 encoded */
+      "\"\xed\xbf\xbf\"",             /* U+DFFF encoded */
       "\"\xed\xa0\xbd\xed\xb8\x80\"", /* CESU-8 pair */
-      "\"\xf4\x90\x80\x80\"",     /* U+110000 */
+      "\"\xf4\x90\x80\x80\"",         /* U+110000 */
       "\"\xf5\x80\x80\x80\"",
       "\"\xf8\x88\x80\x80\x80\"", /* 5-byte form */
       "\"\xfe\"",
       "\"\xff\"",
-      "\"\x80\"",                 /* lone continuation */
+      "\"\x80\"", /* lone continuation */
       "\"\xbf\"",
-      "\"\xe2\x82\"",             /* truncated */
+      "\"\xe2\x82\"", /* truncated */
       "\"\xf0\x9f\x98\"",
       "\"\xc3\"",
-      "\"\xc3\x28\"",             /* bad continuation */
+      "\"\xc3\x28\"", /* bad continuation */
       "\"\xe2\x28\xa1\"",
       "\"\xf0\x9f\x28\x80\"",
-      "\xef\xbb\xbf{}",           /* byte order mark */
+      "\xef\xbb\xbf{}", /* byte order mark */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (!fails_at(bad[i], strlen(bad[i]), NULL))
@@ -197,10 +213,10 @@ static void test_bad_utf8(void **state) {
   /* Bad UTF-8 outside a string is simply an unexpected character. */
   assert_refused("[\xc3\xa9]");
   /* The edges of each valid range still pass. */
-  const char *good[] = {"\"\xc2\x80\"", "\"\xdf\xbf\"", "\"\xe0\xa0\x80\"",
-                        "\"\xed\x9f\xbf\"", "\"\xee\x80\x80\"",
-                        "\"\xf0\x90\x80\x80\"", "\"\xf4\x8f\xbf\xbf\"",
-                        "\"\x7f\""};
+  const char *good[] = {"\"\xc2\x80\"",         "\"\xdf\xbf\"",
+                        "\"\xe0\xa0\x80\"",     "\"\xed\x9f\xbf\"",
+                        "\"\xee\x80\x80\"",     "\"\xf0\x90\x80\x80\"",
+                        "\"\xf4\x8f\xbf\xbf\"", "\"\x7f\""};
   for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
     if (!parse(good[i])) fail_msg("refused good UTF-8 case %zu", i);
 }
@@ -330,7 +346,8 @@ static void test_duplicates(void **state) {
   buf_init(&b, 0);
   const int nkeys = 5000;
   buf_putc(&b, '{');
-  for (int i = 0; i < nkeys; i++) buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i, i);
+  for (int i = 0; i < nkeys; i++)
+    buf_printf(&b, "%s\"k%d\":%d", i ? "," : "", i, i);
   buf_putc(&b, '}');
   json *v = parse(buf_cstr(&b));
   assert_non_null(v);
@@ -455,7 +472,8 @@ static void test_write_str(void **state) {
   (void)state;
   buf b;
   buf_init(&b, 0);
-  assert_int_equal(json_write_str(&b, "a\"b\\c/d\b\f\n\r\t\x01\x1f\x7f", 15), 0);
+  assert_int_equal(json_write_str(&b, "a\"b\\c/d\b\f\n\r\t\x01\x1f\x7f", 15),
+                   0);
   assert_string_equal(buf_cstr(&b),
                       "\"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"");
   buf_reset(&b);
@@ -466,10 +484,15 @@ static void test_write_str(void **state) {
   assert_string_equal(buf_cstr(&b), "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
   buf_reset(&b);
   /* Invalid UTF-8 from storage is replaced, so the output stays JSON. */
-  assert_int_equal(json_write_str(&b, "a\xff" "b\xed\xa0\x80" "c\xe2\x82", 9),
+  assert_int_equal(json_write_str(&b,
+                                  "a\xff"
+                                  "b\xed\xa0\x80"
+                                  "c\xe2\x82",
+                                  9),
                    0);
   assert_string_equal(buf_cstr(&b),
-                      "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                      "\"a\xef\xbf\xbd"
+                      "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
                       "c\xef\xbf\xbd\xef\xbf\xbd\"");
   assert_non_null(parse(buf_cstr(&b)));
   buf_reset(&b);
@@ -492,10 +515,11 @@ static void test_write_str(void **state) {
 
 static void test_write(void **state) {
   (void)state;
-  assert_roundtrip(" { \"a\" : [ 1 , -2.5e+3 , true , false , null ] , "
-                   "\"b\" : { } , \"c\" : [ ] , \"d\" : \"\\u00e9\\n\" } ",
-                   "{\"a\":[1,-2.5e+3,true,false,null],\"b\":{},\"c\":[],"
-                   "\"d\":\"\xc3\xa9\\n\"}");
+  assert_roundtrip(
+      " { \"a\" : [ 1 , -2.5e+3 , true , false , null ] , "
+      "\"b\" : { } , \"c\" : [ ] , \"d\" : \"\\u00e9\\n\" } ",
+      "{\"a\":[1,-2.5e+3,true,false,null],\"b\":{},\"c\":[],"
+      "\"d\":\"\xc3\xa9\\n\"}");
   assert_roundtrip("\"\\/\"", "\"/\"");
   assert_roundtrip("\"\\u001F\"", "\"\\u001f\"");
   assert_roundtrip("0", "0");

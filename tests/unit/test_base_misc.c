@@ -187,8 +187,7 @@ static void test_fail_postgrest(void **state) {
   json *v = parse_body(a, &r);
   assert_int_equal(v->n, 4);
   assert_string_equal(str_of(v, "code"), "PGRST205");
-  assert_string_equal(str_of(v, "message"),
-                      api_error_get(E_NO_TABLE)->message);
+  assert_string_equal(str_of(v, "message"), api_error_get(E_NO_TABLE)->message);
   assert_int_equal(json_get(v, "details")->type, JSON_NULL);
   assert_int_equal(json_get(v, "hint")->type, JSON_NULL);
 
@@ -203,8 +202,10 @@ static void test_fail_postgrest(void **state) {
   assert_string_equal(str_of(v, "details"), "line1\nline2\x01");
   assert_string_equal(str_of(v, "hint"), "try \"id\"");
 
-  assert_int_equal(api_failf(&r, E_BAD_VALUE, "invalid input syntax for type "
-                                              "%s: \"%s\"", "uuid", "nope"),
+  assert_int_equal(api_failf(&r, E_BAD_VALUE,
+                             "invalid input syntax for type "
+                             "%s: \"%s\"",
+                             "uuid", "nope"),
                    -1);
   v = parse_body(a, &r);
   assert_string_equal(str_of(v, "code"), "22P02");
@@ -278,7 +279,8 @@ static char *capture_stderr(void (*fn)(void)) {
   static char out[16384];
   size_t n = 0;
   ssize_t r;
-  while (n < sizeof out - 1 && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
+  while (n < sizeof out - 1 &&
+         (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
     n += (size_t)r;
   out[n] = '\0';
   close(fds[0]);
@@ -307,11 +309,16 @@ static void assert_prefix(const char *line, const char *level) {
   /* "2026-11-24T20:00:00.123Z INFO " */
   assert_true(strlen(line) > 25);
   for (int i = 0; i < 23; i++) {
-    if (i == 4 || i == 7) assert_int_equal(line[i], '-');
-    else if (i == 10) assert_int_equal(line[i], 'T');
-    else if (i == 13 || i == 16) assert_int_equal(line[i], ':');
-    else if (i == 19) assert_int_equal(line[i], '.');
-    else assert_true(line[i] >= '0' && line[i] <= '9');
+    if (i == 4 || i == 7)
+      assert_int_equal(line[i], '-');
+    else if (i == 10)
+      assert_int_equal(line[i], 'T');
+    else if (i == 13 || i == 16)
+      assert_int_equal(line[i], ':');
+    else if (i == 19)
+      assert_int_equal(line[i], '.');
+    else
+      assert_true(line[i] >= '0' && line[i] <= '9');
   }
   assert_int_equal(line[23], 'Z');
   assert_int_equal(line[24], ' ');
@@ -361,9 +368,12 @@ static void test_log(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_arena),          cmocka_unit_test(test_buf),
-      cmocka_unit_test(test_error_table),    cmocka_unit_test(test_resp),
-      cmocka_unit_test(test_fail_postgrest), cmocka_unit_test(test_fail_gotrue),
+      cmocka_unit_test(test_arena),
+      cmocka_unit_test(test_buf),
+      cmocka_unit_test(test_error_table),
+      cmocka_unit_test(test_resp),
+      cmocka_unit_test(test_fail_postgrest),
+      cmocka_unit_test(test_fail_gotrue),
       cmocka_unit_test(test_log),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,7 +40,8 @@ static void test_civil(void **state) {
   assert_int_equal(days_from_civil(2026, 11, 24), 20781);
   assert_int_equal(days_from_civil(1, 1, 1), -719162);
   assert_int_equal(days_from_civil(9999, 12, 31), 2932896);
-  assert_int_equal(days_from_civil(1600, 2, 29) + 1, days_from_civil(1600, 3, 1));
+  assert_int_equal(days_from_civil(1600, 2, 29) + 1,
+                   days_from_civil(1600, 3, 1));
   assert_int_equal(days_from_civil(-1, 12, 31) + 1, days_from_civil(0, 1, 1));
 
   int64_t y;
@@ -57,8 +58,8 @@ static void test_civil(void **state) {
   /* Round trip and strict succession over years -400 .. 10400. */
   int64_t prev_y = -401;
   unsigned prev_m = 12, prev_d = 31;
-  for (int64_t z = days_from_civil(-400, 1, 1); z <= days_from_civil(10400, 12, 31);
-       z++) {
+  for (int64_t z = days_from_civil(-400, 1, 1);
+       z <= days_from_civil(10400, 12, 31); z++) {
     civil_from_days(z, &y, &m, &d);
     assert_true(days_from_civil(y, m, d) == z);
     if (d == 1) {
@@ -97,12 +98,14 @@ static void test_dates(void **state) {
   assert_int_equal(date_parse("2100-02-29", &d), -1);
   assert_int_equal(date_parse("2024-02-30", &d), -1);
 
-  const char *bad[] = {"2026-04-31", "2026-06-31", "2026-09-31", "2026-11-31",
-                       "2026-13-01", "2026-00-10", "2026-01-00", "2026-01-32",
-                       "0000-01-01", "26-11-24",   "2026-1-24",  "2026-11-4",
-                       "2026/11/24", "2026-11-24T00:00", "2026-11-24 ",
-                       " 2026-11-24", "20261124",  "",           "2026-11-2x",
-                       "+2026-11-24", "-2026-11-24", "12026-11-24"};
+  const char *bad[] = {"2026-04-31",  "2026-06-31",       "2026-09-31",
+                       "2026-11-31",  "2026-13-01",       "2026-00-10",
+                       "2026-01-00",  "2026-01-32",       "0000-01-01",
+                       "26-11-24",    "2026-1-24",        "2026-11-4",
+                       "2026/11/24",  "2026-11-24T00:00", "2026-11-24 ",
+                       " 2026-11-24", "20261124",         "",
+                       "2026-11-2x",  "+2026-11-24",      "-2026-11-24",
+                       "12026-11-24"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     d = 99;
     if (date_parse(bad[i], &d) == 0) fail_msg("accepted date %s", bad[i]);
@@ -158,12 +161,12 @@ static void test_ts_zones(void **state) {
 static void test_ts_refused(void **state) {
   (void)state;
   const char *bad[] = {
-      "",                            /* empty */
-      "2026-11-24T",                 /* separator, no time */
-      "2026-11-24T20",               /* hour only */
-      "2026-11-24T20:",              /* no minutes */
+      "",               /* empty */
+      "2026-11-24T",    /* separator, no time */
+      "2026-11-24T20",  /* hour only */
+      "2026-11-24T20:", /* no minutes */
       "2026-11-24T20:0",
-      "2026-11-24T24:00",            /* hour 24 */
+      "2026-11-24T24:00", /* hour 24 */
       "2026-11-24T20:60",
       "2026-11-24T20:00:60",         /* no leap seconds */
       "2026-11-24T20:00:00.",        /* dot without digits */
@@ -186,12 +189,13 @@ static void test_ts_refused(void **state) {
       "2026-11-24T-1:00",
       "2026-11-24T2a:00",
       "0000-01-01T00:00:00Z",
-      "0001-01-01T00:00:00+00:01",   /* before year 1 once in UTC */
-      "9999-12-31T23:59:59-00:01",   /* after 9999 once in UTC */
+      "0001-01-01T00:00:00+00:01", /* before year 1 once in UTC */
+      "9999-12-31T23:59:59-00:01", /* after 9999 once in UTC */
       "now",
       "1732478400",
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_ts_refused(bad[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_ts_refused(bad[i]);
   int64_t t;
   assert_int_equal(ts_parse(NULL, &t), -1);
   /* The edges themselves are fine. */
@@ -218,8 +222,9 @@ static void test_ts_format(void **state) {
   assert_string_equal(out, "0001-01-01T00:00:00.000000+00:00");
 
   /* Text order is time order. */
-  int64_t ts[] = {-86400000001LL, -1, 0, 1, 999999, 1000000,
-                  1795550400123456LL, 253402300799999999LL};
+  int64_t ts[] = {
+      -86400000001LL,      -1, 0, 1, 999999, 1000000, 1795550400123456LL,
+      253402300799999999LL};
   for (size_t i = 1; i < sizeof ts / sizeof ts[0]; i++) {
     char a[TS_TEXT_LEN + 1], b[TS_TEXT_LEN + 1];
     ts_format(ts[i - 1], a);
@@ -254,8 +259,8 @@ int main(void) {
   /* Nothing here may depend on the local zone. */
   setenv("TZ", "Asia/Kolkata", 1);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_civil),     cmocka_unit_test(test_dates),
-      cmocka_unit_test(test_ts_forms),  cmocka_unit_test(test_ts_zones),
+      cmocka_unit_test(test_civil),      cmocka_unit_test(test_dates),
+      cmocka_unit_test(test_ts_forms),   cmocka_unit_test(test_ts_zones),
       cmocka_unit_test(test_ts_refused), cmocka_unit_test(test_ts_format),
       cmocka_unit_test(test_clocks),
   };

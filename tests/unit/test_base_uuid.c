@@ -25,8 +25,8 @@ static void assert_layout(const char *u) {
     else
       assert_true((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f'));
   }
-  assert_int_equal(u[14], '7');                /* version */
-  assert_non_null(strchr("89ab", u[19]));      /* variant 10 */
+  assert_int_equal(u[14], '7');           /* version */
+  assert_non_null(strchr("89ab", u[19])); /* variant 10 */
 }
 
 static uint64_t ts_ms_of(const char *u) {
@@ -82,8 +82,7 @@ static char thread_ids[THREADS * PER_THREAD][UUID_STR_LEN + 1];
 
 static void *gen_thread(void *arg) {
   intptr_t t = (intptr_t)arg;
-  for (int i = 0; i < PER_THREAD; i++)
-    uuid_v7(thread_ids[t * PER_THREAD + i]);
+  for (int i = 0; i < PER_THREAD; i++) uuid_v7(thread_ids[t * PER_THREAD + i]);
   return NULL;
 }
 
@@ -108,9 +107,11 @@ static void test_threads(void **state) {
 static void test_normalize(void **state) {
   (void)state;
   char out[UUID_STR_LEN + 1];
-  assert_int_equal(uuid_normalize("0190F3A1-7B2C-7D4E-8F00-ABCDEFABCDEF", out), 0);
+  assert_int_equal(uuid_normalize("0190F3A1-7B2C-7D4E-8F00-ABCDEFABCDEF", out),
+                   0);
   assert_string_equal(out, "0190f3a1-7b2c-7d4e-8f00-abcdefabcdef");
-  assert_int_equal(uuid_normalize("00000000-0000-0000-0000-000000000000", out), 0);
+  assert_int_equal(uuid_normalize("00000000-0000-0000-0000-000000000000", out),
+                   0);
   assert_string_equal(out, "00000000-0000-0000-0000-000000000000");
 
   const char *bad[] = {
@@ -120,8 +121,8 @@ static void test_normalize(void **state) {
       "0190f3a17b2c7d4e8f00abcdefabcdef",       /* no dashes */
       "{0190f3a1-7b2c-7d4e-8f00-abcdefabcdef}", /* braces */
       "0190f3a1-7b2c-7d4e-8f00_abcdefabcdef",
-      "0190f3a1-7b2c-7d4e-8f0-0abcdefabcdef",   /* dash misplaced */
-      "0190f3g1-7b2c-7d4e-8f00-abcdefabcdef",   /* not hex */
+      "0190f3a1-7b2c-7d4e-8f0-0abcdefabcdef", /* dash misplaced */
+      "0190f3g1-7b2c-7d4e-8f00-abcdefabcdef", /* not hex */
       " 0190f3a1-7b2c-7d4e-8f00-abcdefabcdef",
       "0190f3a1-7b2c-7d4e-8f00-abcdefabcde ",
       "urn:uuid:0190f3a1-7b2c-7d4e-8f00-abcdef",

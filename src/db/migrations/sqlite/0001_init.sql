@@ -90,8 +90,8 @@ CREATE TABLE invoices (
   id TEXT NOT NULL,
   customer_id TEXT NOT NULL,
   invoice_number TEXT,
-  invoice_date date NOT NULL,
-  due_date date,
+  invoice_date TEXT NOT NULL,
+  due_date TEXT,
   place_of_supply TEXT,
   status TEXT NOT NULL DEFAULT 'draft'
     CHECK (status IN ('draft', 'pending', 'partially_paid', 'paid', 'cancelled')),
