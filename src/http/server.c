@@ -64,12 +64,13 @@ static db *thread_db(void *cls, api_resp *resp) {
 }
 
 static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
-  (void)cls;
+  http_server *s = cls;
   (void)c;
   conn_state *st = xcalloc(1, sizeof *st);
   st->uri = xstrdup(uri);
   st->t0 = time_mono_us();
-  buf_init(&st->body, 0);
+  /* The cap also holds for chunked bodies, which carry no Content-Length. */
+  buf_init(&st->body, s->cfg.max_body);
   return st;
 }
 

@@ -597,3 +597,90 @@ describe('embedding (one level, along foreign keys)', () => {
     assert.deepEqual(r.json, { contact_name: 'Nobody', unified_messages: [] }, r.info);
   });
 });
+
+// ---------------------------------------------------------------------------
+describe('text that is not plain ASCII, and characters PostgREST reserves', () => {
+  let u;
+  const names = ['राम किराना स्टोर', 'Sharma, Ravi', 'A&B (Pvt) Ltd.', 'Quote "q" and \'s\'', 'Emoji 🛒 shop', 'back\\slash', 'percent 100%'];
+  before(async () => {
+    u = await signup();
+    const r = await rest('POST', 'customers', { token: u.token, body: names.map((full_name) => ({ full_name })) });
+    assert.equal(r.status, 201, r.info);
+  });
+
+  test('every name round-trips', async () => {
+    const got = await rows('customers', u.token, 'select=full_name');
+    assert.deepEqual(got.map((c) => c.full_name).sort(), [...names].sort());
+  });
+
+  for (const name of names) {
+    test(`eq finds ${JSON.stringify(name)} (percent-encoded)`, async () => {
+      const r = await rest('GET', `customers?select=full_name&full_name=eq.${encodeURIComponent(name)}`, { token: u.token });
+      assert.equal(r.status, 200, r.info);
+      assert.deepEqual(r.json, [{ full_name: name }], r.info);
+    });
+  }
+
+  test('in.() with double-quoted values holding commas and parentheses', async () => {
+    const list = `("Sharma, Ravi","A&B (Pvt) Ltd.")`;
+    const r = await rest('GET', `customers?select=full_name&full_name=in.${encodeURIComponent(list)}&order=full_name.asc`, { token: u.token });
+    assert.equal(r.status, 200, r.info);
+    assert.deepEqual(r.json.map((c) => c.full_name), ['A&B (Pvt) Ltd.', 'Sharma, Ravi'], r.info);
+  });
+
+  test('ilike on Devanagari, + as a space in the query', async () => {
+    const r = await rest('GET', `customers?select=full_name&full_name=ilike.${encodeURIComponent('*किराना*')}`, { token: u.token });
+    assert.equal(r.status, 200, r.info);
+    assert.deepEqual(r.json, [{ full_name: 'राम किराना स्टोर' }], r.info);
+    const plus = await rest('GET', 'customers?select=full_name&full_name=eq.Emoji+%F0%9F%9B%92+shop', { token: u.token });
+    assert.equal(plus.status, 200, plus.info);
+    assert.deepEqual(plus.json, [{ full_name: 'Emoji 🛒 shop' }], plus.info);
+  });
+});
+
+// ---------------------------------------------------------------------------
+describe('concurrent requests', () => {
+  let u;
+  before(async () => { u = await signup(); });
+
+  test('40 inserts and 40 reads at once all succeed', async () => {
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      rest('POST', 'customers', { token: u.token, body: { full_name: `Para ${i}` } }));
+    const reads = Array.from({ length: 40 }, () => rest('GET', 'customers?select=id&limit=5', { token: u.token }));
+    const rs = await Promise.all([...writes, ...reads]);
+    const bad = rs.filter((r, i) => r.status !== (i < 40 ? 201 : 200));
+    assert.deepEqual(bad.map((r) => r.info), []);
+    assert.equal((await rows('customers', u.token, 'select=id&full_name=like.Para*')).length, 40);
+  });
+
+  test('20 PATCHes of one row at once: all succeed, one value wins', async () => {
+    const c = await rest('POST', 'customers', { token: u.token, headers: REP, body: { full_name: 'Contended' } });
+    assert.equal(c.status, 201, c.info);
+    const id = c.json[0].id;
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      rest('PATCH', `customers?id=eq.${id}`, { token: u.token, body: { notes: `n${i}` } })));
+    assert.deepEqual(rs.filter((r) => r.status !== 204).map((r) => r.info), []);
+    const [row] = await rows('customers', u.token, `select=notes&id=eq.${id}`);
+    assert.match(row.notes, /^n\d+$/);
+  });
+});
+
+// ---------------------------------------------------------------------------
+test('CORS preflight for a browser client', async () => {
+  const r = await rest('OPTIONS', 'customers', {
+    apikey: null,
+    headers: {
+      Origin: 'http://localhost:5173',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,apikey,content-type,prefer,x-client-info',
+    },
+  });
+  assert.ok(r.status === 200 || r.status === 204, r.info);
+  assert.ok(r.header('access-control-allow-origin'), `no Access-Control-Allow-Origin: ${JSON.stringify(r.headers)}`);
+  const allowed = (r.header('access-control-allow-headers') || '').toLowerCase();
+  for (const h of ['authorization', 'apikey', 'content-type', 'prefer']) {
+    assert.ok(allowed === '*' || allowed.includes(h), `preflight does not allow ${h}: ${JSON.stringify(r.headers)}`);
+  }
+  const methods = (r.header('access-control-allow-methods') || '').toUpperCase();
+  assert.ok(methods === '*' || methods.includes('POST'), `preflight does not allow POST: ${JSON.stringify(r.headers)}`);
+});
