@@ -185,6 +185,12 @@ probe() {
     -H "Prefer: return=minimal" >/dev/null || die "post_one probe failed"
 }
 
+count_customers() { # the tenant's customers, from Content-Range: 0-0/N
+  curl -sS -o /dev/null -D - -H "apikey: $ANON" -H "Authorization: Bearer $TOKEN" \
+    -H 'Prefer: count=exact' "$BASE/rest/v1/customers?select=id&limit=1" \
+    | tr -d '\r' | sed -n 's|^[Cc]ontent-[Rr]ange: .*/\([0-9][0-9]*\)$|\1|p'
+}
+
 median() { # median of the arguments (the lower middle for an even count)
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
@@ -206,6 +212,7 @@ VERSION=$("$BIN" version 2>/dev/null | head -n 1 || true)
 
 RESULTS=()   # "backend scenario rps p99 non2xx socket_errors"
 RAW=()       # one line per wrk run
+NOTES=()     # one line per backend: version and durability settings
 WARN=0
 
 echo "munshi bench: $CORES cores ($CPU); $RUNS x $DURATION per scenario, -c$CONNS -t$WRK_THREADS"
@@ -214,23 +221,28 @@ for backend in $BACKENDS; do
   case $backend in
     sqlite)
       db_url="sqlite:$TMP/bench.db"
+      NOTES+=("sqlite: SQLite $(sed -n 's/^#define SQLITE_VERSION[[:space:]]*"\(.*\)"/\1/p' /usr/include/sqlite3.h 2>/dev/null), WAL, the file in ${TMPDIR:-/tmp} ($(df -PT "$TMP" | awk 'NR == 2 { print $2 }'))")
       ;;
     postgres)
       PG_DB="munshi_bench_$$"
       psql "$MUNSHI_TEST_PG_URL" -qX -v ON_ERROR_STOP=1 \
-        -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB" >/dev/null
+        -c "CREATE DATABASE $PG_DB" >/dev/null
+      NOTES+=("postgres: PostgreSQL $(psql "$MUNSHI_TEST_PG_URL" -qXAt -c 'SHOW server_version'), fsync=$(psql "$MUNSHI_TEST_PG_URL" -qXAt -c 'SHOW fsync'), synchronous_commit=$(psql "$MUNSHI_TEST_PG_URL" -qXAt -c 'SHOW synchronous_commit') (the throw-away cluster of tests/with-pg.sh)")
       db_url=$(pg_url_with_db "$MUNSHI_TEST_PG_URL" "$PG_DB")
       ;;
     *) die "unknown backend '$backend' (sqlite or postgres)" ;;
   esac
 
+  POSTS=0
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
   probe
+  [ -n "$(count_customers)" ] || die "no total in Content-Range with Prefer: count=exact"
   export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID"
 
   run_no=0
+  rows_before=$(count_customers)
   for sc in $SCENARIOS; do
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
@@ -247,6 +259,7 @@ for backend in $BACKENDS; do
       rps_list+=("$rps")
       p99_list+=("$p99")
       bad=$((bad + $(field non2xx "$line")))
+      [ "$sc" = post_one ] && POSTS=$((POSTS + $(field requests "$line") - $(field non2xx "$line")))
       sock=$((sock + $(field socket_errors "$line")))
       RAW+=("$backend $sc run $r: ${line#RESULT }")
       printf '  %-8s %-9s run %d: %10s req/s  p99 %8s ms\n' "$backend" "$sc" "$r" "$rps" "$p99"
@@ -258,6 +271,15 @@ for backend in $BACKENDS; do
       tail -n 20 "$TMP/server.log" >&2 || true
     fi
   done
+
+  # Every answered POST must have left a row (wrk does not count requests
+  # still in flight when it stops, so there may be a few more rows).
+  rows_added=$(( $(count_customers) - rows_before ))
+  RAW+=("$backend: customers added during the runs: $rows_added; POSTs answered: $POSTS")
+  if [ "$rows_added" -lt "$POSTS" ]; then
+    WARN=1
+    echo "  WARNING: $backend: $POSTS POSTs answered 2xx but only $rows_added rows were added" >&2
+  fi
 
   stop_server
   if [ "$backend" = postgres ]; then
@@ -291,6 +313,7 @@ mkdir -p bench/results
   echo "- wrk: \`$WRK_CMD\`"
   echo "- runs: $RUNS per scenario, $DURATION each; the table shows medians"
   echo "- data: one tenant, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27)"
+  printf -- '- %s\n' "${NOTES[@]}"
   echo
   table
   echo

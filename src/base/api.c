@@ -71,6 +71,7 @@ static const api_error_def errors[] = {
     [E_AUTH_BAD_TOKEN] = {403, "bad_jwt", "invalid JWT", 1},
     [E_AUTH_RATE_LIMIT] = {429, "over_request_rate_limit",
                            "Request rate limit reached", 1},
+    [E_HEADERS_TOO_LARGE] = {431, "PGRST431", "Request header fields too large", 0},
 };
 
 _Static_assert(sizeof errors / sizeof errors[0] == E__COUNT,

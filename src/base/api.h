@@ -87,6 +87,7 @@ typedef enum {
   E_AUTH_NO_TOKEN,       /* 401 no_authorization */
   E_AUTH_BAD_TOKEN,      /* 403 bad_jwt */
   E_AUTH_RATE_LIMIT,     /* 429 over_request_rate_limit */
+  E_HEADERS_TOO_LARGE,   /* 431 PGRST431 (PostgREST-shaped) */
   E__COUNT
 } api_error;
 

@@ -122,6 +122,21 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
   return need;
 }
 
+int utf8_valid(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    if (u[i] == 0) return 0;
+    if (u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len = utf8_seq(u + i, n - i);
+    if (!len) return 0;
+    i += len;
+  }
+  return 1;
+}
+
 /* Parses the string whose opening quote is at p->pos. The decoded text is
  * never longer than the raw text between the quotes, so the first pass only
  * finds the closing quote to size the arena copy. */

@@ -64,6 +64,8 @@ int json_decimal(const json *v, int scale, int64_t *out);
 int json_write_str(buf *b, const char *s, size_t n);
 /* Writes the value back as compact JSON text. */
 int json_write(buf *b, const json *v);
+/* 1 when s[0..n) is well-formed UTF-8 without NUL bytes, else 0. */
+int utf8_valid(const char *s, size_t n);
 /* The name of a type, for error messages ("string", "number", ...). */
 const char *json_type_name(json_type t);
 

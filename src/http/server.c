@@ -22,8 +22,11 @@
 #include "rest/query.h"
 
 /* Request line and headers share this much per connection; past it
- * libmicrohttpd answers 414/431 by itself. */
-#define HTTP_CONN_MEMORY (64 * 1024)
+ * libmicrohttpd answers 414/431 by itself (with its own HTML body). Below
+ * it we answer in our error shape: headers over HTTP_MAX_HEADERS get 431,
+ * query strings over QUERY_MAX_LEN get 414. */
+#define HTTP_CONN_MEMORY (128 * 1024)
+#define HTTP_MAX_HEADERS (16 * 1024)
 
 struct http_server {
   struct MHD_Daemon *mhd;
@@ -89,6 +92,14 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static const char *lookup_header(const api_req *r, const char *name) {
   return MHD_lookup_connection_value(r->http, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value) {
+  (void)kind;
+  size_t *total = cls;
+  *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+  return MHD_YES;
 }
 
 static void add_cors(struct MHD_Response *resp) {
@@ -157,6 +168,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
   if (!st) return MHD_NO; /* the URI logger always runs first */
   if (!st->started) {
     st->started = 1;
+    size_t hbytes = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hbytes);
+    if (hbytes > HTTP_MAX_HEADERS)
+      return send_error(conn, E_HEADERS_TOO_LARGE, NULL);
+    const char *q = strchr(st->uri, '?');
+    if (q && strlen(q + 1) > QUERY_MAX_LEN)
+      return send_error(conn, E_URI_TOO_LONG, NULL);
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
@@ -179,9 +197,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
   if (st->too_large) return send_error(conn, E_TOO_LARGE, NULL);
 
   const char *q = strchr(st->uri, '?');
-  if (q && strlen(q + 1) > QUERY_MAX_LEN)
-    return send_error(conn, E_URI_TOO_LONG, NULL);
-
   api_req req = {0};
   api_resp resp;
   api_resp_init(&resp);

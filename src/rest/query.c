@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/dec.h"
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -93,6 +94,10 @@ int query_value(arena *a, const rest_col *c, const char *s, size_t n,
   switch (c->type) {
     case DBT_TEXT:
     case DBT_JSON:
+      /* PostgreSQL refuses invalid UTF-8; refuse it on SQLite the same way. */
+      if (!utf8_valid(text, n))
+        return fail(err, E_BAD_VALUE, "invalid byte sequence for encoding "
+                                      "\"UTF8\" in a value for %s", c->name);
       *out = c->type == DBT_TEXT ? db_text(text) : db_json(text);
       return 0;
     case DBT_UUID: {
@@ -257,8 +262,9 @@ static int parse_select(arena *a, const rest_table *t, const char **p,
       (*p)++;
       skip_ws(p, end);
       if (*p < end && **p == ')') {
-        it.sub = NULL; /* "embed()" selects nothing but keeps the key */
-        it.nsub = 0;
+        return fail(err, E_BAD_QUERY,
+                    "\"select\": name the columns of %s, e.g. %s(*)",
+                    it.table->name, it.table->name);
       } else if (parse_select(a, it.table, p, end, depth + 1, &it.sub,
                               &it.nsub, err)) {
         return -1;
@@ -291,6 +297,11 @@ static int parse_select(arena *a, const rest_table *t, const char **p,
   }
   if (n > 256)
     return fail(err, E_BAD_QUERY, "\"select\" names too many columns");
+  int nembed = 0;
+  for (int i = 0; i < n; i++) nembed += items[i].col == NULL;
+  if (nembed > QUERY_MAX_EMBEDS)
+    return fail(err, E_BAD_QUERY, "\"select\" embeds at most %d resources",
+                QUERY_MAX_EMBEDS);
   *out = items;
   *nout = n;
   return 0;
@@ -386,6 +397,9 @@ static int parse_leaf(fctx *c, const rest_col *col, const char *s, size_t n,
                 shown(c->a, s, oplen), col->name);
   const char *v = dot + 1;
   size_t vn = n - oplen - 1;
+  if (col->type == DBT_JSON && f->op != OP_IS)
+    return fail(c->err, E_BAD_QUERY,
+                "json column %s can only be filtered with is.null", col->name);
   if (f->op == OP_IN) return parse_in_list(c, col, v, vn, f);
   if (f->op == OP_IS) {
     static const char *names[] = {"null", "true", "false", "unknown"};
@@ -410,9 +424,6 @@ static int parse_leaf(fctx *c, const rest_col *col, const char *s, size_t n,
     v = u;
     vn = len;
   }
-  if (col->type == DBT_JSON)
-    return fail(c->err, E_BAD_QUERY,
-                "json column %s can only be filtered with is.null", col->name);
   f->vals = arena_alloc(c->a, sizeof(db_val));
   f->nvals = 1;
   if (f->op == OP_LIKE || f->op == OP_ILIKE) {

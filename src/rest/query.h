@@ -17,6 +17,7 @@
 #define QUERY_MAX_IN 1000     /* values in one in.(...) list */
 #define QUERY_MAX_FILTERS 64  /* filter terms in all */
 #define QUERY_MAX_NEST 4      /* and/or nesting */
+#define QUERY_MAX_EMBEDS 8    /* embedded resources in one select= */
 
 /* One output of select=: a column, or an embedded resource. */
 typedef struct sel_item {

@@ -7,7 +7,9 @@
  * rows are rendered as JSON by column type (money as exact decimals). */
 #include "rest/rest.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,7 +22,6 @@
 #include "rest/sql.h"
 
 #define EMBED_CHUNK 500 /* keys per IN (...) when fetching embedded rows */
-#define DEC_LIMIT 100000000000000LL /* numeric(14,s) holds |v| < 10^14 */
 
 typedef struct prefs {
   int representation; /* return=representation */
@@ -109,13 +110,57 @@ static void render_value(buf *out, const db_res *r, int row, int col,
 }
 
 /* The rows of an embed, fetched once for all parent rows. */
+typedef struct embed_key {
+  const char *key, *prof; /* join column and profile_id of one child row */
+  int row;
+} embed_key;
+
 typedef struct embed_rows {
   db_res *res;      /* NULL: nothing fetched (no parent had a key) */
   fetch_list f;
   int key_idx;      /* index in f of the column matched against the parent */
   int prof_idx;     /* index in f of profile_id */
+  embed_key *index; /* the rows sorted by (key, prof), for binary search */
+  int nindex;
   struct embed_rows *next_chunk;
 } embed_rows;
+
+static int embed_key_cmp(const void *a, const void *b) {
+  const embed_key *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  c = strcmp(x->prof, y->prof);
+  return c ? c : x->row - y->row; /* keeps the database's order of children */
+}
+
+/* Sorts the fetched rows by join key once, so stitching them to n parents
+ * costs n log m instead of n * m. */
+static void embed_index(arena *a, embed_rows *er) {
+  int n = db_res_rows(er->res);
+  er->index = arena_alloc(a, sizeof *er->index * (size_t)(n ? n : 1));
+  er->nindex = n;
+  for (int i = 0; i < n; i++) {
+    er->index[i].key = db_res_text(er->res, i, er->key_idx);
+    er->index[i].prof = db_res_text(er->res, i, er->prof_idx);
+    er->index[i].row = i;
+  }
+  qsort(er->index, (size_t)n, sizeof *er->index, embed_key_cmp);
+}
+
+/* First index entry whose (key, prof) is not less than the given one. */
+static int embed_lower(const embed_rows *er, const char *key, const char *prof) {
+  int lo = 0, hi = er->nindex;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    int c = strcmp(er->index[mid].key, key);
+    if (!c) c = strcmp(er->index[mid].prof, prof);
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
 
 typedef struct render_ctx {
   const rest_query *q;
@@ -126,11 +171,6 @@ typedef struct render_ctx {
 static void render_object(buf *out, const rest_table *t, const sel_item *sel,
                           int nsel, const fetch_list *f, const db_res *r,
                           int row, embed_rows **embeds);
-
-static int text_eq(const db_res *a, int ra, int ca, const db_res *b, int rb,
-                   int cb) {
-  return !strcmp(db_res_text(a, ra, ca), db_res_text(b, rb, cb));
-}
 
 static void render_embed(buf *out, const sel_item *it, const fetch_list *pf,
                          const db_res *pr, int prow, const rest_table *pt,
@@ -143,19 +183,20 @@ static void render_embed(buf *out, const sel_item *it, const fetch_list *pf,
   }
   int any = 0;
   if (it->to_many) buf_putc(out, '[');
-  if (pk >= 0 && !db_res_isnull(pr, prow, pk)) {
-    for (embed_rows *c = er; c; c = c->next_chunk) {
+  if (pk >= 0 && pp >= 0 && !db_res_isnull(pr, prow, pk)) {
+    const char *key = db_res_text(pr, prow, pk);
+    const char *prof = db_res_text(pr, prow, pp);
+    for (embed_rows *c = er; c && !(any && !it->to_many); c = c->next_chunk) {
       if (!c->res) continue;
-      for (int i = 0; i < db_res_rows(c->res); i++) {
-        if (!text_eq(c->res, i, c->key_idx, pr, prow, pk)) continue;
-        if (pp >= 0 && !text_eq(c->res, i, c->prof_idx, pr, prow, pp)) continue;
-        if (any && it->to_many) buf_putc(out, ',');
-        render_object(out, it->table, it->sub, it->nsub, &c->f, c->res, i,
+      for (int i = embed_lower(c, key, prof); i < c->nindex; i++) {
+        const embed_key *k = &c->index[i];
+        if (strcmp(k->key, key) || strcmp(k->prof, prof)) break;
+        if (any) buf_putc(out, ',');
+        render_object(out, it->table, it->sub, it->nsub, &c->f, c->res, k->row,
                       NULL);
         any = 1;
         if (!it->to_many) break;
       }
-      if (any && !it->to_many) break;
     }
   }
   if (it->to_many)
@@ -255,6 +296,7 @@ static int fetch_embeds(db *d, arena *a, const rest_query *q,
       int rc = db_query(d, buf_cstr(&b.sql), b.params, b.n, &er->res, &err);
       sqlb_free(&b);
       if (rc) return fail_db(resp, &err);
+      embed_index(a, er);
     }
   }
   return 0;
@@ -303,7 +345,9 @@ static int apply_range(const api_req *req, rest_query *q, api_resp *resp) {
     return api_fail(resp, E_BAD_RANGE, "Requested range not satisfiable",
                     "Range takes FROM-TO with 0 <= FROM <= TO, e.g. 0-9", NULL);
   q->offset = from;
-  if (to >= 0) q->limit = to - from + 1;
+  /* to - from + 1 cannot overflow: 0 <= from <= to <= INT64_MAX, and a span
+   * of the whole range means no limit. */
+  if (to >= 0 && to - from < INT64_MAX) q->limit = to - from + 1;
   return 0;
 }
 
@@ -323,7 +367,7 @@ static void content_range(arena *a, api_resp *resp, int64_t offset, int n,
   api_header(resp, "Content-Range", v);
 }
 
-static int do_read(db *d, api_req *req, rest_query *q, const prefs *pf,
+static int read_rows(db *d, api_req *req, rest_query *q, const prefs *pf,
                    api_resp *resp) {
   if (apply_range(req, q, resp)) return -1;
   int64_t total = -1;
@@ -365,6 +409,22 @@ static int do_read(db *d, api_req *req, rest_query *q, const prefs *pf,
   return 0;
 }
 
+/* With count=exact the count and the page come from one snapshot, so
+ * Content-Range agrees with the rows even under concurrent writes. */
+static int do_read(db *d, api_req *req, rest_query *q, const prefs *pf,
+                   api_resp *resp) {
+  if (!pf->count) return read_rows(d, req, q, pf, resp);
+  db_err err;
+  if (db_begin(d, 0, &err)) return fail_db(resp, &err);
+  int rc = read_rows(d, req, q, pf, resp);
+  if (rc) {
+    db_rollback(d);
+    return rc;
+  }
+  db_commit(d, &err); /* a read-only transaction: nothing to lose */
+  return 0;
+}
+
 /* ---- writes ------------------------------------------------------------- */
 
 static int refuse_write(const rest_table *t, api_resp *resp) {
@@ -399,8 +459,19 @@ static int json_to_val(arena *a, const rest_col *c, const json *v, db_val *out,
       if (v->type == JSON_NUMBER || v->type == JSON_STRING) {
         if (query_value(a, c, v->str, v->len, out, &qe))
           return fail_query(resp, &qe);
-        if (c->type == DBT_DEC && (out->i >= DEC_LIMIT || out->i <= -DEC_LIMIT))
-          return api_failf(resp, E_BAD_VALUE, "%s is out of range", c->name);
+        if (c->type == DBT_DEC) {
+          /* numeric(p,s) holds |v| < 10^p in units of 10^-s; checked here
+           * so SQLite's integers refuse what PostgreSQL's numeric would. */
+          int64_t limit = 1;
+          for (int k = 0; k < (c->precision ? c->precision : 14); k++)
+            limit *= 10;
+          if (out->i >= limit || out->i <= -limit)
+            return api_failf(resp, E_BAD_VALUE,
+                             "numeric field overflow: %s takes at most %d "
+                             "digits before the decimal point",
+                             c->name,
+                             (c->precision ? c->precision : 14) - c->scale);
+        }
         return 0;
       }
       break;
@@ -525,7 +596,8 @@ static int write_result(db *d, api_req *req, const rest_query *q,
                         int nres, int status_minimal, int status_repr,
                         api_resp *resp) {
   int total = 0;
-  for (int i = 0; i < nres; i++) total += results[i] ? db_res_rows(results[i]) : 0;
+  for (int i = 0; results && i < nres; i++)
+    total += results[i] ? db_res_rows(results[i]) : 0;
   if (pf->object && pf->representation && total != 1) return not_one(resp, total);
   if (!pf->representation) {
     resp->status = status_minimal;
@@ -559,6 +631,10 @@ static int write_result(db *d, api_req *req, const rest_query *q,
   return 0;
 }
 
+/* Rows one POST may carry; PostgREST has no such cap, but one request
+ * should not hold a worker and the write lock for long. */
+#define INSERT_MAX_ROWS 10000
+
 static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
                      api_resp *resp) {
   const rest_table *t = q->table;
@@ -568,59 +644,61 @@ static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
   if (json_parse(req->a, req->body, req->body_len, &body, &je))
     return api_failf(resp, E_BAD_JSON, "Empty or invalid json: %s at byte %zu",
                      je.message, je.offset);
+  if (body->type != JSON_ARRAY && body->type != JSON_OBJECT)
+    return api_fail(resp, E_BAD_JSON,
+                    "the body must be an object or an array of objects", NULL,
+                    NULL);
   size_t nrows = body->type == JSON_ARRAY ? body->n : 1;
   json **rows = body->type == JSON_ARRAY ? body->items : &body;
-  if (body->type != JSON_ARRAY && body->type != JSON_OBJECT)
-    return api_fail(resp, E_BAD_JSON, "the body must be an object or an array of objects",
-                    NULL, NULL);
-  row_vals *rvs = arena_alloc(req->a, sizeof *rvs * (nrows ? nrows : 1));
-  for (size_t i = 0; i < nrows; i++) {
-    if (body_row(req->a, t, rows[i], &req->who, 1, &rvs[i], resp)) return -1;
-    server_columns(req->a, t, &req->who, 1, &rvs[i]);
-  }
+  if (nrows > INSERT_MAX_ROWS)
+    return api_failf(resp, E_TOO_LARGE,
+                     "at most %d rows may be inserted in one request",
+                     INSERT_MAX_ROWS);
   fetch_list f;
   fetch_for_query(q, &f);
-  db_res **results = arena_alloc(req->a, sizeof *results * (nrows ? nrows : 1));
+  db_res **results = NULL;
+  if (pf->representation)
+    results = arena_alloc(req->a, sizeof *results * (nrows ? nrows : 1));
   db_err err;
   int in_tx = nrows > 1 || (pf->object && pf->representation);
   if (in_tx && db_begin(d, 1, &err)) return fail_db(resp, &err);
-  int rc = 0;
+  /* Rows are checked and written one at a time, so memory follows the body;
+   * an error anywhere rolls back the rows before it. */
+  int rc = 0, db_failed = 0;
+  row_vals rv;
   for (size_t i = 0; i < nrows && !rc; i++) {
+    rc = body_row(req->a, t, rows[i], &req->who, 1, &rv, resp);
+    if (rc) break;
+    server_columns(req->a, t, &req->who, 1, &rv);
     sqlb b;
     sqlb_init(&b, req->a, db_kind_of(d));
     sqlb_puts(&b, "INSERT INTO ");
     sqlb_puts(&b, t->name);
     sqlb_puts(&b, " (");
-    for (int k = 0; k < rvs[i].n; k++) {
+    for (int k = 0; k < rv.n; k++) {
       if (k) sqlb_puts(&b, ", ");
-      sqlb_puts(&b, rvs[i].cols[k]->name);
+      sqlb_puts(&b, rv.cols[k]->name);
     }
     sqlb_puts(&b, ") VALUES (");
-    for (int k = 0; k < rvs[i].n; k++) {
+    for (int k = 0; k < rv.n; k++) {
       if (k) sqlb_puts(&b, ", ");
-      sqlb_param(&b, rvs[i].vals[k]);
+      sqlb_param(&b, rv.vals[k]);
     }
     sqlb_puts(&b, ")");
     if (pf->representation) sql_returning(&b, &f);
     rc = db_query(d, buf_cstr(&b.sql), b.params, b.n,
-                  pf->representation ? &results[i] : NULL, &err);
+                  results ? &results[i] : NULL, &err);
     sqlb_free(&b);
+    db_failed = rc != 0;
   }
+  if (!rc) rc = write_result(d, req, q, pf, &f, results, (int)nrows, 201, 201, resp);
+  for (size_t i = 0; results && i < nrows; i++) db_res_free(results[i]);
   if (rc) {
     if (in_tx) db_rollback(d);
-    for (size_t i = 0; i < nrows; i++) db_res_free(results[i]);
-    return fail_db(resp, &err);
+    return db_failed ? fail_db(resp, &err) : -1;
   }
-  rc = write_result(d, req, q, pf, &f, results, (int)nrows, 201, 201, resp);
-  for (size_t i = 0; i < nrows; i++) db_res_free(results[i]);
-  if (in_tx) {
-    if (rc) {
-      db_rollback(d);
-      return -1;
-    }
-    if (db_commit(d, &err)) return fail_db(resp, &err);
-  }
-  return rc;
+  if (in_tx && db_commit(d, &err)) return fail_db(resp, &err);
+  return 0;
 }
 
 static int do_update_delete(db *d, api_req *req, rest_query *q,
@@ -712,6 +790,12 @@ int rest_handle(db *d, api_req *req, api_resp *resp) {
                      "cache",
                      req->path),
            0;
+  const char *m = req->method;
+  if (strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "POST") &&
+      strcmp(m, "PATCH") && strcmp(m, "DELETE"))
+    return api_failf(resp, E_METHOD, "method %.16s is not supported on tables",
+                     m),
+           0;
   prefs pf;
   read_prefs(req, &pf);
   const char *pref = req->header(req, "prefer");
@@ -722,17 +806,14 @@ int rest_handle(db *d, api_req *req, api_resp *resp) {
   rest_query q;
   query_error qe;
   if (query_parse(req->a, t, req->query, &q, &qe)) return fail_query(resp, &qe), 0;
-  const char *m = req->method;
   if (!strcmp(m, "GET") || !strcmp(m, "HEAD")) {
     do_read(d, req, &q, &pf, resp);
   } else if (!strcmp(m, "POST")) {
     do_insert(d, req, &q, &pf, resp);
   } else if (!strcmp(m, "PATCH")) {
     do_update_delete(d, req, &q, &pf, 0, resp);
-  } else if (!strcmp(m, "DELETE")) {
-    do_update_delete(d, req, &q, &pf, 1, resp);
   } else {
-    api_failf(resp, E_METHOD, "method %.16s is not supported on tables", m);
+    do_update_delete(d, req, &q, &pf, 1, resp);
   }
   if (pf.object && resp->status < 300 && resp->body.len)
     resp->content_type = "application/vnd.pgrst.object+json; charset=utf-8";

@@ -8,26 +8,26 @@
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Column shorthands. */
-#define ID {"id", DBT_UUID, 0, CF_PK | CF_INSERT_ONLY | CF_NOTNULL | CF_DEFAULT, NULL}
-#define PROFILE {"profile_id", DBT_UUID, 0, CF_SERVER | CF_NOTNULL, NULL}
-#define CREATED {"created_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL}
-#define UPDATED {"updated_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL}
-#define TEXT(n) {n, DBT_TEXT, 0, 0, NULL}
-#define TEXT_NN(n) {n, DBT_TEXT, 0, CF_NOTNULL, NULL}
-#define TEXT_DEF(n) {n, DBT_TEXT, 0, CF_NOTNULL | CF_DEFAULT, NULL}
-#define UUIDC(n) {n, DBT_UUID, 0, 0, NULL}
-#define UUID_NN(n) {n, DBT_UUID, 0, CF_NOTNULL, NULL}
-#define TS(n) {n, DBT_TS, 0, 0, NULL}
-#define BOOL_DEF(n) {n, DBT_BOOL, 0, CF_NOTNULL | CF_DEFAULT, NULL}
-#define JSON_DEF(n) {n, DBT_JSON, 0, CF_NOTNULL | CF_DEFAULT, NULL}
-#define MONEY_RO(n, op) {n, DBT_DEC, 2, CF_READONLY | CF_NOTNULL | CF_DEFAULT, op}
+#define ID {"id", DBT_UUID, 0, CF_PK | CF_INSERT_ONLY | CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define PROFILE {"profile_id", DBT_UUID, 0, CF_SERVER | CF_NOTNULL, NULL, 0}
+#define CREATED {"created_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define UPDATED {"updated_at", DBT_TS, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define TEXT(n) {n, DBT_TEXT, 0, 0, NULL, 0}
+#define TEXT_NN(n) {n, DBT_TEXT, 0, CF_NOTNULL, NULL, 0}
+#define TEXT_DEF(n) {n, DBT_TEXT, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define UUIDC(n) {n, DBT_UUID, 0, 0, NULL, 0}
+#define UUID_NN(n) {n, DBT_UUID, 0, CF_NOTNULL, NULL, 0}
+#define TS(n) {n, DBT_TS, 0, 0, NULL, 0}
+#define BOOL_DEF(n) {n, DBT_BOOL, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define JSON_DEF(n) {n, DBT_JSON, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0}
+#define MONEY_RO(n, op) {n, DBT_DEC, 2, CF_READONLY | CF_NOTNULL | CF_DEFAULT, op, 0}
 
 static const char INVOICE_OPS[] =
     "invoices are kept by the business operations: use POST "
     "/rest/v1/rpc/create_invoice, issue_invoice or cancel_invoice";
 
 static const rest_col profiles_cols[] = {
-    {"id", DBT_UUID, 0, CF_PK | CF_SERVER | CF_NOTNULL, NULL},
+    {"id", DBT_UUID, 0, CF_PK | CF_SERVER | CF_NOTNULL, NULL, 0},
     TEXT("business_name"),
     TEXT("gst_number"),
     TEXT("whatsapp_number"),
@@ -65,12 +65,12 @@ static const rest_col products_cols[] = {
     TEXT("sku"),
     TEXT("hsn_code"),
     TEXT_DEF("unit"),
-    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
-    {"base_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 5},
+    {"base_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     {"current_stock", DBT_DEC, 3, CF_INSERT_ONLY | CF_NOTNULL | CF_DEFAULT,
      "current_stock is set once as the opening stock; later changes go "
-     "through the stock operations (POST /rest/v1/rpc/adjust_stock)"},
-    {"low_stock_threshold", DBT_DEC, 3, 0, NULL},
+     "through the stock operations (POST /rest/v1/rpc/adjust_stock)", 0},
+    {"low_stock_threshold", DBT_DEC, 3, 0, NULL, 0},
     BOOL_DEF("is_active"),
     CREATED,
     UPDATED,
@@ -81,8 +81,8 @@ static const rest_col invoices_cols[] = {
     ID,
     UUID_NN("customer_id"),
     TEXT("invoice_number"),
-    {"invoice_date", DBT_DATE, 0, CF_NOTNULL, NULL},
-    {"due_date", DBT_DATE, 0, 0, NULL},
+    {"invoice_date", DBT_DATE, 0, CF_NOTNULL, NULL, 0},
+    {"due_date", DBT_DATE, 0, 0, NULL, 0},
     TEXT("place_of_supply"),
     TEXT_DEF("status"),
     MONEY_RO("subtotal", INVOICE_OPS),
@@ -107,14 +107,14 @@ static const rest_col invoice_items_cols[] = {
     ID,
     UUID_NN("invoice_id"),
     UUIDC("product_id"),
-    {"line_no", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"line_no", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     TEXT("description"),
     TEXT("hsn_code"),
-    {"quantity", DBT_DEC, 3, CF_NOTNULL, NULL},
-    {"unit_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
-    {"discount", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"quantity", DBT_DEC, 3, CF_NOTNULL, NULL, 0},
+    {"unit_price", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    {"discount", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     MONEY_RO("taxable_value", INVOICE_OPS),
-    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"gst_rate", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 5},
     MONEY_RO("cgst_amount", INVOICE_OPS),
     MONEY_RO("sgst_amount", INVOICE_OPS),
     MONEY_RO("igst_amount", INVOICE_OPS),
@@ -129,10 +129,10 @@ static const rest_col payments_cols[] = {
     ID,
     UUID_NN("customer_id"),
     UUIDC("invoice_id"),
-    {"amount_received", DBT_DEC, 2, CF_NOTNULL, NULL},
+    {"amount_received", DBT_DEC, 2, CF_NOTNULL, NULL, 0},
     TEXT_NN("payment_mode"),
     TEXT("reference"),
-    {"received_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"received_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     TEXT("notes"),
     CREATED,
 };
@@ -192,7 +192,7 @@ static const rest_col workflow_blueprints_cols[] = {
     JSON_DEF("nodes"),
     JSON_DEF("edges"),
     BOOL_DEF("is_active"),
-    {"created_by", DBT_UUID, 0, CF_SERVER, NULL},
+    {"created_by", DBT_UUID, 0, CF_SERVER, NULL, 0},
     CREATED,
     UPDATED,
 };
@@ -205,7 +205,7 @@ static const rest_col workflow_logs_cols[] = {
     UUIDC("trigger_event_id"),
     JSON_DEF("step_results"),
     TEXT("error"),
-    {"started_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL},
+    {"started_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     TS("finished_at"),
     CREATED,
 };

@@ -27,6 +27,7 @@ typedef struct rest_col {
   int scale;        /* DBT_DEC: digits after the point */
   unsigned flags;
   const char *hint; /* CF_READONLY / CF_INSERT_ONLY: the operation to use */
+  int precision;    /* DBT_DEC: total digits, as numeric(p,s); 0 means 14 */
 } rest_col;
 
 /* A foreign key from `col` of this table to (profile_id, id) of `table`. */

@@ -117,12 +117,15 @@ static void filter_sql(sqlb *b, const filter *f) {
       sqlb_puts(b, f->col->name);
       sqlb_puts(b, ") LIKE lower(");
       sqlb_param(b, f->vals[0]);
-      sqlb_puts(b, ")");
+      sqlb_puts(b, ") ESCAPE '\\'");
     }
   } else {
     sqlb_puts(b, f->col->name);
     sqlb_puts(b, op_sql(f->op));
     sqlb_param(b, f->vals[0]);
+    /* PostgreSQL's LIKE escapes with a backslash by default; SQLite's
+     * needs to be told. */
+    if (f->op == OP_LIKE && b->kind == DB_SQLITE) sqlb_puts(b, " ESCAPE '\\'");
   }
   if (f->negate) sqlb_puts(b, ")");
 }

@@ -256,3 +256,66 @@ describe('bad JWTs -> 401, nothing read or written', () => {
     assert.equal(r.json.length, 1, r.info);
   });
 });
+
+describe('limits answered in the PostgREST error shape', () => {
+  test('a 20 KB header -> 431 PGRST431', async () => {
+    const r = await rest('GET', 'customers?select=id', { token: U.token, headers: { 'X-Big': 'h'.repeat(20 * 1024) } });
+    expectPgError(r, 431, 'PGRST431');
+  });
+
+  test('a 9 KB query string -> 414 PGRST414', async () => {
+    const r = await rest('GET', `customers?full_name=eq.${'q'.repeat(9 * 1024)}`, { token: U.token });
+    expectPgError(r, 414, 'PGRST414');
+  });
+
+  test('Range up to INT64_MAX means no limit, not an overflow', async () => {
+    const r = await rest('GET', 'customers?select=id', { token: U.token, headers: { Range: '0-9223372036854775807' } });
+    assert.equal(r.status, 200, r.info);
+    assert.ok(r.json.length >= 1);
+  });
+
+  test('Range with FROM > TO -> 416', async () => {
+    const r = await rest('GET', 'customers?select=id', { token: U.token, headers: { Range: '5-2' } });
+    expectPgError(r, 416, 'PGRST103');
+  });
+
+  test('PUT -> 405 before the query is looked at', async () => {
+    const r = await rest('PUT', 'customers?id=eq.not-a-uuid', { token: U.token, body: { notes: 'x' } });
+    expectPgError(r, 405, 'PGRST117');
+  });
+
+  test('an empty embed -> 400', async () => {
+    const r = await rest('GET', 'sessions?select=id,unified_messages()', { token: U.token });
+    expectPgError(r, 400, 'PGRST100');
+  });
+
+  test('gst_rate over numeric(5,2) -> 400 on both databases, nothing written', async () => {
+    const before1 = await snapshot();
+    const r = await rest('POST', 'products', { token: U.token, body: { name: 'p', gst_rate: 1000 } });
+    expectPgError(r, 400, '22P02');
+    assert.deepEqual(await snapshot(), before1);
+  });
+
+  test('invalid UTF-8 in a filter value -> 400 on both databases', async () => {
+    const r = await rest('GET', 'customers?select=id&full_name=eq.%FF%FE', { token: U.token });
+    expectPgError(r, 400, '22P02');
+  });
+
+  test('filters on json columns other than is -> 400', async () => {
+    const r = await rest('GET', 'unified_messages?select=id&metadata=in.(x)', { token: U.token });
+    expectPgError(r, 400, 'PGRST100');
+  });
+
+  test('like escapes with a backslash on both databases', async () => {
+    const name = `a_b ${suffix()}`;
+    const lit = `a\\_b ${suffix()}`;
+    for (const full_name of [name, lit]) {
+      const c = await rest('POST', 'customers', { token: U.token, body: { full_name } });
+      assert.equal(c.status, 201, c.info);
+    }
+    // a\_b matches the underscore literally: "a_b ..." but not "a\_b ..."
+    const r = await rest('GET', `customers?select=full_name&full_name=like.${encodeURIComponent('a\\_b *')}`, { token: U.token });
+    assert.equal(r.status, 200, r.info);
+    assert.deepEqual(r.json.map((x) => x.full_name), [name]);
+  });
+});
