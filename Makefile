@@ -3,6 +3,7 @@
 #
 #   make run     build, then serve on http://127.0.0.1:8080 (SQLite in ./data)
 #   make test    unit + API tests on SQLite and PostgreSQL, ASan+UBSan, fuzz
+#   make fuzz    every fuzzer for FUZZ_TIME (60) seconds
 #   make bench   load the server with wrk (see docs/performance.md)
 #
 # The server reads its settings from the environment (MUNSHI_DB, DATABASE_URL,
@@ -78,7 +79,7 @@ test: deps-test
 	cmake --build build-asan -j$(NPROC)
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMUNSHI_FUZZ=ON \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz -j$(NPROC) --target fuzz_query
+	cmake --build build-fuzz -j$(NPROC) --target fuzzers
 	cd tests/api && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
 	tests/with-pg.sh sh -c '\
 	  rc=0; \
@@ -102,17 +103,26 @@ test: deps-test
 bench: deps-bench build
 	bench/run.sh
 
-# A longer fuzzing session than the one in `make test`. New inputs go to
-# build-fuzz/corpus; the checked-in corpus is only read.
+# A longer fuzzing session than the one in `make test`: every fuzzer for
+# FUZZ_TIME seconds. New inputs go to build-fuzz/corpus_NAME and crashes to
+# build-fuzz/crash-*; the checked-in corpora under tests/fuzz are only read.
+FUZZ_TIME ?= 60
+
 fuzz: deps-test
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DMUNSHI_FUZZ=ON \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-fuzz -j$(NPROC) --target fuzz_query
-	mkdir -p build-fuzz/corpus
-	./build-fuzz/fuzz_query -max_total_time=60 -max_len=4096 \
-	  -artifact_prefix=build-fuzz/ build-fuzz/corpus tests/fuzz/corpus_query
+	cmake --build build-fuzz -j$(NPROC) --target fuzzers
+	set -e; for src in tests/fuzz/fuzz_*.c; do \
+	  name=$$(basename $$src .c); short=$${name#fuzz_}; \
+	  mkdir -p build-fuzz/corpus_$$short; \
+	  echo "== $$name for $(FUZZ_TIME) s"; \
+	  ./build-fuzz/$$name -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus_$$short \
+	    tests/fuzz/corpus_$$short; \
+	done
 
 format:
+	@$(call ensure_pkgs,clang-format)
 	find src tests -name '*.[ch]' -not -path '*/node_modules/*' \
 	  | xargs -r clang-format -i
 

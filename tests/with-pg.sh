@@ -63,7 +63,7 @@ if command -v pg_virtualenv >/dev/null 2>&1 &&
   marker=$(mktemp -u /tmp/munshi-with-pg.XXXXXX)
   for attempt in 1 2 3; do
     port=$(free_port) || break
-    PGPORT=$port pg_virtualenv -t -i "$initdb_opts" "$self" --inner "$marker" "$@"
+    PGPORT=$port pg_virtualenv -t -i "$initdb_opts" -o log_min_messages=fatal -o log_min_error_statement=panic "$self" --inner "$marker" "$@"
     rc=$?
     if [ -e "$marker" ]; then
       rm -f "$marker"

@@ -235,7 +235,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char line[512];
+  /* The format comes from libmicrohttpd, not from a request. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
   vsnprintf(line, sizeof line, fmt, ap);
+#pragma GCC diagnostic pop
   size_t n = strlen(line);
   while (n && line[n - 1] == '\n') line[--n] = '\0';
   log_debug("libmicrohttpd: %s", line);

@@ -120,7 +120,7 @@ static void test_error_table(void **state) {
     assert_non_null(d->message);
     assert_true(d->status >= 400 && d->status <= 599);
     assert_true(strlen(d->code) > 0);
-    assert_int_equal(d->gotrue, e >= E_AUTH_BAD_JSON);
+    assert_int_equal(d->gotrue, e >= E_AUTH_BAD_JSON && e <= E_AUTH_RATE_LIMIT);
   }
   const api_error_def *d = api_error_get(E_USE_OPERATION);
   assert_int_equal(d->status, 405);

@@ -90,7 +90,17 @@ static void test_logic_and_in(void **state) {
   sql = build(a, "customers", "select=id&full_name=ilike.A*", DB_SQLITE, &b);
   assert_string_equal(sql,
                       "SELECT id FROM customers WHERE profile_id = $1 AND "
-                      "lower(full_name) LIKE lower($2)");
+                      "lower(full_name) LIKE lower($2) ESCAPE '\\'");
+  sqlb_free(&b);
+  sql = build(a, "customers", "select=id&full_name=like.a*", DB_SQLITE, &b);
+  assert_string_equal(sql,
+                      "SELECT id FROM customers WHERE profile_id = $1 AND "
+                      "full_name LIKE $2 ESCAPE '\\'");
+  sqlb_free(&b);
+  sql = build(a, "customers", "select=id&full_name=like.a*", DB_POSTGRES, &b);
+  assert_string_equal(sql,
+                      "SELECT id FROM customers WHERE profile_id = $1 AND "
+                      "full_name LIKE $2");
   sqlb_free(&b);
   sql = build(a, "customers", "select=id&id=in.()", DB_SQLITE, &b);
   assert_string_equal(sql,
