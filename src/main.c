@@ -10,6 +10,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "db/db.h"
+#include "demo/demo.h"
 #include "http/server.h"
 
 /* Creates the folder an SQLite file lives in (./data by default). */
@@ -66,6 +67,21 @@ static int print_keys(const config *c) {
   if (!rc) printf("service_role: %s\n", buf_cstr(&k));
   buf_free(&k);
   auth_free(au);
+  return rc;
+}
+
+static int demo(const config *c) {
+  if (migrate(c)) return -1;
+  db *d;
+  db_err err;
+  if (db_open(c->db_url, &d, &err)) {
+    fprintf(stderr, "munshi: cannot open the database: %s\n", err.message);
+    return -1;
+  }
+  auth *au = make_auth(c);
+  int rc = demo_load(d, au, stdout);
+  auth_free(au);
+  db_close(d);
   return rc;
 }
 
@@ -133,5 +149,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (!strcmp(c.command, "keys")) return print_keys(&c) ? 1 : 0;
+  if (!strcmp(c.command, "demo")) return demo(&c) ? 1 : 0;
   return serve(&c) ? 1 : 0;
 }

@@ -11,12 +11,14 @@
  * SQLite write lock, and failed logins are charged to the email and to the
  * client address before the hash is spent. */
 #include "auth/auth.h"
+#include "biz/gst.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "auth/jwt.h"
@@ -573,6 +575,29 @@ static int do_signup(auth *au, db *d, api_req *req, api_resp *resp) {
   const char *business = profile_field(data, "business_name");
   const char *gst = profile_field(data, "gst_number");
   const char *whatsapp = profile_field(data, "whatsapp_number");
+  /* The same rules as a profile written through /rest/v1: E.164 numbers
+   * (the WhatsApp number routes incoming chats), checked GSTINs whose
+   * first two digits give the business's state. */
+  char wa_norm[17], gst_up[16], state[3] = "", why[128];
+  if (whatsapp) {
+    if (phone_e164(whatsapp, wa_norm))
+      return api_fail(resp, E_AUTH_VALIDATION,
+                      "data.whatsapp_number is not a phone number: give it "
+                      "with its country code, e.g. +919812345678",
+                      NULL, NULL);
+    whatsapp = wa_norm;
+  }
+  if (gst) {
+    size_t gl = strlen(gst);
+    if (gl >= sizeof gst_up)
+      return api_fail(resp, E_AUTH_VALIDATION,
+                      "data.gst_number: GSTIN must be 15 characters", NULL, NULL);
+    for (size_t i = 0; i <= gl; i++)
+      gst_up[i] = (char)toupper((unsigned char)gst[i]);
+    if (gstin_check(gst_up, state, why, sizeof why))
+      return api_failf(resp, E_AUTH_VALIDATION, "data.gst_number: %s", why);
+    gst = gst_up;
+  }
 
   /* Cheap refusals first, so a taken email costs no hash. The unique
    * constraints below still decide races. */
@@ -618,12 +643,13 @@ static int do_signup(auth *au, db *d, api_req *req, api_resp *resp) {
     return db_fail(resp, "signup insert user", &err);
   }
   db_val pp[] = {db_uuid(id), text_or_null(business), text_or_null(gst),
-                 text_or_null(whatsapp), db_ts(now_us)};
+                 text_or_null(whatsapp), db_ts(now_us),
+                 state[0] ? db_text(state) : db_null()};
   if (run(d,
           "INSERT INTO profiles (id, business_name, gst_number, "
-          "whatsapp_number, created_at, updated_at) "
-          "VALUES ($1, $2, $3, $4, $5, $5)",
-          pp, 5, &err) < 0) {
+          "whatsapp_number, created_at, updated_at, state_code) "
+          "VALUES ($1, $2, $3, $4, $5, $5, $6)",
+          pp, 6, &err) < 0) {
     db_rollback(d);
     if (strcmp(err.code, "23505") == 0) goto whatsapp_taken;
     return db_fail(resp, "signup insert profile", &err);

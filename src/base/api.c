@@ -72,6 +72,14 @@ static const api_error_def errors[] = {
     [E_AUTH_RATE_LIMIT] = {429, "over_request_rate_limit",
                            "Request rate limit reached", 1},
     [E_HEADERS_TOO_LARGE] = {431, "PGRST431", "Request header fields too large", 0},
+    [E_OP_UNKNOWN] = {404, "PGRST202", "Could not find the operation", 0},
+    [E_OP_INVALID] = {400, "MU400", "Invalid arguments", 0},
+    [E_OP_NOT_FOUND] = {404, "MU404", "Not found", 0},
+    [E_OP_CONFLICT] = {409, "MU409", "The operation conflicts with the current state", 0},
+    [E_IDEM_MISMATCH] = {422, "MU422",
+                         "Idempotency-Key was already used with another request", 0},
+    [E_IDEM_IN_FLIGHT] = {409, "MU410",
+                          "A request with this Idempotency-Key is in progress; retry", 0},
 };
 
 _Static_assert(sizeof errors / sizeof errors[0] == E__COUNT,

@@ -88,6 +88,13 @@ typedef enum {
   E_AUTH_BAD_TOKEN,      /* 403 bad_jwt */
   E_AUTH_RATE_LIMIT,     /* 429 over_request_rate_limit */
   E_HEADERS_TOO_LARGE,   /* 431 PGRST431 (PostgREST-shaped) */
+  /* Business operations (/rest/v1/rpc/NAME), PostgREST-shaped */
+  E_OP_UNKNOWN,          /* 404 PGRST202 no such operation */
+  E_OP_INVALID,          /* 400 MU400 an argument is missing or wrong */
+  E_OP_NOT_FOUND,        /* 404 MU404 a named row does not exist (here) */
+  E_OP_CONFLICT,         /* 409 MU409 the state forbids it (stock, status) */
+  E_IDEM_MISMATCH,       /* 422 MU422 Idempotency-Key reused with another body */
+  E_IDEM_IN_FLIGHT,      /* 409 MU410 the same key is being processed */
   E__COUNT
 } api_error;
 

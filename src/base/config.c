@@ -18,6 +18,7 @@ void config_usage(FILE *out) {
       "  serve      migrate the database and serve HTTP (the default)\n"
       "  migrate    apply pending migrations and exit\n"
       "  keys       print the anon and service_role API keys\n"
+      "  demo       load a sample business to try every operation on\n"
       "  version    print the version\n"
       "  help       print this text\n"
       "\n"
@@ -162,7 +163,8 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
       snprintf(err, errlen, "unexpected argument \"%.40s\"", a);
       return -1;
     }
-    static const char *cmds[] = {"serve", "migrate", "keys", "version", "help"};
+    static const char *cmds[] = {"serve", "migrate", "keys", "demo", "version",
+                                 "help"};
     int found = 0;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
       if (!strcmp(a, cmds[k])) {

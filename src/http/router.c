@@ -2,7 +2,7 @@
  *
  *   /health            liveness, no auth
  *   /auth/v1/<name>    auth_handle (GoTrue subset)
- *   /rest/v1/rpc/<op>  business operations (none yet: 404)
+ *   /rest/v1/rpc/<op>  rpc_handle: business operations
  *   /rest/v1/<table>   rest_handle, with the caller from the JWT
  * The caller's token is Authorization: Bearer <jwt>, else the apikey
  * header (supabase-js sends both; the apikey alone means the anon role). */
@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "rest/rest.h"
+#include "rest/rpc.h"
 
 static int starts(const char *s, const char *prefix, const char **rest) {
   size_t n = strlen(prefix);
@@ -61,14 +62,13 @@ void router_dispatch(const router_ctx *rc, api_req *req, api_resp *resp) {
   if (starts(req->path, "/rest/v1/", &rest)) {
     if (identify(rc, req, resp)) return;
     const char *op;
-    if (starts(rest, "rpc/", &op)) {
-      api_failf(resp, E_NOT_FOUND_ROUTE,
-                "Could not find the function public.%.64s in the schema cache",
-                op);
-      return;
-    }
     db *d = rc->get_db(rc->db_cls, resp);
     if (!d) return;
+    if (starts(rest, "rpc/", &op)) {
+      req->path = op;
+      rpc_handle(d, req, resp);
+      return;
+    }
     req->path = rest;
     rest_handle(d, req, resp);
     return;

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "biz/biz.h"
 #include "rest/query.h"
 #include "rest/sql.h"
 
@@ -566,6 +567,29 @@ static int body_row(arena *a, const rest_table *t, const json *obj,
   return 0;
 }
 
+/* The business rules for the row (biz_check_fields): normalised values
+ * replace the client's, derived ones (a state code from a GSTIN) join. */
+static int check_row(arena *a, const rest_table *t, row_vals *rv,
+                     int insert, api_resp *resp) {
+  const char *names[128];
+  db_val vals[128];
+  for (int i = 0; i < rv->n; i++) {
+    names[i] = rv->cols[i]->name;
+    vals[i] = rv->vals[i];
+  }
+  biz_fields f = {names, vals, rv->n, 128};
+  biz_err e;
+  memset(&e, 0, sizeof e);
+  if (biz_check_fields(a, t->name, &f, insert, &e))
+    return api_fail(resp, e.code, e.message, NULL, NULL);
+  for (int i = 0; i < f.n; i++) {
+    const rest_col *c = schema_col(t, names[i], strlen(names[i]));
+    if (!c) return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+    row_set(rv, c, vals[i]);
+  }
+  return 0;
+}
+
 /* Adds what the server sets: id, owner, timestamps, created_by. */
 static void server_columns(arena *a, const rest_table *t,
                            const api_principal *who, int insert, row_vals *rv) {
@@ -631,6 +655,30 @@ static int write_result(db *d, api_req *req, const rest_query *q,
   return 0;
 }
 
+/* Runs the business hook for a row just inserted (biz_after_insert). */
+static int after_insert(db *d, arena *a, const rest_table *t,
+                        const fetch_list *f, const db_res *r, api_resp *resp) {
+  buf row;
+  buf_init(&row, 0);
+  render_object(&row, t, NULL, 0, f, r, 0, NULL);
+  json *obj;
+  json_error je;
+  int rc = json_parse(a, row.data, row.len, &obj, &je);
+  buf_free(&row);
+  const json *owner = rc ? NULL : json_get(obj, "profile_id");
+  if (!owner || owner->type != JSON_STRING)
+    return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+  biz_ctx c = {.d = d, .a = a, .profile_id = owner->str,
+               .now_us = time_now_us()};
+  biz_err e;
+  memset(&e, 0, sizeof e);
+  if (biz_after_insert(&c, t->name, obj, &e)) {
+    if (e.code == E_DB || e.code == E_UNAVAILABLE) return fail_db(resp, &e.db);
+    return api_fail(resp, e.code, e.message, NULL, NULL);
+  }
+  return 0;
+}
+
 /* Rows one POST may carry; PostgREST has no such cap, but one request
  * should not hold a worker and the write lock for long. */
 #define INSERT_MAX_ROWS 10000
@@ -654,13 +702,20 @@ static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
     return api_failf(resp, E_TOO_LARGE,
                      "at most %d rows may be inserted in one request",
                      INSERT_MAX_ROWS);
+  /* Customers and products created here also get their business event (and
+   * a product its opening stock movement) in the same transaction, so every
+   * new row is read back whole for the hook. */
+  int hooked = !strcmp(t->name, "customers") || !strcmp(t->name, "products");
   fetch_list f;
   fetch_for_query(q, &f);
+  if (hooked)
+    for (int k = 0; k < t->ncols; k++) fetch_add(&f, &t->cols[k]);
+  int returning = pf->representation || hooked;
   db_res **results = NULL;
-  if (pf->representation)
+  if (returning)
     results = arena_alloc(req->a, sizeof *results * (nrows ? nrows : 1));
   db_err err;
-  int in_tx = nrows > 1 || (pf->object && pf->representation);
+  int in_tx = nrows > 1 || (pf->object && pf->representation) || hooked;
   if (in_tx && db_begin(d, 1, &err)) return fail_db(resp, &err);
   /* Rows are checked and written one at a time, so memory follows the body;
    * an error anywhere rolls back the rows before it. */
@@ -668,6 +723,7 @@ static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
   row_vals rv;
   for (size_t i = 0; i < nrows && !rc; i++) {
     rc = body_row(req->a, t, rows[i], &req->who, 1, &rv, resp);
+    if (!rc) rc = check_row(req->a, t, &rv, 1, resp);
     if (rc) break;
     server_columns(req->a, t, &req->who, 1, &rv);
     sqlb b;
@@ -685,11 +741,12 @@ static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
       sqlb_param(&b, rv.vals[k]);
     }
     sqlb_puts(&b, ")");
-    if (pf->representation) sql_returning(&b, &f);
+    if (returning) sql_returning(&b, &f);
     rc = db_query(d, buf_cstr(&b.sql), b.params, b.n,
                   results ? &results[i] : NULL, &err);
     sqlb_free(&b);
     db_failed = rc != 0;
+    if (!rc && hooked) rc = after_insert(d, req->a, t, &f, results[i], resp);
   }
   if (!rc) rc = write_result(d, req, q, pf, &f, results, (int)nrows, 201, 201, resp);
   for (size_t i = 0; results && i < nrows; i++) db_res_free(results[i]);
@@ -721,7 +778,9 @@ static int do_update_delete(db *d, api_req *req, rest_query *q,
     if (json_parse(req->a, req->body, req->body_len, &body, &je))
       return api_failf(resp, E_BAD_JSON, "Empty or invalid json: %s at byte %zu",
                        je.message, je.offset);
-    if (body_row(req->a, t, body, &req->who, 0, &rv, resp)) return -1;
+    if (body_row(req->a, t, body, &req->who, 0, &rv, resp) ||
+        check_row(req->a, t, &rv, 0, resp))
+      return -1;
     if (rv.n == 0) {
       /* Nothing to change: answer as PostgREST does, touching nothing. */
       resp->status = pf->representation ? 200 : 204;

@@ -221,6 +221,31 @@ static const rest_col events_cols[] = {
     CREATED,
 };
 
+static const rest_col stock_movements_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("product_id"),
+    {"quantity_delta", DBT_DEC, 3, CF_NOTNULL, NULL, 0},
+    {"balance_after", DBT_DEC, 3, CF_NOTNULL, NULL, 0},
+    TEXT_NN("reason"),
+    TEXT("note"),
+    TEXT("ref_type"),
+    UUIDC("ref_id"),
+    CREATED,
+};
+static const rest_fk stock_movements_fks[] = {{"product_id", "products"}};
+
+static const rest_col payment_allocations_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("payment_id"),
+    UUID_NN("invoice_id"),
+    {"amount", DBT_DEC, 2, CF_NOTNULL, NULL, 0},
+    CREATED,
+};
+static const rest_fk payment_allocations_fks[] = {{"payment_id", "payments"},
+                                                  {"invoice_id", "invoices"}};
+
 #define NOFK(name, flags, hint) \
   {#name, name##_cols, N(name##_cols), NULL, 0, flags, hint}
 
@@ -252,6 +277,17 @@ static const rest_table tables[] = {
     NOFK(workflow_blueprints, TF_TENANT | TF_TIMESTAMPS, NULL),
     {"workflow_logs", workflow_logs_cols, N(workflow_logs_cols),
      workflow_logs_fks, N(workflow_logs_fks), TF_TENANT, NULL},
+    {"stock_movements", stock_movements_cols, N(stock_movements_cols),
+     stock_movements_fks, N(stock_movements_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "stock moves only through the operations: POST "
+     "/rest/v1/rpc/adjust_stock, and invoices as they are issued or "
+     "cancelled"},
+    {"payment_allocations", payment_allocations_cols,
+     N(payment_allocations_cols), payment_allocations_fks,
+     N(payment_allocations_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "allocations are made by POST /rest/v1/rpc/record_payment"},
     {"events", events_cols, N(events_cols), NULL, 0,
      TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
      "events are written by the business operations that cause them"},

@@ -1,0 +1,425 @@
+/* invoice.c - GST invoices: create (as a draft or issued at once), issue,
+ * cancel. Issuing gives the next number of the series, takes the goods out
+ * of stock and adds the total to the customer's debt; cancelling puts both
+ * back (the number is never reused, a paid amount stays as credit). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/dec.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "biz/args.h"
+#include "biz/gst.h"
+#include "biz/ledger.h"
+
+#define INVOICE_MAX_LINES 500
+
+static const out_col invoice_cols[] = {
+    {"id", DBT_UUID, 0},           {"customer_id", DBT_UUID, 0},
+    {"invoice_number", DBT_TEXT, 0}, {"invoice_date", DBT_DATE, 0},
+    {"due_date", DBT_DATE, 0},     {"place_of_supply", DBT_TEXT, 0},
+    {"status", DBT_TEXT, 0},       {"subtotal", DBT_DEC, 2},
+    {"cgst_amount", DBT_DEC, 2},   {"sgst_amount", DBT_DEC, 2},
+    {"igst_amount", DBT_DEC, 2},   {"round_off", DBT_DEC, 2},
+    {"total_amount", DBT_DEC, 2},  {"amount_paid", DBT_DEC, 2},
+    {"balance_due", DBT_DEC, 2},   {"notes", DBT_TEXT, 0},
+    {"cancel_reason", DBT_TEXT, 0}, {"issued_at", DBT_TS, 0},
+    {"cancelled_at", DBT_TS, 0},   {"created_at", DBT_TS, 0},
+    {"updated_at", DBT_TS, 0},
+};
+#define N_INVOICE_COLS (int)(sizeof invoice_cols / sizeof invoice_cols[0])
+
+static const out_col item_cols[] = {
+    {"id", DBT_UUID, 0},          {"invoice_id", DBT_UUID, 0},
+    {"product_id", DBT_UUID, 0},  {"line_no", DBT_INT, 0},
+    {"description", DBT_TEXT, 0}, {"hsn_code", DBT_TEXT, 0},
+    {"quantity", DBT_DEC, 3},     {"unit_price", DBT_DEC, 2},
+    {"discount", DBT_DEC, 2},     {"taxable_value", DBT_DEC, 2},
+    {"gst_rate", DBT_DEC, 2},     {"cgst_amount", DBT_DEC, 2},
+    {"sgst_amount", DBT_DEC, 2},  {"igst_amount", DBT_DEC, 2},
+    {"line_total", DBT_DEC, 2},
+};
+#define N_ITEM_COLS (int)(sizeof item_cols / sizeof item_cols[0])
+
+/* Appends the invoice with its items as one JSON object. */
+static int invoice_json(biz_ctx *c, const char *id, buf *out, biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(id)};
+  db_err err;
+  db_res *r = NULL, *items = NULL;
+  const char *sql = arena_printf(
+      c->a, "SELECT %s FROM invoices WHERE profile_id = $1 AND id = $2",
+      ledger_col_list(c->a, invoice_cols, N_INVOICE_COLS));
+  if (db_query(c->d, sql, v, 2, &r, &err)) return biz_db_fail(e, &err);
+  if (db_res_rows(r) != 1) {
+    db_res_free(r);
+    return biz_fail(e, E_OP_NOT_FOUND, "invoice %s not found", id);
+  }
+  sql = arena_printf(c->a,
+                     "SELECT %s FROM invoice_items WHERE profile_id = $1 AND "
+                     "invoice_id = $2 ORDER BY line_no",
+                     ledger_col_list(c->a, item_cols, N_ITEM_COLS));
+  if (db_query(c->d, sql, v, 2, &items, &err)) {
+    db_res_free(r);
+    return biz_db_fail(e, &err);
+  }
+  ledger_row_json(out, r, 0, invoice_cols, N_INVOICE_COLS);
+  out->len--; /* reopen the object for "items" */
+  buf_puts(out, ",\"items\":[");
+  for (int i = 0; i < db_res_rows(items); i++) {
+    if (i) buf_putc(out, ',');
+    ledger_row_json(out, items, i, item_cols, N_ITEM_COLS);
+  }
+  buf_puts(out, "]}");
+  db_res_free(r);
+  db_res_free(items);
+  return 0;
+}
+
+static int emit_invoice_event(biz_ctx *c, const char *type, const char *id,
+                              biz_err *e) {
+  buf p;
+  buf_init(&p, 0);
+  int rc = invoice_json(c, id, &p, e);
+  if (!rc) rc = ledger_event(c, type, "invoice", id, buf_cstr(&p), e);
+  buf_free(&p);
+  return rc;
+}
+
+typedef struct stock_line {
+  char product_id[37];
+  int64_t qty;
+} stock_line;
+
+static int stock_line_cmp(const void *a, const void *b) {
+  return strcmp(((const stock_line *)a)->product_id,
+                ((const stock_line *)b)->product_id);
+}
+
+/* Moves the stock of an invoice's items, product by product in id order
+ * (the locking order of biz.h). sign -1 takes goods out, +1 puts back. */
+static int move_invoice_stock(biz_ctx *c, const char *invoice_id, int sign,
+                              int allow_negative, biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT product_id, SUM(quantity) FROM invoice_items WHERE "
+               "profile_id = $1 AND invoice_id = $2 AND product_id IS NOT NULL "
+               "GROUP BY product_id ORDER BY product_id",
+               v, 2, &r, &err))
+    return biz_db_fail(e, &err);
+  int n = db_res_rows(r), rc = 0;
+  stock_line *lines = arena_alloc(c->a, sizeof *lines * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    snprintf(lines[i].product_id, sizeof lines[i].product_id, "%s",
+             db_res_text(r, i, 0));
+    lines[i].qty = db_res_dec(r, i, 1, 3);
+  }
+  db_res_free(r);
+  qsort(lines, (size_t)n, sizeof *lines, stock_line_cmp);
+  for (int i = 0; i < n && !rc; i++)
+    rc = ledger_stock_move(c, lines[i].product_id, sign * lines[i].qty,
+                           sign < 0 ? "invoice" : "cancellation", NULL,
+                           "invoice", invoice_id, allow_negative, NULL, e);
+  return rc;
+}
+
+/* What issuing and cancelling need to know of an invoice. */
+typedef struct inv_head {
+  char customer_id[37];
+  char status[20];
+  int32_t invoice_date;
+  int64_t total;
+  int numbered;
+} inv_head;
+
+static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT customer_id, status, invoice_date, total_amount, "
+               "invoice_number FROM invoices WHERE profile_id = $1 AND id = $2",
+               v, 2, &r, &err))
+    return biz_db_fail(e, &err);
+  int rc = 0;
+  if (db_res_rows(r) != 1) {
+    rc = biz_fail(e, E_OP_NOT_FOUND, "invoice %s not found", id);
+  } else {
+    snprintf(h->customer_id, sizeof h->customer_id, "%s", db_res_text(r, 0, 0));
+    snprintf(h->status, sizeof h->status, "%s", db_res_text(r, 0, 1));
+    h->invoice_date = db_res_date(r, 0, 2);
+    h->total = db_res_dec(r, 0, 3, 2);
+    h->numbered = !db_res_isnull(r, 0, 4);
+  }
+  db_res_free(r);
+  return rc;
+}
+
+/* Issues a draft: debt, number, stock, status, event. */
+static int issue(biz_ctx *c, const char *id, const profile_info *prof,
+                 biz_err *e) {
+  inv_head h;
+  if (load_head(c, id, &h, e)) return -1;
+  if (strcmp(h.status, "draft"))
+    return biz_fail(e, E_OP_CONFLICT, "invoice is %s, only a draft can be issued",
+                    h.status);
+  if (ledger_debt_add(c, h.customer_id, h.total, NULL, NULL, e)) return -1;
+
+  char fy[6], number[17];
+  gst_fy_label(h.invoice_date, fy);
+  db_val s[] = {db_uuid(c->profile_id), db_text(prof->prefix), db_text(fy)};
+  db_res *r = NULL;
+  db_err err;
+  /* The series row is the lock that keeps numbers gapless: a rolled-back
+   * transaction gives its number back with it. */
+  if (db_query(c->d,
+               "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
+               "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
+               "prefix, financial_year) DO UPDATE SET last_number = "
+               "invoice_series.last_number + 1 RETURNING last_number",
+               s, 3, &r, &err))
+    return biz_db_fail(e, &err);
+  int64_t n = db_res_int(r, 0, 0);
+  db_res_free(r);
+  if (gst_invoice_number(prof->prefix, fy, n, number))
+    return biz_fail(e, E_OP_CONFLICT,
+                    "invoice number %s/%s/%lld would pass 16 characters: "
+                    "shorten invoice_prefix",
+                    prof->prefix, fy, (long long)n);
+  if (move_invoice_stock(c, id, -1, prof->allow_negative_stock, e)) return -1;
+  db_val u[] = {db_text(number), db_text(h.total == 0 ? "paid" : "pending"),
+                db_money(h.total), db_ts(c->now_us), db_uuid(c->profile_id),
+                db_uuid(id)};
+  if (db_query(c->d,
+               "UPDATE invoices SET invoice_number = $1, status = $2, "
+               "balance_due = $3, amount_paid = 0, issued_at = $4, "
+               "updated_at = $4 WHERE profile_id = $5 AND id = $6 AND "
+               "status = 'draft'",
+               u, 6, &r, &err))
+    return biz_db_fail(e, &err);
+  int64_t changed = db_res_changes(r);
+  db_res_free(r);
+  if (changed != 1)
+    return biz_fail(e, E_OP_CONFLICT, "invoice was issued by another request");
+  return emit_invoice_event(c, "invoice.issued", id, e);
+}
+
+static int need_state(const profile_info *p, biz_err *e) {
+  if (p->state_code[0]) return 0;
+  return biz_fail(e, E_OP_CONFLICT,
+                  "set your business's state_code (or gst_number) on your "
+                  "profile before invoicing: GST depends on it");
+}
+
+typedef struct line_arg {
+  char product_id[37];
+  gst_line_in in;
+  gst_line_out out;
+  const char *description;
+  char hsn[9];
+} line_arg;
+
+int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
+  static const char *const known[] = {"customer_id", "items", "invoice_date",
+                                      "due_date", "place_of_supply", "notes",
+                                      "draft", NULL};
+  static const char *const item_known[] = {"product_id", "quantity",
+                                           "unit_price", "discount",
+                                           "description", NULL};
+  char customer_id[37];
+  int32_t inv_date, due_date;
+  int has_date, has_due, draft = 0;
+  const char *notes = NULL, *pos_arg = NULL;
+  if (arg_only(e, args, known) ||
+      arg_uuid(e, args, "customer_id", 1, customer_id, NULL) ||
+      arg_date(e, args, "invoice_date", 0, &inv_date, &has_date) ||
+      arg_date(e, args, "due_date", 0, &due_date, &has_due) ||
+      arg_text(e, c->a, args, "notes", 2000, 0, &notes) ||
+      arg_text(e, c->a, args, "place_of_supply", 2, 0, &pos_arg) ||
+      arg_bool(e, args, "draft", &draft, NULL))
+    return -1;
+  if (!has_date) inv_date = gst_today_ist(c->now_us);
+  if (has_due && due_date < inv_date)
+    return biz_fail(e, E_OP_INVALID, "due_date is before invoice_date");
+  if (pos_arg && !gst_state_valid(pos_arg))
+    return biz_fail(e, E_OP_INVALID,
+                    "place_of_supply must be a two-digit GST state code");
+  const json *items = json_get(args, "items");
+  if (!items || items->type != JSON_ARRAY || items->n == 0 ||
+      items->n > INVOICE_MAX_LINES)
+    return biz_fail(e, E_OP_INVALID, "items must be an array of 1 to %d lines",
+                    INVOICE_MAX_LINES);
+
+  profile_info prof;
+  if (ledger_profile(c, &prof, e) || need_state(&prof, e)) return -1;
+
+  /* The customer's state decides the place of supply by default. */
+  db_val cv[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT state_code FROM customers WHERE profile_id = $1 AND id = $2",
+               cv, 2, &r, &err))
+    return biz_db_fail(e, &err);
+  if (db_res_rows(r) != 1) {
+    db_res_free(r);
+    return biz_fail(e, E_OP_NOT_FOUND, "customer %s not found", customer_id);
+  }
+  char pos[3];
+  if (pos_arg)
+    snprintf(pos, sizeof pos, "%s", pos_arg);
+  else if (!db_res_isnull(r, 0, 0))
+    snprintf(pos, sizeof pos, "%s", db_res_text(r, 0, 0));
+  else
+    snprintf(pos, sizeof pos, "%s", prof.state_code);
+  db_res_free(r);
+  int intra = !strcmp(pos, prof.state_code);
+
+  size_t n = items->n;
+  line_arg *lines = arena_alloc(c->a, sizeof *lines * n);
+  gst_line_out *outs = arena_alloc(c->a, sizeof *outs * n);
+  for (size_t i = 0; i < n; i++) {
+    const json *it = items->items[i];
+    line_arg *l = &lines[i];
+    int has_price, has_disc;
+    if (arg_only(e, it, item_known) ||
+        arg_uuid(e, it, "product_id", 1, l->product_id, NULL) ||
+        arg_dec(e, it, "quantity", 3, 1, &l->in.qty, NULL) ||
+        arg_dec(e, it, "unit_price", 2, 0, &l->in.unit_price, &has_price) ||
+        arg_dec(e, it, "discount", 2, 0, &l->in.discount, &has_disc) ||
+        arg_text(e, c->a, it, "description", 500, 0, &l->description)) {
+      char m[sizeof e->message];
+      snprintf(m, sizeof m, "items[%zu]: %.200s", i, e->message);
+      memcpy(e->message, m, sizeof m);
+      return -1;
+    }
+    if (l->in.qty <= 0)
+      return biz_fail(e, E_OP_INVALID, "items[%zu]: quantity must be above 0", i);
+    if (!has_disc) l->in.discount = 0;
+    db_val pv[] = {db_uuid(c->profile_id), db_uuid(l->product_id)};
+    if (db_query(c->d,
+                 "SELECT name, hsn_code, gst_rate, base_price FROM products "
+                 "WHERE profile_id = $1 AND id = $2",
+                 pv, 2, &r, &err))
+      return biz_db_fail(e, &err);
+    if (db_res_rows(r) != 1) {
+      db_res_free(r);
+      return biz_fail(e, E_OP_NOT_FOUND, "items[%zu]: product %s not found", i,
+                      l->product_id);
+    }
+    if (!l->description)
+      l->description = arena_strdup(c->a, db_res_text(r, 0, 0));
+    snprintf(l->hsn, sizeof l->hsn, "%s", db_res_text(r, 0, 1));
+    l->in.rate = db_res_dec(r, 0, 2, 2);
+    if (!has_price) l->in.unit_price = db_res_dec(r, 0, 3, 2);
+    db_res_free(r);
+    if (gst_line(&l->in, intra, &l->out))
+      return biz_fail(e, E_OP_INVALID,
+                      "items[%zu]: the discount is larger than the line, or a "
+                      "value is out of range",
+                      i);
+    outs[i] = l->out;
+  }
+  gst_totals t;
+  if (gst_invoice_totals(outs, (int)n, &t))
+    return biz_fail(e, E_OP_INVALID, "the invoice total is out of range");
+
+  char id[UUID_STR_LEN + 1];
+  uuid_v7(id);
+  db_val iv[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(customer_id),
+                 db_date(inv_date), has_due ? db_date(due_date) : db_null(),
+                 db_text(pos), db_money(t.subtotal), db_money(t.cgst),
+                 db_money(t.sgst), db_money(t.igst), db_money(t.round_off),
+                 db_money(t.total), notes ? db_text(notes) : db_null(),
+                 db_ts(c->now_us)};
+  if (db_query(c->d,
+               "INSERT INTO invoices (profile_id, id, customer_id, invoice_date, "
+               "due_date, place_of_supply, status, subtotal, cgst_amount, "
+               "sgst_amount, igst_amount, round_off, total_amount, amount_paid, "
+               "balance_due, notes, created_at, updated_at) VALUES ($1, $2, $3, "
+               "$4, $5, $6, 'draft', $7, $8, $9, $10, $11, $12, 0, 0, $13, $14, "
+               "$14)",
+               iv, 14, NULL, &err))
+    return biz_db_fail(e, &err);
+  for (size_t i = 0; i < n; i++) {
+    line_arg *l = &lines[i];
+    char item_id[UUID_STR_LEN + 1];
+    uuid_v7(item_id);
+    db_val lv[] = {db_uuid(c->profile_id), db_uuid(item_id), db_uuid(id),
+                   db_uuid(l->product_id), db_int((int64_t)i + 1),
+                   db_text(l->description), l->hsn[0] ? db_text(l->hsn) : db_null(),
+                   db_dec(l->in.qty, 3), db_money(l->in.unit_price),
+                   db_money(l->in.discount), db_money(l->out.taxable),
+                   db_dec(l->in.rate, 2), db_money(l->out.cgst),
+                   db_money(l->out.sgst), db_money(l->out.igst),
+                   db_money(l->out.total), db_ts(c->now_us)};
+    if (db_query(c->d,
+                 "INSERT INTO invoice_items (profile_id, id, invoice_id, "
+                 "product_id, line_no, description, hsn_code, quantity, "
+                 "unit_price, discount, taxable_value, gst_rate, cgst_amount, "
+                 "sgst_amount, igst_amount, line_total, created_at) VALUES ($1, "
+                 "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+                 "$16, $17)",
+                 lv, 17, NULL, &err))
+      return biz_db_fail(e, &err);
+  }
+  if (emit_invoice_event(c, "invoice.created", id, e)) return -1;
+  if (!draft && issue(c, id, &prof, e)) return -1;
+  return invoice_json(c, id, out, e);
+}
+
+int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
+  static const char *const known[] = {"invoice_id", NULL};
+  char id[37];
+  profile_info prof;
+  if (arg_only(e, args, known) || arg_uuid(e, args, "invoice_id", 1, id, NULL) ||
+      ledger_profile(c, &prof, e) || need_state(&prof, e) ||
+      issue(c, id, &prof, e))
+    return -1;
+  return invoice_json(c, id, out, e);
+}
+
+int op_cancel_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
+  static const char *const known[] = {"invoice_id", "reason", NULL};
+  char id[37];
+  const char *reason = NULL;
+  profile_info prof;
+  inv_head h;
+  if (arg_only(e, args, known) || arg_uuid(e, args, "invoice_id", 1, id, NULL) ||
+      arg_text(e, c->a, args, "reason", 500, 1, &reason) ||
+      ledger_profile(c, &prof, e) || load_head(c, id, &h, e))
+    return -1;
+  if (!strcmp(h.status, "cancelled"))
+    return biz_fail(e, E_OP_CONFLICT, "invoice is already cancelled");
+  const char *was = arena_strdup(c->a, h.status);
+  if (strcmp(h.status, "draft")) {
+    /* Debt first (the customer's lock), then re-read the status: a payment
+     * may have moved it while we waited. */
+    if (ledger_debt_add(c, h.customer_id, -h.total, NULL, NULL, e) ||
+        load_head(c, id, &h, e))
+      return -1;
+    if (!strcmp(h.status, "cancelled"))
+      return biz_fail(e, E_OP_CONFLICT, "invoice is already cancelled");
+    was = arena_strdup(c->a, h.status);
+    /* Putting goods back never makes stock negative, so it is allowed. */
+    if (move_invoice_stock(c, id, +1, 1, e)) return -1;
+  }
+  db_val u[] = {db_text(reason), db_ts(c->now_us), db_uuid(c->profile_id),
+                db_uuid(id), db_text(was)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "UPDATE invoices SET status = 'cancelled', cancel_reason = $1, "
+               "cancelled_at = $2, balance_due = 0, updated_at = $2 WHERE "
+               "profile_id = $3 AND id = $4 AND status = $5",
+               u, 5, &r, &err))
+    return biz_db_fail(e, &err);
+  int64_t changed = db_res_changes(r);
+  db_res_free(r);
+  if (changed != 1)
+    return biz_fail(e, E_OP_CONFLICT, "invoice changed while it was cancelled; retry");
+  if (emit_invoice_event(c, "invoice.cancelled", id, e)) return -1;
+  return invoice_json(c, id, out, e);
+}

@@ -1,0 +1,186 @@
+/* ledger.c - shared pieces of the business operations (see ledger.h). */
+#include "biz/ledger.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/dec.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "biz/events.h"
+
+int ledger_profile(biz_ctx *c, profile_info *p, biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT state_code, invoice_prefix, allow_negative_stock FROM "
+               "profiles WHERE id = $1",
+               v, 1, &r, &err))
+    return biz_db_fail(e, &err);
+  int rc = 0;
+  if (db_res_rows(r) != 1) {
+    rc = biz_fail(e, E_OP_NOT_FOUND, "the business profile does not exist");
+  } else {
+    snprintf(p->state_code, sizeof p->state_code, "%s", db_res_text(r, 0, 0));
+    snprintf(p->prefix, sizeof p->prefix, "%s", db_res_text(r, 0, 1));
+    p->allow_negative_stock = db_res_bool(r, 0, 2);
+  }
+  db_res_free(r);
+  return rc;
+}
+
+int ledger_debt_add(biz_ctx *c, const char *customer_id, int64_t delta,
+                    int64_t *debt, char state[3], biz_err *e) {
+  db_val v[] = {db_money(delta), db_ts(c->now_us), db_uuid(c->profile_id),
+                db_uuid(customer_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "UPDATE customers SET total_debt = total_debt + $1, "
+               "updated_at = $2 WHERE profile_id = $3 AND id = $4 "
+               "RETURNING total_debt, state_code",
+               v, 4, &r, &err))
+    return biz_db_fail(e, &err);
+  int rc = 0;
+  if (db_res_rows(r) != 1) {
+    rc = biz_fail(e, E_OP_NOT_FOUND, "customer %s not found", customer_id);
+  } else {
+    if (debt) *debt = db_res_dec(r, 0, 0, 2);
+    if (state) snprintf(state, 3, "%s", db_res_text(r, 0, 1));
+  }
+  db_res_free(r);
+  return rc;
+}
+
+int ledger_event(biz_ctx *c, const char *type, const char *entity_type,
+                 const char *entity_id, const char *payload, biz_err *e) {
+  db_err err;
+  if (event_emit(c->d, c->profile_id, type, entity_type, entity_id, payload,
+                 NULL, &err))
+    return biz_db_fail(e, &err);
+  return 0;
+}
+
+int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
+                      const char *reason, const char *note,
+                      const char *ref_type, const char *ref_id,
+                      int allow_negative, int64_t *balance, biz_err *e) {
+  db_val v[] = {db_dec(delta, 3), db_ts(c->now_us), db_uuid(c->profile_id),
+                db_uuid(product_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "UPDATE products SET current_stock = current_stock + $1, "
+               "updated_at = $2 WHERE profile_id = $3 AND id = $4 "
+               "RETURNING current_stock, low_stock_threshold, name, unit",
+               v, 4, &r, &err))
+    return biz_db_fail(e, &err);
+  if (db_res_rows(r) != 1) {
+    db_res_free(r);
+    return biz_fail(e, E_OP_NOT_FOUND, "product %s not found", product_id);
+  }
+  int64_t now = db_res_dec(r, 0, 0, 3);
+  int has_threshold = !db_res_isnull(r, 0, 1);
+  int64_t threshold = has_threshold ? db_res_dec(r, 0, 1, 3) : 0;
+  char name[200];
+  snprintf(name, sizeof name, "%s", db_res_text(r, 0, 2));
+  db_res_free(r);
+  if (now < 0 && !allow_negative && delta < 0) {
+    char have[DEC_MAX_TEXT], want[DEC_MAX_TEXT];
+    dec_format(now - delta, 3, have);
+    dec_format(-delta, 3, want);
+    biz_fail(e, E_OP_CONFLICT, "not enough stock of \"%s\": %s in stock, %s needed",
+             name, have, want);
+    snprintf(e->details, sizeof e->details, "product_id %s", product_id);
+    return -1;
+  }
+  char id[UUID_STR_LEN + 1];
+  uuid_v7(id);
+  db_val m[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(product_id),
+                db_dec(delta, 3), db_dec(now, 3), db_text(reason),
+                note ? db_text(note) : db_null(),
+                ref_type ? db_text(ref_type) : db_null(),
+                ref_id ? db_uuid(ref_id) : db_null(), db_ts(c->now_us)};
+  if (db_query(c->d,
+               "INSERT INTO stock_movements (profile_id, id, product_id, "
+               "quantity_delta, balance_after, reason, note, ref_type, ref_id, "
+               "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               m, 10, NULL, &err))
+    return biz_db_fail(e, &err);
+  if (has_threshold && now <= threshold && now - delta > threshold) {
+    buf p;
+    buf_init(&p, 0);
+    char s[DEC_MAX_TEXT], t[DEC_MAX_TEXT];
+    dec_format(now, 3, s);
+    dec_format(threshold, 3, t);
+    buf_printf(&p, "{\"product_id\":\"%s\",\"name\":", product_id);
+    json_write_str(&p, name, strlen(name));
+    buf_printf(&p, ",\"current_stock\":%s,\"low_stock_threshold\":%s}", s, t);
+    int rc = ledger_event(c, "stock.low", "product", product_id, buf_cstr(&p), e);
+    buf_free(&p);
+    if (rc) return -1;
+  }
+  if (balance) *balance = now;
+  return 0;
+}
+
+void ledger_row_json(buf *out, const db_res *r, int row, const out_col *cols,
+                     int n) {
+  buf_putc(out, '{');
+  for (int i = 0; i < n; i++) {
+    if (i) buf_putc(out, ',');
+    json_write_str(out, cols[i].name, strlen(cols[i].name));
+    buf_putc(out, ':');
+    if (db_res_isnull(r, row, i)) {
+      buf_puts(out, "null");
+      continue;
+    }
+    switch (cols[i].type) {
+      case DBT_DEC: {
+        char d[DEC_MAX_TEXT];
+        int len = dec_format(db_res_dec(r, row, i, cols[i].scale), cols[i].scale, d);
+        buf_append(out, d, (size_t)len);
+        break;
+      }
+      case DBT_INT:
+        buf_printf(out, "%lld", (long long)db_res_int(r, row, i));
+        break;
+      case DBT_BOOL:
+        buf_puts(out, db_res_bool(r, row, i) ? "true" : "false");
+        break;
+      case DBT_TS: {
+        char t[TS_TEXT_LEN + 1];
+        ts_format(db_res_ts(r, row, i), t);
+        json_write_str(out, t, strlen(t));
+        break;
+      }
+      case DBT_DATE: {
+        char d[11];
+        date_format(db_res_date(r, row, i), d);
+        json_write_str(out, d, strlen(d));
+        break;
+      }
+      case DBT_JSON:
+        buf_puts(out, db_res_text(r, row, i));
+        break;
+      default: {
+        const char *s = db_res_text(r, row, i);
+        json_write_str(out, s, strlen(s));
+      }
+    }
+  }
+  buf_putc(out, '}');
+}
+
+const char *ledger_col_list(arena *a, const out_col *cols, int n) {
+  buf b;
+  buf_init(&b, 0);
+  for (int i = 0; i < n; i++) {
+    if (i) buf_puts(&b, ", ");
+    buf_puts(&b, cols[i].name);
+  }
+  const char *s = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return s;
+}

@@ -1,0 +1,50 @@
+/* ledger.h - pieces the operations share (internal to biz/): the profile's
+ * settings, the customer's debt, stock movements, and rows as JSON. Every
+ * function runs inside the caller's transaction and returns 0 or -1 with e
+ * filled. */
+#ifndef MUNSHI_BIZ_LEDGER_H
+#define MUNSHI_BIZ_LEDGER_H
+
+#include "biz/biz.h"
+
+typedef struct profile_info {
+  char state_code[3]; /* "" when the business has not set it */
+  char prefix[8];
+  int allow_negative_stock;
+} profile_info;
+
+int ledger_profile(biz_ctx *c, profile_info *p, biz_err *e);
+
+/* Adds delta paise to the customer's total_debt (taking its row lock) and
+ * returns the new debt and the customer's state code ("" when none).
+ * E_OP_NOT_FOUND when the customer is not one of this business's. */
+int ledger_debt_add(biz_ctx *c, const char *customer_id, int64_t delta,
+                    int64_t *debt, char state[3], biz_err *e);
+
+/* Moves stock of a product by delta thousandths and writes the movement
+ * (reason: opening, invoice, cancellation, adjustment). Refuses (409,
+ * naming the product) to go below zero unless allow_negative. Emits
+ * stock.low when the stock falls to or below the threshold from above. */
+int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
+                      const char *reason, const char *note,
+                      const char *ref_type, const char *ref_id,
+                      int allow_negative, int64_t *balance, biz_err *e);
+
+/* A column of a row to render: name and type as in db.h. */
+typedef struct out_col {
+  const char *name;
+  db_type type;
+  int scale;
+} out_col;
+
+/* Appends row `row` of r as a JSON object: column i of r is cols[i]. */
+void ledger_row_json(buf *out, const db_res *r, int row, const out_col *cols,
+                     int n);
+/* "a, b, c" for a SELECT list, in the arena. */
+const char *ledger_col_list(arena *a, const out_col *cols, int n);
+
+/* Writes the event with a JSON snapshot of the entity. */
+int ledger_event(biz_ctx *c, const char *type, const char *entity_type,
+                 const char *entity_id, const char *payload, biz_err *e);
+
+#endif

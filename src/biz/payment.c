@@ -1,0 +1,195 @@
+/* payment.c - record_payment: money received lowers the customer's debt and
+ * is allocated to the named invoice, then to the oldest open invoices (by
+ * invoice date, then number); what is left is credit (debt below zero). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/dec.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "biz/args.h"
+#include "biz/ledger.h"
+
+static const char *const modes[] = {"cash", "upi", "bank_transfer", "card",
+                                    "cheque", "other", NULL};
+
+/* Allocates up to *left to one open invoice. */
+static int allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
+                    int64_t balance, int64_t *left, buf *allocs, int *nalloc,
+                    biz_err *e) {
+  int64_t amt = balance < *left ? balance : *left;
+  if (amt <= 0) return 0;
+  int paid = amt == balance;
+  db_val u[] = {db_money(amt), db_text(paid ? "paid" : "partially_paid"),
+                db_ts(c->now_us), db_uuid(c->profile_id), db_uuid(invoice_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "UPDATE invoices SET amount_paid = amount_paid + $1, "
+               "balance_due = balance_due - $1, status = $2, updated_at = $3 "
+               "WHERE profile_id = $4 AND id = $5 AND status IN ('pending', "
+               "'partially_paid') RETURNING invoice_number",
+               u, 5, &r, &err))
+    return biz_db_fail(e, &err);
+  if (db_res_rows(r) != 1) {
+    db_res_free(r);
+    return biz_fail(e, E_OP_CONFLICT, "invoice %s is not open", invoice_id);
+  }
+  char number[40];
+  snprintf(number, sizeof number, "%s", db_res_text(r, 0, 0));
+  db_res_free(r);
+  char id[UUID_STR_LEN + 1];
+  uuid_v7(id);
+  db_val a[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(payment_id),
+                db_uuid(invoice_id), db_money(amt), db_ts(c->now_us)};
+  if (db_query(c->d,
+               "INSERT INTO payment_allocations (profile_id, id, payment_id, "
+               "invoice_id, amount, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+               a, 6, NULL, &err))
+    return biz_db_fail(e, &err);
+  char money[DEC_MAX_TEXT];
+  dec_format(amt, 2, money);
+  buf_printf(allocs, "%s{\"invoice_id\":\"%s\",\"invoice_number\":",
+             *nalloc ? "," : "", invoice_id);
+  json_write_str(allocs, number, strlen(number));
+  buf_printf(allocs, ",\"amount\":%s,\"status\":\"%s\"}", money,
+             paid ? "paid" : "partially_paid");
+  (*nalloc)++;
+  *left -= amt;
+  if (paid) {
+    char p[256];
+    snprintf(p, sizeof p,
+             "{\"invoice_id\":\"%s\",\"payment_id\":\"%s\",\"amount\":%s}",
+             invoice_id, payment_id, money);
+    if (ledger_event(c, "invoice.paid", "invoice", invoice_id, p, e)) return -1;
+  }
+  return 0;
+}
+
+int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
+  static const char *const known[] = {"customer_id", "amount_received",
+                                      "payment_mode", "invoice_id", "reference",
+                                      "received_at", "notes", NULL};
+  char customer_id[37], invoice_id[37];
+  int64_t amount, received_at;
+  int has_invoice, has_received;
+  const char *mode = NULL, *reference = NULL, *notes = NULL;
+  if (arg_only(e, args, known) ||
+      arg_uuid(e, args, "customer_id", 1, customer_id, NULL) ||
+      arg_dec(e, args, "amount_received", 2, 1, &amount, NULL) ||
+      arg_text(e, c->a, args, "payment_mode", 20, 1, &mode) ||
+      arg_uuid(e, args, "invoice_id", 0, invoice_id, &has_invoice) ||
+      arg_text(e, c->a, args, "reference", 200, 0, &reference) ||
+      arg_text(e, c->a, args, "notes", 2000, 0, &notes) ||
+      arg_ts(e, args, "received_at", 0, &received_at, &has_received))
+    return -1;
+  if (amount <= 0)
+    return biz_fail(e, E_OP_INVALID, "amount_received must be above 0");
+  int known_mode = 0;
+  for (const char *const *m = modes; *m; m++) known_mode |= !strcmp(*m, mode);
+  if (!known_mode)
+    return biz_fail(e, E_OP_INVALID,
+                    "payment_mode must be cash, upi, bank_transfer, card, "
+                    "cheque or other");
+  if (!has_received) received_at = c->now_us;
+
+  int64_t debt;
+  /* The customer's row lock first: payments and invoices of one customer
+   * then take turns (biz.h). */
+  if (ledger_debt_add(c, customer_id, -amount, &debt, NULL, e)) return -1;
+  char id[UUID_STR_LEN + 1];
+  uuid_v7(id);
+  db_val p[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(customer_id),
+                has_invoice ? db_uuid(invoice_id) : db_null(), db_money(amount),
+                db_text(mode), reference ? db_text(reference) : db_null(),
+                db_ts(received_at), notes ? db_text(notes) : db_null(),
+                db_ts(c->now_us)};
+  db_err err;
+  db_res *r = NULL;
+  if (db_query(c->d,
+               "INSERT INTO payments (profile_id, id, customer_id, invoice_id, "
+               "amount_received, payment_mode, reference, received_at, notes, "
+               "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               p, 10, NULL, &err))
+    return biz_db_fail(e, &err);
+
+  buf allocs;
+  buf_init(&allocs, 0);
+  int nalloc = 0, rc = 0;
+  int64_t left = amount;
+  if (has_invoice) {
+    db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id),
+                  db_uuid(customer_id)};
+    if (db_query(c->d,
+                 "SELECT status, balance_due FROM invoices WHERE profile_id = "
+                 "$1 AND id = $2 AND customer_id = $3",
+                 v, 3, &r, &err)) {
+      rc = biz_db_fail(e, &err);
+      goto out;
+    }
+    if (db_res_rows(r) != 1) {
+      db_res_free(r);
+      rc = biz_fail(e, E_OP_NOT_FOUND, "invoice %s of this customer not found",
+                    invoice_id);
+      goto out;
+    }
+    const char *st = db_res_text(r, 0, 0);
+    int open = !strcmp(st, "pending") || !strcmp(st, "partially_paid");
+    char status[20];
+    snprintf(status, sizeof status, "%s", st);
+    int64_t bal = db_res_dec(r, 0, 1, 2);
+    db_res_free(r);
+    if (!open) {
+      rc = biz_fail(e, E_OP_CONFLICT,
+                    "invoice is %s: a payment can be allocated only to an "
+                    "issued invoice with a balance due",
+                    status);
+      goto out;
+    }
+    rc = allocate(c, id, invoice_id, bal, &left, &allocs, &nalloc, e);
+  }
+  if (!rc && left > 0) {
+    db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
+    if (db_query(c->d,
+                 "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
+                 "AND customer_id = $2 AND status IN ('pending', "
+                 "'partially_paid') ORDER BY invoice_date, invoice_number",
+                 v, 2, &r, &err)) {
+      rc = biz_db_fail(e, &err);
+      goto out;
+    }
+    for (int i = 0; i < db_res_rows(r) && left > 0 && !rc; i++) {
+      char inv[37];
+      snprintf(inv, sizeof inv, "%s", db_res_text(r, i, 0));
+      if (has_invoice && !strcmp(inv, invoice_id)) continue;
+      rc = allocate(c, id, inv, db_res_dec(r, i, 1, 2), &left, &allocs, &nalloc,
+                    e);
+    }
+    db_res_free(r);
+  }
+  if (rc) goto out;
+  char amt[DEC_MAX_TEXT], credit[DEC_MAX_TEXT], debt_s[DEC_MAX_TEXT],
+      when[TS_TEXT_LEN + 1];
+  dec_format(amount, 2, amt);
+  dec_format(left, 2, credit);
+  dec_format(debt, 2, debt_s);
+  ts_format(received_at, when);
+  buf snap;
+  buf_init(&snap, 0);
+  buf_printf(&snap,
+             "{\"id\":\"%s\",\"customer_id\":\"%s\",\"amount_received\":%s,"
+             "\"payment_mode\":\"%s\",\"received_at\":\"%s\",\"reference\":",
+             id, customer_id, amt, mode, when);
+  if (reference)
+    json_write_str(&snap, reference, strlen(reference));
+  else
+    buf_puts(&snap, "null");
+  buf_printf(&snap, ",\"allocations\":[%s],\"unallocated\":%s,\"total_debt\":%s}",
+             buf_cstr(&allocs), credit, debt_s);
+  rc = ledger_event(c, "payment.received", "payment", id, buf_cstr(&snap), e);
+  if (!rc) buf_append(out, snap.data, snap.len);
+  buf_free(&snap);
+out:
+  buf_free(&allocs);
+  return rc;
+}

@@ -1,0 +1,199 @@
+/* demo.c - the sample business of `munshi demo` (see demo.h). Every row is
+ * made by calling the API's own handlers (signup, /rest/v1, the business
+ * operations), so the demo data obeys every rule the API does. */
+#include "demo/demo.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "biz/gst.h"
+#include "rest/rest.h"
+#include "rest/rpc.h"
+
+typedef struct call {
+  auth *au;
+  db *d;
+  FILE *out;
+  api_principal who;
+  const char *prefer;
+} call;
+
+static const char *demo_header(const api_req *r, const char *name) {
+  const call *c = r->http;
+  if (!strcasecmp(name, "prefer")) return c->prefer;
+  return NULL;
+}
+
+/* Runs one request; returns the status, and the parsed answer in *answer
+ * (NULL when there is no body). */
+static int run_q(call *c, arena *a, int kind, const char *method,
+                 const char *path, const char *query, const char *body,
+                 json **answer) {
+  api_req req = {0};
+  api_resp resp;
+  api_resp_init(&resp);
+  req.a = a;
+  req.method = method;
+  req.path = path;
+  req.query = query;
+  req.body = body ? body : "";
+  req.body_len = body ? strlen(body) : 0;
+  req.remote = "demo";
+  req.who = c->who;
+  req.header = demo_header;
+  req.http = c;
+  if (kind == 0)
+    auth_handle(c->au, c->d, &req, &resp);
+  else if (kind == 1)
+    rest_handle(c->d, &req, &resp);
+  else
+    rpc_handle(c->d, &req, &resp);
+  int status = resp.status;
+  *answer = NULL;
+  json_error je;
+  if (resp.body.len &&
+      json_parse(a, resp.body.data, resp.body.len, answer, &je) != 0)
+    *answer = NULL;
+  if (status >= 300)
+    fprintf(c->out, "demo: %s %s answered %d: %s\n", method, path, status,
+            buf_cstr(&resp.body));
+  api_resp_free(&resp);
+  return status;
+}
+
+static int run(call *c, arena *a, int kind, const char *method,
+               const char *path, const char *body, json **answer) {
+  return run_q(c, a, kind, method, path, "", body, answer);
+}
+
+static const char *str(const json *o, const char *key) {
+  const json *v = json_get(o, key);
+  return v && v->type == JSON_STRING ? v->str : "";
+}
+
+int demo_load(db *d, auth *au, FILE *out) {
+  call c = {.au = au, .d = d, .out = out};
+  arena *a = arena_new();
+  json *ans;
+  int rc = -1;
+  int st = run(&c, a, 0, "POST", "signup",
+               "{\"email\":\"" DEMO_EMAIL "\",\"password\":\"" DEMO_PASSWORD
+               "\",\"data\":{\"business_name\":\"Sharma Kirana & Hardware\","
+               "\"whatsapp_number\":\"+919820000001\"}}",
+               &ans);
+  if (st == 422) {
+    fprintf(out, "The demo business is already loaded: sign in as %s / %s\n",
+            DEMO_EMAIL, DEMO_PASSWORD);
+    rc = 0;
+    goto out;
+  }
+  if (st != 200 || !ans) goto out;
+  const json *user = json_get(ans, "user");
+  c.who.role = ROLE_AUTHENTICATED;
+  snprintf(c.who.sub, sizeof c.who.sub, "%s", str(user, "id"));
+  c.prefer = "return=representation";
+
+  /* A GSTIN for Maharashtra (27) with a correct check character. */
+  char gstin[16] = "27ABCDE1234F1Z";
+  gstin[14] = gstin_check_char(gstin);
+  gstin[15] = '\0';
+  char body[2048];
+  snprintf(body, sizeof body,
+           "{\"gst_number\":\"%s\",\"state_code\":\"27\",\"address\":\"12 "
+           "Station Road, Pune 411001\",\"upi_id\":\"sharmakirana@upi\"}",
+           gstin);
+  char q[64];
+  snprintf(q, sizeof q, "id=eq.%s", c.who.sub);
+  if (run_q(&c, a, 1, "PATCH", "profiles", q, body, &ans) != 200) goto out;
+  if (run(&c, a, 1, "POST", "products",
+          "[{\"name\":\"Basmati rice 5 kg\",\"sku\":\"RICE-5\",\"hsn_code\":"
+          "\"1006\",\"unit\":\"bag\",\"gst_rate\":5,\"base_price\":649.00,"
+          "\"current_stock\":40,\"low_stock_threshold\":10},"
+          "{\"name\":\"Sugar\",\"sku\":\"SUGAR\",\"hsn_code\":\"1701\",\"unit\":"
+          "\"kg\",\"gst_rate\":5,\"base_price\":44.50,\"current_stock\":"
+          "250.500,\"low_stock_threshold\":50},"
+          "{\"name\":\"Cement 50 kg\",\"sku\":\"CEM-50\",\"hsn_code\":"
+          "\"252329\",\"unit\":\"bag\",\"gst_rate\":28,\"base_price\":385.00,"
+          "\"current_stock\":120,\"low_stock_threshold\":20},"
+          "{\"name\":\"Wall paint 4 L\",\"sku\":\"PAINT-4\",\"hsn_code\":"
+          "\"32091090\",\"unit\":\"tin\",\"gst_rate\":18,\"base_price\":"
+          "1240.00,\"current_stock\":15,\"low_stock_threshold\":5},"
+          "{\"name\":\"Gold coin 1 g\",\"sku\":\"GOLD-1\",\"hsn_code\":"
+          "\"7108\",\"unit\":\"pcs\",\"gst_rate\":3,\"base_price\":7350.00,"
+          "\"current_stock\":6},"
+          "{\"name\":\"Cut diamond\",\"sku\":\"DIA-1\",\"hsn_code\":\"7102\","
+          "\"unit\":\"ct\",\"gst_rate\":0.25,\"base_price\":45000.00,"
+          "\"current_stock\":2.5}]",
+          &ans) != 201 || !ans || ans->n != 6)
+    goto out;
+  const char *rice = str(ans->items[0], "id"), *sugar = str(ans->items[1], "id"),
+             *cement = str(ans->items[2], "id"), *paint = str(ans->items[3], "id"),
+             *gold = str(ans->items[4], "id");
+  if (run(&c, a, 1, "POST", "customers",
+          "[{\"full_name\":\"Asha Patil\",\"phone_number\":\"+919820011111\","
+          "\"state_code\":\"27\",\"address\":\"Kothrud, Pune\"},"
+          "{\"full_name\":\"Ravi Deshmukh\",\"phone_number\":\"+919820022222\","
+          "\"state_code\":\"27\"},"
+          "{\"full_name\":\"Kaveri Builders\",\"phone_number\":\"+919845033333\","
+          "\"state_code\":\"29\",\"address\":\"Whitefield, Bengaluru\"},"
+          "{\"full_name\":\"Manjunath Stores\",\"phone_number\":\"+919845044444\","
+          "\"state_code\":\"29\"}]",
+          &ans) != 201 || !ans || ans->n != 4)
+    goto out;
+  const char *asha = str(ans->items[0], "id"), *ravi = str(ans->items[1], "id"),
+             *kaveri = str(ans->items[2], "id"), *manju = str(ans->items[3], "id");
+
+  /* Two lines each: product, quantity, and what else the line or invoice
+   * carries. */
+  struct {
+    const char *customer, *p1, *q1, *p2, *q2, *extra;
+  } invoices[] = {
+      {asha, rice, "2", sugar, "5.5", ""},
+      {ravi, paint, "1", rice, "2,\"discount\":50", ""},
+      {kaveri, cement, "40", paint, "3", ",\"due_date\":\"2099-12-31\""},
+      {manju, sugar, "10", gold, "1", ",\"draft\":true"},
+  };
+  char inv_ids[4][37];
+  for (int i = 0; i < 4; i++) {
+    char items[512];
+    snprintf(items, sizeof items,
+             "{\"product_id\":\"%s\",\"quantity\":%s},"
+             "{\"product_id\":\"%s\",\"quantity\":%s}",
+             invoices[i].p1, invoices[i].q1, invoices[i].p2, invoices[i].q2);
+    snprintf(body, sizeof body, "{\"customer_id\":\"%s\",\"items\":[%s]%s}",
+             invoices[i].customer, items, invoices[i].extra);
+    if (run(&c, a, 2, "POST", "create_invoice", body, &ans) != 200 || !ans)
+      goto out;
+    snprintf(inv_ids[i], sizeof inv_ids[i], "%s", str(ans, "id"));
+    fprintf(out, "  invoice %-16s %-18s total %s\n",
+            str(ans, "invoice_number")[0] ? str(ans, "invoice_number") : "(draft)",
+            str(ans, "status"), json_get(ans, "total_amount")->str);
+  }
+  /* A full payment, a part payment, and one cancelled invoice. */
+  snprintf(body, sizeof body,
+           "{\"customer_id\":\"%s\",\"amount_received\":500,\"payment_mode\":"
+           "\"upi\",\"reference\":\"UPI-DEMO-1\"}",
+           ravi);
+  if (run(&c, a, 2, "POST", "record_payment", body, &ans) != 200) goto out;
+  snprintf(body, sizeof body,
+           "{\"customer_id\":\"%s\",\"amount_received\":10000,\"payment_mode\":"
+           "\"bank_transfer\",\"invoice_id\":\"%s\"}",
+           kaveri, inv_ids[2]);
+  if (run(&c, a, 2, "POST", "record_payment", body, &ans) != 200) goto out;
+  snprintf(body, sizeof body,
+           "{\"invoice_id\":\"%s\",\"reason\":\"customer returned the goods\"}",
+           inv_ids[0]);
+  if (run(&c, a, 2, "POST", "cancel_invoice", body, &ans) != 200) goto out;
+  fprintf(out,
+          "Loaded the demo business \"Sharma Kirana & Hardware\" (Pune, GSTIN %s):\n"
+          "6 products, 4 customers in Maharashtra and Karnataka, 4 invoices\n"
+          "(one draft, one cancelled), 2 payments.\n"
+          "Sign in as %s with the password %s\n",
+          gstin, DEMO_EMAIL, DEMO_PASSWORD);
+  rc = 0;
+out:
+  arena_free(a);
+  return rc;
+}
