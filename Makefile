@@ -2,6 +2,7 @@
 # checks the Debian packages, picks the build directories and runs things.
 #
 #   make run     build, then serve on http://127.0.0.1:8080 (SQLite in ./data)
+#   make demo    build, then load a sample business into the database
 #   make test    unit + API tests on SQLite and PostgreSQL, ASan+UBSan, fuzz
 #   make fuzz    every fuzzer for FUZZ_TIME (60) seconds
 #   make bench   load the server with wrk (see docs/performance.md)
@@ -44,8 +45,8 @@ else \
 fi
 endef
 
-.PHONY: all deps deps-build deps-test deps-bench build run test bench fuzz \
-        format clean
+.PHONY: all deps deps-build deps-test deps-bench build run demo test bench \
+        fuzz format clean
 
 all: build
 
@@ -68,6 +69,12 @@ build: deps-build
 run: build
 	mkdir -p data
 	exec ./build/munshi serve
+
+# The sample business (products, customers in two states, invoices,
+# payments) in the database the server uses; `make run` then serves it.
+demo: build
+	mkdir -p data
+	./build/munshi demo
 
 # Three builds, one throw-away PostgreSQL cluster for all of their tests.
 # Every suite runs even when an earlier one failed; the last line adds up the

@@ -5,8 +5,14 @@
 # For each backend it starts build/munshi on a free 127.0.0.1 port with a
 # fresh database (SQLite: a file in a temporary directory; PostgreSQL: a new
 # database in the throw-away cluster of tests/with-pg.sh), signs up one user,
-# creates 1,000 customers through bulk POSTs, checks each scenario answers 2xx,
-# then runs every scenario BENCH_RUNS times and keeps the medians.
+# sets its business's state (27), creates 1,000 customers through bulk POSTs
+# and three products with 10,000,000 units of stock each, checks each
+# scenario answers 2xx, then runs every scenario BENCH_RUNS times and keeps
+# the medians.
+#
+# Scenarios: get_one (one customer by id), get_50 (a filtered, ordered page),
+# post_one (insert a customer), create_invoice (rpc: an issued GST invoice of
+# 3 lines), record_payment (rpc: a payment of 1.00 to one of the customers).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -14,7 +20,7 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment]
 #   MUNSHI_BIN         the server binary [build/munshi]
 #   MUNSHI_THREADS     passed through to the server (its worker pool size)
 #
@@ -30,11 +36,12 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
 SEED_BATCH=100
+SEED_STOCK=10000000
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -142,15 +149,21 @@ stop_server() {
   SERVER_PID=
 }
 
-# Signs up a user and creates the seed customers; sets TOKEN, CUSTOMER_ID.
+# Signs up a user, sets its state, creates the seed customers and products;
+# sets TOKEN, CUSTOMER_ID, CUSTOMER_IDS and PRODUCT_IDS (comma-separated).
 seed() {
-  local resp email i j batch sep n50
+  local resp email i j batch sep n50 user_id
   TOKEN=
   email="bench-$RANDOM$RANDOM@example.com"
   resp=$(api POST /auth/v1/signup \
     "{\"email\":\"$email\",\"password\":\"bench-password-1\",\"data\":{\"business_name\":\"Bench Traders\"}}")
   TOKEN=$(json_field access_token <<<"$resp")
   [ -n "$TOKEN" ] || die "signup answered no access_token: $resp"
+  user_id=$(api GET /auth/v1/user | json_field id)
+  [ -n "$user_id" ] || die "could not read the user's id"
+  # Invoices need the business's state (GST: intra- or inter-state).
+  api PATCH "/rest/v1/profiles?id=eq.$user_id" '{"state_code":"27"}' >/dev/null \
+    || die "could not set the profile's state_code"
 
   for ((i = 0; i < SEED_CUSTOMERS; i += SEED_BATCH)); do
     batch="["
@@ -170,6 +183,21 @@ seed() {
   resp=$(api GET "/rest/v1/customers?select=id&order=id.asc&limit=1&offset=$((SEED_CUSTOMERS / 2))")
   CUSTOMER_ID=$(json_field id <<<"$resp")
   [ -n "$CUSTOMER_ID" ] || die "could not read a customer id: $resp"
+  CUSTOMER_IDS=$(api GET "/rest/v1/customers?select=id&limit=$SEED_CUSTOMERS" \
+    | grep -o '"id" *: *"[^"]*"' | cut -d'"' -f4 | paste -sd, -)
+  [ "$(tr ',' '\n' <<<"$CUSTOMER_IDS" | grep -c .)" -eq "$SEED_CUSTOMERS" ] \
+    || die "could not read the $SEED_CUSTOMERS customer ids"
+
+  # Three products at three GST rates, stocked for any number of invoices.
+  api POST /rest/v1/products \
+    '[{"name":"Basmati rice 5 kg","sku":"B-RICE","hsn_code":"1006","unit":"bag","gst_rate":5,"base_price":450.00,"current_stock":'"$SEED_STOCK"'},
+      {"name":"Steel bottle","sku":"B-BOTTLE","hsn_code":"7323","unit":"pcs","gst_rate":18,"base_price":299.99,"current_stock":'"$SEED_STOCK"'},
+      {"name":"Cement 50 kg","sku":"B-CEMENT","hsn_code":"25232930","unit":"bag","gst_rate":28,"base_price":415.35,"current_stock":'"$SEED_STOCK"'}]' \
+    -H "Prefer: return=minimal" >/dev/null || die "could not create the products"
+  PRODUCT_IDS=$(api GET "/rest/v1/products?select=id&sku=like.B-*&order=sku.asc" \
+    | grep -o '"id" *: *"[^"]*"' | cut -d'"' -f4 | paste -sd, -)
+  [ "$(tr ',' '\n' <<<"$PRODUCT_IDS" | grep -c .)" -eq 3 ] \
+    || die "could not read the product ids"
 
   resp=$(api GET "/rest/v1/customers?select=id,full_name,phone_number,total_debt&state_code=eq.27&order=full_name.asc&limit=50")
   n50=$(grep -o '"id"' <<<"$resp" | wc -l)
@@ -183,13 +211,20 @@ probe() {
   api POST /rest/v1/customers \
     '{"full_name":"Probe","phone_number":"+70000000000","state_code":"29"}' \
     -H "Prefer: return=minimal" >/dev/null || die "post_one probe failed"
+  api POST /rest/v1/rpc/create_invoice \
+    "{\"customer_id\":\"$CUSTOMER_ID\",\"items\":[{\"product_id\":\"${PRODUCT_IDS%%,*}\",\"quantity\":1}]}" \
+    >/dev/null || die "create_invoice probe failed"
+  api POST /rest/v1/rpc/record_payment \
+    "{\"customer_id\":\"$CUSTOMER_ID\",\"amount_received\":1.00,\"payment_mode\":\"upi\"}" \
+    >/dev/null || die "record_payment probe failed"
 }
 
-count_customers() { # the tenant's customers, from Content-Range: 0-0/N
+count_rows() { # count_rows TABLE: the tenant's rows, from Content-Range: 0-0/N
   curl -sS -o /dev/null -D - -H "apikey: $ANON" -H "Authorization: Bearer $TOKEN" \
-    -H 'Prefer: count=exact' "$BASE/rest/v1/customers?select=id&limit=1" \
+    -H 'Prefer: count=exact' "$BASE/rest/v1/$1?select=id&limit=1" \
     | tr -d '\r' | sed -n 's|^[Cc]ontent-[Rr]ange: .*/\([0-9][0-9]*\)$|\1|p'
 }
+count_customers() { count_rows customers; }
 
 median() { # median of the arguments (the lower middle for an even count)
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
@@ -233,16 +268,19 @@ for backend in $BACKENDS; do
     *) die "unknown backend '$backend' (sqlite or postgres)" ;;
   esac
 
-  POSTS=0
+  POSTS=0 INVOICES=0 PAYMENTS=0
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
   probe
   [ -n "$(count_customers)" ] || die "no total in Content-Range with Prefer: count=exact"
-  export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID"
+  export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID" \
+    BENCH_CUSTOMER_IDS="$CUSTOMER_IDS" BENCH_PRODUCT_IDS="$PRODUCT_IDS"
 
   run_no=0
   rows_before=$(count_customers)
+  invoices_before=$(count_rows invoices)
+  payments_before=$(count_rows payments)
   for sc in $SCENARIOS; do
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
@@ -259,10 +297,15 @@ for backend in $BACKENDS; do
       rps_list+=("$rps")
       p99_list+=("$p99")
       bad=$((bad + $(field non2xx "$line")))
-      [ "$sc" = post_one ] && POSTS=$((POSTS + $(field requests "$line") - $(field non2xx "$line")))
+      answered=$(( $(field requests "$line") - $(field non2xx "$line") ))
+      case $sc in
+        post_one) POSTS=$((POSTS + answered)) ;;
+        create_invoice) INVOICES=$((INVOICES + answered)) ;;
+        record_payment) PAYMENTS=$((PAYMENTS + answered)) ;;
+      esac
       sock=$((sock + $(field socket_errors "$line")))
       RAW+=("$backend $sc run $r: ${line#RESULT }")
-      printf '  %-8s %-9s run %d: %10s req/s  p99 %8s ms\n' "$backend" "$sc" "$r" "$rps" "$p99"
+      printf '  %-8s %-14s run %d: %10s req/s  p99 %8s ms\n' "$backend" "$sc" "$r" "$rps" "$p99"
     done
     RESULTS+=("$backend $sc $(median "${rps_list[@]}") $(median "${p99_list[@]}") $bad $sock")
     if [ "$bad" -ne 0 ] || [ "$sock" -ne 0 ]; then
@@ -280,6 +323,15 @@ for backend in $BACKENDS; do
     WARN=1
     echo "  WARNING: $backend: $POSTS POSTs answered 2xx but only $rows_added rows were added" >&2
   fi
+  # The same for the business operations: an answered invoice or payment
+  # must be in the books.
+  invoices_added=$(( $(count_rows invoices) - invoices_before ))
+  payments_added=$(( $(count_rows payments) - payments_before ))
+  RAW+=("$backend: invoices added: $invoices_added, create_invoice answered: $INVOICES; payments added: $payments_added, record_payment answered: $PAYMENTS")
+  if [ "$invoices_added" -lt "$INVOICES" ] || [ "$payments_added" -lt "$PAYMENTS" ]; then
+    WARN=1
+    echo "  WARNING: $backend: answered invoices/payments missing from the books ($invoices_added/$INVOICES, $payments_added/$PAYMENTS)" >&2
+  fi
 
   stop_server
   if [ "$backend" = postgres ]; then
@@ -289,13 +341,13 @@ for backend in $BACKENDS; do
 done
 
 table() {
-  printf '| %-8s | %-9s | %10s | %8s | %7s | %13s |\n' backend scenario 'req/s' 'p99 ms' non-2xx 'socket errors'
-  printf '|----------|-----------|-----------:|---------:|--------:|--------------:|\n'
+  printf '| %-8s | %-14s | %10s | %8s | %7s | %13s |\n' backend scenario 'req/s' 'p99 ms' non-2xx 'socket errors'
+  printf '|----------|----------------|-----------:|---------:|--------:|--------------:|\n'
   local row
   for row in "${RESULTS[@]}"; do
     # shellcheck disable=SC2086
     set -- $row
-    printf '| %-8s | %-9s | %10.0f | %8.2f | %7s | %13s |\n' "$1" "$2" "$3" "$4" "$5" "$6"
+    printf '| %-8s | %-14s | %10.0f | %8.2f | %7s | %13s |\n' "$1" "$2" "$3" "$4" "$5" "$6"
   done
 }
 
@@ -312,7 +364,7 @@ mkdir -p bench/results
   echo "- machine: $CORES cores, $CPU; wrk and the server share them, over loopback"
   echo "- wrk: \`$WRK_CMD\`"
   echo "- runs: $RUNS per scenario, $DURATION each; the table shows medians"
-  echo "- data: one tenant, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27)"
+  echo "- data: one tenant in state 27, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27), 3 products (GST 5%, 18%, 28%) with $SEED_STOCK units each"
   printf -- '- %s\n' "${NOTES[@]}"
   echo
   table

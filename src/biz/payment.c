@@ -93,6 +93,37 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
                     "cheque or other");
   if (!has_received) received_at = c->now_us;
 
+  /* A named invoice must be this customer's and open; checked before
+   * anything is written. */
+  int64_t named_balance = 0;
+  if (has_invoice) {
+    db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id),
+                  db_uuid(customer_id)};
+    db_res *ir = NULL;
+    db_err ierr;
+    if (db_query(c->d,
+                 "SELECT status, balance_due FROM invoices WHERE profile_id = "
+                 "$1 AND id = $2 AND customer_id = $3",
+                 v, 3, &ir, &ierr))
+      return biz_db_fail(e, &ierr);
+    if (db_res_rows(ir) != 1) {
+      db_res_free(ir);
+      return biz_fail(e, E_OP_NOT_FOUND,
+                      "invoice %s of this customer not found", invoice_id);
+    }
+    const char *st = db_res_text(ir, 0, 0);
+    int open = !strcmp(st, "pending") || !strcmp(st, "partially_paid");
+    char status[20];
+    snprintf(status, sizeof status, "%s", st);
+    named_balance = db_res_dec(ir, 0, 1, 2);
+    db_res_free(ir);
+    if (!open)
+      return biz_fail(e, E_OP_CONFLICT,
+                      "invoice is %s: a payment can be allocated only to an "
+                      "issued invoice with a balance due",
+                      status);
+  }
+
   int64_t debt;
   /* The customer's row lock first: payments and invoices of one customer
    * then take turns (biz.h). */
@@ -118,35 +149,23 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   int nalloc = 0, rc = 0;
   int64_t left = amount;
   if (has_invoice) {
-    db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id),
-                  db_uuid(customer_id)};
+    /* Read the balance again under the customer's lock: another payment
+     * may have moved it since the check above. */
+    db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id)};
     if (db_query(c->d,
-                 "SELECT status, balance_due FROM invoices WHERE profile_id = "
-                 "$1 AND id = $2 AND customer_id = $3",
-                 v, 3, &r, &err)) {
+                 "SELECT balance_due, status FROM invoices WHERE profile_id = "
+                 "$1 AND id = $2",
+                 v, 2, &r, &err)) {
       rc = biz_db_fail(e, &err);
       goto out;
     }
-    if (db_res_rows(r) != 1) {
-      db_res_free(r);
-      rc = biz_fail(e, E_OP_NOT_FOUND, "invoice %s of this customer not found",
-                    invoice_id);
-      goto out;
-    }
-    const char *st = db_res_text(r, 0, 0);
-    int open = !strcmp(st, "pending") || !strcmp(st, "partially_paid");
-    char status[20];
-    snprintf(status, sizeof status, "%s", st);
-    int64_t bal = db_res_dec(r, 0, 1, 2);
+    named_balance = db_res_dec(r, 0, 0, 2);
+    int open = !strcmp(db_res_text(r, 0, 1), "pending") ||
+               !strcmp(db_res_text(r, 0, 1), "partially_paid");
     db_res_free(r);
-    if (!open) {
-      rc = biz_fail(e, E_OP_CONFLICT,
-                    "invoice is %s: a payment can be allocated only to an "
-                    "issued invoice with a balance due",
-                    status);
-      goto out;
-    }
-    rc = allocate(c, id, invoice_id, bal, &left, &allocs, &nalloc, e);
+    if (open)
+      rc = allocate(c, id, invoice_id, named_balance, &left, &allocs, &nalloc,
+                    e);
   }
   if (!rc && left > 0) {
     db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};

@@ -164,7 +164,10 @@ int db_res_isnull(const db_res *r, int row, int col) {
 }
 
 const char *db_res_text(const db_res *r, int row, int col) {
-  return cell(r, row, col);
+  /* "" rather than NULL: a NULL handed to printf's %s or strcmp is a crash
+   * or "(null)" in the data; callers that care ask db_res_isnull. */
+  const char *s = cell(r, row, col);
+  return s ? s : "";
 }
 
 static void bad_value(const db_res *r, int col, const char *type,

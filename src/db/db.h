@@ -104,7 +104,8 @@ int db_begin(db *d, int write, db_err *err);
 int db_commit(db *d, db_err *err);
 void db_rollback(db *d);
 
-/* Results. Rows and columns count from 0. Reads of NULL give 0 / NULL.
+/* Results. Rows and columns count from 0. Reads of NULL give 0, or "" for
+ * text (db_res_isnull tells NULL from empty).
  * A value that cannot be read as the asked type (a timestamp column read
  * with db_res_dec, an expression giving 12.345 read at scale 2: the SQL is
  * wrong, not the data) is logged and reads as DB_BAD_VALUE from

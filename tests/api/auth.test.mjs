@@ -71,7 +71,9 @@ test('API keys are HS256 JWTs with roles anon and service_role', () => {
 
 test('signup creates the profile with the data given', async () => {
   const wa = `+9198${String(Date.now()).slice(-8)}`;
-  const gst = '29ABCDE1234F1Z5';
+  // A Karnataka GSTIN with its mod-36 check character: the state code of
+  // the profile follows from it.
+  const gst = '29ABCDE1234F1ZW';
   const u = await signup({ data: { business_name: 'Kirana Corner', whatsapp_number: wa, gst_number: gst } });
   const r = await rest('GET', 'profiles?select=*', { token: u.token });
   assert.equal(r.status, 200, r.info);
@@ -81,6 +83,15 @@ test('signup creates the profile with the data given', async () => {
   assert.equal(p.business_name, 'Kirana Corner', r.info);
   assert.equal(p.whatsapp_number, wa, r.info);
   assert.equal(p.gst_number, gst, r.info);
+  assert.equal(p.state_code, '29', r.info);
+});
+
+test('signup refuses a GSTIN with a wrong check character and a number that is no phone', async () => {
+  const bad = await auth('POST', 'signup', { body: { email: randomEmail('gst'), password: randomPassword(), data: { gst_number: '29ABCDE1234F1Z5' } } });
+  assert.equal(bad.status, 400, bad.info);
+  assert.match(bad.json.error_description, /check character/);
+  const wa = await auth('POST', 'signup', { body: { email: randomEmail('wa'), password: randomPassword(), data: { whatsapp_number: 'call me' } } });
+  assert.equal(wa.status, 400, wa.info);
 });
 
 const badSignups = [
