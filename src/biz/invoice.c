@@ -76,14 +76,16 @@ static int invoice_json(biz_ctx *c, const char *id, buf *out, biz_err *e) {
   return 0;
 }
 
-static int emit_invoice_event(biz_ctx *c, const char *type, const char *id,
-                              biz_err *e) {
-  buf p;
-  buf_init(&p, 0);
-  int rc = invoice_json(c, id, &p, e);
-  if (!rc) rc = ledger_event(c, type, "invoice", id, buf_cstr(&p), e);
-  buf_free(&p);
-  return rc;
+/* Writes the invoice's JSON to out, which is both the answer and the
+ * snapshot its events carry (type2 may be NULL): read once, used thrice. */
+static int answer_with_events(biz_ctx *c, const char *id, const char *type1,
+                              const char *type2, buf *out, biz_err *e) {
+  size_t start = out->len;
+  if (invoice_json(c, id, out, e)) return -1;
+  const char *snap = arena_strndup(c->a, out->data + start, out->len - start);
+  if (ledger_event(c, type1, "invoice", id, snap, e)) return -1;
+  if (type2 && ledger_event(c, type2, "invoice", id, snap, e)) return -1;
+  return 0;
 }
 
 typedef struct stock_line {
@@ -157,7 +159,8 @@ static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
   return rc;
 }
 
-/* Issues a draft: debt, number, stock, status, event. */
+/* Issues a draft: debt, number, stock, status (the caller writes the
+ * invoice.issued event). */
 static int issue(biz_ctx *c, const char *id, const profile_info *prof,
                  biz_err *e) {
   inv_head h;
@@ -203,7 +206,7 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
   db_res_free(r);
   if (changed != 1)
     return biz_fail(e, E_OP_CONFLICT, "invoice was issued by another request");
-  return emit_invoice_event(c, "invoice.issued", id, e);
+  return 0;
 }
 
 static int need_state(const profile_info *p, biz_err *e) {
@@ -365,9 +368,11 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
                  lv, 17, NULL, &err))
       return biz_db_fail(e, &err);
   }
-  if (emit_invoice_event(c, "invoice.created", id, e)) return -1;
-  if (!draft && issue(c, id, &prof, e)) return -1;
-  return invoice_json(c, id, out, e);
+  if (draft)
+    return answer_with_events(c, id, "invoice.created", NULL, out, e);
+  /* Issued at once: both events carry the issued invoice. */
+  if (issue(c, id, &prof, e)) return -1;
+  return answer_with_events(c, id, "invoice.created", "invoice.issued", out, e);
 }
 
 int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
@@ -378,7 +383,7 @@ int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
       ledger_profile(c, &prof, e) || need_state(&prof, e) ||
       issue(c, id, &prof, e))
     return -1;
-  return invoice_json(c, id, out, e);
+  return answer_with_events(c, id, "invoice.issued", NULL, out, e);
 }
 
 int op_cancel_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
@@ -420,6 +425,5 @@ int op_cancel_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   db_res_free(r);
   if (changed != 1)
     return biz_fail(e, E_OP_CONFLICT, "invoice changed while it was cancelled; retry");
-  if (emit_invoice_event(c, "invoice.cancelled", id, e)) return -1;
-  return invoice_json(c, id, out, e);
+  return answer_with_events(c, id, "invoice.cancelled", NULL, out, e);
 }

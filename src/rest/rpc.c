@@ -116,7 +116,12 @@ int rpc_handle(db *d, api_req *req, api_resp *resp) {
       if ((retryable(&err) || !strcmp(err.code, "23505")) &&
           attempt < RPC_ATTEMPTS)
         continue;
-      api_fail(resp, E_IDEM_IN_FLIGHT, NULL, NULL, NULL);
+      if (!strcmp(err.code, "23505")) {
+        api_fail(resp, E_IDEM_IN_FLIGHT, NULL, NULL, NULL);
+      } else {
+        biz_db_fail(&e, &err);
+        reply_biz_error(resp, &e);
+      }
       break;
     }
     if (db_commit(d, &err)) {

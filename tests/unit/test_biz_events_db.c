@@ -36,7 +36,7 @@ static db_err err;
 
 struct fixture {
   db *d;
-  char url[1024]; /* for more connections to the same database */
+  char url[4096]; /* for more connections to the same database */
   char profile[UUID_STR_LEN + 1];
 };
 
