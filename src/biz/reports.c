@@ -20,7 +20,7 @@
 
 #define REPORT_DAY_US 86400000000LL
 #define REPORT_IST_US 19800000000LL /* +05:30 */
-#define SUMMARY_MAX_DAYS 366       /* a leap financial year */
+#define SUMMARY_MAX_DAYS 366        /* a leap financial year */
 #define DEBTORS_DEFAULT 100
 #define DEBTORS_MAX 1000
 
@@ -86,8 +86,7 @@ static int bad_value(biz_err *e, const char *what) {
 /* ---- customer_statement ------------------------------------------------ */
 
 enum { ENTRY_INVOICE, ENTRY_PAYMENT, ENTRY_CANCELLATION };
-static const char *const entry_names[] = {"invoice", "payment",
-                                          "cancellation"};
+static const char *const entry_names[] = {"invoice", "payment", "cancellation"};
 
 typedef struct st_entry {
   int32_t date;
@@ -110,8 +109,8 @@ static int entry_cmp(const void *pa, const void *pb) {
 }
 
 /* Debits minus credits of everything dated before India's day `from`. */
-static int statement_opening(biz_ctx *c, const char *customer_id,
-                             int32_t from, int64_t *opening, biz_err *e) {
+static int statement_opening(biz_ctx *c, const char *customer_id, int32_t from,
+                             int64_t *opening, biz_err *e) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id), db_date(from),
                 db_ts(ist_midnight(from))};
   db_res *r = NULL;
@@ -312,7 +311,8 @@ typedef struct sum_day {
 } sum_day;
 
 static void sum_fields(jw *w, const sum_day *s) {
-  jw_printf(w, "\"invoice_count\":%lld,\"taxable_value\":", (long long)s->count);
+  jw_printf(w,
+            "\"invoice_count\":%lld,\"taxable_value\":", (long long)s->count);
   jw_money(w, s->taxable);
   jw_raw(w, ",\"cgst\":");
   jw_money(w, s->cgst);

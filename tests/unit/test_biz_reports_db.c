@@ -138,14 +138,10 @@ static void invoice(db *d, const char *prof, const char *id, const char *cust,
 static void payment(db *d, const char *prof, const char *id, const char *cust,
                     const char *amount, const char *mode, const char *ref,
                     const char *received_at, const char *created_at) {
-  db_val v[] = {db_uuid(prof),
-                db_uuid(id),
-                db_uuid(cust),
-                db_money(money(amount)),
-                db_text(mode),
-                ref ? db_text(ref) : db_null(),
-                db_ts(ts(received_at)),
-                db_ts(ts(created_at))};
+  db_val v[] = {db_uuid(prof),          db_uuid(id),
+                db_uuid(cust),          db_money(money(amount)),
+                db_text(mode),          ref ? db_text(ref) : db_null(),
+                db_ts(ts(received_at)), db_ts(ts(created_at))};
   exec(d,
        "INSERT INTO payments (profile_id, id, customer_id, amount_received, "
        "payment_mode, reference, received_at, created_at) VALUES ($1, $2, "
@@ -224,7 +220,9 @@ static const json *run(fx *f, const char *prof, biz_op_fn fn, const char *args,
   json_error je;
   if (json_parse(f->a, args, strlen(args), &in, &je))
     fail_msg("bad test arguments %s: %s", args, je.message);
-  biz_ctx c = {.d = f->d, .a = f->a, .profile_id = prof,
+  biz_ctx c = {.d = f->d,
+               .a = f->a,
+               .profile_id = prof,
                .now_us = ts("2026-04-05T12:00:00Z")};
   buf out;
   buf_init(&out, 0);
@@ -277,8 +275,8 @@ static const json *at(const json *arr, size_t i) {
 static void is_num(const json *o, const char *key, const char *want) {
   const json *v = get(o, key);
   if (v->type != JSON_NUMBER)
-    fail_msg("\"%s\" is a %s, want the number %s", key,
-             json_type_name(v->type), want);
+    fail_msg("\"%s\" is a %s, want the number %s", key, json_type_name(v->type),
+             want);
   if (v->len != strlen(want) || memcmp(v->str, want, v->len))
     fail_msg("\"%s\" is %.*s, want %s", key, (int)v->len, v->str, want);
 }
@@ -507,7 +505,7 @@ static void test_summary(void **state) {
       {"2026-04-01", "2", "300.00", "2.50", "2.50", "36.00", "341.00",
        "305.00"},
   };
-  const want_day t2 = {NULL,    "3",      "1300.00", "92.50",
+  const want_day t2 = {NULL,    "3",     "1300.00", "92.50",
                        "92.50", "36.00", "1521.00", "405.00"};
   check_summary(s, d2, 3, &t2);
 
