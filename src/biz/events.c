@@ -18,6 +18,7 @@
  */
 #include "biz/events.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,19 @@
 
 static const char *const consumers[] = EVENT_CONSUMERS;
 #define N_CONSUMERS ((int)(sizeof consumers / sizeof consumers[0]))
+
+static char delivery_sql[512];
+static pthread_once_t delivery_sql_once = PTHREAD_ONCE_INIT;
+
+static void delivery_sql_init(void) {
+  int n = snprintf(delivery_sql, sizeof delivery_sql,
+                   "INSERT INTO event_deliveries (consumer, profile_id, "
+                   "event_id, created_at) VALUES ");
+  for (int i = 0; i < N_CONSUMERS; i++)
+    n += snprintf(delivery_sql + n, sizeof delivery_sql - (size_t)n,
+                  "%s($%d, $%d, $%d, $%d)", i ? ", " : "", i + 1,
+                  N_CONSUMERS + 1, N_CONSUMERS + 2, N_CONSUMERS + 3);
+}
 
 /* Bounds of a claim: a batch is held in memory at once, and a lease longer
  * than a day would hide a crashed worker's events for that long. */
@@ -62,15 +76,15 @@ int event_emit(db *d, const char *profile_id, const char *event_type,
                "$6, $7)",
                ev, 7, NULL, err))
     return -1;
-  for (int i = 0; i < N_CONSUMERS; i++) {
-    db_val dv[] = {db_text(consumers[i]), db_uuid(profile_id), db_uuid(id),
-                   db_ts(now)};
-    if (db_query(d,
-                 "INSERT INTO event_deliveries (consumer, profile_id, "
-                 "event_id, created_at) VALUES ($1, $2, $3, $4)",
-                 dv, 4, NULL, err))
-      return -1;
-  }
+  /* One statement for every consumer's delivery: $1..$N are the consumer
+   * names, then profile, event and time. */
+  pthread_once(&delivery_sql_once, delivery_sql_init);
+  db_val dv[N_CONSUMERS + 3];
+  for (int i = 0; i < N_CONSUMERS; i++) dv[i] = db_text(consumers[i]);
+  dv[N_CONSUMERS] = db_uuid(profile_id);
+  dv[N_CONSUMERS + 1] = db_uuid(id);
+  dv[N_CONSUMERS + 2] = db_ts(now);
+  if (db_query(d, delivery_sql, dv, N_CONSUMERS + 3, NULL, err)) return -1;
   if (id_out) memcpy(id_out, id, UUID_STR_LEN + 1);
   return 0;
 }

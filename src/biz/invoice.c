@@ -222,6 +222,7 @@ typedef struct line_arg {
   gst_line_out out;
   const char *description;
   char hsn[9];
+  int has_price;
 } line_arg;
 
 int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
@@ -286,11 +287,11 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   for (size_t i = 0; i < n; i++) {
     const json *it = items->items[i];
     line_arg *l = &lines[i];
-    int has_price, has_disc;
+    int has_disc;
     if (arg_only(e, it, item_known) ||
         arg_uuid(e, it, "product_id", 1, l->product_id, NULL) ||
         arg_dec(e, it, "quantity", 3, 1, &l->in.qty, NULL) ||
-        arg_dec(e, it, "unit_price", 2, 0, &l->in.unit_price, &has_price) ||
+        arg_dec(e, it, "unit_price", 2, 0, &l->in.unit_price, &l->has_price) ||
         arg_dec(e, it, "discount", 2, 0, &l->in.discount, &has_disc) ||
         arg_text(e, c->a, it, "description", 500, 0, &l->description)) {
       char m[sizeof e->message];
@@ -301,30 +302,49 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
     if (l->in.qty <= 0)
       return biz_fail(e, E_OP_INVALID, "items[%zu]: quantity must be above 0", i);
     if (!has_disc) l->in.discount = 0;
-    db_val pv[] = {db_uuid(c->profile_id), db_uuid(l->product_id)};
-    if (db_query(c->d,
-                 "SELECT name, hsn_code, gst_rate, base_price FROM products "
-                 "WHERE profile_id = $1 AND id = $2",
-                 pv, 2, &r, &err))
-      return biz_db_fail(e, &err);
-    if (db_res_rows(r) != 1) {
+  }
+  /* The products of all lines in one query. */
+  {
+    buf sql;
+    buf_init(&sql, 0);
+    buf_puts(&sql, "SELECT id, name, hsn_code, gst_rate, base_price FROM products "
+                   "WHERE profile_id = $1 AND id IN (");
+    db_val *pv = arena_alloc(c->a, sizeof *pv * (n + 1));
+    pv[0] = db_uuid(c->profile_id);
+    for (size_t i = 0; i < n; i++) {
+      buf_printf(&sql, "%s$%zu", i ? ", " : "", i + 2);
+      pv[i + 1] = db_uuid(lines[i].product_id);
+    }
+    buf_putc(&sql, ')');
+    int qrc = db_query(c->d, buf_cstr(&sql), pv, (int)n + 1, &r, &err);
+    buf_free(&sql);
+    if (qrc) return biz_db_fail(e, &err);
+  }
+  for (size_t i = 0; i < n; i++) {
+    line_arg *l = &lines[i];
+    int row = -1;
+    for (int k = 0; k < db_res_rows(r) && row < 0; k++)
+      if (!strcmp(db_res_text(r, k, 0), l->product_id)) row = k;
+    if (row < 0) {
       db_res_free(r);
       return biz_fail(e, E_OP_NOT_FOUND, "items[%zu]: product %s not found", i,
                       l->product_id);
     }
     if (!l->description)
-      l->description = arena_strdup(c->a, db_res_text(r, 0, 0));
-    snprintf(l->hsn, sizeof l->hsn, "%s", db_res_text(r, 0, 1));
-    l->in.rate = db_res_dec(r, 0, 2, 2);
-    if (!has_price) l->in.unit_price = db_res_dec(r, 0, 3, 2);
-    db_res_free(r);
-    if (gst_line(&l->in, intra, &l->out))
+      l->description = arena_strdup(c->a, db_res_text(r, row, 1));
+    snprintf(l->hsn, sizeof l->hsn, "%s", db_res_text(r, row, 2));
+    l->in.rate = db_res_dec(r, row, 3, 2);
+    if (!l->has_price) l->in.unit_price = db_res_dec(r, row, 4, 2);
+    if (gst_line(&l->in, intra, &l->out)) {
+      db_res_free(r);
       return biz_fail(e, E_OP_INVALID,
                       "items[%zu]: the discount is larger than the line, or a "
                       "value is out of range",
                       i);
+    }
     outs[i] = l->out;
   }
+  db_res_free(r);
   gst_totals t;
   if (gst_invoice_totals(outs, (int)n, &t))
     return biz_fail(e, E_OP_INVALID, "the invoice total is out of range");
