@@ -9,6 +9,8 @@ function(_embed_one var files prefix)
     get_filename_component(base ${f} NAME_WE)
     string(REGEX MATCH "^[0-9]+" ver ${base})
     math(EXPR vernum "${ver}")
+    # Editing a migration re-runs CMake, which writes the C file again.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${f})
     file(READ ${f} hex HEX)
     string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
     string(APPEND defs "static const char m_${prefix}_${ver}[] = {${hex}0};\n")

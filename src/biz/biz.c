@@ -11,6 +11,8 @@
 #include "base/uuid.h"
 #include "biz/args.h"
 
+#define ARG_DEC_LIMIT 100000000000000LL
+
 static const biz_op ops[] = {
     {"create_invoice", op_create_invoice, 1},
     {"issue_invoice", op_issue_invoice, 1},
@@ -99,6 +101,10 @@ int arg_dec(biz_err *e, const json *args, const char *name, int scale,
     return biz_fail(e, E_OP_INVALID,
                     "%s must be a number with at most %d decimal place%s", name,
                     scale, scale == 1 ? "" : "s");
+  /* Money and quantities are numeric(14, scale): |v| < 10^14 units. */
+  if (*out >= ARG_DEC_LIMIT || *out <= -ARG_DEC_LIMIT)
+    return biz_fail(e, E_OP_INVALID, "%s is out of range (at most %d digits before the point)",
+                    name, 14 - scale);
   if (present) *present = 1;
   return 0;
 }

@@ -162,9 +162,12 @@ static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
 /* Issues a draft: debt, number, stock, status (the caller writes the
  * invoice.issued event). */
 static int issue(biz_ctx *c, const char *id, const profile_info *prof,
-                 biz_err *e) {
+                 int redate, biz_err *e) {
   inv_head h;
   if (load_head(c, id, &h, e)) return -1;
+  /* A draft issued later is dated the day it is issued, so its number
+   * comes from the current financial year's series. */
+  if (redate) h.invoice_date = gst_today_ist(c->now_us);
   if (strcmp(h.status, "draft"))
     return biz_fail(e, E_OP_CONFLICT, "invoice is %s, only a draft can be issued",
                     h.status);
@@ -194,19 +197,35 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
   if (move_invoice_stock(c, id, -1, prof->allow_negative_stock, e)) return -1;
   db_val u[] = {db_text(number), db_text(h.total == 0 ? "paid" : "pending"),
                 db_money(h.total), db_ts(c->now_us), db_uuid(c->profile_id),
-                db_uuid(id)};
+                db_uuid(id), db_date(h.invoice_date)};
   if (db_query(c->d,
                "UPDATE invoices SET invoice_number = $1, status = $2, "
                "balance_due = $3, amount_paid = 0, issued_at = $4, "
-               "updated_at = $4 WHERE profile_id = $5 AND id = $6 AND "
-               "status = 'draft'",
-               u, 6, &r, &err))
+               "updated_at = $4, invoice_date = $7 WHERE profile_id = $5 AND "
+               "id = $6 AND status = 'draft'",
+               u, 7, &r, &err))
     return biz_db_fail(e, &err);
   int64_t changed = db_res_changes(r);
   db_res_free(r);
   if (changed != 1)
     return biz_fail(e, E_OP_CONFLICT, "invoice was issued by another request");
+  if (h.total == 0) {
+    /* Nothing to pay: it is paid the moment it is issued. */
+    char p[128];
+    snprintf(p, sizeof p, "{\"invoice_id\":\"%s\",\"amount\":0.00}", id);
+    if (ledger_event(c, "invoice.paid", "invoice", id, p, e)) return -1;
+  }
   return 0;
+}
+
+/* 1 April of the financial year before the one today falls in: invoices
+ * may be dated back that far (late entries for the year being closed). */
+static int32_t prev_fy_start(int32_t today) {
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(today, &y, &m, &d);
+  int64_t fy = m >= 4 ? y : y - 1;
+  return (int32_t)days_from_civil(fy - 1, 4, 1);
 }
 
 static int need_state(const profile_info *p, biz_err *e) {
@@ -244,7 +263,13 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
       arg_text(e, c->a, args, "place_of_supply", 2, 0, &pos_arg) ||
       arg_bool(e, args, "draft", &draft, NULL))
     return -1;
-  if (!has_date) inv_date = gst_today_ist(c->now_us);
+  int32_t today = gst_today_ist(c->now_us);
+  if (!has_date) inv_date = today;
+  if (inv_date > today)
+    return biz_fail(e, E_OP_INVALID, "invoice_date is in the future");
+  if (inv_date < prev_fy_start(today))
+    return biz_fail(e, E_OP_INVALID,
+                    "invoice_date is before the previous financial year");
   if (has_due && due_date < inv_date)
     return biz_fail(e, E_OP_INVALID, "due_date is before invoice_date");
   if (pos_arg && !gst_state_valid(pos_arg))
@@ -391,7 +416,7 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   if (draft)
     return answer_with_events(c, id, "invoice.created", NULL, out, e);
   /* Issued at once: both events carry the issued invoice. */
-  if (issue(c, id, &prof, e)) return -1;
+  if (issue(c, id, &prof, 0, e)) return -1;
   return answer_with_events(c, id, "invoice.created", "invoice.issued", out, e);
 }
 
@@ -401,7 +426,7 @@ int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   profile_info prof;
   if (arg_only(e, args, known) || arg_uuid(e, args, "invoice_id", 1, id, NULL) ||
       ledger_profile(c, &prof, e) || need_state(&prof, e) ||
-      issue(c, id, &prof, e))
+      issue(c, id, &prof, 1, e))
     return -1;
   return answer_with_events(c, id, "invoice.issued", NULL, out, e);
 }

@@ -92,6 +92,8 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
                     "payment_mode must be cash, upi, bank_transfer, card, "
                     "cheque or other");
   if (!has_received) received_at = c->now_us;
+  if (received_at > c->now_us + 86400LL * 1000000)
+    return biz_fail(e, E_OP_INVALID, "received_at is in the future");
 
   /* A named invoice must be this customer's and open; checked before
    * anything is written. */
@@ -163,16 +165,20 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
     int open = !strcmp(db_res_text(r, 0, 1), "pending") ||
                !strcmp(db_res_text(r, 0, 1), "partially_paid");
     db_res_free(r);
-    if (open)
-      rc = allocate(c, id, invoice_id, named_balance, &left, &allocs, &nalloc,
-                    e);
+    if (!open) {
+      rc = biz_fail(e, E_OP_CONFLICT,
+                    "invoice %s was paid or cancelled by another request",
+                    invoice_id);
+      goto out;
+    }
+    rc = allocate(c, id, invoice_id, named_balance, &left, &allocs, &nalloc, e);
   }
   if (!rc && left > 0) {
     db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
     if (db_query(c->d,
                  "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
                  "AND customer_id = $2 AND status IN ('pending', "
-                 "'partially_paid') ORDER BY invoice_date, invoice_number",
+                 "'partially_paid') ORDER BY invoice_date, issued_at, invoice_number",
                  v, 2, &r, &err)) {
       rc = biz_db_fail(e, &err);
       goto out;

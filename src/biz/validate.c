@@ -87,6 +87,9 @@ int biz_check_fields(arena *a, const char *table, biz_fields *f, int insert,
     db_val *h = field(f, "hsn_code");
     if (h && h->type != DBT_NULL && !hsn_valid(h->s))
       return biz_fail(e, E_CHECK, "hsn_code must be 4, 6 or 8 digits");
+    db_val *st = field(f, "current_stock");
+    if (st && st->type == DBT_DEC && st->i < 0)
+      return biz_fail(e, E_CHECK, "the opening current_stock cannot be negative");
     db_val *r = field(f, "gst_rate");
     if (r && r->type == DBT_DEC && (r->i < 0 || r->i > 10000))
       return biz_fail(e, E_CHECK, "gst_rate is a percentage from 0 to 100");

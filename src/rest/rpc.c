@@ -22,6 +22,20 @@ static int retryable(const db_err *err) {
   return !strcmp(err->code, "40001") || !strcmp(err->code, "40P01");
 }
 
+/* Records a 4xx answer under the key in a transaction of its own (the
+ * operation's was rolled back). Best effort: if another request with the
+ * same key stored first, that answer stands. */
+static void store_refusal(db *d, const api_req *req, const char *key,
+                          const biz_op *op, const char *body, size_t body_len,
+                          const api_resp *resp) {
+  db_err err;
+  if (db_begin(d, 1, &err)) return;
+  if (idem_store(d, req->who.sub, key, op->name, body, body_len, resp->status,
+                 buf_cstr(&resp->body), &err) ||
+      db_commit(d, &err))
+    db_rollback(d);
+}
+
 int rpc_handle(db *d, api_req *req, api_resp *resp) {
   if (req->who.role != ROLE_AUTHENTICATED)
     return api_fail(resp,
@@ -55,6 +69,16 @@ int rpc_handle(db *d, api_req *req, api_resp *resp) {
                     "Idempotency-Key must be 1 to 255 printable characters",
                     NULL, NULL),
            0;
+  if (key) {
+    /* The request is identified by its arguments, not their spelling: the
+     * parsed JSON written back compactly (whitespace does not count). */
+    buf canon;
+    buf_init(&canon, 0);
+    json_write(&canon, args);
+    body = arena_strndup(req->a, canon.data ? canon.data : "{}", canon.len);
+    body_len = canon.len;
+    buf_free(&canon);
+  }
 
   buf out;
   buf_init(&out, 0);
@@ -106,6 +130,10 @@ int rpc_handle(db *d, api_req *req, api_resp *resp) {
       if (e.code == E_UNAVAILABLE && retryable(&e.db) && attempt < RPC_ATTEMPTS)
         continue;
       reply_biz_error(resp, &e);
+      /* A refusal is the answer to this key too: the same request replays
+       * it, another request with the key is refused. Server-side failures
+       * (5xx) are not kept, so a retry can still succeed. */
+      if (key && resp->status < 500) store_refusal(d, req, key, op, body, body_len, resp);
       break;
     }
     if (key && idem_store(d, req->who.sub, key, op->name, body, body_len, 200,

@@ -107,6 +107,15 @@ function todayIst() {
   return new Date(Date.now() + 5.5 * 3600 * 1000).toISOString().slice(0, 10);
 }
 
+/** Start year of the financial year today falls in (IST). Invoices may be
+ * dated from 1 April of the year before it up to today, so the tests that
+ * need fixed dates take them from the previous financial year (PY). */
+function fyStartYear() {
+  const [y, m] = todayIst().split('-').map(Number);
+  return m >= 4 ? y : y - 1;
+}
+const PY = fyStartYear() - 1;
+
 // The catalogue every test business starts with: the four rates the issue
 // names (18, 5, 0.25, 28), a zero-rated line and one with a low-stock threshold.
 const PRODUCTS = {
@@ -368,7 +377,7 @@ describe('GST invoices', () => {
     ['an unknown argument', (b) => ({ customer_id: b.customers.local.id, items: [{ product_id: b.products.rice.id, quantity: 1 }], colour: 'red' })],
     ['place_of_supply not a state code', (b) => ({ customer_id: b.customers.local.id, place_of_supply: 'MH', items: [{ product_id: b.products.rice.id, quantity: 1 }] })],
     ['invoice_date not a date', (b) => ({ customer_id: b.customers.local.id, invoice_date: '24/11/2026', items: [{ product_id: b.products.rice.id, quantity: 1 }] })],
-    ['due_date before invoice_date', (b) => ({ customer_id: b.customers.local.id, invoice_date: '2026-05-10', due_date: '2026-05-01', items: [{ product_id: b.products.rice.id, quantity: 1 }] })],
+    ['due_date before invoice_date', (b) => ({ customer_id: b.customers.local.id, invoice_date: `${PY}-05-10`, due_date: `${PY}-05-01`, items: [{ product_id: b.products.rice.id, quantity: 1 }] })],
   ];
   for (const [name, make] of BAD) {
     test(`create_invoice refuses ${name}: 400 MU400, nothing written`, async () => {
@@ -534,14 +543,22 @@ describe('numbering, drafts and cancelling', () => {
 
   test('the series restarts each financial year (31 March vs 1 April)', async () => {
     const cid = b.customers.local.id;
-    const a = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: '2020-03-31', items: line() }));
-    const c = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: '2020-04-01', items: line() }));
-    const d = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: '2021-03-31', items: line() }));
-    assert.equal(a.invoice_number, 'INV/19-20/0001');
-    assert.equal(c.invoice_number, 'INV/20-21/0001');
-    assert.equal(d.invoice_number, 'INV/20-21/0002');
+    const fy0 = fyStartYear();
+    const yy = (y) => String(y % 100).padStart(2, '0');
+    const prev = `${yy(fy0 - 1)}-${yy(fy0)}`;
+    const a = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: `${fy0}-03-31`, items: line() }));
+    const a2 = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: `${fy0 - 1}-04-01`, items: line() }));
+    assert.equal(a.invoice_number, `INV/${prev}/0001`, 'the last day of the previous year opens its own series');
+    assert.equal(a2.invoice_number, `INV/${prev}/0002`);
+    const c = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: `${fy0}-04-01`, items: line() }));
+    assert.match(c.invoice_number, new RegExp(`^INV/${fy}/\\d{4}$`), '1 April is in the current year');
     const today = await ok(rpc(b.token, 'create_invoice', { customer_id: cid, items: line() }));
-    assert.equal(today.invoice_number, num(9), 'the current year\'s series went on undisturbed');
+    assert.equal(Number(today.invoice_number.slice(-4)), Number(c.invoice_number.slice(-4)) + 1,
+      'the current year\'s series went on undisturbed');
+    // Outside the window: before the previous year, or in the future.
+    expectPgError(await rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: `${fy0 - 1}-03-31`, items: line() }), 400, 'MU400');
+    const tomorrow = new Date(Date.now() + (5.5 + 24) * 3600 * 1000).toISOString().slice(0, 10);
+    expectPgError(await rpc(b.token, 'create_invoice', { customer_id: cid, invoice_date: tomorrow, items: line() }), 400, 'MU400');
   });
 
   test('invoice_prefix from the profile leads the number', async () => {
@@ -562,7 +579,7 @@ describe('payments', () => {
     b = await business();
     inv = [];
     // Created newest first, so the allocation order has to come from the dates.
-    for (const [date, qty] of [['2026-04-03', 3], ['2026-04-02', 2], ['2026-04-01', 1]]) {
+    for (const [date, qty] of [[`${PY}-04-03`, 3], [`${PY}-04-02`, 2], [`${PY}-04-01`, 1]]) {
       inv.unshift(await ok(rpc(b.token, 'create_invoice', {
         customer_id: b.customers.local.id, invoice_date: date, items: [{ product_id: b.products.cement.id, quantity: qty }],
       })));
@@ -763,14 +780,14 @@ describe('reports', () => {
     const inv = (customer, date, qty, extra = {}) => ok(rpc(b.token, 'create_invoice', {
       customer_id: b.customers[customer].id, invoice_date: date, items: [{ product_id: b.products.bottle.id, quantity: qty }], ...extra,
     }));
-    x = [await inv('local', '2026-04-10', 1), await inv('local', '2026-04-11', 2)];
-    y = [await inv('other', '2026-04-11', 10), await inv('other', '2026-04-12', 1)];
-    await inv('local', '2026-04-11', 5, { draft: true }); // drafts count nowhere
-    const pz = await inv('paid', '2026-04-10', 1);
-    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.paid.id, amount_received: pz.total_amount, payment_mode: 'cash', received_at: '2026-04-10T12:00:00+05:30' }));
-    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.credit.id, amount_received: 100, payment_mode: 'cash', received_at: '2026-04-11T12:00:00+05:30' }));
-    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.local.id, amount_received: 50, payment_mode: 'upi', received_at: '2026-04-11T15:00:00+05:30' }));
-    const c = await inv('local', '2026-04-12', 1);
+    x = [await inv('local', `${PY}-04-10`, 1), await inv('local', `${PY}-04-11`, 2)];
+    y = [await inv('other', `${PY}-04-11`, 10), await inv('other', `${PY}-04-12`, 1)];
+    await inv('local', `${PY}-04-11`, 5, { draft: true }); // drafts count nowhere
+    const pz = await inv('paid', `${PY}-04-10`, 1);
+    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.paid.id, amount_received: pz.total_amount, payment_mode: 'cash', received_at: `${PY}-04-10T12:00:00+05:30` }));
+    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.credit.id, amount_received: 100, payment_mode: 'cash', received_at: `${PY}-04-11T12:00:00+05:30` }));
+    await ok(rpc(b.token, 'record_payment', { customer_id: b.customers.local.id, amount_received: 50, payment_mode: 'upi', received_at: `${PY}-04-11T15:00:00+05:30` }));
+    const c = await inv('local', `${PY}-04-12`, 1);
     await ok(rpc(b.token, 'cancel_invoice', { invoice_id: c.id, reason: 'duplicate' }));
   });
 
@@ -803,10 +820,10 @@ describe('reports', () => {
 
   test('customer_statement from a later date opens with the balance carried forward', async () => {
     const cid = b.customers.local.id;
-    const st = await ok(rpc(b.token, 'customer_statement', { customer_id: cid, from: '2026-04-11' }));
+    const st = await ok(rpc(b.token, 'customer_statement', { customer_id: cid, from: `${PY}-04-11` }));
     assert.equal(paise(field(st, ['opening_balance', 'opening'])), paise(x[0].total_amount));
     assert.equal(paise(field(st, ['closing_balance', 'closing'])), await debtOf(b.token, cid));
-    const early = await ok(rpc(b.token, 'customer_statement', { customer_id: cid, to: '2026-04-10' }));
+    const early = await ok(rpc(b.token, 'customer_statement', { customer_id: cid, to: `${PY}-04-10` }));
     assert.equal(paise(field(early, ['closing_balance', 'closing'])), paise(x[0].total_amount));
   });
 
@@ -815,10 +832,10 @@ describe('reports', () => {
   });
 
   test('sales_summary adds up issued invoices and payments of the period, per day', async () => {
-    const ans = await ok(rpc(b.token, 'sales_summary', { from: '2026-04-10', to: '2026-04-11' }));
+    const ans = await ok(rpc(b.token, 'sales_summary', { from: `${PY}-04-10`, to: `${PY}-04-11` }));
     const s = ans.totals ?? ans;
     // In the period: x0 and pz (10th), x1 and y0 (11th); not the draft, not the 12th.
-    const invs = (await rows('invoices', b.token, 'select=*&invoice_date=gte.2026-04-10&invoice_date=lte.2026-04-11&status=not.in.(draft,cancelled)'));
+    const invs = (await rows('invoices', b.token, `select=*&invoice_date=gte.${PY}-04-10&invoice_date=lte.${PY}-04-11&status=not.in.(draft,cancelled)`));
     assert.equal(invs.length, 4);
     const sum = (k) => invs.reduce((a, i) => a + paise(i[k]), 0n);
     assert.equal(Number(field(s, ['invoice_count', 'invoices', 'count'])), 4);
@@ -837,8 +854,8 @@ describe('reports', () => {
   });
 
   test('sales_summary needs from and to', async () => {
-    expectPgError(await rpc(b.token, 'sales_summary', { from: '2026-04-10' }), 400, 'MU400');
-    expectPgError(await rpc(b.token, 'sales_summary', { from: 'April', to: '2026-04-11' }), 400, 'MU400');
+    expectPgError(await rpc(b.token, 'sales_summary', { from: `${PY}-04-10` }), 400, 'MU400');
+    expectPgError(await rpc(b.token, 'sales_summary', { from: 'April', to: `${PY}-04-11` }), 400, 'MU400');
   });
 
   test('debtors: those who owe, largest first, with their oldest unpaid invoice date', async () => {
@@ -849,8 +866,8 @@ describe('reports', () => {
     assert.deepEqual(ids, [b.customers.other.id, b.customers.local.id]);
     assert.equal(paise(field(list[0], ['total_debt', 'amount', 'balance'])), await debtOf(b.token, b.customers.other.id));
     assert.equal(paise(field(list[1], ['total_debt', 'amount', 'balance'])), await debtOf(b.token, b.customers.local.id));
-    assert.equal(field(list[0], ['oldest_unpaid_invoice_date', 'oldest_invoice_date', 'oldest_unpaid']), '2026-04-11');
-    assert.equal(field(list[1], ['oldest_unpaid_invoice_date', 'oldest_invoice_date', 'oldest_unpaid']), '2026-04-10');
+    assert.equal(field(list[0], ['oldest_unpaid_invoice_date', 'oldest_invoice_date', 'oldest_unpaid']), `${PY}-04-11`);
+    assert.equal(field(list[1], ['oldest_unpaid_invoice_date', 'oldest_invoice_date', 'oldest_unpaid']), `${PY}-04-10`);
   });
 });
 
@@ -914,16 +931,34 @@ describe('Idempotency-Key', () => {
     assert.equal(await debtOf(other.token, other.customers.local.id), -100n);
   });
 
-  test('a failed request with a key can be retried with the same key', async () => {
-    const key = { 'Idempotency-Key': `retry-${randomUuid()}` };
+  test('a refusal is the answer to its key: replayed, and the key stays bound to its body', async () => {
+    const key = { 'Idempotency-Key': `refused-${randomUuid()}` };
     const lamp = b.products.lamp; // 8 in stock
     const body = { customer_id: b.customers.local.id, items: [{ product_id: lamp.id, quantity: 9 }] };
     expectPgError(await rpc(b.token, 'create_invoice', body, key), 409, 'MU409');
     await ok(rpc(b.token, 'adjust_stock', { product_id: lamp.id, delta: 1, reason: 'found one' }));
-    const r = await rpc(b.token, 'create_invoice', body, key);
-    assert.equal(r.status, 200, r.info);
-    assert.notEqual(r.header('idempotent-replayed'), 'true');
+    // The same request with the same key: the first answer again, nothing done.
+    const again = await rpc(b.token, 'create_invoice', body, key);
+    expectPgError(again, 409, 'MU409');
+    assert.equal(again.header('idempotent-replayed'), 'true');
+    assert.equal(await stockOf(b.token, lamp.id), 9000n); // thousandths
+    // Another body with that key is refused; a new key goes through.
+    expectPgError(await rpc(b.token, 'create_invoice', { ...body, notes: 'other' }, key), 422, 'MU422');
+    const fresh = await rpc(b.token, 'create_invoice', body, { 'Idempotency-Key': `fresh-${randomUuid()}` });
+    assert.equal(fresh.status, 200, fresh.info);
     assert.equal(await stockOf(b.token, lamp.id), 0n);
+  });
+
+  test('the same arguments spelled with other whitespace replay, not mismatch', async () => {
+    const key = `ws-${randomUuid()}`;
+    const args = { customer_id: b.customers.local.id, amount_received: 1, payment_mode: 'cash' };
+    const first = await rpc(b.token, 'record_payment', args, { 'Idempotency-Key': key });
+    assert.equal(first.status, 200, first.info);
+    const r = await rest('POST', 'rpc/record_payment', {
+      token: b.token, headers: { 'Idempotency-Key': key }, rawBody: JSON.stringify(args, null, 4),
+    });
+    assert.equal(r.status, 200, r.info);
+    assert.equal(r.header('idempotent-replayed'), 'true');
   });
 
   test('a key longer than 255 characters: 400', async () => {
@@ -1069,5 +1104,55 @@ describe('tenancy and REST', () => {
     const r = await rest('PATCH', `customers?id=eq.${A.customers.local.id}`, { token: A.token, body: { total_debt: 0 } });
     expectPgError(r, 400, 'MU001');
     assert.equal(await debtOf(A.token, A.customers.local.id), paise(aInv.total_amount) - 100n);
+  });
+});
+
+// ---- limits a review found missing --------------------------------------------
+
+describe('values the books refuse on both databases', () => {
+  let b;
+  before(async () => {
+    b = await business();
+  });
+
+  test('amounts and quantities beyond numeric(14,s): 400, nothing written', async () => {
+    const cid = b.customers.local.id;
+    const debt = await debtOf(b.token, cid);
+    expectPgError(await rpc(b.token, 'record_payment', { customer_id: cid, amount_received: '90000000000000000', payment_mode: 'cash' }), 400, 'MU400');
+    expectPgError(await rpc(b.token, 'adjust_stock', { product_id: b.products.rice.id, delta: '9223372036854775.807', reason: 'x' }), 400, 'MU400');
+    expectPgError(await rpc(b.token, 'adjust_stock', { product_id: b.products.rice.id, delta: '-9223372036854775.808', reason: 'x' }), 400, 'MU400');
+    assert.equal(await debtOf(b.token, cid), debt);
+  });
+
+  test('a payment dated in the future: 400', async () => {
+    expectPgError(await rpc(b.token, 'record_payment', {
+      customer_id: b.customers.local.id, amount_received: 1, payment_mode: 'cash', received_at: '9999-12-31T23:59:59+00:00',
+    }), 400, 'MU400');
+  });
+
+  test('a state_code against the GSTIN is refused on PATCH too', async () => {
+    const c = await rest('POST', 'customers', { token: b.token, headers: { Prefer: 'return=representation' },
+      body: { full_name: 'Registered Buyer', gstin: '29ABCDE1234F1ZW' } });
+    assert.equal(c.status, 201, c.info);
+    assert.equal(c.json[0].state_code, '29', 'the state comes from the GSTIN');
+    const p = await rest('PATCH', `customers?id=eq.${c.json[0].id}`, { token: b.token, body: { state_code: '27' } });
+    expectPgError(p, 400, '23514');
+    const back = await rows('customers', b.token, `select=state_code&id=eq.${c.json[0].id}`);
+    assert.equal(back[0].state_code, '29');
+  });
+
+  test('a negative opening stock: 400', async () => {
+    const r = await rest('POST', 'products', { token: b.token, body: { name: 'Oops', current_stock: -5 } });
+    expectPgError(r, 400, '23514');
+  });
+
+  test('a draft issued later is dated the day it is issued', async () => {
+    const d = await ok(rpc(b.token, 'create_invoice', {
+      customer_id: b.customers.local.id, invoice_date: `${PY}-04-05`, draft: true,
+      items: [{ product_id: b.products.rice.id, quantity: 1 }],
+    }));
+    const issued = await ok(rpc(b.token, 'issue_invoice', { invoice_id: d.id }));
+    assert.equal(issued.invoice_date, todayIst());
+    assert.match(issued.invoice_number, new RegExp(`^INV/${fyLabel(todayIst())}/\\d{4}$`));
   });
 });

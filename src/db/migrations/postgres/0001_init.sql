@@ -46,7 +46,8 @@ CREATE TABLE profiles (
   invoice_prefix text NOT NULL DEFAULT 'INV',
   allow_negative_stock boolean NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (gst_number IS NULL OR state_code = substr(gst_number, 1, 2))
 );
 
 CREATE TABLE customers (
@@ -63,7 +64,9 @@ CREATE TABLE customers (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (profile_id, id),
-  UNIQUE (profile_id, phone_number)
+  UNIQUE (profile_id, phone_number),
+  -- a registered customer's state is the one its GSTIN names
+  CHECK (gstin IS NULL OR state_code = substr(gstin, 1, 2))
 );
 
 CREATE TABLE products (

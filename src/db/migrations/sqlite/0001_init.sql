@@ -47,7 +47,8 @@ CREATE TABLE profiles (
   invoice_prefix TEXT NOT NULL DEFAULT 'INV',
   allow_negative_stock INTEGER NOT NULL DEFAULT 0 CHECK (allow_negative_stock IN (0, 1)),
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
-  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now'))
+  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
+  CHECK (gst_number IS NULL OR state_code = substr(gst_number, 1, 2))
 );
 
 CREATE TABLE customers (
@@ -59,12 +60,16 @@ CREATE TABLE customers (
   gstin TEXT,
   state_code TEXT CHECK (length(state_code) = 2 AND state_code GLOB '[0-9][0-9]'),
   address TEXT,
-  total_debt INTEGER NOT NULL DEFAULT 0,
+  -- numeric(14,2)'s range, which PostgreSQL enforces by type
+  total_debt INTEGER NOT NULL DEFAULT 0
+    CHECK (total_debt BETWEEN -99999999999999 AND 99999999999999),
   notes TEXT,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
   updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
   PRIMARY KEY (profile_id, id),
-  UNIQUE (profile_id, phone_number)
+  UNIQUE (profile_id, phone_number),
+  -- a registered customer's state is the one its GSTIN names
+  CHECK (gstin IS NULL OR state_code = substr(gstin, 1, 2))
 );
 
 CREATE TABLE products (
@@ -76,7 +81,8 @@ CREATE TABLE products (
   unit TEXT NOT NULL DEFAULT 'pcs',
   gst_rate INTEGER NOT NULL DEFAULT 0 CHECK (gst_rate >= 0 AND gst_rate <= 10000),
   base_price INTEGER NOT NULL DEFAULT 0 CHECK (base_price >= 0),
-  current_stock INTEGER NOT NULL DEFAULT 0,
+  current_stock INTEGER NOT NULL DEFAULT 0
+    CHECK (current_stock BETWEEN -99999999999999 AND 99999999999999),
   low_stock_threshold INTEGER,
   is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
