@@ -8,8 +8,10 @@
  *
  * Locking order, so concurrent operations on PostgreSQL cannot deadlock:
  * the customer row first (every change to a customer's ledger updates
- * customers.total_debt, which takes its row lock), then the invoice series,
- * then invoices by (invoice_date, invoice_number), then products by id. */
+ * customers.total_debt, which takes its row lock), then invoices by
+ * (invoice_date, issued_at, invoice_number), then products by id, and the
+ * invoice series last (every invoice of a business takes that one row, so
+ * it is held the shortest time). */
 #ifndef MUNSHI_BIZ_BIZ_H
 #define MUNSHI_BIZ_BIZ_H
 

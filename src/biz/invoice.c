@@ -175,6 +175,9 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
                     h.status);
   if (ledger_debt_add(c, h.customer_id, h.total, NULL, NULL, e)) return -1;
 
+  /* Stock before the series: every invoice of the business takes the
+   * series row's lock, so it is taken last and held the shortest. */
+  if (move_invoice_stock(c, id, -1, prof->allow_negative_stock, e)) return -1;
   char fy[6], number[17];
   gst_fy_label(h.invoice_date, fy);
   db_val s[] = {db_uuid(c->profile_id), db_text(prof->prefix), db_text(fy)};
@@ -196,7 +199,6 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
                     "invoice number %s/%s/%lld would pass 16 characters: "
                     "shorten invoice_prefix",
                     prof->prefix, fy, (long long)n);
-  if (move_invoice_stock(c, id, -1, prof->allow_negative_stock, e)) return -1;
   db_val u[] = {db_text(number), db_text(h.total == 0 ? "paid" : "pending"),
                 db_money(h.total), db_ts(c->now_us), db_uuid(c->profile_id),
                 db_uuid(id), db_date(h.invoice_date)};
