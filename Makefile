@@ -16,9 +16,9 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
               libcurl4-openssl-dev
-TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang \
+TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
               libclang-rt-14-dev
-BENCH_PKGS := wrk curl
+BENCH_PKGS := wrk curl postgresql postgresql-common
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that
 # dpkg-query does not report as installed (and nodejs/npm when one of the
