@@ -343,11 +343,7 @@ static void put_ts(buf *b, int64_t t) {
     buf_puts(b, "null");
     return;
   }
-  char s[TS_TEXT_LEN + 1];
-  ts_format(t, s);
-  buf_putc(b, '"');
-  buf_puts(b, s);
-  buf_putc(b, '"');
+  json_write_ts(b, t);
 }
 
 static void put_key_str(buf *b, const char *key, const char *val) {

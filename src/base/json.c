@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/dec.h"
+#include "base/timeutil.h"
 
 typedef struct parser {
   arena *a;
@@ -639,4 +640,23 @@ const char *json_type_name(json_type t) {
       return "object";
   }
   return "unknown";
+}
+
+int json_write_dec(buf *b, int64_t v, int scale) {
+  char t[DEC_MAX_TEXT];
+  int n = dec_format(v, scale, t);
+  if (n < 0) return -1;
+  return buf_append(b, t, (size_t)n);
+}
+
+int json_write_ts(buf *b, int64_t t_us) {
+  char t[TS_TEXT_LEN + 1];
+  ts_format(t_us, t);
+  return json_write_str(b, t, strlen(t));
+}
+
+int json_write_date(buf *b, int32_t days) {
+  char t[11];
+  date_format(days, t);
+  return json_write_str(b, t, strlen(t));
 }

@@ -62,6 +62,12 @@ int json_decimal(const json *v, int scale, int64_t *out);
 /* Writes s[0..n) as a JSON string literal, quotes included, escaping as
  * RFC 8259 requires. Returns 0 or -1 when the buffer cap is passed. */
 int json_write_str(buf *b, const char *s, size_t n);
+/* Typed values as JSON, shared by every module that answers with rows: an
+ * exact decimal as a number with exactly scale places ("1234.50"), a
+ * timestamp and a date as strings in their canonical forms (timeutil.h). */
+int json_write_dec(buf *b, int64_t v, int scale);
+int json_write_ts(buf *b, int64_t t_us);
+int json_write_date(buf *b, int32_t days);
 /* Writes the value back as compact JSON text. */
 int json_write(buf *b, const json *v);
 /* 1 when s[0..n) is well-formed UTF-8 without NUL bytes, else 0. */

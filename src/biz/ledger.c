@@ -137,30 +137,21 @@ void ledger_row_json(buf *out, const db_res *r, int row, const out_col *cols,
       continue;
     }
     switch (cols[i].type) {
-      case DBT_DEC: {
-        char d[DEC_MAX_TEXT];
-        int len = dec_format(db_res_dec(r, row, i, cols[i].scale), cols[i].scale, d);
-        buf_append(out, d, (size_t)len);
+      case DBT_DEC:
+        json_write_dec(out, db_res_dec(r, row, i, cols[i].scale), cols[i].scale);
         break;
-      }
       case DBT_INT:
         buf_printf(out, "%lld", (long long)db_res_int(r, row, i));
         break;
       case DBT_BOOL:
         buf_puts(out, db_res_bool(r, row, i) ? "true" : "false");
         break;
-      case DBT_TS: {
-        char t[TS_TEXT_LEN + 1];
-        ts_format(db_res_ts(r, row, i), t);
-        json_write_str(out, t, strlen(t));
+      case DBT_TS:
+        json_write_ts(out, db_res_ts(r, row, i));
         break;
-      }
-      case DBT_DATE: {
-        char d[11];
-        date_format(db_res_date(r, row, i), d);
-        json_write_str(out, d, strlen(d));
+      case DBT_DATE:
+        json_write_date(out, db_res_date(r, row, i));
         break;
-      }
       case DBT_JSON:
         buf_puts(out, db_res_text(r, row, i));
         break;

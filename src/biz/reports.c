@@ -61,15 +61,11 @@ static void jw_str(jw *w, const char *s) {
 
 /* Money as an exact JSON number with two decimals: 1234.50 */
 static void jw_money(jw *w, int64_t paise) {
-  char t[DEC_MAX_TEXT];
-  dec_format(paise, MONEY_SCALE, t);
-  jw_raw(w, t);
+  if (json_write_dec(w->b, paise, MONEY_SCALE)) w->bad = 1;
 }
 
 static void jw_date(jw *w, int32_t days) {
-  char t[11];
-  date_format(days, t);
-  jw_printf(w, "\"%s\"", t);
+  if (json_write_date(w->b, days)) w->bad = 1;
 }
 
 static int jw_done(jw *w, biz_err *e) {

@@ -82,27 +82,18 @@ static void render_value(buf *out, const db_res *r, int row, int col,
     case DBT_BOOL:
       buf_puts(out, db_res_bool(r, row, col) ? "true" : "false");
       break;
-    case DBT_DEC: {
-      char d[DEC_MAX_TEXT];
-      int n = dec_format(db_res_dec(r, row, col, c->scale), c->scale, d);
-      buf_append(out, d, (size_t)n);
+    case DBT_DEC:
+      json_write_dec(out, db_res_dec(r, row, col, c->scale), c->scale);
       break;
-    }
     case DBT_JSON:
       buf_puts(out, db_res_text(r, row, col));
       break;
-    case DBT_TS: {
-      char t[TS_TEXT_LEN + 1];
-      ts_format(db_res_ts(r, row, col), t);
-      json_write_str(out, t, strlen(t));
+    case DBT_TS:
+      json_write_ts(out, db_res_ts(r, row, col));
       break;
-    }
-    case DBT_DATE: {
-      char d[11];
-      date_format(db_res_date(r, row, col), d);
-      json_write_str(out, d, strlen(d));
+    case DBT_DATE:
+      json_write_date(out, db_res_date(r, row, col));
       break;
-    }
     default: {
       const char *s = db_res_text(r, row, col);
       json_write_str(out, s, strlen(s));
@@ -705,7 +696,7 @@ static int do_insert(db *d, api_req *req, rest_query *q, const prefs *pf,
   /* Customers and products created here also get their business event (and
    * a product its opening stock movement) in the same transaction, so every
    * new row is read back whole for the hook. */
-  int hooked = !strcmp(t->name, "customers") || !strcmp(t->name, "products");
+  int hooked = (t->flags & TF_EVENTS) != 0;
   fetch_list f;
   fetch_for_query(q, &f);
   if (hooked)

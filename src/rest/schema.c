@@ -254,8 +254,8 @@ static const rest_table tables[] = {
      TF_PROFILES | TF_NO_INSERT | TF_NO_DELETE | TF_TIMESTAMPS,
      "a profile is created with its account (POST /auth/v1/signup) and "
      "lives as long as the account"},
-    NOFK(customers, TF_TENANT | TF_TIMESTAMPS, NULL),
-    NOFK(products, TF_TENANT | TF_TIMESTAMPS, NULL),
+    NOFK(customers, TF_TENANT | TF_TIMESTAMPS | TF_EVENTS, NULL),
+    NOFK(products, TF_TENANT | TF_TIMESTAMPS | TF_EVENTS, NULL),
     {"invoices", invoices_cols, N(invoices_cols), invoices_fks,
      N(invoices_fks),
      TF_TENANT | TF_TIMESTAMPS | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,

@@ -43,6 +43,7 @@ enum {
   TF_NO_UPDATE = 1 << 3,
   TF_NO_DELETE = 1 << 4,
   TF_TIMESTAMPS = 1 << 5, /* has created_at and updated_at */
+  TF_EVENTS = 1 << 6,     /* an insert also runs biz_after_insert (events) */
 };
 
 typedef struct rest_table {
