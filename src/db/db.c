@@ -89,6 +89,13 @@ int db_exec(db *d, const char *sql, db_err *err) {
   return d->ops->exec(d, sql, err);
 }
 
+/* Fault injection for tests (db_fault_after): per thread, so a test's
+ * failures never reach another thread's connection. */
+static _Thread_local int fault_countdown;
+
+void db_fault_after(int nth) { fault_countdown = nth > 0 ? nth : 0; }
+int db_fault_pending(void) { return fault_countdown; }
+
 int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
              db_err *err) {
   check_db(d);
@@ -96,6 +103,8 @@ int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
   if (out) *out = NULL;
   if (n < 0 || (n > 0 && !params))
     return db_err_set(err, "XX000", "bad parameter list");
+  if (fault_countdown > 0 && --fault_countdown == 0)
+    return db_err_set(err, "58030", "injected fault (db_fault_after)");
   return d->ops->query(d, sql, params, n, out, err);
 }
 

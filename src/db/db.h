@@ -92,6 +92,14 @@ int db_exec(db *d, const char *sql, db_err *err);
 int db_query(db *d, const char *sql, const db_val *params, int n,
              db_res **out, db_err *err);
 
+/* Tests only: the nth db_query of this thread from now on fails with
+ * SQLSTATE 58030 (an I/O error), as a database may at any statement; 0
+ * turns it off. Used to show that an operation failing anywhere leaves
+ * nothing behind. */
+void db_fault_after(int nth);
+/* How many db_query calls remain before the fault (0: it fired, or off). */
+int db_fault_pending(void);
+
 /* Transactions. db_begin(d, 1) takes the write lock at once (SQLite's
  * BEGIN IMMEDIATE), which avoids upgrade deadlocks; db_begin(d, 0) is a
  * read transaction. On both backends a statement that fails inside a
