@@ -46,16 +46,7 @@ static int setup(void **state) {
   f->d = test_db_open_migrated(NULL);
   snprintf(f->url, sizeof f->url, "%s", test_db_url());
   /* A tenant for the foreign keys: a user and its profile. */
-  uuid_v7(f->profile);
-  db_val u[] = {db_uuid(f->profile), db_text("events@example.com")};
-  OK(db_query(f->d,
-              "INSERT INTO auth_users (id, email, encrypted_password) "
-              "VALUES ($1, $2, 'x')",
-              u, 2, NULL, &err));
-  db_val p[] = {db_uuid(f->profile)};
-  OK(db_query(f->d,
-              "INSERT INTO profiles (id, business_name) VALUES ($1, 'Shop')",
-              p, 1, NULL, &err));
+  test_tenant(f->d, NULL, f->profile);
   *state = f;
   return 0;
 }

@@ -14,11 +14,10 @@
 
 #include <cmocka.h>
 
+#include "testcall.h"
 #include "testutil.h"
 #include "base/json.h"
 #include "base/uuid.h"
-#include "rest/rest.h"
-#include "rest/rpc.h"
 
 static db *d;
 static api_principal owner;
@@ -33,28 +32,7 @@ static const char *header(const api_req *r, const char *name) {
 
 static int call(arena *a, int rpc, const char *path, const char *body,
                 json **answer) {
-  api_req req = {0};
-  api_resp resp;
-  api_resp_init(&resp);
-  req.a = a;
-  req.method = "POST";
-  req.path = path;
-  req.query = "";
-  req.body = body;
-  req.body_len = strlen(body);
-  req.remote = "test";
-  req.who = owner;
-  req.header = header;
-  if (rpc)
-    rpc_handle(d, &req, &resp);
-  else
-    rest_handle(d, &req, &resp);
-  json_error je;
-  *answer = NULL;
-  if (resp.body.len) json_parse(a, resp.body.data, resp.body.len, answer, &je);
-  int status = resp.status;
-  api_resp_free(&resp);
-  return status;
+  return test_call(d, a, &owner, rpc, "POST", path, "", body, header, answer);
 }
 
 /* Everything the books keep, reduced to numbers. */
@@ -126,18 +104,8 @@ static void test_every_statement_can_fail(void **state) {
   (void)state;
   arena *a = arena_new();
   owner.role = ROLE_AUTHENTICATED;
-  uuid_v7(owner.sub);
+  test_tenant(d, "27", owner.sub);
   db_err err;
-  db_val v[] = {db_uuid(owner.sub)};
-  if (db_query(d,
-               "INSERT INTO auth_users (id, email, encrypted_password) VALUES "
-               "($1, 'faults@example.com', 'x')",
-               v, 1, NULL, &err) ||
-      db_query(d,
-               "INSERT INTO profiles (id, business_name, state_code) VALUES "
-               "($1, 'Fault Traders', '27')",
-               v, 1, NULL, &err))
-    fail_msg("setup: %s", err.message);
   char body[1024], customer[37], product[37], product2[37], inv[37], draft[37];
   json *ans;
   /* REST inserts with their events and opening stock are atomic too. */

@@ -38,23 +38,12 @@ struct fixture {
   char other[UUID_STR_LEN + 1];
 };
 
-static void make_tenant(db *d, const char *email, char id[UUID_STR_LEN + 1]) {
-  uuid_v7(id);
-  db_val u[] = {db_uuid(id), db_text(email)};
-  OK(db_query(d,
-              "INSERT INTO auth_users (id, email, encrypted_password) "
-              "VALUES ($1, $2, 'x')",
-              u, 2, NULL, &err));
-  db_val p[] = {db_uuid(id)};
-  OK(db_query(d, "INSERT INTO profiles (id) VALUES ($1)", p, 1, NULL, &err));
-}
-
 static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof *f);
   if (!f) return -1;
   f->d = test_db_open_migrated(NULL);
-  make_tenant(f->d, "a@example.com", f->profile);
-  make_tenant(f->d, "b@example.com", f->other);
+  test_tenant(f->d, NULL, f->profile);
+  test_tenant(f->d, NULL, f->other);
   *state = f;
   return 0;
 }

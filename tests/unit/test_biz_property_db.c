@@ -21,11 +21,10 @@
 
 #include <cmocka.h>
 
+#include "testcall.h"
 #include "testutil.h"
 #include "base/json.h"
 #include "base/uuid.h"
-#include "rest/rest.h"
-#include "rest/rpc.h"
 
 #define N_CUSTOMERS 6
 #define N_PRODUCTS 5
@@ -51,49 +50,19 @@ static const char *no_header(const api_req *r, const char *name) {
   return !strcasecmp(name, "prefer") ? prefer : NULL;
 }
 
-/* Runs one call; returns the status and the parsed answer (in a). */
+/* Runs one call; fails the test on a 5xx (the books must never break). */
 static int call(arena *a, int rpc, const char *method, const char *path,
                 const char *query, const char *body, json **answer) {
-  api_req req = {0};
-  api_resp resp;
-  api_resp_init(&resp);
-  req.a = a;
-  req.method = method;
-  req.path = path;
-  req.query = query;
-  req.body = body;
-  req.body_len = strlen(body);
-  req.remote = "test";
-  req.who = owner;
-  req.header = no_header;
-  if (rpc)
-    rpc_handle(d, &req, &resp);
-  else
-    rest_handle(d, &req, &resp);
-  json_error je;
-  *answer = NULL;
-  if (resp.body.len) json_parse(a, resp.body.data, resp.body.len, answer, &je);
-  int status = resp.status;
-  if (status >= 500) fail_msg("%s %s: %d %s", method, path, status, buf_cstr(&resp.body));
-  api_resp_free(&resp);
+  int status = test_call(d, a, &owner, rpc, method, path, query, body,
+                         no_header, answer);
+  if (status >= 500) fail_msg("%s %s: %d", method, path, status);
   return status;
 }
 
 static void setup_business(void) {
   arena *a = arena_new();
   owner.role = ROLE_AUTHENTICATED;
-  uuid_v7(owner.sub);
-  db_err err;
-  db_val v[] = {db_uuid(owner.sub), db_text("owner@example.com")};
-  if (db_query(d,
-               "INSERT INTO auth_users (id, email, encrypted_password) VALUES "
-               "($1, $2, 'x')",
-               v, 2, NULL, &err) ||
-      db_query(d,
-               "INSERT INTO profiles (id, business_name, state_code) VALUES "
-               "($1, 'Property Traders', '27')",
-               v, 1, NULL, &err))
-    fail_msg("setup: %s", err.message);
+  test_tenant(d, "27", owner.sub);
   prefer = "return=representation";
   json *ans;
   for (int i = 0; i < N_CUSTOMERS; i++) {

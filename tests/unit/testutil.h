@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/uuid.h"
 #include "db/db.h"
 
 #define TEST_DB_MAX_OPEN 16
@@ -185,6 +186,27 @@ static inline void test_db_close(db *d) {
     unlink(p);
   }
   e->d = NULL;
+}
+
+/* A tenant for the tests: a user and its business profile, made with SQL
+ * (no password hashing), with the given GST state code (NULL: none). The
+ * new id goes to id; the user's email is <id>@example.com. */
+static inline void test_tenant(db *d, const char *state_code, char id[37]) {
+  uuid_v7(id);
+  char email[64];
+  snprintf(email, sizeof email, "%s@example.com", id);
+  db_val u[] = {db_uuid(id), db_text(email)};
+  db_val p[] = {db_uuid(id), state_code ? db_text(state_code) : db_null()};
+  db_err err;
+  if (db_query(d,
+               "INSERT INTO auth_users (id, email, encrypted_password) "
+               "VALUES ($1, $2, 'x')",
+               u, 2, NULL, &err) ||
+      db_query(d,
+               "INSERT INTO profiles (id, business_name, state_code) VALUES "
+               "($1, 'Test Shop', $2)",
+               p, 2, NULL, &err))
+    test_die("cannot create a test tenant", err.message);
 }
 
 #endif
