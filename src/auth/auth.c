@@ -11,7 +11,7 @@
  * SQLite write lock, and failed logins are charged to the email and to the
  * client address before the hash is spent. */
 #include "auth/auth.h"
-#include "biz/gst.h"
+#include "base/ident.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -29,6 +29,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/url.h"
 #include "base/uuid.h"
 
 #define AUTH_MAGIC 0x61757468u /* "auth" */
@@ -170,75 +171,9 @@ int auth_api_key(auth *au, const char *role, buf *out) {
 /* ---------------------------------------------------------------------------
  * Small parsers */
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes s[0..n) ('+' is a space, as in forms). NULL when an
- * escape is broken or decodes to NUL. */
-static char *pct_decode(arena *a, const char *s, size_t n) {
-  char *out = arena_alloc(a, n + 1);
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= n) return NULL;
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return NULL;
-      c = (char)(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+') {
-      c = ' ';
-    }
-    out[j++] = c;
-  }
-  out[j] = '\0';
-  return out;
-}
-
-/* The value of key in a query string "a=1&b=2". Returns 1 and sets *val,
- * 0 when absent, -1 when the string is malformed or names key twice (two
- * grant types would be a question we refuse to guess the answer to). */
-static int qs_get(arena *a, const char *qs, const char *key, const char **val) {
-  int found = 0;
-  *val = NULL;
-  const char *p = qs ? qs : "";
-  while (*p) {
-    const char *end = strchr(p, '&');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n) {
-      const char *eq = memchr(p, '=', n);
-      size_t klen = eq ? (size_t)(eq - p) : n;
-      char *k = pct_decode(a, p, klen);
-      if (!k) return -1;
-      if (strcmp(k, key) == 0) {
-        if (found) return -1;
-        const char *v = eq ? pct_decode(a, eq + 1, n - klen - 1) : "";
-        if (!v) return -1;
-        *val = v;
-        found = 1;
-      }
-    }
-    p += n;
-    if (*p == '&') p++;
-  }
-  return found;
-}
-
 /* The token of "Authorization: Bearer <token>", or NULL. */
 static const char *bearer_token(const api_req *req) {
-  const char *h = req->header ? req->header(req, "authorization") : NULL;
-  if (!h || strncasecmp(h, "bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
-    return NULL;
-  h += 6;
-  while (*h == ' ' || *h == '\t') h++;
-  size_t n = strlen(h);
-  while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
-  if (n == 0) return NULL;
-  return arena_strndup(req->a, h, n);
+  return api_bearer(req->a, req->header ? req->header(req, "authorization") : NULL);
 }
 
 /* Parses the body as a JSON object or answers bad_json. */
@@ -908,7 +843,7 @@ static int do_logout(auth *au, db *d, api_req *req, api_resp *resp) {
   api_principal who;
   if (user_token_or_reply(au, req, resp, &who)) return -1;
   const char *scope;
-  int rc = qs_get(req->a, req->query, "scope", &scope);
+  int rc = url_query_get(req->a, req->query, "scope", &scope);
   if (rc < 0)
     return api_fail(resp, E_AUTH_VALIDATION, "Malformed query string", NULL,
                     NULL);
@@ -960,7 +895,7 @@ static int route(auth *au, db *d, api_req *req, api_resp *resp) {
   if (strcmp(path, "token") == 0) {
     if (!post) return api_fail(resp, E_METHOD, NULL, NULL, NULL);
     const char *grant;
-    int rc = qs_get(req->a, req->query, "grant_type", &grant);
+    int rc = url_query_get(req->a, req->query, "grant_type", &grant);
     if (rc < 0)
       return api_fail(resp, E_AUTH_BAD_GRANT, "Malformed query string", NULL,
                       NULL);

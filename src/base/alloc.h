@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+/* Reports that n bytes could not be had and aborts. For callers that
+ * refuse a size before asking malloc (an arena, a size that would wrap). */
+_Noreturn void xoom(size_t n);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/json.h"
 
@@ -163,4 +164,30 @@ int api_failf(api_resp *r, api_error e, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   return api_fail(r, e, msg, NULL, NULL);
+}
+
+api_error api_error_for_sqlstate(const char *c) {
+  if (!c || !c[0]) return E_DB;
+  if (!strcmp(c, "23505")) return E_UNIQUE;
+  if (!strcmp(c, "23503")) return E_FOREIGN_KEY;
+  if (!strcmp(c, "23502")) return E_NOT_NULL;
+  if (!strcmp(c, "23514")) return E_CHECK;
+  if (!strncmp(c, "22", 2)) return E_BAD_VALUE;
+  if (api_sqlstate_retryable(c) || !strncmp(c, "08", 2)) return E_UNAVAILABLE;
+  return E_DB;
+}
+
+int api_sqlstate_retryable(const char *c) {
+  return c && (!strcmp(c, "40001") || !strcmp(c, "40P01"));
+}
+
+const char *api_bearer(arena *a, const char *h) {
+  if (!h || strncasecmp(h, "bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+    return NULL;
+  h += 6;
+  while (*h == ' ' || *h == '\t') h++;
+  size_t n = strlen(h);
+  while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
+  if (n == 0) return NULL;
+  return arena_strndup(a, h, n);
 }

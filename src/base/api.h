@@ -117,6 +117,22 @@ int api_header(api_resp *r, const char *name, const char *value);
  * default), details and hint are optional. Always returns -1. */
 int api_fail(api_resp *r, api_error e, const char *message, const char *details,
              const char *hint);
+/* The API error for a database error's SQLSTATE: 23505 unique, 23503
+ * foreign key, 23502 not null, 23514 check, class 22 bad value; 40001,
+ * 40P01 and class 08 (serialization, deadlock, connection) are
+ * E_UNAVAILABLE (503, retry); anything else is E_DB (500). The one mapping
+ * every layer uses. */
+api_error api_error_for_sqlstate(const char *sqlstate);
+/* 1 when a transaction that failed with sqlstate may simply be run again:
+ * a serialization failure (40001) or a deadlock (40P01). */
+int api_sqlstate_retryable(const char *sqlstate);
+
+/* The token of an Authorization header value "Bearer <token>" (scheme
+ * case-insensitive, spaces or tabs after it, trailing blanks dropped),
+ * copied into a; NULL when the value is not of that form. The one parser
+ * of the header. */
+const char *api_bearer(arena *a, const char *authorization);
+
 /* api_fail with a printf-style message. */
 int api_failf(api_resp *r, api_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

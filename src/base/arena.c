@@ -11,6 +11,9 @@
 
 #define ARENA_BLOCK 8192
 #define ARENA_ALIGN 16
+/* Far above any request (bodies are capped at a few MiB), far below where
+ * size arithmetic could wrap. */
+#define ARENA_MAX_ALLOC ((size_t)1 << 40)
 
 typedef struct block {
   struct block *next;
@@ -60,8 +63,12 @@ void arena_reset(arena *a) {
 }
 
 void *arena_alloc(arena *a, size_t n) {
+  /* A size near SIZE_MAX would wrap in the rounding below (and in the
+   * block header added to it) into a tiny block that the memset then runs
+   * past: no arena serves such a request, so it ends like any other
+   * failed allocation. */
+  if (n > ARENA_MAX_ALLOC) xoom(n);
   size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  if (need < n) need = n; /* overflow: let block_new's size fail loudly */
   block *b = a->head;
   if (b->size - b->used < need) {
     size_t size = need > ARENA_BLOCK / 2 ? need : ARENA_BLOCK;
@@ -84,6 +91,7 @@ void *arena_alloc(arena *a, size_t n) {
 }
 
 char *arena_strndup(arena *a, const char *s, size_t n) {
+  if (n >= ARENA_MAX_ALLOC) xoom(n); /* n + 1 must not wrap */
   char *p = arena_alloc(a, n + 1);
   memcpy(p, s, n);
   p[n] = '\0';

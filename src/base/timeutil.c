@@ -16,7 +16,6 @@
 #include <time.h>
 
 #define US_PER_SEC 1000000LL
-#define US_PER_DAY (86400LL * US_PER_SEC)
 
 static int64_t clock_us(clockid_t id) {
   struct timespec ts;

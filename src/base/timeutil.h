@@ -9,7 +9,10 @@
 
 #include <stdint.h>
 
-#define TS_TEXT_LEN 32 /* "2026-11-24T20:00:00.123456+00:00" */
+#define TS_TEXT_LEN 32
+#define US_PER_DAY (86400LL * 1000000LL)
+/* India has one time zone and no daylight saving: UTC+05:30 all year. */
+#define IST_OFFSET_US ((5LL * 3600 + 30 * 60) * 1000000LL) /* "2026-11-24T20:00:00.123456+00:00" */
 
 int64_t time_now_us(void);     /* wall clock, UTC */
 int64_t time_mono_us(void);    /* monotonic clock, for durations */

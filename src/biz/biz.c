@@ -41,16 +41,7 @@ int biz_fail(biz_err *e, api_error code, const char *fmt, ...) {
 }
 
 int biz_db_fail(biz_err *e, const db_err *err) {
-  const char *c = err->code;
-  api_error code = E_DB;
-  if (!strcmp(c, "23505")) code = E_UNIQUE;
-  else if (!strcmp(c, "23503")) code = E_FOREIGN_KEY;
-  else if (!strcmp(c, "23502")) code = E_NOT_NULL;
-  else if (!strcmp(c, "23514")) code = E_CHECK;
-  else if (!strncmp(c, "22", 2)) code = E_BAD_VALUE;
-  else if (!strcmp(c, "40001") || !strcmp(c, "40P01") || !strncmp(c, "08", 2))
-    code = E_UNAVAILABLE;
-  e->code = code;
+  e->code = api_error_for_sqlstate(err->code);
   e->db = *err;
   snprintf(e->message, sizeof e->message, "%s", err->message);
   e->details[0] = '\0';

@@ -18,15 +18,13 @@
 #include "biz/args.h"
 #include "biz/gst.h"
 
-#define REPORT_DAY_US 86400000000LL
-#define REPORT_IST_US 19800000000LL /* +05:30 */
 #define SUMMARY_MAX_DAYS 366        /* a leap financial year */
 #define DEBTORS_DEFAULT 100
 #define DEBTORS_MAX 1000
 
 /* The instant India's day `days` begins, in UTC microseconds. */
 static int64_t ist_midnight(int32_t days) {
-  return (int64_t)days * REPORT_DAY_US - REPORT_IST_US;
+  return (int64_t)days * US_PER_DAY - IST_OFFSET_US;
 }
 
 /* ---- JSON output ------------------------------------------------------- */

@@ -29,10 +29,10 @@ static int identify(const router_ctx *rc, api_req *req, api_resp *resp) {
   const char *apikey = req->header(req, "apikey");
   const char *token = NULL;
   if (authz) {
-    if (strncasecmp(authz, "Bearer ", 7) || !authz[7])
+    token = api_bearer(req->a, authz);
+    if (!token)
       return api_fail(resp, E_JWT, "Authorization must be \"Bearer <token>\"",
                       NULL, NULL);
-    token = authz + 7;
   }
   if (apikey && (!token || strcmp(apikey, token))) {
     api_principal key;

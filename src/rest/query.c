@@ -17,6 +17,7 @@
 
 #include "base/dec.h"
 #include "base/json.h"
+#include "base/url.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -42,37 +43,6 @@ static const char *shown(arena *a, const char *s, size_t n) {
   return n > 64 ? arena_printf(a, "%s...", p) : p;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-char *query_unescape(arena *a, const char *s, size_t n) {
-  char *out = arena_alloc(a, n + 1);
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      int h, l;
-      if (i + 2 >= n) return NULL;
-      h = hexval(s[i + 1]);
-      l = hexval(s[i + 2]);
-      if (h < 0 || l < 0) return NULL;
-      c = (char)(h * 16 + l);
-      if (c == '\0') return NULL;
-      i += 2;
-    } else if (c == '+') {
-      c = ' ';
-    } else if (c == '\0') {
-      return NULL;
-    }
-    out[j++] = c;
-  }
-  out[j] = '\0';
-  return out;
-}
 
 static const char *type_name(const rest_col *c) {
   switch (c->type) {
@@ -605,8 +575,8 @@ int query_parse(arena *a, const rest_table *t, const char *qs, rest_query *q,
     if (!amp) amp = end;
     const char *eq = memchr(p, '=', (size_t)(amp - p));
     if (amp == p) { p = amp + 1; continue; }
-    char *key = query_unescape(a, p, (size_t)((eq ? eq : amp) - p));
-    char *val = eq ? query_unescape(a, eq + 1, (size_t)(amp - eq - 1))
+    char *key = url_unescape(a, p, (size_t)((eq ? eq : amp) - p));
+    char *val = eq ? url_unescape(a, eq + 1, (size_t)(amp - eq - 1))
                    : arena_strdup(a, "");
     if (!key || !val)
       return fail(err, E_BAD_QUERY, "malformed percent-encoding in the query");

@@ -87,9 +87,6 @@ int query_parse(arena *a, const rest_table *t, const char *qs, rest_query *q,
 int query_value(arena *a, const rest_col *c, const char *s, size_t n,
                 db_val *out, query_error *err);
 
-/* Percent-decodes s[0..n) ('+' is a space) into a new string in a; NULL
- * when an escape is malformed or decodes to NUL. */
-char *query_unescape(arena *a, const char *s, size_t n);
 
 /* For fuzzing: parse against every table, never crash. */
 int fuzz_query_parse(const char *data, size_t size);

@@ -52,19 +52,20 @@ static int fail_query(api_resp *resp, const query_error *e) {
 
 /* Maps a database error to the API's; constraint messages are safe to show. */
 static int fail_db(api_resp *resp, const db_err *e) {
-  const char *c = e->code;
-  if (!strcmp(c, "23505")) return api_fail(resp, E_UNIQUE, e->message, NULL, NULL);
-  if (!strcmp(c, "23503"))
-    return api_fail(resp, E_FOREIGN_KEY, e->message,
-                    "the referenced row does not exist in your business", NULL);
-  if (!strcmp(c, "23502")) return api_fail(resp, E_NOT_NULL, e->message, NULL, NULL);
-  if (!strcmp(c, "23514")) return api_fail(resp, E_CHECK, e->message, NULL, NULL);
-  if (!strncmp(c, "22", 2)) return api_fail(resp, E_BAD_VALUE, e->message, NULL, NULL);
-  if (!strcmp(c, "40001") || !strcmp(c, "40P01") || !strncmp(c, "08", 2))
-    return api_fail(resp, E_UNAVAILABLE, "the database is busy or unreachable; retry",
-                    NULL, NULL);
-  log_error("rest: database error %s: %s", c, e->message);
-  return api_fail(resp, E_DB, NULL, NULL, NULL);
+  api_error code = api_error_for_sqlstate(e->code);
+  switch (code) {
+    case E_FOREIGN_KEY:
+      return api_fail(resp, code, e->message,
+                      "the referenced row does not exist in your business", NULL);
+    case E_UNAVAILABLE:
+      return api_fail(resp, code, "the database is busy or unreachable; retry",
+                      NULL, NULL);
+    case E_DB:
+      log_error("rest: database error %s: %s", e->code, e->message);
+      return api_fail(resp, code, NULL, NULL, NULL);
+    default:
+      return api_fail(resp, code, e->message, NULL, NULL);
+  }
 }
 
 /* ---- rendering ---------------------------------------------------------- */

@@ -18,9 +18,7 @@ static int reply_biz_error(api_resp *resp, const biz_err *e) {
 
 /* Serialization failures and deadlocks (PostgreSQL), busy (SQLite): the
  * whole transaction may simply be run again. */
-static int retryable(const db_err *err) {
-  return !strcmp(err->code, "40001") || !strcmp(err->code, "40P01");
-}
+static int retryable(const db_err *err) { return api_sqlstate_retryable(err->code); }
 
 /* Records a 4xx answer under the key in a transaction of its own (the
  * operation's was rolled back). Best effort: if another request with the

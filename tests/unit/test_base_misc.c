@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/api.h"
@@ -17,6 +19,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/url.h"
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -47,6 +50,101 @@ static void test_arena(void **state) {
   for (int i = 0; i < 100; i++) assert_int_equal(p[i], 0);
   arena_free(a);
   arena_free(NULL);
+}
+
+/* Runs fn in a child process; returns the signal that ended it, or 0 when
+ * it exited normally. */
+static int dies_by(void (*fn)(size_t), size_t n) {
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    fclose(stderr); /* the expected "out of memory" line is noise here */
+    fn(n);
+    _exit(0);
+  }
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+static void alloc_huge(size_t n) {
+  arena *a = arena_new();
+  volatile unsigned char *p = arena_alloc(a, n);
+  p[0] = 1; /* not reached: the arena refuses */
+  arena_free(a);
+}
+
+static void strndup_huge(size_t n) {
+  arena *a = arena_new();
+  (void)arena_strndup(a, "x", n);
+  arena_free(a);
+}
+
+/* Regression: a size near SIZE_MAX wrapped in the alignment rounding into a
+ * tiny block, and the memset of n bytes then wrote far past it. Now such a
+ * size aborts as an out-of-memory does, before anything is written. */
+static void test_arena_huge(void **state) {
+  (void)state;
+  size_t sizes[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 16,
+                    SIZE_MAX / 2 + 1, (size_t)1 << 62};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    assert_int_equal(dies_by(alloc_huge, sizes[i]), SIGABRT);
+    assert_int_equal(dies_by(strndup_huge, sizes[i]), SIGABRT);
+  }
+  /* An ordinary large request still works. */
+  assert_int_equal(dies_by(alloc_huge, (size_t)1 << 24), 0);
+}
+
+/* ---- url ---------------------------------------------------------------- */
+
+static void test_url(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  assert_string_equal(url_unescape(a, "a%20b+c%2B", 10), "a b c+");
+  assert_null(url_unescape(a, "%2", 2));
+  assert_null(url_unescape(a, "ab%", 3));
+  assert_null(url_unescape(a, "%zz", 3));
+  assert_null(url_unescape(a, "%00", 3)); /* no NUL smuggled into C strings */
+  assert_string_equal(url_unescape(a, "%41", 3), "A");
+  const char *v;
+  assert_int_equal(url_query_get(a, "x=1&access_token=abc%2Edef&y=", "access_token", &v), 1);
+  assert_string_equal(v, "abc.def");
+  assert_int_equal(url_query_get(a, "x=1", "access_token", &v), 0);
+  assert_null(v);
+  assert_int_equal(url_query_get(a, "t=1&t=2", "t", &v), -1);
+  assert_int_equal(url_query_get(a, "t=%zz", "t", &v), -1);
+  assert_int_equal(url_query_get(a, "", "t", &v), 0);
+  assert_int_equal(url_query_get(a, "t", "t", &v), 1);
+  assert_string_equal(v, "");
+  arena_free(a);
+}
+
+/* ---- bearer and SQLSTATE mapping ---------------------------------------- */
+
+static void test_bearer_sqlstate(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  assert_string_equal(api_bearer(a, "Bearer abc"), "abc");
+  assert_string_equal(api_bearer(a, "bearer \t abc  "), "abc");
+  assert_null(api_bearer(a, "Bearer "));
+  assert_null(api_bearer(a, "Bearerabc"));
+  assert_null(api_bearer(a, "Basic abc"));
+  assert_null(api_bearer(a, NULL));
+  arena_free(a);
+  assert_int_equal(api_error_for_sqlstate("23505"), E_UNIQUE);
+  assert_int_equal(api_error_for_sqlstate("23503"), E_FOREIGN_KEY);
+  assert_int_equal(api_error_for_sqlstate("23502"), E_NOT_NULL);
+  assert_int_equal(api_error_for_sqlstate("23514"), E_CHECK);
+  assert_int_equal(api_error_for_sqlstate("22P02"), E_BAD_VALUE);
+  assert_int_equal(api_error_for_sqlstate("40001"), E_UNAVAILABLE);
+  assert_int_equal(api_error_for_sqlstate("40P01"), E_UNAVAILABLE);
+  assert_int_equal(api_error_for_sqlstate("08006"), E_UNAVAILABLE);
+  assert_int_equal(api_error_for_sqlstate("58030"), E_DB);
+  assert_int_equal(api_error_for_sqlstate(""), E_DB);
+  assert_int_equal(api_error_get(E_UNAVAILABLE)->status, 503);
+  assert_true(api_sqlstate_retryable("40001") && api_sqlstate_retryable("40P01"));
+  assert_false(api_sqlstate_retryable("08006") || api_sqlstate_retryable("23505"));
 }
 
 /* ---- buf -------------------------------------------------------------- */
@@ -369,6 +467,9 @@ static void test_log(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena),
+      cmocka_unit_test(test_arena_huge),
+      cmocka_unit_test(test_url),
+      cmocka_unit_test(test_bearer_sqlstate),
       cmocka_unit_test(test_buf),
       cmocka_unit_test(test_error_table),
       cmocka_unit_test(test_resp),
