@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "biz/run.h"
 #include "db/db.h"
 #include "demo/demo.h"
 #include "http/server.h"
@@ -25,6 +26,11 @@ static void make_parent_dirs(const char *url) {
     *p = '/';
   }
 }
+
+/* Most write operations one SQLite commit carries. Past a few dozen the
+ * batch no longer gets cheaper per operation, and every caller in it waits
+ * for the slowest. */
+#define WRITER_BATCH 64
 
 static int migrate(const config *c) {
   db *d;
@@ -104,8 +110,17 @@ static int serve(const config *c) {
   signal(SIGPIPE, SIG_IGN);
   http_server *s;
   char err[256];
+  /* SQLite: write operations of every request share one writer thread,
+   * which commits them in groups (biz/run.h). */
+  db_err werr;
+  if (biz_writer_start(c->db_url, WRITER_BATCH, &werr)) {
+    fprintf(stderr, "munshi: cannot start the writer: %s\n", werr.message);
+    auth_free(au);
+    return -1;
+  }
   if (http_start(&hc, &s, err, sizeof err)) {
     fprintf(stderr, "munshi: %s\n", err);
+    biz_writer_stop();
     auth_free(au);
     return -1;
   }
@@ -122,6 +137,7 @@ static int serve(const config *c) {
   sigwait(&stop, &sig);
   log_info("signal %d: stopping", sig);
   http_stop(s);
+  biz_writer_stop();
   auth_free(au);
   return 0;
 }
