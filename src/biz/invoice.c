@@ -173,7 +173,8 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
   if (strcmp(h.status, "draft"))
     return biz_fail(e, E_OP_CONFLICT, "invoice is %s, only a draft can be issued",
                     h.status);
-  if (ledger_debt_add(c, h.customer_id, h.total, NULL, NULL, e)) return -1;
+  int64_t debt;
+  if (ledger_debt_add(c, h.customer_id, h.total, &debt, NULL, e)) return -1;
 
   /* Stock before the series: every invoice of the business takes the
    * series row's lock, so it is taken last and held the shortest. */
@@ -218,6 +219,10 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
     char p[128];
     snprintf(p, sizeof p, "{\"invoice_id\":\"%s\",\"amount\":0.00}", id);
     if (ledger_event(c, "invoice.paid", "invoice", id, p, e)) return -1;
+  } else if (debt - h.total < 0) {
+    /* The customer had credit: it pays this invoice (and any older one
+     * still open) as a payment would have. */
+    if (ledger_apply_credit(c, h.customer_id, e)) return -1;
   }
   return 0;
 }
@@ -488,5 +493,10 @@ int op_cancel_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   db_res_free(r);
   if (changed != 1)
     return biz_fail(e, E_OP_CONFLICT, "invoice changed while it was cancelled; retry");
+  /* What was paid on it is credit now, for the customer's other open
+   * invoices first. */
+  if ((!strcmp(was, "paid") || !strcmp(was, "partially_paid")) && h.total > 0 &&
+      ledger_apply_credit(c, h.customer_id, e))
+    return -1;
   return answer_with_events(c, id, "invoice.cancelled", NULL, out, e);
 }

@@ -175,3 +175,116 @@ const char *ledger_col_list(arena *a, const out_col *cols, int n) {
   buf_free(&b);
   return s;
 }
+
+/* ---- allocation and credit ---------------------------------------------- */
+
+int ledger_allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
+                    int64_t balance, int64_t *left, buf *allocs, int *nalloc,
+                    biz_err *e) {
+  int64_t amt = balance < *left ? balance : *left;
+  if (amt <= 0) return 0;
+  int paid = amt == balance;
+  db_val u[] = {db_money(amt), db_text(paid ? "paid" : "partially_paid"),
+                db_ts(c->now_us), db_uuid(c->profile_id), db_uuid(invoice_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "UPDATE invoices SET amount_paid = amount_paid + $1, "
+               "balance_due = balance_due - $1, status = $2, updated_at = $3 "
+               "WHERE profile_id = $4 AND id = $5 AND status IN ('pending', "
+               "'partially_paid') RETURNING invoice_number",
+               u, 5, &r, &err))
+    return biz_db_fail(e, &err);
+  if (db_res_rows(r) != 1) {
+    db_res_free(r);
+    return biz_fail(e, E_OP_CONFLICT, "invoice %s is not open", invoice_id);
+  }
+  char number[40];
+  snprintf(number, sizeof number, "%s", db_res_text(r, 0, 0));
+  db_res_free(r);
+  char id[UUID_STR_LEN + 1];
+  uuid_v7(id);
+  db_val a[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(payment_id),
+                db_uuid(invoice_id), db_money(amt), db_ts(c->now_us)};
+  if (db_query(c->d,
+               "INSERT INTO payment_allocations (profile_id, id, payment_id, "
+               "invoice_id, amount, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+               a, 6, NULL, &err))
+    return biz_db_fail(e, &err);
+  char money[DEC_MAX_TEXT];
+  dec_format(amt, 2, money);
+  buf_printf(allocs, "%s{\"invoice_id\":\"%s\",\"invoice_number\":",
+             *nalloc ? "," : "", invoice_id);
+  json_write_str(allocs, number, strlen(number));
+  buf_printf(allocs, ",\"amount\":%s,\"status\":\"%s\"}", money,
+             paid ? "paid" : "partially_paid");
+  (*nalloc)++;
+  *left -= amt;
+  if (paid) {
+    char p[256];
+    snprintf(p, sizeof p,
+             "{\"invoice_id\":\"%s\",\"payment_id\":\"%s\",\"amount\":%s}",
+             invoice_id, payment_id, money);
+    if (ledger_event(c, "invoice.paid", "invoice", invoice_id, p, e)) return -1;
+  }
+  return 0;
+}
+
+
+/* The customer's payments with money not allocated to a live invoice,
+ * oldest first. Allocations to cancelled invoices count as free again:
+ * cancelling a paid invoice turns what was paid on it into credit. */
+static int free_payments(biz_ctx *c, const char *customer_id, db_res **r,
+                         biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
+  db_err err;
+  if (db_query(c->d,
+               "SELECT p.id, p.amount_received - COALESCE((SELECT SUM(a.amount) "
+               "FROM payment_allocations a JOIN invoices i ON i.profile_id = "
+               "a.profile_id AND i.id = a.invoice_id WHERE a.profile_id = "
+               "p.profile_id AND a.payment_id = p.id AND i.status <> "
+               "'cancelled'), 0) FROM payments p WHERE p.profile_id = $1 AND "
+               "p.customer_id = $2 ORDER BY p.received_at, p.id",
+               v, 2, r, &err))
+    return biz_db_fail(e, &err);
+  return 0;
+}
+
+int ledger_apply_credit(biz_ctx *c, const char *customer_id, biz_err *e) {
+  db_res *pay = NULL, *inv = NULL;
+  db_err err;
+  int rc = free_payments(c, customer_id, &pay, e);
+  if (rc) return rc;
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
+  if (db_query(c->d,
+               "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
+               "AND customer_id = $2 AND status IN ('pending', "
+               "'partially_paid') ORDER BY invoice_date, issued_at, "
+               "invoice_number",
+               v, 2, &inv, &err)) {
+    rc = biz_db_fail(e, &err);
+    goto out;
+  }
+  buf allocs; /* ledger_allocate describes each part; not needed here */
+  buf_init(&allocs, 0);
+  int nalloc = 0, p = 0;
+  int64_t left = 0;
+  for (int i = 0; i < db_res_rows(inv) && !rc; i++) {
+    int64_t balance = db_res_dec(inv, i, 1, 2);
+    const char *inv_id = db_res_text(inv, i, 0);
+    while (balance > 0 && !rc) {
+      while (left <= 0 && p < db_res_rows(pay)) left = db_res_dec(pay, p++, 1, 2);
+      if (left <= 0) goto done; /* no credit left */
+      int64_t before = left;
+      rc = ledger_allocate(c, db_res_text(pay, p - 1, 0), inv_id, balance,
+                           &left, &allocs, &nalloc, e);
+      balance -= before - left;
+    }
+  }
+done:
+  buf_free(&allocs);
+out:
+  db_res_free(pay);
+  db_res_free(inv);
+  return rc;
+}

@@ -30,6 +30,22 @@ int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
                       const char *ref_type, const char *ref_id,
                       int allow_negative, int64_t *balance, biz_err *e);
 
+/* Allocates min(balance, *left) of payment_id to the open invoice
+ * invoice_id: moves its amount_paid, balance_due and status, writes the
+ * payment_allocations row, emits invoice.paid when it is paid in full, and
+ * appends {invoice_id, invoice_number, amount, status} to allocs (a comma
+ * before all but the first, counted in *nalloc). *left goes down by the
+ * amount. 409 when the invoice is not open. */
+int ledger_allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
+                    int64_t balance, int64_t *left, buf *allocs, int *nalloc,
+                    biz_err *e);
+
+/* Applies the customer's credit — money of its payments not allocated to a
+ * live invoice, oldest payment first — to its open invoices, oldest first,
+ * by the allocation rules of payments. Call after an invoice is issued or
+ * a paid one cancelled, under the customer's row lock. */
+int ledger_apply_credit(biz_ctx *c, const char *customer_id, biz_err *e);
+
 /* A column of a row to render: name and type as in db.h. */
 typedef struct out_col {
   const char *name;

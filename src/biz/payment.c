@@ -13,59 +13,6 @@
 static const char *const modes[] = {"cash", "upi", "bank_transfer", "card",
                                     "cheque", "other", NULL};
 
-/* Allocates up to *left to one open invoice. */
-static int allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
-                    int64_t balance, int64_t *left, buf *allocs, int *nalloc,
-                    biz_err *e) {
-  int64_t amt = balance < *left ? balance : *left;
-  if (amt <= 0) return 0;
-  int paid = amt == balance;
-  db_val u[] = {db_money(amt), db_text(paid ? "paid" : "partially_paid"),
-                db_ts(c->now_us), db_uuid(c->profile_id), db_uuid(invoice_id)};
-  db_res *r = NULL;
-  db_err err;
-  if (db_query(c->d,
-               "UPDATE invoices SET amount_paid = amount_paid + $1, "
-               "balance_due = balance_due - $1, status = $2, updated_at = $3 "
-               "WHERE profile_id = $4 AND id = $5 AND status IN ('pending', "
-               "'partially_paid') RETURNING invoice_number",
-               u, 5, &r, &err))
-    return biz_db_fail(e, &err);
-  if (db_res_rows(r) != 1) {
-    db_res_free(r);
-    return biz_fail(e, E_OP_CONFLICT, "invoice %s is not open", invoice_id);
-  }
-  char number[40];
-  snprintf(number, sizeof number, "%s", db_res_text(r, 0, 0));
-  db_res_free(r);
-  char id[UUID_STR_LEN + 1];
-  uuid_v7(id);
-  db_val a[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(payment_id),
-                db_uuid(invoice_id), db_money(amt), db_ts(c->now_us)};
-  if (db_query(c->d,
-               "INSERT INTO payment_allocations (profile_id, id, payment_id, "
-               "invoice_id, amount, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-               a, 6, NULL, &err))
-    return biz_db_fail(e, &err);
-  char money[DEC_MAX_TEXT];
-  dec_format(amt, 2, money);
-  buf_printf(allocs, "%s{\"invoice_id\":\"%s\",\"invoice_number\":",
-             *nalloc ? "," : "", invoice_id);
-  json_write_str(allocs, number, strlen(number));
-  buf_printf(allocs, ",\"amount\":%s,\"status\":\"%s\"}", money,
-             paid ? "paid" : "partially_paid");
-  (*nalloc)++;
-  *left -= amt;
-  if (paid) {
-    char p[256];
-    snprintf(p, sizeof p,
-             "{\"invoice_id\":\"%s\",\"payment_id\":\"%s\",\"amount\":%s}",
-             invoice_id, payment_id, money);
-    if (ledger_event(c, "invoice.paid", "invoice", invoice_id, p, e)) return -1;
-  }
-  return 0;
-}
-
 int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   static const char *const known[] = {"customer_id", "amount_received",
                                       "payment_mode", "invoice_id", "reference",
@@ -171,7 +118,7 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
                     invoice_id);
       goto out;
     }
-    rc = allocate(c, id, invoice_id, named_balance, &left, &allocs, &nalloc, e);
+    rc = ledger_allocate(c, id, invoice_id, named_balance, &left, &allocs, &nalloc, e);
   }
   if (!rc && left > 0) {
     db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
@@ -187,7 +134,7 @@ int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e) {
       char inv[37];
       snprintf(inv, sizeof inv, "%s", db_res_text(r, i, 0));
       if (has_invoice && !strcmp(inv, invoice_id)) continue;
-      rc = allocate(c, id, inv, db_res_dec(r, i, 1, 2), &left, &allocs, &nalloc,
+      rc = ledger_allocate(c, id, inv, db_res_dec(r, i, 1, 2), &left, &allocs, &nalloc,
                     e);
     }
     db_res_free(r);

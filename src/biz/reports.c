@@ -263,6 +263,9 @@ int op_customer_statement(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   jw_str(&w, name);
   jw_raw(&w, ",\"total_debt\":");
   jw_money(&w, debt);
+  /* Money on account, applied to the next invoices by itself. */
+  jw_raw(&w, ",\"credit\":");
+  jw_money(&w, debt < 0 ? -debt : 0);
   jw_raw(&w, "},\"from\":");
   if (has_from)
     jw_date(&w, from);

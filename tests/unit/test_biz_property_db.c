@@ -8,7 +8,9 @@
  *   - every invoice series is gapless (1..N, no number twice) and its
  *     counter equals N;
  *   - every invoice's amount_paid = its allocations, balance_due = total -
- *     paid for open ones, and no payment is allocated beyond its amount.
+ *     paid for open ones, and no payment is allocated beyond its amount
+ *     (allocations to cancelled invoices are released: credit again);
+ *   - no customer has credit and an open invoice at once (credit is applied).
  * The sequence is fixed by a seed, so a failure can be replayed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -226,10 +228,25 @@ static void check_invariants(void) {
   int64_t over = scalar_dec(
       "SELECT COUNT(*) FROM payments p WHERE p.profile_id = $1 AND "
       "p.amount_received < (SELECT COALESCE(SUM(a.amount), 0) FROM "
-      "payment_allocations a WHERE a.profile_id = p.profile_id AND "
-      "a.payment_id = p.id)",
+      "payment_allocations a JOIN invoices i ON i.profile_id = a.profile_id "
+      "AND i.id = a.invoice_id WHERE a.profile_id = p.profile_id AND "
+      "a.payment_id = p.id AND i.status <> 'cancelled')",
       &p, 1, 0);
   if (over) fail_msg("%lld payments allocated beyond their amount", (long long)over);
+  /* Credit is applied as soon as there is something to apply it to: no
+   * customer has money on account and an open invoice at once. */
+  int64_t idle = scalar_dec(
+      "SELECT COUNT(*) FROM customers c WHERE c.profile_id = $1 AND EXISTS "
+      "(SELECT 1 FROM invoices i WHERE i.profile_id = c.profile_id AND "
+      "i.customer_id = c.id AND i.status IN ('pending', 'partially_paid')) "
+      "AND EXISTS (SELECT 1 FROM payments p WHERE p.profile_id = c.profile_id "
+      "AND p.customer_id = c.id AND p.amount_received > (SELECT "
+      "COALESCE(SUM(a.amount), 0) FROM payment_allocations a JOIN invoices i "
+      "ON i.profile_id = a.profile_id AND i.id = a.invoice_id WHERE "
+      "a.profile_id = p.profile_id AND a.payment_id = p.id AND i.status <> "
+      "'cancelled'))",
+      &p, 1, 0);
+  if (idle) fail_msg("%lld customers with credit and an open invoice", (long long)idle);
 }
 
 static void test_random_operations(void **state) {

@@ -324,6 +324,7 @@ static void test_statement_full(void **state) {
   is_str(cu, "id", C1);
   is_str(cu, "full_name", "Ramesh Traders");
   is_num(cu, "total_debt", "1116.00");
+  is_num(cu, "credit", "0.00");
   is_str(st, "from", NULL);
   is_str(st, "to", NULL);
   is_num(st, "opening_balance", "0.00");
@@ -363,6 +364,7 @@ static void test_statement_full(void **state) {
   is_num(st, "opening_balance", "0.00");
   is_num(st, "closing_balance", "0.00");
   is_num(get(st, "customer"), "total_debt", "-20.00");
+  is_num(get(st, "customer"), "credit", "20.00");
 }
 
 static void test_statement_period(void **state) {
