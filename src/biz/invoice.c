@@ -78,6 +78,15 @@ static int invoice_json(biz_ctx *c, const char *id, buf *out, biz_err *e) {
   return 0;
 }
 
+/* Writes the invoice's events, with snap (its JSON) as their snapshot
+ * (type2 may be NULL). */
+static int invoice_events(biz_ctx *c, const char *id, const char *snap,
+                          const char *type1, const char *type2, biz_err *e) {
+  if (ledger_event(c, type1, "invoice", id, snap, e)) return -1;
+  if (type2 && ledger_event(c, type2, "invoice", id, snap, e)) return -1;
+  return 0;
+}
+
 /* Writes the invoice's JSON to out, which is both the answer and the
  * snapshot its events carry (type2 may be NULL): read once, used thrice. */
 static int answer_with_events(biz_ctx *c, const char *id, const char *type1,
@@ -85,48 +94,50 @@ static int answer_with_events(biz_ctx *c, const char *id, const char *type1,
   size_t start = out->len;
   if (invoice_json(c, id, out, e)) return -1;
   const char *snap = arena_strndup(c->a, out->data + start, out->len - start);
-  if (ledger_event(c, type1, "invoice", id, snap, e)) return -1;
-  if (type2 && ledger_event(c, type2, "invoice", id, snap, e)) return -1;
-  return 0;
+  return invoice_events(c, id, snap, type1, type2, e);
 }
 
-typedef struct stock_line {
-  char product_id[37];
-  int64_t qty;
-} stock_line;
-
-static int stock_line_cmp(const void *a, const void *b) {
-  return strcmp(((const stock_line *)a)->product_id,
-                ((const stock_line *)b)->product_id);
+static int stock_delta_cmp(const void *a, const void *b) {
+  return strcmp(((const stock_delta *)a)->product_id,
+                ((const stock_delta *)b)->product_id);
 }
 
-/* Moves the stock of an invoice's items, product by product in id order
- * (the locking order of biz.h). sign -1 takes goods out, +1 puts back. */
+/* Sorts m by product (the locking order of biz.h) and merges the lines of
+ * one product; returns how many remain. */
+static int merge_deltas(stock_delta *m, int n) {
+  qsort(m, (size_t)n, sizeof *m, stock_delta_cmp);
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    if (k && !strcmp(m[k - 1].product_id, m[i].product_id))
+      m[k - 1].delta += m[i].delta;
+    else
+      m[k++] = m[i];
+  }
+  return k;
+}
+
+/* Moves the stock of an invoice's items as written in the database.
+ * sign -1 takes goods out, +1 puts back. */
 static int move_invoice_stock(biz_ctx *c, const char *invoice_id, int sign,
                               int allow_negative, biz_err *e) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(invoice_id)};
   db_res *r = NULL;
   db_err err;
   if (db_query(c->d,
-               "SELECT product_id, SUM(quantity) FROM invoice_items WHERE "
-               "profile_id = $1 AND invoice_id = $2 AND product_id IS NOT NULL "
-               "GROUP BY product_id ORDER BY product_id",
+               "SELECT product_id, quantity FROM invoice_items WHERE "
+               "profile_id = $1 AND invoice_id = $2 AND product_id IS NOT NULL",
                v, 2, &r, &err))
     return biz_db_fail(e, &err);
-  int n = db_res_rows(r), rc = 0;
-  stock_line *lines = arena_alloc(c->a, sizeof *lines * (size_t)(n ? n : 1));
+  int n = db_res_rows(r);
+  stock_delta *m = arena_alloc(c->a, sizeof *m * (size_t)(n ? n : 1));
   for (int i = 0; i < n; i++) {
-    snprintf(lines[i].product_id, sizeof lines[i].product_id, "%s",
-             db_res_text(r, i, 0));
-    lines[i].qty = db_res_dec(r, i, 1, 3);
+    snprintf(m[i].product_id, sizeof m[i].product_id, "%s", db_res_text(r, i, 0));
+    m[i].delta = sign * db_res_dec(r, i, 1, 3);
   }
   db_res_free(r);
-  qsort(lines, (size_t)n, sizeof *lines, stock_line_cmp);
-  for (int i = 0; i < n && !rc; i++)
-    rc = ledger_stock_move(c, lines[i].product_id, sign * lines[i].qty,
-                           sign < 0 ? "invoice" : "cancellation", NULL,
-                           "invoice", invoice_id, allow_negative, NULL, e);
-  return rc;
+  n = merge_deltas(m, n);
+  return ledger_stock_many(c, m, n, sign < 0 ? "invoice" : "cancellation",
+                           "invoice", invoice_id, allow_negative, e);
 }
 
 /* What issuing and cancelling need to know of an invoice. */
@@ -161,31 +172,17 @@ static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
   return rc;
 }
 
-/* Issues a draft: debt, number, stock, status (the caller writes the
- * invoice.issued event). */
-static int issue(biz_ctx *c, const char *id, const profile_info *prof,
-                 int redate, biz_err *e) {
-  inv_head h;
-  if (load_head(c, id, &h, e)) return -1;
-  /* A draft issued later is dated the day it is issued, so its number
-   * comes from the current financial year's series. */
-  if (redate) h.invoice_date = gst_today_ist(c->now_us);
-  if (strcmp(h.status, "draft"))
-    return biz_fail(e, E_OP_CONFLICT, "invoice is %s, only a draft can be issued",
-                    h.status);
-  int64_t debt;
-  if (ledger_debt_add(c, h.customer_id, h.total, &debt, NULL, e)) return -1;
-
-  /* Stock before the series: every invoice of the business takes the
-   * series row's lock, so it is taken last and held the shortest. */
-  if (move_invoice_stock(c, id, -1, prof->allow_negative_stock, e)) return -1;
-  char fy[6], number[17];
-  gst_fy_label(h.invoice_date, fy);
+/* The next number of the business's series for the financial year of
+ * date. The series row is the lock that keeps numbers gapless (a
+ * rolled-back transaction gives its number back with it); every invoice of
+ * the business takes it, so callers take it last and hold it shortest. */
+static int next_number(biz_ctx *c, const profile_info *prof, int32_t date,
+                       char number[17], biz_err *e) {
+  char fy[6];
+  gst_fy_label(date, fy);
   db_val s[] = {db_uuid(c->profile_id), db_text(prof->prefix), db_text(fy)};
   db_res *r = NULL;
   db_err err;
-  /* The series row is the lock that keeps numbers gapless: a rolled-back
-   * transaction gives its number back with it. */
   if (db_query(c->d,
                "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
                "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
@@ -200,9 +197,49 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
                     "invoice number %s/%s/%lld would pass 16 characters: "
                     "shorten invoice_prefix",
                     prof->prefix, fy, (long long)n);
+  return 0;
+}
+
+/* An invoice of total 0 is paid the moment it is issued; one to a customer
+ * who had credit (debt_before < 0) is paid from it, as a payment would
+ * have paid it. Sets *credited when credit was applied. */
+static int settle_on_issue(biz_ctx *c, const char *id, const char *customer_id,
+                           int64_t total, int64_t debt_before, int *credited,
+                           biz_err *e) {
+  *credited = 0;
+  if (total == 0) {
+    char p[128];
+    snprintf(p, sizeof p, "{\"invoice_id\":\"%s\",\"amount\":0.00}", id);
+    return ledger_event(c, "invoice.paid", "invoice", id, p, e);
+  }
+  if (debt_before >= 0) return 0;
+  *credited = 1;
+  return ledger_apply_credit(c, customer_id, e);
+}
+
+/* Issues a draft: debt, stock, number, status, credit (the caller writes
+ * the invoice.issued event). */
+static int issue(biz_ctx *c, const char *id, const profile_info *prof,
+                 biz_err *e) {
+  inv_head h;
+  if (load_head(c, id, &h, e)) return -1;
+  /* A draft issued later is dated the day it is issued, so its number
+   * comes from the current financial year's series. */
+  h.invoice_date = gst_today_ist(c->now_us);
+  if (strcmp(h.status, "draft"))
+    return biz_fail(e, E_OP_CONFLICT, "invoice is %s, only a draft can be issued",
+                    h.status);
+  int64_t debt;
+  char number[17];
+  if (ledger_debt_add(c, h.customer_id, h.total, &debt, NULL, e) ||
+      move_invoice_stock(c, id, -1, prof->allow_negative_stock, e) ||
+      next_number(c, prof, h.invoice_date, number, e))
+    return -1;
   db_val u[] = {db_text(number), db_text(h.total == 0 ? "paid" : "pending"),
                 db_money(h.total), db_ts(c->now_us), db_uuid(c->profile_id),
                 db_uuid(id), db_date(h.invoice_date)};
+  db_res *r = NULL;
+  db_err err;
   if (db_query(c->d,
                "UPDATE invoices SET invoice_number = $1, status = $2, "
                "balance_due = $3, amount_paid = 0, issued_at = $4, "
@@ -214,17 +251,9 @@ static int issue(biz_ctx *c, const char *id, const profile_info *prof,
   db_res_free(r);
   if (changed != 1)
     return biz_fail(e, E_OP_CONFLICT, "invoice was issued by another request");
-  if (h.total == 0) {
-    /* Nothing to pay: it is paid the moment it is issued. */
-    char p[128];
-    snprintf(p, sizeof p, "{\"invoice_id\":\"%s\",\"amount\":0.00}", id);
-    if (ledger_event(c, "invoice.paid", "invoice", id, p, e)) return -1;
-  } else if (debt - h.total < 0) {
-    /* The customer had credit: it pays this invoice (and any older one
-     * still open) as a payment would have. */
-    if (ledger_apply_credit(c, h.customer_id, e)) return -1;
-  }
-  return 0;
+  int credited;
+  return settle_on_issue(c, id, h.customer_id, h.total, debt - h.total,
+                         &credited, e);
 }
 
 /* 1 April of the financial year before the one today falls in: invoices
@@ -244,6 +273,8 @@ static int need_state(const profile_info *p, biz_err *e) {
                   "profile before invoicing: GST depends on it");
 }
 
+/* ---- create_invoice, step by step ------------------------------------------ */
+
 typedef struct line_arg {
   char product_id[37];
   gst_line_in in;
@@ -253,194 +284,328 @@ typedef struct line_arg {
   int has_price;
 } line_arg;
 
-int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
-  static const char *const known[] = {"customer_id", "items", "invoice_date",
-                                      "due_date", "place_of_supply", "notes",
-                                      "draft", NULL};
-  static const char *const item_known[] = {"product_id", "quantity",
-                                           "unit_price", "discount",
-                                           "description", NULL};
+/* A new invoice as it is built up: the arguments, then what the books
+ * add (place of supply, prices and taxes, number), all it takes to write
+ * the rows and answer without reading them back. */
+typedef struct new_invoice {
+  char id[UUID_STR_LEN + 1];
   char customer_id[37];
-  int32_t inv_date, due_date;
-  int has_date, has_due, draft = 0;
-  const char *notes = NULL, *pos_arg = NULL;
-  if (arg_only(e, args, known) ||
-      arg_uuid(e, args, "customer_id", 1, customer_id, NULL) ||
-      arg_date(e, args, "invoice_date", 0, &inv_date, &has_date) ||
-      arg_date(e, args, "due_date", 0, &due_date, &has_due) ||
-      arg_text(e, c->a, args, "notes", 2000, 0, &notes) ||
-      arg_text(e, c->a, args, "place_of_supply", 2, 0, &pos_arg) ||
-      arg_bool(e, args, "draft", &draft, NULL))
-    return -1;
-  int32_t today = gst_today_ist(c->now_us);
-  if (!has_date) inv_date = today;
-  if (inv_date > today)
-    return biz_fail(e, E_OP_INVALID, "invoice_date is in the future");
-  if (inv_date < prev_fy_start(today))
-    return biz_fail(e, E_OP_INVALID,
-                    "invoice_date is before the previous financial year");
-  if (has_due && due_date < inv_date)
-    return biz_fail(e, E_OP_INVALID, "due_date is before invoice_date");
-  if (pos_arg && !gst_state_valid(pos_arg))
-    return biz_fail(e, E_OP_INVALID,
-                    "place_of_supply must be a two-digit GST state code");
-  const json *items = json_get(args, "items");
+  int32_t date, due;
+  int has_due, draft;
+  const char *notes, *pos_arg;
+  size_t n;
+  line_arg *lines;
+  char **item_ids;
+  profile_info prof;
+  char pos[3];
+  int intra;
+  gst_totals t;
+  char number[17];
+  const char *status;
+} new_invoice;
+
+/* Prefixes e's message with the line it is about. */
+static int line_fail(biz_err *e, size_t i) {
+  char m[sizeof e->message];
+  snprintf(m, sizeof m, "items[%zu]: %.200s", i, e->message);
+  memcpy(e->message, m, sizeof m);
+  return -1;
+}
+
+static int read_lines(biz_ctx *c, const json *items, new_invoice *v,
+                      biz_err *e) {
+  static const char *const known[] = {"product_id", "quantity", "unit_price",
+                                      "discount", "description", NULL};
   if (!items || items->type != JSON_ARRAY || items->n == 0 ||
       items->n > INVOICE_MAX_LINES)
     return biz_fail(e, E_OP_INVALID, "items must be an array of 1 to %d lines",
                     INVOICE_MAX_LINES);
-
-  profile_info prof;
-  if (ledger_profile(c, &prof, e) || need_state(&prof, e)) return -1;
-
-  /* The customer's state decides the place of supply by default. */
-  db_val cv[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
-  db_res *r = NULL;
-  db_err err;
-  if (db_query(c->d,
-               "SELECT state_code FROM customers WHERE profile_id = $1 AND id = $2",
-               cv, 2, &r, &err))
-    return biz_db_fail(e, &err);
-  if (db_res_rows(r) != 1) {
-    db_res_free(r);
-    return biz_fail(e, E_OP_NOT_FOUND, "customer %s not found", customer_id);
-  }
-  char pos[3];
-  if (pos_arg)
-    snprintf(pos, sizeof pos, "%s", pos_arg);
-  else if (!db_res_isnull(r, 0, 0))
-    snprintf(pos, sizeof pos, "%s", db_res_text(r, 0, 0));
-  else
-    snprintf(pos, sizeof pos, "%s", prof.state_code);
-  db_res_free(r);
-  int intra = !strcmp(pos, prof.state_code);
-
-  size_t n = items->n;
-  line_arg *lines = arena_alloc(c->a, sizeof *lines * n);
-  gst_line_out *outs = arena_alloc(c->a, sizeof *outs * n);
-  for (size_t i = 0; i < n; i++) {
+  v->n = items->n;
+  v->lines = arena_alloc(c->a, sizeof *v->lines * v->n);
+  for (size_t i = 0; i < v->n; i++) {
     const json *it = items->items[i];
-    line_arg *l = &lines[i];
+    line_arg *l = &v->lines[i];
     int has_disc;
-    if (arg_only(e, it, item_known) ||
+    if (arg_only(e, it, known) ||
         arg_uuid(e, it, "product_id", 1, l->product_id, NULL) ||
         arg_dec(e, it, "quantity", 3, 1, &l->in.qty, NULL) ||
         arg_dec(e, it, "unit_price", 2, 0, &l->in.unit_price, &l->has_price) ||
         arg_dec(e, it, "discount", 2, 0, &l->in.discount, &has_disc) ||
-        arg_text(e, c->a, it, "description", 500, 0, &l->description)) {
-      char m[sizeof e->message];
-      snprintf(m, sizeof m, "items[%zu]: %.200s", i, e->message);
-      memcpy(e->message, m, sizeof m);
-      return -1;
-    }
+        arg_text(e, c->a, it, "description", 500, 0, &l->description))
+      return line_fail(e, i);
     if (l->in.qty <= 0)
       return biz_fail(e, E_OP_INVALID, "items[%zu]: quantity must be above 0", i);
     if (!has_disc) l->in.discount = 0;
   }
-  /* The products of all lines in one query. */
-  {
-    buf sql;
-    buf_init(&sql, 0);
-    buf_puts(&sql, "SELECT id, name, hsn_code, gst_rate, base_price FROM products "
-                   "WHERE profile_id = $1 AND id IN (");
-    db_val *pv = arena_alloc(c->a, sizeof *pv * (n + 1));
-    pv[0] = db_uuid(c->profile_id);
-    for (size_t i = 0; i < n; i++) {
-      buf_printf(&sql, "%s$%zu", i ? ", " : "", i + 2);
-      pv[i + 1] = db_uuid(lines[i].product_id);
-    }
-    buf_putc(&sql, ')');
-    int qrc = db_query(c->d, buf_cstr(&sql), pv, (int)n + 1, &r, &err);
-    buf_free(&sql);
-    if (qrc) return biz_db_fail(e, &err);
+  return 0;
+}
+
+static int read_invoice_args(biz_ctx *c, const json *args, new_invoice *v,
+                             biz_err *e) {
+  static const char *const known[] = {"customer_id", "items", "invoice_date",
+                                      "due_date", "place_of_supply", "notes",
+                                      "draft", NULL};
+  int has_date;
+  if (arg_only(e, args, known) ||
+      arg_uuid(e, args, "customer_id", 1, v->customer_id, NULL) ||
+      arg_date(e, args, "invoice_date", 0, &v->date, &has_date) ||
+      arg_date(e, args, "due_date", 0, &v->due, &v->has_due) ||
+      arg_text(e, c->a, args, "notes", 2000, 0, &v->notes) ||
+      arg_text(e, c->a, args, "place_of_supply", 2, 0, &v->pos_arg) ||
+      arg_bool(e, args, "draft", &v->draft, NULL))
+    return -1;
+  int32_t today = gst_today_ist(c->now_us);
+  if (!has_date) v->date = today;
+  if (v->date > today)
+    return biz_fail(e, E_OP_INVALID, "invoice_date is in the future");
+  if (v->date < prev_fy_start(today))
+    return biz_fail(e, E_OP_INVALID,
+                    "invoice_date is before the previous financial year");
+  if (v->has_due && v->due < v->date)
+    return biz_fail(e, E_OP_INVALID, "due_date is before invoice_date");
+  if (v->pos_arg && !gst_state_valid(v->pos_arg))
+    return biz_fail(e, E_OP_INVALID,
+                    "place_of_supply must be a two-digit GST state code");
+  return read_lines(c, json_get(args, "items"), v, e);
+}
+
+/* The business's settings and the customer's state, in one query; the
+ * customer's state decides the place of supply unless one was given. */
+static int read_context(biz_ctx *c, new_invoice *v, biz_err *e) {
+  db_val cv[] = {db_uuid(c->profile_id), db_uuid(v->customer_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT p.state_code, p.invoice_prefix, p.allow_negative_stock, "
+               "c.id, c.state_code FROM profiles p LEFT JOIN customers c ON "
+               "c.profile_id = p.id AND c.id = $2 WHERE p.id = $1",
+               cv, 2, &r, &err))
+    return biz_db_fail(e, &err);
+  int rc = 0;
+  if (db_res_rows(r) != 1) {
+    rc = biz_fail(e, E_OP_NOT_FOUND, "the business profile does not exist");
+    goto out;
   }
-  for (size_t i = 0; i < n; i++) {
-    line_arg *l = &lines[i];
+  snprintf(v->prof.state_code, sizeof v->prof.state_code, "%s", db_res_text(r, 0, 0));
+  snprintf(v->prof.prefix, sizeof v->prof.prefix, "%s", db_res_text(r, 0, 1));
+  v->prof.allow_negative_stock = db_res_bool(r, 0, 2);
+  if ((rc = need_state(&v->prof, e))) goto out;
+  if (db_res_isnull(r, 0, 3)) {
+    rc = biz_fail(e, E_OP_NOT_FOUND, "customer %s not found", v->customer_id);
+    goto out;
+  }
+  const char *pos = v->pos_arg               ? v->pos_arg
+                    : !db_res_isnull(r, 0, 4) ? db_res_text(r, 0, 4)
+                                              : v->prof.state_code;
+  snprintf(v->pos, sizeof v->pos, "%s", pos);
+  v->intra = !strcmp(v->pos, v->prof.state_code);
+out:
+  db_res_free(r);
+  return rc;
+}
+
+static const char *products_sql(arena *a, size_t n) {
+  buf sql;
+  buf_init(&sql, 0);
+  buf_puts(&sql, "SELECT id, name, hsn_code, gst_rate, base_price FROM products "
+                 "WHERE profile_id = $1 AND id IN (");
+  for (size_t i = 0; i < n; i++) buf_printf(&sql, "%s$%zu", i ? ", " : "", i + 2);
+  buf_putc(&sql, ')');
+  const char *s = arena_strdup(a, buf_cstr(&sql));
+  buf_free(&sql);
+  return s;
+}
+
+/* Fills each line from its product (name, HSN, rate, price unless given)
+ * and computes its GST and the invoice's totals. One query for all. */
+static int price_lines(biz_ctx *c, new_invoice *v, biz_err *e) {
+  db_val *pv = arena_alloc(c->a, sizeof *pv * (v->n + 1));
+  pv[0] = db_uuid(c->profile_id);
+  for (size_t i = 0; i < v->n; i++) pv[i + 1] = db_uuid(v->lines[i].product_id);
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d, products_sql(c->a, v->n), pv, (int)v->n + 1, &r, &err))
+    return biz_db_fail(e, &err);
+  gst_line_out *outs = arena_alloc(c->a, sizeof *outs * v->n);
+  int rc = 0;
+  for (size_t i = 0; i < v->n && !rc; i++) {
+    line_arg *l = &v->lines[i];
     int row = -1;
     for (int k = 0; k < db_res_rows(r) && row < 0; k++)
       if (!strcmp(db_res_text(r, k, 0), l->product_id)) row = k;
     if (row < 0) {
-      db_res_free(r);
-      return biz_fail(e, E_OP_NOT_FOUND, "items[%zu]: product %s not found", i,
-                      l->product_id);
+      rc = biz_fail(e, E_OP_NOT_FOUND, "items[%zu]: product %s not found", i,
+                    l->product_id);
+      break;
     }
     if (!l->description)
       l->description = arena_strdup(c->a, db_res_text(r, row, 1));
     snprintf(l->hsn, sizeof l->hsn, "%s", db_res_text(r, row, 2));
     l->in.rate = db_res_dec(r, row, 3, 2);
     if (!l->has_price) l->in.unit_price = db_res_dec(r, row, 4, 2);
-    if (gst_line(&l->in, intra, &l->out)) {
-      db_res_free(r);
-      return biz_fail(e, E_OP_INVALID,
-                      "items[%zu]: the discount is larger than the line, or a "
-                      "value is out of range",
-                      i);
-    }
+    if (gst_line(&l->in, v->intra, &l->out))
+      rc = biz_fail(e, E_OP_INVALID,
+                    "items[%zu]: the discount is larger than the line, or a "
+                    "value is out of range",
+                    i);
     outs[i] = l->out;
   }
   db_res_free(r);
-  gst_totals t;
-  if (gst_invoice_totals(outs, (int)n, &t))
-    return biz_fail(e, E_OP_INVALID, "the invoice total is out of range");
+  if (!rc && gst_invoice_totals(outs, (int)v->n, &v->t))
+    rc = biz_fail(e, E_OP_INVALID, "the invoice total is out of range");
+  return rc;
+}
 
-  char id[UUID_STR_LEN + 1];
-  uuid_v7(id);
-  db_val iv[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(customer_id),
-                 db_date(inv_date), has_due ? db_date(due_date) : db_null(),
-                 db_text(pos), db_money(t.subtotal), db_money(t.cgst),
-                 db_money(t.sgst), db_money(t.igst), db_money(t.round_off),
-                 db_money(t.total), notes ? db_text(notes) : db_null(),
-                 db_ts(c->now_us)};
+/* The invoice row's values in the order of invoice_cols. */
+static void invoice_vals(const biz_ctx *c, const new_invoice *v, db_val *x) {
+  int issued = !v->draft;
+  int64_t balance = issued ? v->t.total : 0;
+  db_val vals[N_INVOICE_COLS] = {
+      db_uuid(v->id), db_uuid(v->customer_id),
+      issued ? db_text(v->number) : db_null(), db_date(v->date),
+      v->has_due ? db_date(v->due) : db_null(), db_text(v->pos),
+      db_text(v->status), db_money(v->t.subtotal), db_money(v->t.cgst),
+      db_money(v->t.sgst), db_money(v->t.igst), db_money(v->t.round_off),
+      db_money(v->t.total), db_money(0), db_money(balance),
+      v->notes ? db_text(v->notes) : db_null(), db_null(),
+      issued ? db_ts(c->now_us) : db_null(), db_null(), db_ts(c->now_us),
+      db_ts(c->now_us)};
+  memcpy(x, vals, sizeof vals);
+}
+
+static int insert_invoice(biz_ctx *c, const new_invoice *v, biz_err *e) {
+  db_val x[N_INVOICE_COLS + 1];
+  invoice_vals(c, v, x + 1);
+  x[0] = db_uuid(c->profile_id);
+  db_err err;
+  /* $1 profile, then the columns of invoice_cols in order. */
   if (db_query(c->d,
-               "INSERT INTO invoices (profile_id, id, customer_id, invoice_date, "
-               "due_date, place_of_supply, status, subtotal, cgst_amount, "
-               "sgst_amount, igst_amount, round_off, total_amount, amount_paid, "
-               "balance_due, notes, created_at, updated_at) VALUES ($1, $2, $3, "
-               "$4, $5, $6, 'draft', $7, $8, $9, $10, $11, $12, 0, 0, $13, $14, "
-               "$14)",
-               iv, 14, NULL, &err))
+               "INSERT INTO invoices (profile_id, id, customer_id, "
+               "invoice_number, invoice_date, due_date, place_of_supply, "
+               "status, subtotal, cgst_amount, sgst_amount, igst_amount, "
+               "round_off, total_amount, amount_paid, balance_due, notes, "
+               "cancel_reason, issued_at, cancelled_at, created_at, updated_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+               "$14, $15, $16, $17, $18, $19, $20, $21, $22)",
+               x, N_INVOICE_COLS + 1, NULL, &err))
     return biz_db_fail(e, &err);
-  /* The lines go in ITEM_ROWS at a time, one statement each: fewer
-   * round trips, and few distinct texts for the statement cache. */
-  for (size_t start = 0; start < n; start += ITEM_ROWS) {
-    size_t end = start + ITEM_ROWS < n ? start + ITEM_ROWS : n;
+  return 0;
+}
+
+/* The values of line i in the order of item_cols. */
+static void item_vals(const new_invoice *v, size_t i, db_val *x) {
+  const line_arg *l = &v->lines[i];
+  db_val vals[N_ITEM_COLS] = {
+      db_uuid(v->item_ids[i]), db_uuid(v->id), db_uuid(l->product_id),
+      db_int((int64_t)i + 1), db_text(l->description),
+      l->hsn[0] ? db_text(l->hsn) : db_null(), db_dec(l->in.qty, 3),
+      db_money(l->in.unit_price), db_money(l->in.discount),
+      db_money(l->out.taxable), db_dec(l->in.rate, 2), db_money(l->out.cgst),
+      db_money(l->out.sgst), db_money(l->out.igst), db_money(l->out.total)};
+  memcpy(x, vals, sizeof vals);
+}
+
+/* The lines go in ITEM_ROWS at a time, one statement each: fewer round
+ * trips, and few distinct texts for the statement cache. */
+static int insert_items(biz_ctx *c, new_invoice *v, biz_err *e) {
+  v->item_ids = arena_alloc(c->a, sizeof *v->item_ids * v->n);
+  for (size_t i = 0; i < v->n; i++) {
+    v->item_ids[i] = arena_alloc(c->a, UUID_STR_LEN + 1);
+    uuid_v7(v->item_ids[i]);
+  }
+  for (size_t start = 0; start < v->n; start += ITEM_ROWS) {
+    size_t end = start + ITEM_ROWS < v->n ? start + ITEM_ROWS : v->n;
     db_val *lv = arena_alloc(c->a, sizeof *lv * ITEM_COLS * (end - start));
     buf sql;
     buf_init(&sql, 0);
     buf_puts(&sql,
-             "INSERT INTO invoice_items (profile_id, id, invoice_id, "
-             "product_id, line_no, description, hsn_code, quantity, "
-             "unit_price, discount, taxable_value, gst_rate, cgst_amount, "
-             "sgst_amount, igst_amount, line_total, created_at) VALUES ");
+             "INSERT INTO invoice_items (profile_id, created_at, id, "
+             "invoice_id, product_id, line_no, description, hsn_code, "
+             "quantity, unit_price, discount, taxable_value, gst_rate, "
+             "cgst_amount, sgst_amount, igst_amount, line_total) VALUES ");
     int k = 0;
     for (size_t i = start; i < end; i++) {
-      line_arg *l = &lines[i];
-      char *item_id = arena_alloc(c->a, UUID_STR_LEN + 1);
-      uuid_v7(item_id);
-      db_val row[ITEM_COLS] = {
-          db_uuid(c->profile_id), db_uuid(item_id), db_uuid(id),
-          db_uuid(l->product_id), db_int((int64_t)i + 1),
-          db_text(l->description), l->hsn[0] ? db_text(l->hsn) : db_null(),
-          db_dec(l->in.qty, 3), db_money(l->in.unit_price),
-          db_money(l->in.discount), db_money(l->out.taxable),
-          db_dec(l->in.rate, 2), db_money(l->out.cgst), db_money(l->out.sgst),
-          db_money(l->out.igst), db_money(l->out.total), db_ts(c->now_us)};
+      lv[k] = db_uuid(c->profile_id);
+      lv[k + 1] = db_ts(c->now_us);
+      item_vals(v, i, lv + k + 2);
       buf_puts(&sql, i > start ? ", (" : "(");
-      for (int col = 0; col < ITEM_COLS; col++) {
-        lv[k] = row[col];
+      for (int col = 0; col < ITEM_COLS; col++)
         buf_printf(&sql, "%s$%d", col ? ", " : "", ++k);
-      }
       buf_putc(&sql, ')');
     }
+    db_err err;
     int qrc = db_query(c->d, buf_cstr(&sql), lv, k, NULL, &err);
     buf_free(&sql);
     if (qrc) return biz_db_fail(e, &err);
   }
-  if (draft)
-    return answer_with_events(c, id, "invoice.created", NULL, out, e);
-  /* Issued at once: both events carry the issued invoice. */
-  if (issue(c, id, &prof, 0, e)) return -1;
-  return answer_with_events(c, id, "invoice.created", "invoice.issued", out, e);
+  return 0;
+}
+
+/* The answer (and the events' snapshot) from what was written. */
+static void render_new(const biz_ctx *c, const new_invoice *v, buf *out) {
+  db_val x[N_INVOICE_COLS > N_ITEM_COLS ? N_INVOICE_COLS : N_ITEM_COLS];
+  invoice_vals(c, v, x);
+  ledger_vals_json(out, x, invoice_cols, N_INVOICE_COLS);
+  out->len--; /* reopen the object for "items" */
+  buf_puts(out, ",\"items\":[");
+  for (size_t i = 0; i < v->n; i++) {
+    if (i) buf_putc(out, ',');
+    item_vals(v, i, x);
+    ledger_vals_json(out, x, item_cols, N_ITEM_COLS);
+  }
+  buf_puts(out, "]}");
+}
+
+/* Issued at once: the customer's debt (its lock first), the stock, the
+ * number (the series lock last), then the rows, already numbered. */
+static int write_issued(biz_ctx *c, new_invoice *v, int64_t *debt_before,
+                        biz_err *e) {
+  int64_t debt;
+  if (ledger_debt_add(c, v->customer_id, v->t.total, &debt, NULL, e)) return -1;
+  *debt_before = debt - v->t.total;
+  stock_delta *m = arena_alloc(c->a, sizeof *m * v->n);
+  for (size_t i = 0; i < v->n; i++) {
+    memcpy(m[i].product_id, v->lines[i].product_id, sizeof m[i].product_id);
+    m[i].delta = -v->lines[i].in.qty;
+  }
+  int nm = merge_deltas(m, (int)v->n);
+  if (ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
+                        v->prof.allow_negative_stock, e) ||
+      next_number(c, &v->prof, v->date, v->number, e))
+    return -1;
+  v->status = v->t.total == 0 ? "paid" : "pending";
+  return insert_invoice(c, v, e) || insert_items(c, v, e) ? -1 : 0;
+}
+
+int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
+  new_invoice v;
+  memset(&v, 0, sizeof v);
+  if (read_invoice_args(c, args, &v, e) || read_context(c, &v, e) ||
+      price_lines(c, &v, e))
+    return -1;
+  uuid_v7(v.id);
+  if (v.draft) {
+    v.status = "draft";
+    if (insert_invoice(c, &v, e) || insert_items(c, &v, e)) return -1;
+    size_t start = out->len;
+    render_new(c, &v, out);
+    const char *snap = arena_strndup(c->a, out->data + start, out->len - start);
+    return invoice_events(c, v.id, snap, "invoice.created", NULL, e);
+  }
+  int64_t debt_before;
+  int credited;
+  if (write_issued(c, &v, &debt_before, e) ||
+      settle_on_issue(c, v.id, v.customer_id, v.t.total, debt_before,
+                      &credited, e))
+    return -1;
+  /* Both events carry the issued invoice. Credit moved its payment
+   * columns: then it is read back. */
+  if (credited)
+    return answer_with_events(c, v.id, "invoice.created", "invoice.issued", out, e);
+  size_t start = out->len;
+  render_new(c, &v, out);
+  const char *snap = arena_strndup(c->a, out->data + start, out->len - start);
+  return invoice_events(c, v.id, snap, "invoice.created", "invoice.issued", e);
 }
 
 int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
@@ -449,7 +614,7 @@ int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   profile_info prof;
   if (arg_only(e, args, known) || arg_uuid(e, args, "invoice_id", 1, id, NULL) ||
       ledger_profile(c, &prof, e) || need_state(&prof, e) ||
-      issue(c, id, &prof, 1, e))
+      issue(c, id, &prof, e))
     return -1;
   return answer_with_events(c, id, "invoice.issued", NULL, out, e);
 }

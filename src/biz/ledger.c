@@ -62,6 +62,32 @@ int ledger_event(biz_ctx *c, const char *type, const char *entity_type,
   return 0;
 }
 
+static int stock_low_event(biz_ctx *c, const char *product_id, const char *name,
+                           int64_t now, int64_t threshold, biz_err *e) {
+  buf p;
+  buf_init(&p, 0);
+  char s[DEC_MAX_TEXT], t[DEC_MAX_TEXT];
+  dec_format(now, 3, s);
+  dec_format(threshold, 3, t);
+  buf_printf(&p, "{\"product_id\":\"%s\",\"name\":", product_id);
+  json_write_str(&p, name, strlen(name));
+  buf_printf(&p, ",\"current_stock\":%s,\"low_stock_threshold\":%s}", s, t);
+  int rc = ledger_event(c, "stock.low", "product", product_id, buf_cstr(&p), e);
+  buf_free(&p);
+  return rc;
+}
+
+static int not_enough_stock(biz_err *e, const char *product_id, const char *name,
+                            int64_t now, int64_t delta) {
+  char have[DEC_MAX_TEXT], want[DEC_MAX_TEXT];
+  dec_format(now - delta, 3, have);
+  dec_format(-delta, 3, want);
+  biz_fail(e, E_OP_CONFLICT, "not enough stock of \"%s\": %s in stock, %s needed",
+           name, have, want);
+  snprintf(e->details, sizeof e->details, "product_id %s", product_id);
+  return -1;
+}
+
 int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
                       const char *reason, const char *note,
                       const char *ref_type, const char *ref_id,
@@ -86,15 +112,8 @@ int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
   char name[200];
   snprintf(name, sizeof name, "%s", db_res_text(r, 0, 2));
   db_res_free(r);
-  if (now < 0 && !allow_negative && delta < 0) {
-    char have[DEC_MAX_TEXT], want[DEC_MAX_TEXT];
-    dec_format(now - delta, 3, have);
-    dec_format(-delta, 3, want);
-    biz_fail(e, E_OP_CONFLICT, "not enough stock of \"%s\": %s in stock, %s needed",
-             name, have, want);
-    snprintf(e->details, sizeof e->details, "product_id %s", product_id);
-    return -1;
-  }
+  if (now < 0 && !allow_negative && delta < 0)
+    return not_enough_stock(e, product_id, name, now, delta);
   char id[UUID_STR_LEN + 1];
   uuid_v7(id);
   db_val m[] = {db_uuid(c->profile_id), db_uuid(id), db_uuid(product_id),
@@ -108,20 +127,102 @@ int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
                "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                m, 10, NULL, &err))
     return biz_db_fail(e, &err);
-  if (has_threshold && now <= threshold && now - delta > threshold) {
-    buf p;
-    buf_init(&p, 0);
-    char s[DEC_MAX_TEXT], t[DEC_MAX_TEXT];
-    dec_format(now, 3, s);
-    dec_format(threshold, 3, t);
-    buf_printf(&p, "{\"product_id\":\"%s\",\"name\":", product_id);
-    json_write_str(&p, name, strlen(name));
-    buf_printf(&p, ",\"current_stock\":%s,\"low_stock_threshold\":%s}", s, t);
-    int rc = ledger_event(c, "stock.low", "product", product_id, buf_cstr(&p), e);
-    buf_free(&p);
-    if (rc) return -1;
-  }
+  if (has_threshold && now <= threshold && now - delta > threshold &&
+      stock_low_event(c, product_id, name, now, threshold, e))
+    return -1;
   if (balance) *balance = now;
+  return 0;
+}
+
+/* The products' UPDATE of ledger_stock_many: one statement, whose text
+ * depends only on n (so a handful of texts reach the statement cache). */
+static const char *stock_update_sql(arena *a, int n) {
+  buf b;
+  buf_init(&b, 0);
+  buf_puts(&b, "UPDATE products SET current_stock = current_stock + CASE id");
+  for (int i = 0; i < n; i++)
+    buf_printf(&b, " WHEN $%d THEN CAST($%d AS numeric)", 3 + 2 * i, 4 + 2 * i);
+  buf_puts(&b, " END, updated_at = $2 WHERE profile_id = $1 AND id IN (");
+  for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
+  buf_puts(&b, ") RETURNING id, current_stock, low_stock_threshold, name");
+  const char *sql = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return sql;
+}
+
+static const char *movements_sql(arena *a, int n) {
+  buf b;
+  buf_init(&b, 0);
+  buf_puts(&b,
+           "INSERT INTO stock_movements (profile_id, id, product_id, "
+           "quantity_delta, balance_after, reason, note, ref_type, ref_id, "
+           "created_at) VALUES ");
+  for (int i = 0; i < n; i++) {
+    int k = 6 + 4 * i;
+    buf_printf(&b, "%s($1, $%d, $%d, $%d, $%d, $2, NULL, $3, $4, $5)",
+               i ? ", " : "", k, k + 1, k + 2, k + 3);
+  }
+  const char *sql = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return sql;
+}
+
+int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
+                      const char *reason, const char *ref_type,
+                      const char *ref_id, int allow_negative, biz_err *e) {
+  if (n <= 0) return 0;
+  if (n > LEDGER_STOCK_MANY_MAX)
+    return biz_fail(e, E_OP_INVALID, "at most %d products at once",
+                    LEDGER_STOCK_MANY_MAX);
+  db_val *v = arena_alloc(c->a, sizeof *v * (size_t)(2 + 2 * n));
+  v[0] = db_uuid(c->profile_id);
+  v[1] = db_ts(c->now_us);
+  for (int i = 0; i < n; i++) {
+    v[2 + 2 * i] = db_uuid(m[i].product_id);
+    v[3 + 2 * i] = db_dec(m[i].delta, 3);
+  }
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d, stock_update_sql(c->a, n), v, 2 + 2 * n, &r, &err))
+    return biz_db_fail(e, &err);
+  int rc = 0;
+  db_val *mv = arena_alloc(c->a, sizeof *mv * (size_t)(5 + 4 * n));
+  mv[0] = db_uuid(c->profile_id);
+  mv[1] = db_text(reason);
+  mv[2] = ref_type ? db_text(ref_type) : db_null();
+  mv[3] = ref_id ? db_uuid(ref_id) : db_null();
+  mv[4] = db_ts(c->now_us);
+  /* In the order of m (sorted by the caller), not of RETURNING. */
+  for (int i = 0; i < n && !rc; i++) {
+    int row = -1;
+    for (int k = 0; k < db_res_rows(r) && row < 0; k++)
+      if (!strcmp(db_res_text(r, k, 0), m[i].product_id)) row = k;
+    if (row < 0) {
+      rc = biz_fail(e, E_OP_NOT_FOUND, "product %s not found", m[i].product_id);
+      break;
+    }
+    int64_t now = db_res_dec(r, row, 1, 3);
+    const char *name = db_res_text(r, row, 3);
+    if (now < 0 && !allow_negative && m[i].delta < 0) {
+      rc = not_enough_stock(e, m[i].product_id, name, now, m[i].delta);
+      break;
+    }
+    char *id = arena_alloc(c->a, UUID_STR_LEN + 1);
+    uuid_v7(id);
+    mv[5 + 4 * i] = db_uuid(id);
+    mv[6 + 4 * i] = db_uuid(m[i].product_id);
+    mv[7 + 4 * i] = db_dec(m[i].delta, 3);
+    mv[8 + 4 * i] = db_dec(now, 3);
+    if (!db_res_isnull(r, row, 2)) {
+      int64_t threshold = db_res_dec(r, row, 2, 3);
+      if (now <= threshold && now - m[i].delta > threshold)
+        rc = stock_low_event(c, m[i].product_id, name, now, threshold, e);
+    }
+  }
+  db_res_free(r);
+  if (rc) return rc;
+  if (db_query(c->d, movements_sql(c->a, n), mv, 5 + 4 * n, NULL, &err))
+    return biz_db_fail(e, &err);
   return 0;
 }
 
@@ -159,6 +260,42 @@ void ledger_row_json(buf *out, const db_res *r, int row, const out_col *cols,
         const char *s = db_res_text(r, row, i);
         json_write_str(out, s, strlen(s));
       }
+    }
+  }
+  buf_putc(out, '}');
+}
+
+void ledger_vals_json(buf *out, const db_val *v, const out_col *cols, int n) {
+  buf_putc(out, '{');
+  for (int i = 0; i < n; i++) {
+    if (i) buf_putc(out, ',');
+    json_write_str(out, cols[i].name, strlen(cols[i].name));
+    buf_putc(out, ':');
+    if (v[i].type == DBT_NULL) {
+      buf_puts(out, "null");
+      continue;
+    }
+    switch (cols[i].type) {
+      case DBT_DEC:
+        json_write_dec(out, v[i].i, cols[i].scale);
+        break;
+      case DBT_INT:
+        buf_printf(out, "%lld", (long long)v[i].i);
+        break;
+      case DBT_BOOL:
+        buf_puts(out, v[i].i ? "true" : "false");
+        break;
+      case DBT_TS:
+        json_write_ts(out, v[i].i);
+        break;
+      case DBT_DATE:
+        json_write_date(out, (int32_t)v[i].i);
+        break;
+      case DBT_JSON:
+        buf_puts(out, v[i].s);
+        break;
+      default:
+        json_write_str(out, v[i].s, strlen(v[i].s));
     }
   }
   buf_putc(out, '}');

@@ -46,6 +46,22 @@ int ledger_allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
  * a paid one cancelled, under the customer's row lock. */
 int ledger_apply_credit(biz_ctx *c, const char *customer_id, biz_err *e);
 
+/* A change of one product's stock, in thousandths. */
+typedef struct stock_delta {
+  char product_id[37];
+  int64_t delta;
+} stock_delta;
+
+#define LEDGER_STOCK_MANY_MAX 500
+
+/* ledger_stock_move for n products at once, in two statements (one UPDATE
+ * of the products, one INSERT of the movements) whatever n is, with the
+ * same checks and stock.low events. m must be sorted by product_id and
+ * hold each product once. */
+int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
+                      const char *reason, const char *ref_type,
+                      const char *ref_id, int allow_negative, biz_err *e);
+
 /* A column of a row to render: name and type as in db.h. */
 typedef struct out_col {
   const char *name;
@@ -56,6 +72,10 @@ typedef struct out_col {
 /* Appends row `row` of r as a JSON object: column i of r is cols[i]. */
 void ledger_row_json(buf *out, const db_res *r, int row, const out_col *cols,
                      int n);
+/* Appends values v[0..n) as a JSON object, each rendered as
+ * ledger_row_json renders a cell of that column: the answer of a row just
+ * written, without reading it back. */
+void ledger_vals_json(buf *out, const db_val *v, const out_col *cols, int n);
 /* "a, b, c" for a SELECT list, in the arena. */
 const char *ledger_col_list(arena *a, const out_col *cols, int n);
 

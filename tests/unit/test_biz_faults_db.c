@@ -154,7 +154,9 @@ static void test_every_statement_can_fail(void **state) {
            "\"discount\":10}]}",
            customer, product, product2);
   int fails = until_through(a, "create_invoice", body, inv);
-  assert_true(fails >= 15); /* it really was failed at many points */
+  /* It really was failed at many points: every statement of an issued
+   * invoice (14 since they were cut from 24; the outbox's may change). */
+  assert_true(fails >= 10);
   snprintf(body, sizeof body,
            "{\"customer_id\":\"%s\",\"draft\":true,\"items\":[{\"product_id\":"
            "\"%s\",\"quantity\":1}]}",
