@@ -167,6 +167,7 @@ const char *net_result_header(const net_result *res, const char *name) {
 /* State the libcurl callbacks share during one transfer. */
 typedef struct xfer {
   const net_req *req;
+  const char *extra_keep; /* one more header to keep (the retry helper's) */
   net_result *res;
   bool too_large;
 } xfer;
@@ -196,8 +197,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   const char *colon = memchr(p, ':', len);
   if (!colon || colon == p || is_ows(p[0])) return len; /* folded, blank */
   size_t nlen = (size_t)(colon - p);
-  for (size_t i = 0; i < x->req->n_keep; i++) {
-    const char *want = x->req->keep_headers[i];
+  size_t n_want = x->req->n_keep + (x->extra_keep ? 1 : 0);
+  for (size_t i = 0; i < n_want; i++) {
+    const char *want =
+        i < x->req->n_keep ? x->req->keep_headers[i] : x->extra_keep;
     if (strlen(want) != nlen || strncasecmp(want, p, nlen) != 0) continue;
     const char *v = colon + 1;
     const char *end = p + len;
@@ -260,14 +263,17 @@ static void fail(net_result *res, net_error e, const char *detail) {
     }                                                        \
   } while (0)
 
-int net_request(const net_req *req, net_result *res) {
+/* net_request, keeping extra_keep (may be NULL) as well as the caller's
+ * headers. */
+static int do_request(const net_req *req, const char *extra_keep,
+                      net_result *res) {
   int rc = -1;
   struct curl_slist *hdrs = NULL;
   CURLU *url = NULL;
   char *host = NULL;
   char *scheme = NULL;
   const char *method = req->method ? req->method : "GET";
-  xfer x = {.req = req, .res = res};
+  xfer x = {.req = req, .extra_keep = extra_keep, .res = res};
 
   net_result_init(res);
   res->attempts = 1;
@@ -436,6 +442,10 @@ out:
   return rc;
 }
 
+int net_request(const net_req *req, net_result *res) {
+  return do_request(req, NULL, res);
+}
+
 /* ---- retries ---- */
 
 int net_retry_after_ms(const char *value, int64_t now_s, long *out_ms) {
@@ -502,29 +512,13 @@ int net_request_retry(const net_req *req, const net_retry_policy *policy,
   if (!p.sleep_ms) p.sleep_ms = real_sleep;
 
   /* Retry-After must be seen whether or not the caller asked for it. */
-  const char *keep[NET_MAX_KEEP_HEADERS + 1];
-  size_t n_keep = 0;
-  bool asked = false;
-  for (size_t i = 0; i < req->n_keep && i < NET_MAX_KEEP_HEADERS; i++) {
-    keep[n_keep++] = req->keep_headers[i];
-    if (strcasecmp(req->keep_headers[i], "Retry-After") == 0) asked = true;
-  }
-  net_req r = *req;
-  if (req->n_keep > NET_MAX_KEEP_HEADERS) {
-    return net_request(req, res); /* refused there, with the reason */
-  }
-  if (!asked) {
-    if (n_keep == NET_MAX_KEEP_HEADERS) {
-      return net_request(req, res); /* no room to watch; one attempt */
-    }
-    keep[n_keep++] = "Retry-After";
-  }
-  r.keep_headers = keep;
-  r.n_keep = n_keep;
+  const char *extra = "Retry-After";
+  for (size_t i = 0; i < req->n_keep; i++)
+    if (strcasecmp(req->keep_headers[i], extra) == 0) extra = NULL;
 
   int rc = -1;
   for (int attempt = 1;; attempt++) {
-    rc = net_request(&r, res);
+    rc = do_request(req, extra, res);
     res->attempts = attempt;
     bool again = rc == 0 ? status_retryable(res->status, &p)
                          : error_retryable(res->err, &p);
@@ -546,9 +540,12 @@ int net_request_retry(const net_req *req, const net_retry_policy *policy,
       wait = half + (long)(jitter_next() % (uint64_t)(step - half + 1));
     }
     if (wait > p.max_backoff_ms) wait = p.max_backoff_ms;
-    log_info("net: attempt %d of %d got %s; retrying in %ld ms", attempt,
-             p.max_attempts,
-             rc == 0 ? "a retryable status" : net_error_name(res->err), wait);
+    if (rc == 0)
+      log_info("net: attempt %d of %d got status %ld; retrying in %ld ms",
+               attempt, p.max_attempts, res->status, wait);
+    else
+      log_info("net: attempt %d of %d failed (%s); retrying in %ld ms",
+               attempt, p.max_attempts, net_error_name(res->err), wait);
     net_result_free(res);
     p.sleep_ms(p.sleep_ctx, wait);
   }

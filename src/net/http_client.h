@@ -71,9 +71,9 @@ typedef struct net_req {
   const char *const *keep_headers;
   size_t n_keep;
   int follow_redirects; /* 0 (default): a 3xx is returned as it is */
-  /* Extra trusted CA certificates (PEM text), in addition to the system's
-   * store; NULL for the system's store only. For private CAs and tests.
-   * Verification itself can never be turned off. */
+  /* CA certificates (PEM text) to trust for this request instead of the
+   * CA bundle libcurl was built with; NULL for that bundle. For a private
+   * CA and for tests. Verification itself can never be turned off. */
   const char *ca_pem;
 } net_req;
 
@@ -88,12 +88,14 @@ typedef struct net_result {
   net_error err; /* NET_OK when the call returned 0 */
   /* Kept headers: one entry per asked name that was present (the last
    * occurrence wins), from the final response only. */
-  net_kept_header headers[NET_MAX_KEEP_HEADERS];
+  net_kept_header headers[NET_MAX_KEEP_HEADERS + 1]; /* + Retry-After */
   size_t n_headers;
   /* The body; empty when the call failed (never a truncated body). */
   buf body;
   int attempts; /* how many times the request was sent (retry helper) */
-  char message[256]; /* detail of a failure, for the caller; may be "" */
+  /* Detail of a failure for the caller (libcurl's words: it may name the
+   * host, never the path, headers or body); may be "". */
+  char message[256];
 } net_result;
 
 /* Prepares res for a call. net_request and net_request_retry do this

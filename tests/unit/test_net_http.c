@@ -449,16 +449,26 @@ static void test_proxy_from_env(void **state) {
   assert_string_equal(r->target, "http://api.example.invalid/v1/ping?a=1");
   assert_string_equal(fake_request_header(r, "Host"), "api.example.invalid");
 
-  /* no_proxy wins over http_proxy. */
-  setenv("http_proxy", fake_server_url(fs), 1);
-  setenv("no_proxy", "example.invalid", 1);
-  rc = net_request(&req, &res);
+  /* A proxy that is down is an error of its own... */
+  char dead[64];
+  snprintf(dead, sizeof dead, "http://127.0.0.1:%d", closed_port());
+  net_req direct = {.url = url_of(fs, "/direct")};
+  setenv("http_proxy", dead, 1);
+  rc = net_request(&direct, &res);
+  assert_int_equal(rc, -1);
+  assert_int_equal(res.err, NET_ECONNECT);
+  net_result_free(&res);
+  /* ...and no_proxy sends a request around it, straight to the fake. No
+   * name is looked up anywhere in this test: it stays on this machine. */
+  setenv("no_proxy", "127.0.0.1", 1);
+  rc = net_request(&direct, &res);
   unsetenv("http_proxy");
   unsetenv("no_proxy");
-  assert_int_equal(rc, -1);
-  assert_int_equal(res.err, NET_ECONNECT); /* tried to resolve the name */
+  assert_int_equal(rc, 0);
+  assert_int_equal(res.status, 201);
   net_result_free(&res);
-  assert_int_equal(fake_server_count(fs), 1);
+  assert_int_equal(fake_server_count(fs), 2);
+  assert_string_equal(fake_server_request(fs, 1)->target, "/direct");
   fake_server_stop(fs);
 }
 
@@ -530,6 +540,49 @@ static void test_retry_after_seconds(void **state) {
   assert_int_equal(s.n, 2);
   assert_int_equal(s.ms[0], 2000);
   assert_int_equal(s.ms[1], 5000);
+  fake_server_stop(fs);
+}
+
+static void test_retry_after_full_keep_list(void **state) {
+  (void)state;
+  fake_server *fs = start_fake();
+  fake_response *fr = fake_response_new(503);
+  fake_response_header(fr, "Retry-After", "3");
+  fake_response_header(fr, "H7", "seven");
+  fake_server_enqueue(fs, fr);
+  fr = fake_response_new(200);
+  fake_response_header(fr, "H15", "fifteen");
+  fake_server_enqueue(fs, fr);
+  /* As many names as a caller may ask for, Retry-After not among them:
+   * the retry helper still sees it. */
+  char names[NET_MAX_KEEP_HEADERS][8];
+  const char *keep[NET_MAX_KEEP_HEADERS + 1];
+  for (int i = 0; i < NET_MAX_KEEP_HEADERS; i++) {
+    snprintf(names[i], sizeof names[i], "h%d", i);
+    keep[i] = names[i];
+  }
+  sleeps s = {0};
+  net_retry_policy p = policy_with(&s);
+  net_req req = {.url = url_of(fs, "/k"),
+                 .keep_headers = keep,
+                 .n_keep = NET_MAX_KEEP_HEADERS};
+  net_result res;
+  assert_int_equal(net_request_retry(&req, &p, &res), 0);
+  assert_int_equal(res.status, 200);
+  assert_string_equal(net_result_header(&res, "h15"), "fifteen");
+  assert_null(net_result_header(&res, "h7")); /* that was the 503's */
+  net_result_free(&res);
+  assert_int_equal(s.n, 1);
+  assert_int_equal(s.ms[0], 3000);
+
+  /* One name more than allowed is the caller's mistake, and nothing is
+   * sent. */
+  keep[NET_MAX_KEEP_HEADERS] = "one-too-many";
+  req.n_keep = NET_MAX_KEEP_HEADERS + 1;
+  assert_int_equal(net_request(&req, &res), -1);
+  assert_int_equal(res.err, NET_EBADREQ);
+  net_result_free(&res);
+  assert_int_equal(fake_server_count(fs), 2);
   fake_server_stop(fs);
 }
 
@@ -835,6 +888,7 @@ int main(void) {
       cmocka_unit_test(test_retry_503_then_ok),
       cmocka_unit_test(test_retry_exhausted_backoff),
       cmocka_unit_test(test_retry_after_seconds),
+      cmocka_unit_test(test_retry_after_full_keep_list),
       cmocka_unit_test(test_retry_after_date),
       cmocka_unit_test(test_retry_after_parse),
       cmocka_unit_test(test_no_retry_on_4xx),
