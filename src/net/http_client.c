@@ -37,7 +37,9 @@ static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static pthread_key_t net_key;
 static CURLcode net_init_rc = CURLE_FAILED_INIT;
 
-static void handle_free(void *p) { curl_easy_cleanup(p); }
+static void handle_free(void *p) {
+  curl_easy_cleanup(p);
+}
 
 static void net_init(void) {
   net_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -77,8 +79,9 @@ static const struct {
 } net_errors[] = {
     [NET_OK] = {"ok", "no error"},
     [NET_ETIMEOUT] = {"timeout", "timed out"},
-    [NET_ECONNECT] = {"connect", "could not connect (refused, unreachable or "
-                                 "name not resolved)"},
+    [NET_ECONNECT] = {"connect",
+                      "could not connect (refused, unreachable or "
+                      "name not resolved)"},
     [NET_ETLS] = {"tls", "TLS handshake or certificate verification failed"},
     [NET_ETOOLARGE] = {"too_large", "response larger than allowed"},
     [NET_EURL] = {"bad_url", "not an http or https URL"},
@@ -94,8 +97,7 @@ const char *net_strerror(net_error e) {
 }
 
 const char *net_error_name(net_error e) {
-  if ((unsigned)e >= sizeof net_errors / sizeof net_errors[0])
-    return "unknown";
+  if ((unsigned)e >= sizeof net_errors / sizeof net_errors[0]) return "unknown";
   return net_errors[e].name;
 }
 
@@ -183,7 +185,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static bool is_ows(char c) { return c == ' ' || c == '\t'; }
+static bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 /* Called once per header line, the status lines included, for every
  * response of the transfer (100 Continue, followed redirects). */
@@ -295,6 +299,10 @@ static int do_request(const net_req *req, const char *extra_keep,
     fail(res, NET_EBADREQ, "too many response headers asked for");
     goto out;
   }
+  if (req->body_len && !req->body) {
+    fail(res, NET_EBADREQ, "body_len without a body");
+    goto out;
+  }
 
   /* The URL is parsed here, not guessed at by libcurl: no scheme, or one
    * other than http/https, is refused before anything is sent. */
@@ -338,15 +346,15 @@ static int do_request(const net_req *req, const char *extra_keep,
   /* libcurl would add "Expect: 100-continue" to large bodies (a wasted
    * round trip, and some APIs answer 417) and a form Content-Type to any
    * body; the caller says what the body is, or nothing is said. */
-  struct curl_slist *n1 = curl_slist_append(hdrs, "Expect:");
-  if (n1) hdrs = n1;
-  if (!has_header(req, "Content-Type")) {
-    struct curl_slist *n2 = curl_slist_append(hdrs, "Content-Type:");
-    if (n2) hdrs = n2;
-  }
-  if (!n1) {
-    fail(res, NET_EOTHER, "out of memory");
-    goto out;
+  const char *drop[] = {"Expect:", "Content-Type:"};
+  for (size_t i = 0; i < 2; i++) {
+    if (i == 1 && has_header(req, "Content-Type")) break;
+    struct curl_slist *n = curl_slist_append(hdrs, drop[i]);
+    if (!n) {
+      fail(res, NET_EOTHER, "out of memory");
+      goto out;
+    }
+    hdrs = n;
   }
 
   CURL *h = thread_handle();
@@ -544,8 +552,8 @@ int net_request_retry(const net_req *req, const net_retry_policy *policy,
       log_info("net: attempt %d of %d got status %ld; retrying in %ld ms",
                attempt, p.max_attempts, res->status, wait);
     else
-      log_info("net: attempt %d of %d failed (%s); retrying in %ld ms",
-               attempt, p.max_attempts, net_error_name(res->err), wait);
+      log_info("net: attempt %d of %d failed (%s); retrying in %ld ms", attempt,
+               p.max_attempts, net_error_name(res->err), wait);
     net_result_free(res);
     p.sleep_ms(p.sleep_ctx, wait);
   }

@@ -37,13 +37,13 @@
 /* Stable codes: they go into logs and stored statuses. Never renumber. */
 typedef enum net_error {
   NET_OK = 0,
-  NET_ETIMEOUT = 1,   /* connect or total timeout passed */
-  NET_ECONNECT = 2,   /* refused, unreachable, host or proxy not resolved */
-  NET_ETLS = 3,       /* handshake failed, certificate not trusted */
-  NET_ETOOLARGE = 4,  /* the response body passed max_response */
-  NET_EURL = 5,       /* not a URL, or a scheme other than http/https */
-  NET_EBROKEN = 6,    /* connection dropped mid-exchange, or no answer */
-  NET_EBADREQ = 7,    /* the request itself is invalid (method, header) */
+  NET_ETIMEOUT = 1,  /* connect or total timeout passed */
+  NET_ECONNECT = 2,  /* refused, unreachable, host or proxy not resolved */
+  NET_ETLS = 3,      /* handshake failed, certificate not trusted */
+  NET_ETOOLARGE = 4, /* the response body passed max_response */
+  NET_EURL = 5,      /* not a URL, or a scheme other than http/https */
+  NET_EBROKEN = 6,   /* connection dropped mid-exchange, or no answer */
+  NET_EBADREQ = 7,   /* the request itself is invalid (method, header) */
   NET_EOTHER = 8,
 } net_error;
 
@@ -58,8 +58,8 @@ typedef struct net_header {
 } net_header;
 
 typedef struct net_req {
-  const char *method; /* "GET" when NULL; upper-case letters only */
-  const char *url;    /* http:// or https:// only */
+  const char *method;        /* "GET" when NULL; upper-case letters only */
+  const char *url;           /* http:// or https:// only */
   const net_header *headers; /* sent as given, in this order */
   size_t n_headers;
   const void *body; /* may be NULL with body_len 0 */

@@ -166,8 +166,8 @@ static fake_request *record(fake_server *fs, struct MHD_Connection *conn,
   r->method = xstrdup(method);
   r->target = xstrdup(st->target);
   const char *q = strchr(st->target, '?');
-  r->path = q ? xstrndup(st->target, (size_t)(q - st->target))
-              : xstrdup(st->target);
+  r->path =
+      q ? xstrndup(st->target, (size_t)(q - st->target)) : xstrdup(st->target);
   r->query = xstrdup(q ? q + 1 : "");
   MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, r);
   r->body_len = st->body.len;
@@ -230,8 +230,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
     chunk_src *c = xcalloc(1, sizeof *c);
     c->len = fr->body.len;
     c->data = buf_steal(&fr->body);
-    mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
-                                           chunk_reader, c, chunk_free);
+    mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, chunk_reader,
+                                           c, chunk_free);
     if (!mr) chunk_free(c);
   } else {
     size_t len = fr->body.len;
@@ -242,8 +242,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn,
   if (!mr) return MHD_NO;
   for (size_t i = 0; i < fr->n_headers; i++)
     MHD_add_response_header(mr, fr->headers[i].name, fr->headers[i].value);
-  enum MHD_Result ret =
-      MHD_queue_response(conn, (unsigned)fr->status, mr);
+  enum MHD_Result ret = MHD_queue_response(conn, (unsigned)fr->status, mr);
   MHD_destroy_response(mr);
   return ret;
 }
@@ -380,9 +379,8 @@ static fake_server *start(bool tls) {
         flags, 0, NULL, NULL, handle, fs, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, fs,
         MHD_OPTION_NOTIFY_COMPLETED, completed, fs,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_HTTPS_MEM_KEY, fs->key_pem, MHD_OPTION_HTTPS_MEM_CERT,
-        fs->cert_pem, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_HTTPS_MEM_KEY,
+        fs->key_pem, MHD_OPTION_HTTPS_MEM_CERT, fs->cert_pem, MHD_OPTION_END);
   } else {
     fs->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, fs, MHD_OPTION_SOCK_ADDR, &sin,
@@ -401,13 +399,17 @@ static fake_server *start(bool tls) {
     fake_server_stop(fs);
     return NULL;
   }
-  snprintf(fs->url, sizeof fs->url, "%s://127.0.0.1:%d",
-           tls ? "https" : "http", fs->port);
+  snprintf(fs->url, sizeof fs->url, "%s://127.0.0.1:%d", tls ? "https" : "http",
+           fs->port);
   return fs;
 }
 
-fake_server *fake_server_start(void) { return start(false); }
-fake_server *fake_server_start_tls(void) { return start(true); }
+fake_server *fake_server_start(void) {
+  return start(false);
+}
+fake_server *fake_server_start_tls(void) {
+  return start(true);
+}
 
 void fake_server_reset(fake_server *fs) {
   pthread_mutex_lock(&fs->mu);
@@ -440,9 +442,15 @@ void fake_server_stop(fake_server *fs) {
   free(fs);
 }
 
-int fake_server_port(const fake_server *fs) { return fs->port; }
-const char *fake_server_url(const fake_server *fs) { return fs->url; }
-const char *fake_server_ca_pem(const fake_server *fs) { return fs->cert_pem; }
+int fake_server_port(const fake_server *fs) {
+  return fs->port;
+}
+const char *fake_server_url(const fake_server *fs) {
+  return fs->url;
+}
+const char *fake_server_ca_pem(const fake_server *fs) {
+  return fs->cert_pem;
+}
 
 void fake_server_set_handler(fake_server *fs, fake_handler h, void *ctx) {
   pthread_mutex_lock(&fs->mu);

@@ -33,9 +33,9 @@ typedef struct fake_header {
  * fake_server_reset or fake_server_stop. */
 typedef struct fake_request {
   char *method;
-  char *target; /* the raw request target, "/a/b?x=1" (not decoded) */
-  char *path;   /* the part before '?', not decoded */
-  char *query;  /* the part after '?' ("" when none), not decoded */
+  char *target;         /* the raw request target, "/a/b?x=1" (not decoded) */
+  char *path;           /* the part before '?', not decoded */
+  char *query;          /* the part after '?' ("" when none), not decoded */
   fake_header *headers; /* in arrival order, duplicates kept */
   size_t n_headers;
   char *body; /* NUL-terminated for convenience; may hold NULs */

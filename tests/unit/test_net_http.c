@@ -243,6 +243,12 @@ static void test_header_injection_refused(void **state) {
     assert_int_equal(res.err, NET_EBADREQ);
     net_result_free(&res);
   }
+  /* A length with no body behind it is refused, not read from NULL. */
+  net_req nobody = {.method = "POST", .url = url_of(fs, "/h"), .body_len = 5};
+  net_result res;
+  assert_int_equal(net_request(&nobody, &res), -1);
+  assert_int_equal(res.err, NET_EBADREQ);
+  net_result_free(&res);
   assert_int_equal(fake_server_count(fs), 0);
   fake_server_stop(fs);
 }
@@ -320,16 +326,21 @@ static void test_bad_urls(void **state) {
   char ftp[128], noscheme[128];
   snprintf(ftp, sizeof ftp, "ftp://127.0.0.1:%d/x", fake_server_port(fs));
   snprintf(noscheme, sizeof noscheme, "127.0.0.1:%d/x", fake_server_port(fs));
-  const char *urls[] = {ftp,          noscheme,      "file:///etc/passwd",
-                        "gopher://127.0.0.1/", "dict://127.0.0.1/", "",
-                        "http://",    "not a url",   NULL};
+  const char *urls[] = {ftp,
+                        noscheme,
+                        "file:///etc/passwd",
+                        "gopher://127.0.0.1/",
+                        "dict://127.0.0.1/",
+                        "",
+                        "http://",
+                        "not a url",
+                        NULL};
   for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
     net_req req = {.url = urls[i]};
     net_result res;
     assert_int_equal(net_request(&req, &res), -1);
     if (res.err != NET_EURL)
-      fail_msg("%s: %s", urls[i] ? urls[i] : "(null)",
-               net_error_name(res.err));
+      fail_msg("%s: %s", urls[i] ? urls[i] : "(null)", net_error_name(res.err));
     net_result_free(&res);
   }
   assert_int_equal(fake_server_count(fs), 0);
@@ -481,8 +492,8 @@ static void test_retry_503_then_ok(void **state) {
   fake_server_enqueue_simple(fs, 200, "text/plain", "done");
   sleeps s = {0};
   net_retry_policy p = policy_with(&s);
-  net_req req = {.method = "POST", .url = url_of(fs, "/op"), .body = "x",
-                 .body_len = 1};
+  net_req req = {
+      .method = "POST", .url = url_of(fs, "/op"), .body = "x", .body_len = 1};
   net_result res;
   assert_int_equal(net_request_retry(&req, &p, &res), 0);
   assert_int_equal(res.status, 200);
@@ -627,22 +638,18 @@ static void test_retry_after_parse(void **state) {
   assert_int_equal(ms, 0);
   assert_int_equal(net_retry_after_ms(" 17 ", now, &ms), 0);
   assert_int_equal(ms, 17000);
-  assert_int_equal(net_retry_after_ms("Wed, 21 Oct 2026 07:28:30 GMT", now,
-                                      &ms),
-                   0);
+  assert_int_equal(
+      net_retry_after_ms("Wed, 21 Oct 2026 07:28:30 GMT", now, &ms), 0);
   assert_int_equal(ms, 30000);
   /* The obsolete forms HTTP still asks recipients to accept. */
-  assert_int_equal(net_retry_after_ms("Wednesday, 21-Oct-26 07:29:00 GMT",
-                                      now, &ms),
-                   0);
+  assert_int_equal(
+      net_retry_after_ms("Wednesday, 21-Oct-26 07:29:00 GMT", now, &ms), 0);
   assert_int_equal(ms, 60000);
-  assert_int_equal(net_retry_after_ms("Wed Oct 21 07:28:05 2026", now, &ms),
-                   0);
+  assert_int_equal(net_retry_after_ms("Wed Oct 21 07:28:05 2026", now, &ms), 0);
   assert_int_equal(ms, 5000);
   /* In the past: no wait. */
-  assert_int_equal(net_retry_after_ms("Tue, 20 Oct 2026 07:28:00 GMT", now,
-                                      &ms),
-                   0);
+  assert_int_equal(
+      net_retry_after_ms("Tue, 20 Oct 2026 07:28:00 GMT", now, &ms), 0);
   assert_int_equal(ms, 0);
   /* Huge values saturate instead of overflowing. */
   assert_int_equal(net_retry_after_ms("99999999999999999999999", now, &ms), 0);
@@ -867,9 +874,9 @@ static void test_strerror(void **state) {
 }
 
 int main(void) {
-  const char *proxies[] = {"http_proxy",  "https_proxy", "HTTPS_PROXY",
-                           "all_proxy",   "ALL_PROXY",   "no_proxy",
-                           "NO_PROXY",    "HTTP_PROXY"};
+  const char *proxies[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                           "all_proxy",  "ALL_PROXY",   "no_proxy",
+                           "NO_PROXY",   "HTTP_PROXY"};
   for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
     unsetenv(proxies[i]);
   const struct CMUnitTest tests[] = {
