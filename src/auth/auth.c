@@ -42,6 +42,8 @@
 #define UA_MAX 512
 #define REFRESH_MAX 256
 #define TS_NONE INT64_MIN
+/* Slots per limiter table: 8192 * 24 bytes, about 200 KiB each. */
+#define LIMIT_SLOTS 8192
 
 struct auth {
   unsigned magic;
@@ -49,7 +51,10 @@ struct auth {
   size_t secret_len;
   int access_ttl_s;
   pw_hasher *pw;
-  ratelimit *rl;
+  ratelimit *rl_login;  /* failed logins per (email, address) */
+  ratelimit *rl_addr;   /* failed logins per address */
+  ratelimit *rl_signup; /* signup attempts per address */
+  int64_t (*limit_clock_s)(void);
   /* A hash of a random password, checked against when the email is
    * unknown, so a wrong email costs as long as a wrong password. Made on
    * first need: `munshi keys` should not pay 64 MiB for it. */
@@ -57,6 +62,10 @@ struct auth {
   int dummy_ready;
   char dummy_hash[PW_HASH_MAX];
 };
+
+static int or_default(int v, int dflt) {
+  return v > 0 ? v : dflt;
+}
 
 auth *auth_new(const auth_config *cfg) {
   if (!cfg || !cfg->secret || cfg->secret_len == 0) return NULL;
@@ -67,11 +76,20 @@ auth *auth_new(const auth_config *cfg) {
   au->secret_len = cfg->secret_len;
   au->access_ttl_s = cfg->access_ttl_s > 0 ? cfg->access_ttl_s : 3600;
   au->pw = pw_hasher_new(cfg->hash_concurrency > 0 ? cfg->hash_concurrency : 2);
-  au->rl = ratelimit_new(
-      cfg->login_fail_limit > 0 ? cfg->login_fail_limit : 5,
-      cfg->login_fail_window_s > 0 ? cfg->login_fail_window_s : 300, 4096);
+  ratelimit_policy p = {
+      .backoff_s = or_default(cfg->backoff_s, 30),
+      .max_s = or_default(cfg->backoff_max_s, 900),
+      .window_s = or_default(cfg->limit_window_s, 3600),
+  };
+  p.free = or_default(cfg->login_fails, 5);
+  au->rl_login = ratelimit_new(&p, LIMIT_SLOTS);
+  p.free = or_default(cfg->login_addr_fails, 20);
+  au->rl_addr = ratelimit_new(&p, LIMIT_SLOTS);
+  p.free = or_default(cfg->signups_per_addr, 10);
+  au->rl_signup = ratelimit_new(&p, LIMIT_SLOTS);
+  au->limit_clock_s = cfg->limit_clock_s;
   pthread_mutex_init(&au->dummy_mu, NULL);
-  if (!au->pw || !au->rl) {
+  if (!au->pw || !au->rl_login || !au->rl_addr || !au->rl_signup) {
     auth_free(au);
     return NULL;
   }
@@ -81,7 +99,9 @@ auth *auth_new(const auth_config *cfg) {
 void auth_free(auth *au) {
   if (!au) return;
   pw_hasher_free(au->pw);
-  ratelimit_free(au->rl);
+  ratelimit_free(au->rl_login);
+  ratelimit_free(au->rl_addr);
+  ratelimit_free(au->rl_signup);
   pthread_mutex_destroy(&au->dummy_mu);
   /* The secret signs every token; do not leave it in freed memory. */
   explicit_bzero(au->secret, au->secret_len);
@@ -92,6 +112,19 @@ void auth_free(auth *au) {
 
 static int64_t now_s_of(int64_t now_us) {
   return now_us / 1000000;
+}
+
+static int64_t limit_now_s(const auth *au) {
+  return au->limit_clock_s ? au->limit_clock_s() : now_s_of(time_now_us());
+}
+
+/* Answers 429 in GoTrue's shape with a Retry-After header. */
+static int rate_limited(api_req *req, api_resp *resp, const char *what,
+                        int retry_after) {
+  api_failf(resp, E_AUTH_RATE_LIMIT, "Too many %s; try again in %d seconds",
+            what, retry_after);
+  api_header(resp, "Retry-After", arena_printf(req->a, "%d", retry_after));
+  return -1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -452,6 +485,14 @@ static db_val text_or_null(const char *s) {
 }
 
 static int do_signup(auth *au, db *d, api_req *req, api_resp *resp) {
+  /* Every attempt counts, whatever it answers: "already registered" tells
+   * whether an email or a number has an account, so probing costs what a
+   * login attempt does. */
+  int retry = 0;
+  if (ratelimit_take(au->rl_signup, req->remote ? req->remote : "",
+                     limit_now_s(au), &retry))
+    return rate_limited(req, resp, "signup attempts from this address",
+                        retry);
   json *body;
   if (body_or_reply(req, resp, &body)) return -1;
 
@@ -621,13 +662,6 @@ static const char *dummy_hash(auth *au) {
   return au->dummy_ready ? au->dummy_hash : NULL;
 }
 
-static int rate_limited(api_req *req, api_resp *resp, int retry_after) {
-  api_failf(resp, E_AUTH_RATE_LIMIT,
-            "Too many failed login attempts; try again in %d seconds",
-            retry_after);
-  api_header(resp, "Retry-After", arena_printf(req->a, "%d", retry_after));
-  return -1;
-}
 
 static int grant_password(auth *au, db *d, api_req *req, api_resp *resp) {
   json *body;
@@ -642,17 +676,19 @@ static int grant_password(auth *au, db *d, api_req *req, api_resp *resp) {
   /* An address that is not well-formed cannot belong to a user; it goes
    * down the unknown-email path, hash and all. */
   const char *email = email_normalize(req->a, jemail);
-  const char *email_key =
-      arena_printf(req->a, "email:%s", email ? email : "(invalid)");
-  const char *addr_key =
-      arena_printf(req->a, "addr:%s", req->remote ? req->remote : "");
-  int64_t now_us = time_now_us();
+  /* Failures count per email at one address, never per email alone: an
+   * attacker elsewhere (or behind the same proxy, when the proxy is not
+   * trusted to name the client) must not lock the owner out. */
+  const char *addr = req->remote ? req->remote : "";
+  const char *pair_key = arena_printf(req->a, "%s|%s",
+                                      email ? email : "(invalid)", addr);
+  int64_t now_s = limit_now_s(au);
   int retry = 0;
-  if (ratelimit_take(au->rl, email_key, now_s_of(now_us), &retry))
-    return rate_limited(req, resp, retry);
-  if (ratelimit_take(au->rl, addr_key, now_s_of(now_us), &retry)) {
-    ratelimit_refund(au->rl, email_key);
-    return rate_limited(req, resp, retry);
+  if (ratelimit_take(au->rl_login, pair_key, now_s, &retry))
+    return rate_limited(req, resp, "failed login attempts", retry);
+  if (ratelimit_take(au->rl_addr, addr, now_s, &retry)) {
+    ratelimit_refund(au->rl_login, pair_key);
+    return rate_limited(req, resp, "failed login attempts", retry);
   }
 
   db_err err;
@@ -661,22 +697,22 @@ static int grant_password(auth *au, db *d, api_req *req, api_resp *resp) {
   if (email) {
     found = user_load(d, req->a, SQL_USER_BY_EMAIL, db_text(email), &u, &err);
     if (found < 0) {
-      ratelimit_refund(au->rl, email_key);
-      ratelimit_refund(au->rl, addr_key);
+      ratelimit_refund(au->rl_login, pair_key);
+      ratelimit_refund(au->rl_addr, addr);
       return db_fail(resp, "login lookup", &err);
     }
   }
   const char *hash = found ? u.hash : dummy_hash(au);
   int ok = hash && pw_verify(au->pw, hash, jpw->str, jpw->len) && found;
   if (!ok) return api_fail(resp, E_AUTH_BAD_LOGIN, NULL, NULL, NULL);
-  /* The email's owner is back: forget the guesses against it. The
+  /* The email's owner is back at this address: forget the guesses. The
    * address keeps its other failures, or one known account would let an
    * address wipe its record. */
-  ratelimit_reset(au->rl, email_key);
-  ratelimit_refund(au->rl, addr_key);
+  ratelimit_reset(au->rl_login, pair_key);
+  ratelimit_refund(au->rl_addr, addr);
 
   char sid[UUID_STR_LEN + 1], refresh[REFRESH_MAX];
-  now_us = time_now_us();
+  int64_t now_us = time_now_us();
   if (db_begin(d, 1, &err)) return db_fail(resp, "login begin", &err);
   db_val pu[] = {db_uuid(u.id), db_ts(now_us)};
   if (run(d, "UPDATE auth_users SET last_sign_in_at = $2 WHERE id = $1", pu, 2,
