@@ -57,8 +57,12 @@ static auth *make_auth(const config *c) {
                     .secret_len = c->jwt_secret_len,
                     .access_ttl_s = c->access_ttl_s,
                     .hash_concurrency = 2,
-                    .login_fail_limit = 5,
-                    .login_fail_window_s = 300};
+                    .login_fails = c->login_fails,
+                    .login_addr_fails = c->login_addr_fails,
+                    .signups_per_addr = c->signups_per_addr,
+                    .backoff_s = c->limit_backoff_s,
+                    .backoff_max_s = c->limit_backoff_max_s,
+                    .limit_window_s = c->limit_window_s};
   return auth_new(&ac);
 }
 

@@ -21,8 +21,17 @@ typedef struct auth_config {
   size_t secret_len;
   int access_ttl_s;      /* access token lifetime; 3600 by default */
   int hash_concurrency;  /* Argon2id hashes at once; 2 by default */
-  int login_fail_limit;  /* failed logins per email/address per window; 5 */
-  int login_fail_window_s; /* the window; 300 */
+  /* Attempt limits (see ratelimit.h): free attempts, then a wait of
+   * backoff_s that doubles with each further attempt up to backoff_max_s;
+   * a key idle for limit_window_s starts over. 0 picks the default. */
+  int login_fails;       /* failed logins per email from one address; 5 */
+  int login_addr_fails;  /* failed logins per address, any email; 20 */
+  int signups_per_addr;  /* signup attempts per address, any outcome; 10 */
+  int backoff_s;         /* 30 */
+  int backoff_max_s;     /* 900 */
+  int limit_window_s;    /* 3600 */
+  /* The limiters' clock in seconds; NULL means the real one. For tests. */
+  int64_t (*limit_clock_s)(void);
 } auth_config;
 
 auth *auth_new(const auth_config *cfg);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +35,18 @@ void config_usage(FILE *out) {
       "  --token-ttl N    access token lifetime in seconds, default 3600\n"
       "                   [MUNSHI_TOKEN_TTL]\n"
       "  --log LEVEL      debug, info, warn or error [MUNSHI_LOG]\n"
+      "  auth attempt limits, per client address (see docs/deploy.md):\n"
+      "  --login-fails N  failed logins per email from one address before\n"
+      "                   waiting, default 5 [MUNSHI_LOGIN_FAILS]\n"
+      "  --login-addr-fails N  failed logins per address, any email, default 20\n"
+      "                   [MUNSHI_LOGIN_ADDR_FAILS]\n"
+      "  --signups-per-addr N  signup attempts per address, default 10\n"
+      "                   [MUNSHI_SIGNUPS_PER_ADDR]\n"
+      "  --limit-backoff N  first wait in seconds once those are used, doubling\n"
+      "                   with each further attempt, default 30 [MUNSHI_LIMIT_BACKOFF]\n"
+      "  --limit-backoff-max N  longest wait, default 900 [MUNSHI_LIMIT_BACKOFF_MAX]\n"
+      "  --limit-window N  seconds without attempts after which an address\n"
+      "                   starts over, default 3600 [MUNSHI_LIMIT_WINDOW]\n"
       "  [MUNSHI_JWT_SECRET]  HS256 secret, at least 32 characters; when unset,\n"
       "                   one is generated once into <data-dir>/jwt_secret\n",
       out);
@@ -57,6 +70,30 @@ static int number(const char *s, long lo, long hi, long *out) {
   long v = strtol(s, &end, 10);
   if (errno || end == s || *end || v < lo || v > hi) return -1;
   *out = v;
+  return 0;
+}
+
+/* The auth attempt limits: 1 applied, 0 not one of them, -1 bad value. */
+static int apply_auth_limit(config *c, const char *name, const char *v) {
+  static const struct {
+    const char *name;
+    size_t off;
+    long lo, hi;
+  } lims[] = {
+      {"login-fails", offsetof(config, login_fails), 1, 1000},
+      {"login-addr-fails", offsetof(config, login_addr_fails), 1, 100000},
+      {"signups-per-addr", offsetof(config, signups_per_addr), 1, 100000},
+      {"limit-backoff", offsetof(config, limit_backoff_s), 1, 86400},
+      {"limit-backoff-max", offsetof(config, limit_backoff_max_s), 1, 604800},
+      {"limit-window", offsetof(config, limit_window_s), 60, 604800},
+  };
+  for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++) {
+    if (strcmp(name, lims[i].name)) continue;
+    long n;
+    if (number(v, lims[i].lo, lims[i].hi, &n)) return -1;
+    *(int *)((char *)c + lims[i].off) = (int)n;
+    return 1;
+  }
   return 0;
 }
 
@@ -92,6 +129,9 @@ static int apply(config *c, const char *name, const char *v, char *err,
     c->access_ttl_s = (int)n;
     return 0;
   }
+  int lim = apply_auth_limit(c, name, v);
+  if (lim < 0) goto bad;
+  if (lim > 0) return 0;
   snprintf(err, errlen, "unknown option --%s (see munshi --help)", name);
   return -1;
 bad:
@@ -118,7 +158,14 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               {"MUNSHI_PORT", "port"},       {"MUNSHI_LISTEN", "listen"},
               {"MUNSHI_THREADS", "threads"}, {"MUNSHI_MAX_BODY", "max-body"},
               {"MUNSHI_DATA_DIR", "data-dir"}, {"MUNSHI_TOKEN_TTL", "token-ttl"},
-              {"MUNSHI_LOG", "log"}};
+              {"MUNSHI_LOG", "log"},
+              /* auth attempt limits */
+              {"MUNSHI_LOGIN_FAILS", "login-fails"},
+              {"MUNSHI_LOGIN_ADDR_FAILS", "login-addr-fails"},
+              {"MUNSHI_SIGNUPS_PER_ADDR", "signups-per-addr"},
+              {"MUNSHI_LIMIT_BACKOFF", "limit-backoff"},
+              {"MUNSHI_LIMIT_BACKOFF_MAX", "limit-backoff-max"},
+              {"MUNSHI_LIMIT_WINDOW", "limit-window"}};
   for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
     const char *v = getenv(envs[i].env);
     if (v && *v && apply(c, envs[i].name, v, err, errlen)) {

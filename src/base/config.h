@@ -25,6 +25,9 @@ typedef struct config {
   uint8_t jwt_secret[CONFIG_SECRET_MAX];
   size_t jwt_secret_len;
   char log_level[16];
+  /* Auth attempt limits (auth/auth.h auth_config); 0 leaves auth's default. */
+  int login_fails, login_addr_fails, signups_per_addr;
+  int limit_backoff_s, limit_backoff_max_s, limit_window_s;
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

@@ -660,3 +660,60 @@ int json_write_date(buf *b, int32_t days) {
   date_format(days, t);
   return json_write_str(b, t, strlen(t));
 }
+
+/* ---- objects member by member --------------------------------------- */
+
+void json_obj_open(json_obj *o, buf *b) {
+  o->b = b;
+  o->parent = NULL;
+  o->n = 0;
+  o->err = buf_putc(b, '{') != 0;
+}
+
+/* The separator and the key of the next member. */
+static void obj_key(json_obj *o, const char *key) {
+  if (o->n++ && buf_putc(o->b, ',')) o->err = 1;
+  if (write_str(o->b, key, strlen(key)) || buf_putc(o->b, ':')) o->err = 1;
+}
+
+void json_obj_nest(json_obj *o, const char *key, json_obj *inner) {
+  obj_key(o, key);
+  json_obj_open(inner, o->b);
+  inner->parent = o;
+}
+
+void json_obj_str(json_obj *o, const char *key, const char *s) {
+  obj_key(o, key);
+  if (s ? write_str(o->b, s, strlen(s)) : buf_puts(o->b, "null")) o->err = 1;
+}
+
+void json_obj_int(json_obj *o, const char *key, int64_t v) {
+  obj_key(o, key);
+  if (buf_printf(o->b, "%lld", (long long)v)) o->err = 1;
+}
+
+void json_obj_bool(json_obj *o, const char *key, int v) {
+  obj_key(o, key);
+  if (buf_puts(o->b, v ? "true" : "false")) o->err = 1;
+}
+
+void json_obj_null(json_obj *o, const char *key) {
+  obj_key(o, key);
+  if (buf_puts(o->b, "null")) o->err = 1;
+}
+
+void json_obj_ts(json_obj *o, const char *key, int64_t t_us) {
+  obj_key(o, key);
+  if (json_write_ts(o->b, t_us)) o->err = 1;
+}
+
+void json_obj_raw(json_obj *o, const char *key, const char *json_text) {
+  obj_key(o, key);
+  if (buf_puts(o->b, json_text)) o->err = 1;
+}
+
+int json_obj_close(json_obj *o) {
+  if (buf_putc(o->b, '}')) o->err = 1;
+  if (o->parent && o->err) o->parent->err = 1;
+  return o->err ? -1 : 0;
+}

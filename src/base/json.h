@@ -68,6 +68,29 @@ int json_write_str(buf *b, const char *s, size_t n);
 int json_write_dec(buf *b, int64_t v, int scale);
 int json_write_ts(buf *b, int64_t t_us);
 int json_write_date(buf *b, int32_t days);
+/* An object written member by member, for answers built from C values:
+ * json_obj_open writes '{', each member its comma, escaped key and value,
+ * json_obj_close the '}'. A failed write (the buffer's cap) is remembered,
+ * so the caller checks json_obj_close once; the buffer then holds a partial
+ * object and should be replaced. json_obj_nest opens an object as a member
+ * of another; closing it passes any failure on to the outer one. */
+typedef struct json_obj {
+  buf *b;
+  struct json_obj *parent;
+  int n;   /* members written */
+  int err; /* a write failed */
+} json_obj;
+void json_obj_open(json_obj *o, buf *b);
+void json_obj_nest(json_obj *o, const char *key, json_obj *inner);
+void json_obj_str(json_obj *o, const char *key, const char *s); /* NULL: null */
+void json_obj_int(json_obj *o, const char *key, int64_t v);
+void json_obj_bool(json_obj *o, const char *key, int v);
+void json_obj_null(json_obj *o, const char *key);
+void json_obj_ts(json_obj *o, const char *key, int64_t t_us);
+/* A member whose value is text that is already JSON (a constant, or a
+ * value this program wrote or parsed itself); never text from a request. */
+void json_obj_raw(json_obj *o, const char *key, const char *json_text);
+int json_obj_close(json_obj *o);
 /* Writes the value back as compact JSON text. */
 int json_write(buf *b, const json *v);
 /* 1 when s[0..n) is well-formed UTF-8 without NUL bytes, else 0. */

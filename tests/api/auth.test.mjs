@@ -1,12 +1,14 @@
 // auth.test.mjs - /auth/v1, the GoTrue subset: signup, password and
 // refresh-token grants, user, logout, error shapes, JWT claims, and the
-// failed-login rate limit.
+// attempt limits.
 //
-// Failed logins are rate limited per email and per client address (5 per
-// 300 s by default). So that this file never locks out 127.0.0.1 (which the
-// other files sign in from), every failed login here is sent from another
-// loopback source address (127.x.y.z, random per run), and all of them
-// come last.
+// The server runs with its default limits (docs/deploy.md): failed logins
+// per email from one address (5) and per address (20), signup attempts per
+// address (10), then waits from 30 s that double. So that this file never
+// uses up 127.0.0.1's allowance (which the other files, and supabase-js,
+// send from), every signup and every failed login here is sent from another
+// loopback source address (127.x.y.z, random per call), and the tests that
+// hit a limit come last.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
@@ -18,14 +20,15 @@ import {
 
 const login = (email, password, localAddress) =>
   auth('POST', 'token?grant_type=password', { body: { email, password }, localAddress });
+// Every signup from its own address unless one is given (see above).
+const signupAt = (body, localAddress = randomLoopback()) =>
+  auth('POST', 'signup', { body, localAddress });
 const refresh = (refresh_token) =>
   auth('POST', 'token?grant_type=refresh_token', { body: { refresh_token } });
 
 test('signup answers a session: access_token, bearer, expires_in, refresh_token, user', async () => {
   const email = randomEmail('signup');
-  const r = await auth('POST', 'signup', {
-    body: { email, password: randomPassword(), data: { business_name: 'Sharma Traders' } },
-  });
+  const r = await signupAt({ email, password: randomPassword(), data: { business_name: 'Sharma Traders' } });
   assert.ok(r.status === 200 || r.status === 201, r.info);
   const s = r.json;
   assert.equal(typeof s.access_token, 'string', r.info);
@@ -87,10 +90,10 @@ test('signup creates the profile with the data given', async () => {
 });
 
 test('signup refuses a GSTIN with a wrong check character and a number that is no phone', async () => {
-  const bad = await auth('POST', 'signup', { body: { email: randomEmail('gst'), password: randomPassword(), data: { gst_number: '29ABCDE1234F1Z5' } } });
+  const bad = await signupAt({ email: randomEmail('gst'), password: randomPassword(), data: { gst_number: '29ABCDE1234F1Z5' } });
   assert.equal(bad.status, 400, bad.info);
   assert.match(bad.json.error_description, /check character/);
-  const wa = await auth('POST', 'signup', { body: { email: randomEmail('wa'), password: randomPassword(), data: { whatsapp_number: 'call me' } } });
+  const wa = await signupAt({ email: randomEmail('wa'), password: randomPassword(), data: { whatsapp_number: 'call me' } });
   assert.equal(wa.status, 400, wa.info);
 });
 
@@ -104,16 +107,16 @@ const badSignups = [
 ];
 for (const c of badSignups) {
   test(`signup refused: ${c.name}`, async () => {
-    const r = await auth('POST', 'signup', { body: c.body() });
+    const r = await signupAt(c.body());
     expectAuthError(r, c.status);
   });
 }
 
 test('signup with a taken email -> 422, also in other letter case', async () => {
   const u = await signup();
-  const again = await auth('POST', 'signup', { body: { email: u.email, password: randomPassword() } });
+  const again = await signupAt({ email: u.email, password: randomPassword() });
   expectAuthError(again, 422);
-  const upper = await auth('POST', 'signup', { body: { email: u.email.toUpperCase(), password: randomPassword() } });
+  const upper = await signupAt({ email: u.email.toUpperCase(), password: randomPassword() });
   expectAuthError(upper, 422);
 });
 
@@ -121,7 +124,7 @@ test('signup with a whatsapp_number another business has -> 4xx, and no half-mad
   const wa = `+9197${String(Date.now()).slice(-8)}`;
   await signup({ data: { business_name: 'First', whatsapp_number: wa } });
   const email = randomEmail('wa-dup');
-  const r = await auth('POST', 'signup', { body: { email, password: randomPassword(), data: { business_name: 'Second', whatsapp_number: wa } } });
+  const r = await signupAt({ email, password: randomPassword(), data: { business_name: 'Second', whatsapp_number: wa } });
   assert.ok(r.status >= 400 && r.status < 500, `a taken whatsapp_number should be a clear 4xx: ${r.info}`);
   assert.equal(typeof r.json?.error, 'string', r.info);
   // The email was not taken by a user without a profile.
@@ -133,7 +136,7 @@ test('signup with a whatsapp_number another business has -> 4xx, and no half-mad
 test('concurrent signups with one email: exactly one succeeds, the others 422', async () => {
   const email = randomEmail('race');
   const rs = await Promise.all(Array.from({ length: 4 }, () =>
-    auth('POST', 'signup', { body: { email, password: randomPassword() } })));
+    signupAt({ email, password: randomPassword() })));
   const all = rs.map((r) => r.info).join('\n');
   assert.equal(rs.filter((r) => r.status === 200 || r.status === 201).length, 1, all);
   for (const r of rs) if (r.status !== 200 && r.status !== 201) expectAuthError(r, 422);
@@ -211,7 +214,7 @@ test('wrong password and unknown email -> the same 400 invalid_grant', async () 
 
 test('a refused signup (short password) left no account behind', async () => {
   const email = randomEmail('shortpw');
-  const r = await auth('POST', 'signup', { body: { email, password: 'short' } });
+  const r = await signupAt({ email, password: 'short' });
   expectAuthError(r, 422);
   const l = await login(email, 'short', randomLoopback());
   expectAuthError(l, 400, 'invalid_grant');
@@ -220,40 +223,98 @@ test('a refused signup (short password) left no account behind', async () => {
   assert.ok(UUID_RE.test(ok.userId));
 });
 
-test('failed logins are rate limited per email (429), even with the right password then', async () => {
+function expectLimited(r) {
+  expectAuthError(r, 429, 'over_request_rate_limit');
+  const retry = Number(r.header('retry-after'));
+  assert.ok(Number.isInteger(retry) && retry > 0 && retry <= 900, `Retry-After: ${r.header('retry-after')}: ${r.info}`);
+  return retry;
+}
+
+// Finding 2: failures count per (email, address), not per email.
+test('an attacker\'s failed logins at one address do not lock the user out at another', async () => {
   const u = await signup();
+  const attacker = randomLoopback();
   const statuses = [];
   let limited;
   for (let i = 0; i < 10; i++) {
-    // A different source address each time: only the per-email count grows.
-    const r = await login(u.email, `wrong-${i}-password`, randomLoopback());
+    const r = await login(u.email, `wrong-${i}-password`, attacker);
     statuses.push(r.status);
     if (r.status === 429) { limited = r; break; }
     expectAuthError(r, 400, 'invalid_grant');
   }
-  assert.ok(limited, `no 429 after 10 wrong passwords for one email: ${statuses.join(',')}`);
-  assert.ok(statuses.length >= 4, `limited too early: ${statuses.join(',')}`);
-  expectAuthError(limited, 429);
-  const right = await login(u.email, u.password, randomLoopback());
-  expectAuthError(right, 429);
+  assert.ok(limited, `no 429 after 10 wrong passwords from one address: ${statuses.join(',')}`);
+  assert.equal(statuses.length, 6, `the 6th attempt should wait: ${statuses.join(',')}`);
+  const wait = expectLimited(limited);
+  assert.ok(wait >= 28 && wait <= 30, `the first wait is 30 s: ${limited.info}`);
+  // At the attacker's address even the right password waits now ...
+  expectLimited(await login(u.email, u.password, attacker));
+  // ... but the user, from anywhere else, signs in.
+  const user = await login(u.email, u.password, randomLoopback());
+  assert.equal(user.status, 200, `the user was locked out by someone else's failures: ${user.info}`);
 });
 
-test('failed logins are rate limited per address (429); other addresses unaffected', async () => {
+test('failed logins are rate limited per address across emails (429); other addresses unaffected', async () => {
   const v = await signup();
   const addr = randomLoopback();
   const statuses = [];
   let limited;
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 30; i++) {
     const r = await login(randomEmail('spray'), 'wrong-password', addr);
     statuses.push(r.status);
     if (r.status === 429) { limited = r; break; }
     expectAuthError(r, 400, 'invalid_grant');
   }
-  assert.ok(limited, `no 429 after 10 failed logins from one address: ${statuses.join(',')}`);
-  assert.ok(statuses.length >= 4, `limited too early: ${statuses.join(',')}`);
-  expectAuthError(limited, 429);
-  const blocked = await login(v.email, v.password, addr);
-  expectAuthError(blocked, 429);
+  assert.ok(limited, `no 429 after 30 failed logins from one address: ${statuses.join(',')}`);
+  assert.equal(statuses.length, 21, `the 21st failure should wait: ${statuses.join(',')}`);
+  expectLimited(limited);
+  expectLimited(await login(v.email, v.password, addr));
   const elsewhere = await login(v.email, v.password, randomLoopback());
   assert.equal(elsewhere.status, 200, `the limit of one address hit another: ${elsewhere.info}`);
+});
+
+// Finding 1: signups are limited per address.
+test('repeated signups from one address get 429 with Retry-After, and create nothing then', async () => {
+  const addr = randomLoopback();
+  const statuses = [];
+  let limited;
+  let limitedEmail;
+  for (let i = 0; i < 15; i++) {
+    const email = randomEmail('flood');
+    const r = await signupAt({ email, password: randomPassword() }, addr);
+    statuses.push(r.status);
+    if (r.status === 429) { limited = r; limitedEmail = email; break; }
+    assert.equal(r.status, 200, r.info);
+  }
+  assert.ok(limited, `no 429 after 15 signups from one address: ${statuses.join(',')}`);
+  assert.equal(statuses.length, 11, `the 11th signup should wait: ${statuses.join(',')}`);
+  const wait = expectLimited(limited);
+  assert.ok(wait >= 28 && wait <= 30, `the first wait is 30 s: ${limited.info}`);
+  // The refused signup made no account: the email is still free elsewhere.
+  const later = await signup({ email: limitedEmail });
+  assert.ok(UUID_RE.test(later.userId));
+});
+
+// Finding 6: "already registered" answers count too, so probing which
+// emails have accounts is cut off like password guessing.
+test('an enumeration loop through signup is cut off', async () => {
+  const known = await signup();
+  const prober = randomLoopback();
+  const answers = [];
+  for (let i = 0; i < 40; i++) {
+    const email = i % 2 === 0 ? known.email : randomEmail('probe');
+    const r = await signupAt({ email, password: randomPassword() }, prober);
+    if (r.status !== 429) assert.equal(r.status, email === known.email ? 422 : 200, r.info);
+    answers.push(r);
+    if (r.status === 429) break;
+  }
+  const statuses = answers.map((r) => r.status);
+  assert.equal(answers.at(-1).status, 429, `the probing was never cut off: ${statuses.join(',')}`);
+  assert.equal(answers.length, 11, `cut off after ${answers.length - 1} probes: ${statuses.join(',')}`);
+  expectLimited(answers.at(-1));
+  // Cut off, a registered and an unknown email get the same answer.
+  const a = await signupAt({ email: known.email, password: randomPassword() }, prober);
+  const b = await signupAt({ email: randomEmail('probe'), password: randomPassword() }, prober);
+  expectLimited(a);
+  expectLimited(b);
+  assert.equal(a.json.error_description, b.json.error_description);
 });

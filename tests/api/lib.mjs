@@ -1,6 +1,6 @@
 // lib.mjs - what every black-box API test needs: the server's address and
 // keys (exported by run.sh), a raw HTTP client that can also pick its source
-// address (the login rate limiter counts per address), /rest/v1 and /auth/v1
+// address (the login and signup limits count per address), /rest/v1 and /auth/v1
 // helpers that return {status, headers, json, text, info}, fresh users, and
 // hand-made JWTs for the bad-token cases.
 //
@@ -156,10 +156,14 @@ export async function auth(method, path, opts = {}) {
   return httpRaw({ method, path: `/auth/v1/${path}`, headers: h, body: payload, localAddress: opts.localAddress });
 }
 
-/** Signs up a fresh user; returns {token, userId, email, password, refreshToken, session}. */
+/**
+ * Signs up a fresh user; returns {token, userId, email, password, refreshToken, session}.
+ * Sent from a random loopback address: signups are limited per address, and
+ * the suites together sign up more users than one address may.
+ */
 export async function signup({ email = randomEmail(), password = randomPassword(), data } = {}) {
   const body = { email, password, data: data ?? { business_name: `Biz ${suffix()}` } };
-  const r = await auth('POST', 'signup', { body });
+  const r = await auth('POST', 'signup', { body, localAddress: randomLoopback() });
   assert.ok(r.status === 200 || r.status === 201, `signup failed: ${r.info}`);
   assert.ok(r.json && typeof r.json.access_token === 'string', `signup gave no access_token: ${r.info}`);
   return {

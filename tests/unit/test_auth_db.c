@@ -30,7 +30,18 @@
 static db *g_db;
 static auth *g_auth;
 static const uint8_t SECRET[] = "auth-db-test-secret-0123456789abcdef";
+/* Small limits, so the tests reach them quickly; signups are many here
+ * and come from few addresses, so their limit is out of the way except in
+ * test_signup_limit, which makes its own auth. */
 #define RATE_LIMIT 3
+#define ADDR_LIMIT 6
+#define BACKOFF 30
+
+/* The limiters' clock, which the tests move by hand. */
+static int64_t g_clock = 1000000;
+static int64_t fake_clock(void) {
+  return g_clock;
+}
 
 /* A unique tag per run, so emails never collide with an earlier run on a
  * database that outlived it. */
@@ -466,30 +477,52 @@ static void test_login(void **state) {
   arena_free(a);
 }
 
+static int retry_after(const call *c) {
+  for (int i = 0; i < c->resp.nheaders; i++)
+    if (strcasecmp(c->resp.headers[i].name, "Retry-After") == 0)
+      return (int)strtol(c->resp.headers[i].value, NULL, 10);
+  return -1;
+}
+
 static void test_rate_limit(void **state) {
   (void)state;
   arena *a = arena_new();
   char *mail = email(a, "ratelimit");
   signup(a, mail, "right password");
   call c;
-  /* RATE_LIMIT failures for this email, each from another address. */
+  /* An attacker at one address uses up the free failures for this email. */
   for (int i = 0; i < RATE_LIMIT; i++) {
-    login(&c, a, mail, "wrong password", arena_printf(a, "10.2.0.%d", i));
+    login(&c, a, mail, "wrong password", "10.2.0.1");
     assert_error(&c, 400, "invalid_grant");
     call_done(&c);
   }
-  /* Now even the right password is not checked. */
-  login(&c, a, mail, "right password", "10.2.1.1");
+  /* There, even the right password is not checked now. */
+  login(&c, a, mail, "right password", "10.2.0.1");
   assert_error(&c, 429, "over_request_rate_limit");
-  int retry = 0;
-  for (int i = 0; i < c.resp.nheaders; i++)
-    if (strcasecmp(c.resp.headers[i].name, "Retry-After") == 0)
-      retry = (int)strtol(c.resp.headers[i].value, NULL, 10);
-  assert_true(retry > 0 && retry <= 300);
+  assert_int_equal(retry_after(&c), BACKOFF);
+  call_done(&c);
+  /* Regression (finding 2): the owner at another address is not locked
+   * out by the attacker's failures. */
+  login(&c, a, mail, "right password", "10.2.9.9");
+  assert_int_equal(c.resp.status, 200);
+  call_done(&c);
+  /* After the wait, one more guess; a further failure doubles the wait. */
+  g_clock += BACKOFF - 1;
+  login(&c, a, mail, "wrong password", "10.2.0.1");
+  assert_error(&c, 429, "over_request_rate_limit");
+  assert_int_equal(retry_after(&c), 1);
+  call_done(&c);
+  g_clock += 1;
+  login(&c, a, mail, "wrong password", "10.2.0.1");
+  assert_error(&c, 400, "invalid_grant");
+  call_done(&c);
+  login(&c, a, mail, "wrong password", "10.2.0.1");
+  assert_error(&c, 429, "over_request_rate_limit");
+  assert_int_equal(retry_after(&c), 2 * BACKOFF);
   call_done(&c);
 
-  /* Per address: failures against different emails add up. */
-  for (int i = 0; i < RATE_LIMIT; i++) {
+  /* Per address: failures against different emails add up ... */
+  for (int i = 0; i < ADDR_LIMIT; i++) {
     login(&c, a, email(a, arena_printf(a, "ghost%d", i)), "whatever1",
           "10.2.2.2");
     assert_error(&c, 400, "invalid_grant");
@@ -499,27 +532,87 @@ static void test_rate_limit(void **state) {
   signup(a, other, "right password");
   login(&c, a, other, "right password", "10.2.2.2");
   assert_error(&c, 429, "over_request_rate_limit");
+  assert_true(retry_after(&c) > 0);
   call_done(&c);
   /* ... but that user can still sign in from elsewhere. */
   login(&c, a, other, "right password", "10.2.2.3");
   assert_int_equal(c.resp.status, 200);
   call_done(&c);
 
-  /* A success forgets the email's failures. */
+  /* A success clears the email's failures at that address. */
   char *third = email(a, "ratelimit-reset");
   signup(a, third, "right password");
   for (int round = 0; round < 2; round++) {
     for (int i = 0; i < RATE_LIMIT - 1; i++) {
-      login(&c, a, third, "wrong password",
-            arena_printf(a, "10.2.%d.%d", 3 + round, i));
+      login(&c, a, third, "wrong password", "10.2.3.1");
       assert_error(&c, 400, "invalid_grant");
       call_done(&c);
     }
-    login(&c, a, third, "right password",
-          arena_printf(a, "10.2.%d.9", 3 + round));
+    login(&c, a, third, "right password", "10.2.3.1");
     assert_int_equal(c.resp.status, 200);
     call_done(&c);
   }
+  arena_free(a);
+}
+
+/* Regression (findings 1 and 6): signups are limited per address, and
+ * every attempt counts, also one answered "already registered". */
+static void test_signup_limit(void **state) {
+  (void)state;
+  auth_config cfg = {
+      .secret = SECRET,
+      .secret_len = sizeof SECRET - 1,
+      .signups_per_addr = 3,
+      .backoff_s = BACKOFF,
+      .limit_clock_s = fake_clock,
+  };
+  auth *strict = auth_new(&cfg);
+  assert_non_null(strict);
+  auth *saved = g_auth;
+  g_auth = strict;
+  arena *a = arena_new();
+  char *mail = email(a, "signup-limit");
+  call c;
+  call_run(&c, "POST", "signup", NULL, signup_body(a, mail, "pass word 1",
+                                                   "Shop", NULL),
+           NULL, "10.3.0.1");
+  take_session(a, &c);
+  call_done(&c);
+  call_run(&c, "POST", "signup", NULL, signup_body(a, mail, "pass word 1",
+                                                   "Shop", NULL),
+           NULL, "10.3.0.1");
+  assert_error(&c, 422, "user_already_exists");
+  call_done(&c);
+  call_run(&c, "POST", "signup", NULL, "{", NULL, "10.3.0.1");
+  assert_error(&c, 400, "bad_json");
+  call_done(&c);
+  /* The fourth attempt is refused before anything is looked up. */
+  counts before = count_all();
+  call_run(&c, "POST", "signup", NULL,
+           signup_body(a, email(a, "signup-limit2"), "pass word 1", "S", NULL),
+           NULL, "10.3.0.1");
+  assert_error(&c, 429, "over_request_rate_limit");
+  assert_int_equal(retry_after(&c), BACKOFF);
+  call_done(&c);
+  call_run(&c, "POST", "signup", NULL, signup_body(a, mail, "x", "S", NULL),
+           NULL, "10.3.0.1");
+  assert_error(&c, 429, "over_request_rate_limit");
+  call_done(&c);
+  assert_counts_equal(before, count_all());
+  /* Another address is not affected; the first may go on after the wait. */
+  call_run(&c, "POST", "signup", NULL, signup_body(a, mail, "pass word 1",
+                                                   "Shop", NULL),
+           NULL, "10.3.0.2");
+  assert_error(&c, 422, "user_already_exists");
+  call_done(&c);
+  g_clock += BACKOFF;
+  call_run(&c, "POST", "signup", NULL,
+           signup_body(a, email(a, "signup-limit2"), "pass word 1", "S", NULL),
+           NULL, "10.3.0.1");
+  take_session(a, &c);
+  call_done(&c);
+  g_auth = saved;
+  auth_free(strict);
   arena_free(a);
 }
 
@@ -765,8 +858,12 @@ static int setup(void **state) {
       .secret = SECRET,
       .secret_len = sizeof SECRET - 1,
       .hash_concurrency = 2,
-      .login_fail_limit = RATE_LIMIT,
-      .login_fail_window_s = 300,
+      .login_fails = RATE_LIMIT,
+      .login_addr_fails = ADDR_LIMIT,
+      .signups_per_addr = 100000,
+      .backoff_s = BACKOFF,
+      .backoff_max_s = 8 * BACKOFF,
+      .limit_clock_s = fake_clock,
   };
   g_auth = auth_new(&cfg);
   uint8_t r[4];
@@ -791,6 +888,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_signup_bad_input),
       cmocka_unit_test(test_login),
       cmocka_unit_test(test_rate_limit),
+      cmocka_unit_test(test_signup_limit),
       cmocka_unit_test(test_refresh_rotation),
       cmocka_unit_test(test_refresh_race),
       cmocka_unit_test(test_user),

@@ -513,6 +513,45 @@ static void test_write_str(void **state) {
   buf_free(&b);
 }
 
+static void test_write_obj(void **state) {
+  (void)state;
+  buf b;
+  buf_init(&b, 0);
+  json_obj o, in;
+  json_obj_open(&o, &b);
+  json_obj_str(&o, "id", "a\"b");
+  json_obj_str(&o, "none", NULL);
+  json_obj_int(&o, "n", -9000000000LL);
+  json_obj_bool(&o, "t", 1);
+  json_obj_bool(&o, "f", 0);
+  json_obj_null(&o, "z");
+  json_obj_ts(&o, "at", 0);
+  json_obj_nest(&o, "meta", &in);
+  json_obj_str(&in, "k\n", "v");
+  json_obj_raw(&in, "list", "[\"x\"]");
+  assert_int_equal(json_obj_close(&in), 0);
+  json_obj_nest(&o, "empty", &in);
+  assert_int_equal(json_obj_close(&in), 0);
+  assert_int_equal(json_obj_close(&o), 0);
+  assert_string_equal(buf_cstr(&b),
+                      "{\"id\":\"a\\\"b\",\"none\":null,\"n\":-9000000000,"
+                      "\"t\":true,\"f\":false,\"z\":null,"
+                      "\"at\":\"1970-01-01T00:00:00.000000+00:00\",\"meta\":{\"k\\n\":\"v\","
+                      "\"list\":[\"x\"]},\"empty\":{}}");
+  assert_non_null(parse(buf_cstr(&b)));
+  buf_free(&b);
+
+  /* Over the cap: the failure sticks, and an inner one reaches the outer. */
+  buf_init(&b, 24);
+  json_obj_open(&o, &b);
+  json_obj_nest(&o, "inner", &in);
+  json_obj_str(&in, "long", "0123456789abcdef");
+  json_obj_str(&in, "after", "x");
+  assert_int_equal(json_obj_close(&in), -1);
+  assert_int_equal(json_obj_close(&o), -1);
+  buf_free(&b);
+}
+
 static void test_write(void **state) {
   (void)state;
   assert_roundtrip(
@@ -605,6 +644,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_decimal, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_str, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_write_obj, setup, teardown),
       cmocka_unit_test_setup_teardown(test_type_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_large_roundtrip, setup, teardown),
   };
