@@ -25,6 +25,13 @@ typedef struct config {
   uint8_t jwt_secret[CONFIG_SECRET_MAX];
   size_t jwt_secret_len;
   char log_level[16];
+  /* HTTP limits and reverse proxies (see docs/deploy.md). */
+  char trusted_proxies[1024]; /* IPs and CIDRs whose X-Forwarded-For counts */
+  int max_conns;              /* open connections in all */
+  int max_conns_per_ip;       /* from one address; 0: no limit */
+  int header_timeout_s;       /* request line + headers due within */
+  int offload_threads;        /* threads for slow routes (password hashing) */
+  int offload_queue;          /* slow requests waiting beyond those; then 429 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */
