@@ -38,7 +38,7 @@ void config_usage(FILE *out) {
       "                   X-Forwarded-For is believed [MUNSHI_TRUSTED_PROXIES]\n"
       "  --max-connections N     open connections, default 1000\n"
       "                   [MUNSHI_MAX_CONNECTIONS]\n"
-      "  --max-connections-per-ip N  from one address, default 64, 0: no limit\n"
+      "  --max-connections-per-ip N  from one address, default 128, 0: no limit\n"
       "                   [MUNSHI_MAX_CONNECTIONS_PER_IP]\n"
       "  --header-timeout N  seconds to send the request headers, default 10\n"
       "                   [MUNSHI_HEADER_TIMEOUT]\n"
@@ -156,7 +156,7 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->max_body = 1024 * 1024;
   c->access_ttl_s = 3600;
   c->max_conns = 1000;
-  c->max_conns_per_ip = 64;
+  c->max_conns_per_ip = 128;
   c->header_timeout_s = 10;
   c->offload_threads = 2;
   c->offload_queue = 32;
