@@ -103,7 +103,13 @@ static int serve(const config *c) {
                     .threads = c->threads,
                     .max_body = c->max_body,
                     .db_url = c->db_url,
-                    .au = au};
+                    .au = au,
+                    .trusted_proxies = c->trusted_proxies,
+                    .max_conns = c->max_conns,
+                    .max_conns_per_ip = c->max_conns_per_ip,
+                    .header_timeout_ms = c->header_timeout_s * 1000,
+                    .offload_threads = c->offload_threads,
+                    .offload_queue = c->offload_queue};
   /* Block the stop signals before the workers start, so they inherit the
    * mask and only sigwait below sees them. */
   sigset_t stop;

@@ -191,3 +191,9 @@ const char *api_bearer(arena *a, const char *h) {
   if (n == 0) return NULL;
   return arena_strndup(a, h, n);
 }
+
+const char *api_param(const api_req *r, const char *name) {
+  for (int i = 0; i < r->nparams; i++)
+    if (!strcmp(r->params[i].name, name)) return r->params[i].value;
+  return NULL;
+}

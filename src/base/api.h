@@ -24,6 +24,12 @@ typedef struct api_principal {
   char email[256];
 } api_principal;
 
+/* Longer query strings are answered 414 by the HTTP layer; the REST query
+ * parser holds to the same limit. */
+#define QUERY_MAX_LEN 8192
+
+#define API_MAX_PARAMS 4
+
 typedef struct api_req {
   arena *a;              /* memory of this request, freed after the reply */
   const char *method;    /* "GET", "POST", ... */
@@ -33,6 +39,10 @@ typedef struct api_req {
   size_t body_len;
   const char *remote;    /* client address as text */
   api_principal who;
+  /* Named segments of the matched route (":id" of "/webhooks/:provider/:id",
+   * "*" for a trailing star), set by the HTTP layer; see api_param. */
+  int nparams;
+  struct { const char *name, *value; } params[API_MAX_PARAMS];
   /* Header lookup (case-insensitive name); NULL when absent. */
   const char *(*header)(const struct api_req *r, const char *name);
   void *http; /* owned by the HTTP layer */
@@ -132,6 +142,9 @@ int api_sqlstate_retryable(const char *sqlstate);
  * copied into a; NULL when the value is not of that form. The one parser
  * of the header. */
 const char *api_bearer(arena *a, const char *authorization);
+
+/* The value of the route segment named name (without the ':'), or NULL. */
+const char *api_param(const api_req *r, const char *name);
 
 /* api_fail with a printf-style message. */
 int api_failf(api_resp *r, api_error e, const char *fmt, ...)

@@ -47,6 +47,17 @@ void config_usage(FILE *out) {
       "  --limit-backoff-max N  longest wait, default 900 [MUNSHI_LIMIT_BACKOFF_MAX]\n"
       "  --limit-window N  seconds without attempts after which an address\n"
       "                   starts over, default 3600 [MUNSHI_LIMIT_WINDOW]\n"
+      "  --trusted-proxies LIST  IPs/CIDRs of reverse proxies whose\n"
+      "                   X-Forwarded-For is believed [MUNSHI_TRUSTED_PROXIES]\n"
+      "  --max-connections N     open connections, default 1000\n"
+      "                   [MUNSHI_MAX_CONNECTIONS]\n"
+      "  --max-connections-per-ip N  from one address, default 128, 0: no limit\n"
+      "                   [MUNSHI_MAX_CONNECTIONS_PER_IP]\n"
+      "  --header-timeout N  seconds to send the request headers, default 10\n"
+      "                   [MUNSHI_HEADER_TIMEOUT]\n"
+      "  --offload-threads N, --offload-queue N  the pool for slow requests\n"
+      "                   (password hashing), default 2 and 32\n"
+      "                   [MUNSHI_OFFLOAD_THREADS, MUNSHI_OFFLOAD_QUEUE]\n"
       "  [MUNSHI_JWT_SECRET]  HS256 secret, at least 32 characters; when unset,\n"
       "                   one is generated once into <data-dir>/jwt_secret\n",
       out);
@@ -97,6 +108,37 @@ static int apply_auth_limit(config *c, const char *name, const char *v) {
   return 0;
 }
 
+/* The HTTP limits and proxies. Returns 0, -1 with err, or 1 when name is
+ * not one of them. */
+static int apply_http(config *c, const char *name, const char *v, char *err,
+                      size_t errlen) {
+  long n;
+  int *target = NULL;
+  long lo = 0, hi = 0;
+  if (!strcmp(name, "trusted-proxies"))
+    return copy(c->trusted_proxies, sizeof c->trusted_proxies, v,
+                "--trusted-proxies", err, errlen);
+  if (!strcmp(name, "max-connections"))
+    target = &c->max_conns, lo = 1, hi = 1000000;
+  else if (!strcmp(name, "max-connections-per-ip"))
+    target = &c->max_conns_per_ip, lo = 0, hi = 1000000;
+  else if (!strcmp(name, "header-timeout"))
+    target = &c->header_timeout_s, lo = 1, hi = 3600;
+  else if (!strcmp(name, "offload-threads"))
+    target = &c->offload_threads, lo = 1, hi = 256;
+  else if (!strcmp(name, "offload-queue"))
+    target = &c->offload_queue, lo = 0, hi = 100000;
+  else
+    return 1;
+  if (number(v, lo, hi, &n)) {
+    snprintf(err, errlen, "bad value for --%s: \"%.40s\" (%ld to %ld)", name,
+             v, lo, hi);
+    return -1;
+  }
+  *target = (int)n;
+  return 0;
+}
+
 /* Applies one setting by name (flag or environment). */
 static int apply(config *c, const char *name, const char *v, char *err,
                  size_t errlen) {
@@ -132,6 +174,8 @@ static int apply(config *c, const char *name, const char *v, char *err,
   int lim = apply_auth_limit(c, name, v);
   if (lim < 0) goto bad;
   if (lim > 0) return 0;
+  int h = apply_http(c, name, v, err, errlen);
+  if (h != 1) return h;
   snprintf(err, errlen, "unknown option --%s (see munshi --help)", name);
   return -1;
 bad:
@@ -151,6 +195,11 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->threads = cores > 0 ? (int)cores : 2;
   c->max_body = 1024 * 1024;
   c->access_ttl_s = 3600;
+  c->max_conns = 1000;
+  c->max_conns_per_ip = 128;
+  c->header_timeout_s = 10;
+  c->offload_threads = 2;
+  c->offload_queue = 32;
 
   static const struct {
     const char *env, *name;
@@ -165,7 +214,14 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               {"MUNSHI_SIGNUPS_PER_ADDR", "signups-per-addr"},
               {"MUNSHI_LIMIT_BACKOFF", "limit-backoff"},
               {"MUNSHI_LIMIT_BACKOFF_MAX", "limit-backoff-max"},
-              {"MUNSHI_LIMIT_WINDOW", "limit-window"}};
+              {"MUNSHI_LIMIT_WINDOW", "limit-window"},
+              /* HTTP limits and proxies */
+              {"MUNSHI_TRUSTED_PROXIES", "trusted-proxies"},
+              {"MUNSHI_MAX_CONNECTIONS", "max-connections"},
+              {"MUNSHI_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
+              {"MUNSHI_HEADER_TIMEOUT", "header-timeout"},
+              {"MUNSHI_OFFLOAD_THREADS", "offload-threads"},
+              {"MUNSHI_OFFLOAD_QUEUE", "offload-queue"}};
   for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
     const char *v = getenv(envs[i].env);
     if (v && *v && apply(c, envs[i].name, v, err, errlen)) {

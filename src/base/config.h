@@ -28,6 +28,13 @@ typedef struct config {
   /* Auth attempt limits (auth/auth.h auth_config); 0 leaves auth's default. */
   int login_fails, login_addr_fails, signups_per_addr;
   int limit_backoff_s, limit_backoff_max_s, limit_window_s;
+  /* HTTP limits and reverse proxies (see docs/deploy.md). */
+  char trusted_proxies[1024]; /* IPs and CIDRs whose X-Forwarded-For counts */
+  int max_conns;              /* open connections in all */
+  int max_conns_per_ip;       /* from one address; 0: no limit */
+  int header_timeout_s;       /* request line + headers due within */
+  int offload_threads;        /* threads for slow routes (password hashing) */
+  int offload_queue;          /* slow requests waiting beyond those; then 429 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

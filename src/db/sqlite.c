@@ -13,6 +13,7 @@
  * each cell as NULL, an integer or text. Extended result codes are mapped to
  * PostgreSQL's SQLSTATE codes so callers handle errors one way. */
 #include <assert.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdalign.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -652,8 +654,20 @@ static void sq_tune(struct sq *s) {
   sqlite3_wal_hook(s->conn, wal_hook, NULL);
 }
 
+/* Creates a missing database file with mode 0600 before SQLite does (it
+ * would use 0644 less the umask): the books are nobody else's to read.
+ * SQLite gives the -wal and -shm files the mode of the database file, so
+ * they follow. An existing file keeps the mode it has. */
+static void create_private(const char *path) {
+  if (!path[0] || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5))
+    return;
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) close(fd); /* errors show up in sqlite3_open_v2 */
+}
+
 int db_sqlite_open(const char *path, db **out, db_err *err) {
   sqlite3 *conn = NULL;
+  create_private(path);
   int rc = sqlite3_open_v2(
       path, &conn,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

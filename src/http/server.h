@@ -1,6 +1,8 @@
 /* server.h - the HTTP front: libmicrohttpd with an epoll thread pool, one
  * database connection per worker thread, request bodies capped, every
- * answer JSON with CORS headers so a browser front end can call us. */
+ * answer JSON with CORS headers so a browser front end can call us. Slow
+ * routes run on a small offload pool; connections are limited in number
+ * (in all and per address) and must send their headers within a deadline. */
 #ifndef MUNSHI_HTTP_SERVER_H
 #define MUNSHI_HTTP_SERVER_H
 
@@ -15,6 +17,14 @@ typedef struct http_config {
   size_t max_body;
   const char *db_url;
   auth *au;
+  /* Peers whose X-Forwarded-For is believed (see http/proxy.h); NULL or "":
+   * none. */
+  const char *trusted_proxies;
+  int max_conns;        /* open connections in all; 0: libmicrohttpd's */
+  int max_conns_per_ip; /* from one address; 0: no limit */
+  int header_timeout_ms; /* request line + headers due within; 0: 10 s */
+  int offload_threads;  /* threads of the offload pool; 0: 2 */
+  int offload_queue;    /* jobs waiting beyond those running (0: none) */
 } http_config;
 
 typedef struct http_server http_server;
@@ -24,7 +34,8 @@ int http_start(const http_config *cfg, http_server **out, char *err,
                size_t errlen);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server *s);
-/* Stops accepting, waits for the workers, closes their connections. */
+/* Stops accepting, finishes the offloaded requests, waits for the workers,
+ * closes their connections. Accepts NULL. */
 void http_stop(http_server *s);
 
 #endif

@@ -13,7 +13,6 @@
 #include "db/db.h"
 #include "rest/schema.h"
 
-#define QUERY_MAX_LEN 8192    /* longer query strings: 414 */
 #define QUERY_MAX_IN 1000     /* values in one in.(...) list */
 #define QUERY_MAX_FILTERS 64  /* filter terms in all */
 #define QUERY_MAX_NEST 4      /* and/or nesting */

@@ -123,7 +123,8 @@ fi
 log "server $server_pid on $url ($backend)"
 
 # --- the tests ------------------------------------------------------------
-export MUNSHI_URL=$url MUNSHI_ANON_KEY=$anon MUNSHI_SERVICE_KEY=$service MUNSHI_BACKEND=$backend
+# MUNSHI_BIN: http.test.mjs starts servers of its own with other limits.
+export MUNSHI_URL=$url MUNSHI_ANON_KEY=$anon MUNSHI_SERVICE_KEY=$service MUNSHI_BACKEND=$backend MUNSHI_BIN=$bin
 status=0
 (cd "$here" && node --test --test-concurrency=1 --test-timeout=120000 ./*.test.mjs)
 tests_rc=$?

@@ -1,0 +1,66 @@
+/* routes.c - the application's route table: every endpoint munshi serves,
+ * one row each, and the small adapters that turn a matched row into a call
+ * of the module that answers it. A new module adds its rows here (webhooks:
+ * {ROUTE_POST, "/webhooks/:provider/:id", ..., ROUTE_WEBHOOK}; realtime:
+ * {ROUTE_GET, "/realtime/v1/sse", ..., ROUTE_USER, ROUTE_TOKEN_IN_QUERY});
+ * the catch-all "/" row of static files stays last. */
+#include <string.h>
+
+#include "http/route.h"
+#include "http/static.h"
+#include "rest/rest.h"
+#include "rest/rpc.h"
+
+static void health(const route_ctx *rc, api_req *req, api_resp *resp) {
+  (void)rc;
+  (void)req;
+  buf_puts(&resp->body, "{\"status\":\"ok\",\"version\":\"" MUNSHI_VERSION "\"}");
+}
+
+/* auth/ reads the endpoint name from req->path ("signup", "token", ...). */
+static void auth_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  static const char prefix[] = "/auth/v1/";
+  if (!strncmp(req->path, prefix, sizeof prefix - 1))
+    req->path += sizeof prefix - 1;
+  auth_handle(rc->au, d, req, resp);
+}
+
+static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  req->path = api_param(req, "op");
+  rpc_handle(d, req, resp);
+}
+
+static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  req->path = api_param(req, "table");
+  rest_handle(d, req, resp);
+}
+
+static void static_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  (void)rc;
+  static_serve(req, resp);
+}
+
+/* The endpoints that hash a password with Argon2id run on the offload pool,
+ * so that a burst of them cannot take every HTTP worker. */
+#define SLOW ROUTE_OFFLOAD, E_AUTH_RATE_LIMIT
+
+const route http_routes[] = {
+    {ROUTE_GET | ROUTE_HEAD, "/health", health, ROUTE_PUBLIC, 0, 0},
+    {ROUTE_POST, "/auth/v1/signup", auth_route, ROUTE_PUBLIC, SLOW},
+    {ROUTE_POST, "/auth/v1/token", auth_route, ROUTE_PUBLIC, SLOW},
+    {ROUTE_PUT, "/auth/v1/user", auth_route, ROUTE_PUBLIC, SLOW},
+    {ROUTE_ANY, "/auth/v1/*", auth_route, ROUTE_PUBLIC, 0, 0},
+    {ROUTE_ANY, "/rest/v1/rpc/:op", rpc_route, ROUTE_APIKEY, 0, 0},
+    {ROUTE_ANY, "/rest/v1/:table", rest_route, ROUTE_APIKEY, 0, 0},
+    /* Last: any other path is a file of web/ or 404 (static_serve answers
+     * 405 itself for a file asked with the wrong method). */
+    {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},
+};
+
+const size_t http_routes_count = sizeof http_routes / sizeof http_routes[0];
