@@ -48,7 +48,12 @@ enum {
   ROUTE_OFFLOAD = 1 << 1,
   /* A catch-all (the static files): taken only for paths no other row
    * matches, so a known path with a wrong method stays 405. */
-  ROUTE_FALLBACK = 1 << 2
+  ROUTE_FALLBACK = 1 << 2,
+  /* Business operations: run on the operations pool (its threads mostly
+   * wait for their turn in a group commit, biz/run.h), so that many of them
+   * can wait together and share one commit instead of being limited to the
+   * few HTTP workers; a full queue answers the row's busy error. */
+  ROUTE_OPS = 1 << 3
 };
 
 /* What handlers get besides the request. A module whose handlers need state

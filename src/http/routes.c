@@ -56,7 +56,7 @@ const route http_routes[] = {
     {ROUTE_POST, "/auth/v1/token", auth_route, ROUTE_PUBLIC, SLOW},
     {ROUTE_PUT, "/auth/v1/user", auth_route, ROUTE_PUBLIC, SLOW},
     {ROUTE_ANY, "/auth/v1/*", auth_route, ROUTE_PUBLIC, 0, 0},
-    {ROUTE_ANY, "/rest/v1/rpc/:op", rpc_route, ROUTE_APIKEY, 0, 0},
+    {ROUTE_ANY, "/rest/v1/rpc/:op", rpc_route, ROUTE_APIKEY, ROUTE_OPS, E_UNAVAILABLE},
     {ROUTE_ANY, "/rest/v1/:table", rest_route, ROUTE_APIKEY, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */

@@ -42,6 +42,11 @@
 #define HTTP_CONN_MEMORY (128 * 1024)
 #define HTTP_MAX_HEADERS (16 * 1024)
 #define HTTP_MAX_XFF 8 /* X-Forwarded-For headers read; more are ignored */
+/* The operations pool: enough threads that a group commit carries dozens
+ * of operations (they wait, they do not compute), a queue for bursts. Each
+ * thread keeps a database connection (mind PostgreSQL's max_connections). */
+#define HTTP_OPS_THREADS 16
+#define HTTP_OPS_QUEUE 512
 
 struct http_server {
   struct MHD_Daemon *mhd;
@@ -51,6 +56,7 @@ struct http_server {
   int port;
   proxy_list proxies;
   offload *pool;
+  offload *ops_pool; /* ROUTE_OPS rows */
   deadline *dl;
 };
 
@@ -350,8 +356,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
   st->path = url;
 
   const route *r = route_match(http_routes, http_routes_count, req, &st->resp);
-  if (r && (r->flags & ROUTE_OFFLOAD)) {
-    if (offload_reserve(s->pool)) {
+  if (r && (r->flags & (ROUTE_OFFLOAD | ROUTE_OPS))) {
+    offload *pool = r->flags & ROUTE_OPS ? s->ops_pool : s->pool;
+    if (offload_reserve(pool)) {
       api_fail(&st->resp, r->busy,
                "Too many requests of this kind in progress; retry shortly",
                NULL, NULL);
@@ -362,7 +369,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     st->job.run = run_offloaded;
     atomic_store(&st->phase, PHASE_QUEUED);
     MHD_suspend_connection(conn);
-    offload_push(s->pool, &st->job);
+    offload_push(pool, &st->job);
     return MHD_YES;
   }
   if (r) route_call(&s->rc, r, req, &st->resp);
@@ -384,6 +391,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 static void server_free(http_server *s) {
   offload_free(s->pool);
+  offload_free(s->ops_pool);
   deadline_free(s->dl);
   free(s->db_url);
   free(s);
@@ -410,6 +418,13 @@ int http_start(const http_config *cfg, http_server **out, char *err,
                   : NULL;
   if (!s->pool) {
     if (!s->dl) snprintf(err, errlen, "cannot start the header sweeper");
+    server_free(s);
+    return -1;
+  }
+  s->ops_pool = offload_new(cfg->ops_threads > 0 ? cfg->ops_threads : HTTP_OPS_THREADS,
+                            cfg->ops_queue > 0 ? cfg->ops_queue : HTTP_OPS_QUEUE,
+                            err, errlen);
+  if (!s->ops_pool) {
     server_free(s);
     return -1;
   }
@@ -481,6 +496,7 @@ void http_stop(http_server *s) {
    * still suspended. */
   MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
   offload_stop(s->pool);
+  offload_stop(s->ops_pool);
   MHD_stop_daemon(s->mhd);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   server_free(s);
