@@ -52,7 +52,8 @@ int jobs_every(db *d, const char *name, const char *kind, int every_s,
 int jobs_cancel(db *d, const char *name, db_err *err);
 
 /* Claims one due job for worker (for the logs; may be NULL) with a lease of
- * lease_s seconds: *got is 1 and *job filled (free it with jobs_job_free),
+ * lease_s seconds: *got is 1 and *job filled (free it with jobs_job_free;
+ * *job is overwritten, so free an earlier claim first),
  * or 0 when nothing is due. Runs in autocommit. */
 int jobs_claim(db *d, const char *worker, int lease_s, jobs_job *job,
                int *got, db_err *err);

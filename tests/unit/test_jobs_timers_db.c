@@ -111,6 +111,7 @@ static void test_timer(void **state) {
   assert_int_equal(jobs_finish(f->d, &k, &err), 0);
   assert_int_equal(
       count(f->d, "SELECT count(*) FROM jobs WHERE name = $1", "wait:1"), 0);
+  jobs_job_free(&k);
   OK(jobs_claim(f->d, "w2", 60, &k, &got, &err));
   assert_int_equal(got, 0);
   /* Cancelled: gone. */

@@ -8,7 +8,7 @@ DROP TABLE event_deliveries;
 -- the outbox and txid stays 0, so the shared (txid, seq) queries order by
 -- seq. event_emit gives seq = max(seq) + 1 under the write lock; the purge
 -- always keeps the newest event, so a number is never handed out twice.
-ALTER TABLE events ADD COLUMN seq INTEGER;
+ALTER TABLE events ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN txid INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET seq = rowid;
 CREATE UNIQUE INDEX events_seq ON events (seq);
