@@ -1,5 +1,6 @@
-/* main.c - the command line: serve, migrate, keys, version. It parses the
- * configuration and calls into the library; nothing else lives here. */
+/* main.c - the command line: serve, worker, migrate, keys, demo, version.
+ * It parses the configuration and calls into the library; nothing else
+ * lives here. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "db/db.h"
 #include "demo/demo.h"
 #include "http/server.h"
+#include "jobs/worker.h"
 
 /* Creates the folder an SQLite file lives in (./data by default). */
 static void make_parent_dirs(const char *url) {
@@ -95,6 +97,63 @@ static int demo(const config *c) {
   return rc;
 }
 
+/* The consumers of the events outbox and the kinds of timers this binary
+ * runs. None yet: the workflow engine, the chat agent and the realtime feed
+ * add theirs here. A consumer listed here is registered on start and from
+ * then on every event is kept for it until it has handled it. */
+static const jobs_consumer consumers[] = {{NULL, NULL, NULL}};
+static const jobs_kind job_kinds[] = {{NULL, NULL, NULL}};
+#define N_CONSUMERS 0
+#define N_JOB_KINDS 0
+
+/* Starts n background workers (n >= 1). */
+static int workers_start(const config *c, int n, jobs_pool **out) {
+  jobs_config jc = {.db_url = c->db_url,
+                    .workers = n,
+                    .lease_s = c->job_lease_s,
+                    .event_retention_s = c->event_retention_s,
+                    .idem_ttl_s = c->idempotency_ttl_s,
+                    .consumers = consumers,
+                    .n_consumers = N_CONSUMERS,
+                    .kinds = job_kinds,
+                    .n_kinds = N_JOB_KINDS};
+  char err[256];
+  if (jobs_start(&jc, out, err, sizeof err)) {
+    fprintf(stderr, "munshi: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+/* Blocks SIGINT and SIGTERM in this thread and every thread started after,
+ * so that only sigwait sees them. */
+static void block_stop_signals(sigset_t *stop) {
+  sigemptyset(stop);
+  sigaddset(stop, SIGINT);
+  sigaddset(stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, stop, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+/* `munshi worker`: the background workers without the HTTP server. */
+static int worker(const config *c) {
+  if (migrate(c)) return -1;
+  sigset_t stop;
+  block_stop_signals(&stop);
+  jobs_pool *jp = NULL;
+  int n = c->workers > 0 ? c->workers : 1;
+  if (workers_start(c, n, &jp)) return -1;
+  printf("munshi %s: %d background worker%s (database: %s)\n", MUNSHI_VERSION,
+         n, n == 1 ? "" : "s",
+         strncmp(c->db_url, "sqlite:", 7) ? "PostgreSQL" : c->db_url);
+  fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  log_info("signal %d: stopping the workers", sig);
+  jobs_stop(jp);
+  return 0;
+}
+
 static int serve(const config *c) {
   if (migrate(c)) return -1;
   auth *au = make_auth(c);
@@ -113,23 +172,27 @@ static int serve(const config *c) {
   /* Block the stop signals before the workers start, so they inherit the
    * mask and only sigwait below sees them. */
   sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  block_stop_signals(&stop);
   http_server *s;
   char err[256];
-  /* SQLite: write operations of every request share one writer thread,
-   * which commits them in groups (biz/run.h). */
+  /* SQLite: write operations of every request (and, later, of the
+   * workers) share one writer thread, which commits them in groups
+   * (biz/run.h). It starts first and stops last. */
   db_err werr;
   if (biz_writer_start(c->db_url, WRITER_BATCH, &werr)) {
     fprintf(stderr, "munshi: cannot start the writer: %s\n", werr.message);
     auth_free(au);
     return -1;
   }
+  jobs_pool *jp = NULL;
+  if (c->workers > 0 && workers_start(c, c->workers, &jp)) {
+    biz_writer_stop();
+    auth_free(au);
+    return -1;
+  }
   if (http_start(&hc, &s, err, sizeof err)) {
     fprintf(stderr, "munshi: %s\n", err);
+    jobs_stop(jp);
     biz_writer_stop();
     auth_free(au);
     return -1;
@@ -146,7 +209,10 @@ static int serve(const config *c) {
   int sig = 0;
   sigwait(&stop, &sig);
   log_info("signal %d: stopping", sig);
+  /* Requests first (they write events), then the workers finish or give
+   * back what they hold. */
   http_stop(s);
+  jobs_stop(jp);
   biz_writer_stop();
   auth_free(au);
   return 0;
@@ -170,6 +236,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(c.command, "migrate")) return migrate(&c) ? 1 : 0;
+  /* Workers sign nothing: no JWT secret needed. */
+  if (!strcmp(c.command, "worker")) return worker(&c) ? 1 : 0;
   if (config_secret(&c, err, sizeof err)) {
     fprintf(stderr, "munshi: %s\n", err);
     return 1;

@@ -17,6 +17,7 @@ void config_usage(FILE *out) {
       "\n"
       "commands:\n"
       "  serve      migrate the database and serve HTTP (the default)\n"
+      "  worker     migrate, then run only the background workers\n"
       "  migrate    apply pending migrations and exit\n"
       "  keys       print the anon and service_role API keys\n"
       "  demo       load a sample business to try every operation on\n"
@@ -58,6 +59,14 @@ void config_usage(FILE *out) {
       "  --offload-threads N, --offload-queue N  the pool for slow requests\n"
       "                   (password hashing), default 2 and 32\n"
       "                   [MUNSHI_OFFLOAD_THREADS, MUNSHI_OFFLOAD_QUEUE]\n"
+      "  --workers N      background workers in serve, default 2; 0: none\n"
+      "                   (worker runs at least 1) [MUNSHI_WORKERS]\n"
+      "  --job-lease N    seconds a worker may hold a claim, default 60\n"
+      "                   [MUNSHI_JOB_LEASE]\n"
+      "  --event-retention N  seconds handled events are kept, default 604800\n"
+      "                   [MUNSHI_EVENT_RETENTION]\n"
+      "  --idempotency-ttl N  seconds an Idempotency-Key is kept, default 86400\n"
+      "                   [MUNSHI_IDEMPOTENCY_TTL]\n"
       "  [MUNSHI_JWT_SECRET]  HS256 secret, at least 32 characters; when unset,\n"
       "                   one is generated once into <data-dir>/jwt_secret\n",
       out);
@@ -176,6 +185,27 @@ static int apply(config *c, const char *name, const char *v, char *err,
   if (lim > 0) return 0;
   int h = apply_http(c, name, v, err, errlen);
   if (h != 1) return h;
+  /* Background workers (src/jobs, docs/jobs.md). */
+  if (!strcmp(name, "workers")) {
+    if (number(v, 0, 64, &n)) goto bad;
+    c->workers = (int)n;
+    return 0;
+  }
+  if (!strcmp(name, "job-lease")) {
+    if (number(v, 5, 86400, &n)) goto bad;
+    c->job_lease_s = (int)n;
+    return 0;
+  }
+  if (!strcmp(name, "event-retention")) {
+    if (number(v, 60, 3650L * 86400, &n)) goto bad;
+    c->event_retention_s = n;
+    return 0;
+  }
+  if (!strcmp(name, "idempotency-ttl")) {
+    if (number(v, 60, 3650L * 86400, &n)) goto bad;
+    c->idempotency_ttl_s = n;
+    return 0;
+  }
   snprintf(err, errlen, "unknown option --%s (see munshi --help)", name);
   return -1;
 bad:
@@ -200,6 +230,10 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->header_timeout_s = 10;
   c->offload_threads = 2;
   c->offload_queue = 32;
+  c->workers = 2;
+  c->job_lease_s = 60;
+  c->event_retention_s = 7L * 86400;
+  c->idempotency_ttl_s = 86400;
 
   static const struct {
     const char *env, *name;
@@ -221,7 +255,11 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               {"MUNSHI_MAX_CONNECTIONS_PER_IP", "max-connections-per-ip"},
               {"MUNSHI_HEADER_TIMEOUT", "header-timeout"},
               {"MUNSHI_OFFLOAD_THREADS", "offload-threads"},
-              {"MUNSHI_OFFLOAD_QUEUE", "offload-queue"}};
+              {"MUNSHI_OFFLOAD_QUEUE", "offload-queue"},
+              /* background workers */
+              {"MUNSHI_WORKERS", "workers"}, {"MUNSHI_JOB_LEASE", "job-lease"},
+              {"MUNSHI_EVENT_RETENTION", "event-retention"},
+              {"MUNSHI_IDEMPOTENCY_TTL", "idempotency-ttl"}};
   for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
     const char *v = getenv(envs[i].env);
     if (v && *v && apply(c, envs[i].name, v, err, errlen)) {
@@ -266,8 +304,8 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
       snprintf(err, errlen, "unexpected argument \"%.40s\"", a);
       return -1;
     }
-    static const char *cmds[] = {"serve", "migrate", "keys", "demo", "version",
-                                 "help"};
+    static const char *cmds[] = {"serve", "migrate", "keys",   "demo",
+                                 "version", "help",   "worker"};
     int found = 0;
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
       if (!strcmp(a, cmds[k])) {

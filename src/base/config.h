@@ -14,7 +14,7 @@
 #define CONFIG_SECRET_MAX 256
 
 typedef struct config {
-  const char *command; /* serve, migrate, keys, version, help */
+  const char *command; /* serve, worker, migrate, keys, version, help */
   char db_url[1024];
   char listen[64];
   int port;
@@ -35,6 +35,12 @@ typedef struct config {
   int header_timeout_s;       /* request line + headers due within */
   int offload_threads;        /* threads for slow routes (password hashing) */
   int offload_queue;          /* slow requests waiting beyond those; then 429 */
+  /* Background workers (src/jobs): threads in `serve` (0: none; `worker`
+   * runs at least one), lease of their claims, and what the purge keeps. */
+  int workers;
+  int job_lease_s;
+  int64_t event_retention_s;
+  int64_t idempotency_ttl_s;
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

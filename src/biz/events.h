@@ -1,14 +1,31 @@
-/* events.h - the outbox of business events.
+/* events.h - the outbox of business events and its consumers' cursors.
  *
  * An operation that commits writes also writes its events, in the same
  * transaction (event_emit), so an event exists exactly when its change
- * does. Each event is delivered to every consumer named in EVENT_CONSUMERS
- * (the workflow engine, the chat agent): event_emit adds one delivery row
- * per consumer. A consumer's workers claim deliveries in order of creation;
- * a delivery is claimed by exactly one worker — on PostgreSQL with
- * FOR UPDATE SKIP LOCKED, so many workers share the queue without waiting on
- * each other; on SQLite inside one BEGIN IMMEDIATE (one writer at a time).
- * A claim that is not marked done within its lease is handed out again. */
+ * does. event_emit writes one row, whoever reads it.
+ *
+ * A consumer (the workflow engine, the chat agent, ...) is registered by
+ * name (events_consumer_add) and starts at the outbox's end at that moment:
+ * it never sees events written before it existed. Its workers claim batches
+ * of the events after its cursor (events_claim), each under a lease; the
+ * cursor moves past a batch when it is handed out, and the batch row stays
+ * until the worker says it is done (events_done) or gives the rest back
+ * (events_release). A batch whose lease ran out is claimed again by any
+ * worker of that consumer. Many workers, threads or processes, share one
+ * consumer's work: on PostgreSQL the claims use FOR UPDATE (SKIP LOCKED for
+ * expired batches); on SQLite they run under the one write lock.
+ *
+ * Order: events come in (txid, seq) order — on SQLite that is write order;
+ * on PostgreSQL, transaction order first, and an event is handed out only
+ * once every transaction with a lower id has finished, so an event whose
+ * transaction commits late is never skipped (docs/jobs.md explains).
+ *
+ * The contract for handlers: delivery is at least once. A batch that was
+ * not finished within its lease (the worker died, hung or overran) is
+ * handed out again, whole or from where it was released, so a handler may
+ * see an event twice; it must dedupe by the event id (or make its effect
+ * idempotent), e.g. insert (consumer, event id) into a table with a unique
+ * key in the same transaction as its effect. */
 #ifndef MUNSHI_BIZ_EVENTS_H
 #define MUNSHI_BIZ_EVENTS_H
 
@@ -16,42 +33,75 @@
 
 #include "db/db.h"
 
-/* The consumers every event is delivered to. */
-#define EVENT_CONSUMERS {"workflow", "agent"}
+#define EVENT_CONSUMER_MAX 63 /* longest consumer name */
+#define EVENT_CLAIM_MAX 1000  /* most events in one batch */
+#define EVENT_LEASE_MAX_S 86400
 
-/* Writes an event and its deliveries. Call inside the caller's write
- * transaction. payload is JSON text (a snapshot of the entity). The new
- * event's id goes to id_out (may be NULL). */
+/* Writes one event. Call inside the caller's write transaction. payload is
+ * JSON text (a snapshot of the entity; NULL is "{}"). The new event's id
+ * goes to id_out (may be NULL). */
 int event_emit(db *d, const char *profile_id, const char *event_type,
                const char *entity_type, const char *entity_id,
                const char *payload, char id_out[37], db_err *err);
 
 typedef struct event_row {
   char profile_id[37];
-  char id[37];
+  char id[37]; /* the key a handler dedupes by */
   char event_type[48];
   char entity_type[32];
   char entity_id[37];
-  char *payload;      /* JSON text, owned by the array (events_free) */
+  char *payload;      /* JSON text, owned by the batch */
   int64_t created_at; /* microseconds */
-  int attempts;       /* how often it was claimed before, this one included */
+  int64_t txid, seq;  /* position in the outbox */
 } event_row;
 
-/* Claims up to max pending deliveries of consumer for worker (a name for
- * logs), oldest first, with a lease of lease_s seconds; runs its own
- * transaction. *out is an array of *n rows, freed with events_free.
- * max is 1..1000, lease_s 1..86400 (else -1 with SQLSTATE 22023). A
- * delivery whose lease ran out is claimed again, with attempts one higher. */
+/* A claimed range of events. Zero it before the first claim; reusing it
+ * for another claim frees the old rows. */
+typedef struct event_batch {
+  char consumer[EVENT_CONSUMER_MAX + 1];
+  char id[37];
+  int attempts; /* 1 on the first claim; also the claim's fencing token */
+  event_row *rows;
+  int n; /* 0: nothing to do right now */
+} event_batch;
+
+/* Registers a consumer, starting at the end of the outbox as it is now
+ * (PostgreSQL: after every transaction already finished). *created (may
+ * be NULL) is 1 when it is new, 0 when it existed (its cursor is kept).
+ * Runs in autocommit; the name is 1..EVENT_CONSUMER_MAX characters. */
+int events_consumer_add(db *d, const char *name, int *created, db_err *err);
+/* Removes a consumer and its batches, so the purge no longer waits for it.
+ * Returns 0 whether or not it existed. */
+int events_consumer_drop(db *d, const char *name, db_err *err);
+
+/* Claims for worker (a name for the logs; may be NULL) a batch of consumer:
+ * first a batch whose lease ran out, else up to max new events after the
+ * cursor; lease_s is its lease. b->n is 0 when there is nothing to do. max
+ * is 1..EVENT_CLAIM_MAX, lease_s 1..EVENT_LEASE_MAX_S (else -1 with SQLSTATE
+ * 22023, as for an unknown consumer). Runs its own transaction: call it
+ * outside one. SQLite: 40001 when the write lock could not be had in time;
+ * try again. */
 int events_claim(db *d, const char *consumer, const char *worker, int max,
-                 int lease_s, event_row **out, int *n, db_err *err);
-/* Marks a claimed delivery done, so it is never handed out again. Only the
- * claim ev came from counts (ev->attempts is its fencing token): returns 0
- * when marked, 1 when the delivery is no longer under that claim (its lease
- * ran out and another worker claimed it, or it is done already) — the work
- * may then have run twice, which consumers must tolerate anyway — and -1 on
- * a database error. */
-int events_done(db *d, const char *consumer, const event_row *ev,
-                db_err *err);
-void events_free(event_row *rows, int n);
+                 int lease_s, event_batch *b, db_err *err);
+/* The batch is handled: forgets it. Returns 0, or 1 when the claim no
+ * longer holds (its lease ran out and another worker claimed it, or it was
+ * finished already) — the work may then run twice, which handlers tolerate
+ * anyway — or -1 on a database error. */
+int events_done(db *d, const event_batch *b, db_err *err);
+/* Gives back the events from b->rows[handled] on, to be claimed again after
+ * delay_s seconds (0: at once): after a failed handler, or at shutdown.
+ * handled == b->n is events_done. Returns as events_done does. */
+int events_release(db *d, const event_batch *b, int handled, int delay_s,
+                   db_err *err);
+/* Frees the rows and empties the batch. Accepts NULL. */
+void events_batch_free(event_batch *b);
+
+/* Deletes up to max events (1..10000) that every consumer has passed (none
+ * in an unfinished batch) and that were written before older_than (µs),
+ * oldest first. *deleted gets how many (may be NULL). On SQLite the newest
+ * event is always kept: its seq is where the next one's comes from. Call it
+ * repeatedly in autocommit to purge in short bounded steps. */
+int events_purge(db *d, int64_t older_than, int max, int64_t *deleted,
+                 db_err *err);
 
 #endif

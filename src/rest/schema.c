@@ -219,6 +219,10 @@ static const rest_col events_cols[] = {
     UUID_NN("entity_id"),
     JSON_DEF("payload"),
     CREATED,
+    /* The outbox position (0003_jobs, docs/jobs.md): the order consumers
+     * read events in. Written by the database, never by a client. */
+    {"seq", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    {"txid", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0},
 };
 
 static const rest_col stock_movements_cols[] = {

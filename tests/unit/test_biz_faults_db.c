@@ -45,7 +45,7 @@ static void snapshot(int64_t out[N_SNAP]) {
       "SELECT COUNT(*) FROM payment_allocations",
       "SELECT COUNT(*) FROM stock_movements",
       "SELECT COUNT(*) FROM events",
-      "SELECT COUNT(*) FROM event_deliveries",
+      "SELECT COUNT(*) FROM event_batches",
       "SELECT COUNT(*) FROM idempotency_keys",
       "SELECT COALESCE(SUM(last_number), 0) FROM invoice_series",
       "SELECT COUNT(*) FROM invoices WHERE status = 'draft'",
