@@ -9,8 +9,7 @@
 
 #include "base/json.h"
 #include "biz/gst.h"
-#include "rest/rest.h"
-#include "rest/rpc.h"
+#include "rest/call.h"
 
 typedef struct call {
   auth *au;
@@ -27,29 +26,34 @@ static const char *demo_header(const api_req *r, const char *name) {
 }
 
 /* Runs one request; returns the status, and the parsed answer in *answer
- * (NULL when there is no body). */
+ * (NULL when there is no body). kind: 0 auth, 1 a table, 2 an operation. */
 static int run_q(call *c, arena *a, int kind, const char *method,
                  const char *path, const char *query, const char *body,
                  json **answer) {
-  api_req req = {0};
   api_resp resp;
   api_resp_init(&resp);
-  req.a = a;
-  req.method = method;
-  req.path = path;
-  req.query = query;
-  req.body = body ? body : "";
-  req.body_len = body ? strlen(body) : 0;
-  req.remote = "demo";
-  req.who = c->who;
-  req.header = demo_header;
-  req.http = c;
-  if (kind == 0)
+  if (kind == 0) {
+    api_req req = {0};
+    req.a = a;
+    req.method = method;
+    req.path = path;
+    req.query = query;
+    req.body = body ? body : "";
+    req.body_len = body ? strlen(body) : 0;
+    req.remote = "demo";
+    req.header = demo_header;
+    req.http = c;
     auth_handle(c->au, c->d, &req, &resp);
-  else if (kind == 1)
-    rest_handle(c->d, &req, &resp);
-  else
-    rpc_handle(c->d, &req, &resp);
+  } else {
+    rest_call_req rc = {.who = &c->who,
+                        .method = method,
+                        .path = kind == 2 ? arena_printf(a, "rpc/%s", path) : path,
+                        .query = query,
+                        .body = body,
+                        .header = demo_header,
+                        .cls = c};
+    rest_call(c->d, a, &rc, &resp);
+  }
   int status = resp.status;
   *answer = NULL;
   json_error je;
