@@ -21,6 +21,9 @@
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
 #   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment]
+#   BENCH_PRELOAD_INVOICES  PostgreSQL only: paid invoices (3 lines each)
+#                      written by SQL before the runs, so the operations run
+#                      against a database that already holds that many [0]
 #   MUNSHI_BIN         the server binary [build/munshi]
 #   MUNSHI_THREADS     passed through to the server (its worker pool size)
 #
@@ -42,6 +45,7 @@ BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 SEED_CUSTOMERS=1000
 SEED_BATCH=100
 SEED_STOCK=10000000
+PRELOAD=${BENCH_PRELOAD_INVOICES:-0}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -204,6 +208,37 @@ seed() {
   [ "$n50" -eq 50 ] || die "get_50 returns $n50 rows, not 50"
 }
 
+# PostgreSQL: PRELOAD paid invoices of three lines each, spread over the
+# customers and the last 200 days, written straight into the database (the
+# API would take minutes): a business with a history, for the question of
+# whether the operations stay fast as the tables grow.
+preload() { # preload DB_URL
+  local user_id
+  user_id=$(api GET /auth/v1/user | json_field id)
+  psql "$1" -qX -v ON_ERROR_STOP=1 -v pid="$user_id" -v n="$PRELOAD" <<'SQL' >/dev/null
+CREATE TEMP TABLE pre AS
+  SELECT g.i, gen_random_uuid() AS id, c.id AS customer_id
+  FROM generate_series(1, :n) g(i)
+  JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k,
+               count(*) OVER () AS cnt
+        FROM customers WHERE profile_id = :'pid') c ON c.k = g.i % c.cnt;
+INSERT INTO invoices (profile_id, id, customer_id, invoice_number,
+  invoice_date, place_of_supply, status, subtotal, cgst_amount, sgst_amount,
+  igst_amount, round_off, total_amount, amount_paid, balance_due, issued_at)
+SELECT :'pid', id, customer_id, 'PRE/' || lpad(i::text, 8, '0'),
+  current_date - (i % 200), '27', 'paid', 1000, 90, 90, 0, 0, 1180, 1180, 0,
+  now() - (i % 200) * interval '1 day'
+FROM pre;
+INSERT INTO invoice_items (profile_id, id, invoice_id, product_id, line_no,
+  description, quantity, unit_price, taxable_value, gst_rate, cgst_amount,
+  sgst_amount, line_total)
+SELECT :'pid', gen_random_uuid(), pre.id, p.id, p.k, p.name, 1, 333.33,
+  333.33, 18, 30, 30, 393.33
+FROM pre CROSS JOIN (SELECT id, name, row_number() OVER (ORDER BY id) AS k
+                     FROM products WHERE profile_id = :'pid') p;
+SQL
+}
+
 # One request of each scenario by curl, so a 401 or 404 stops us before wrk.
 probe() {
   api GET "/rest/v1/customers?id=eq.$CUSTOMER_ID" >/dev/null \
@@ -272,6 +307,11 @@ for backend in $BACKENDS; do
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
+  if [ "$PRELOAD" -gt 0 ]; then
+    [ "$backend" = postgres ] || die "BENCH_PRELOAD_INVOICES is for postgres only"
+    echo "[$backend] preloading $PRELOAD invoices"
+    preload "$db_url"
+  fi
   probe
   [ -n "$(count_customers)" ] || die "no total in Content-Range with Prefer: count=exact"
   export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID" \
@@ -364,7 +404,7 @@ mkdir -p bench/results
   echo "- machine: $CORES cores, $CPU; wrk and the server share them, over loopback"
   echo "- wrk: \`$WRK_CMD\`"
   echo "- runs: $RUNS per scenario, $DURATION each; the table shows medians"
-  echo "- data: one tenant in state 27, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27), 3 products (GST 5%, 18%, 28%) with $SEED_STOCK units each"
+  echo "- data: one tenant in state 27, $SEED_CUSTOMERS customers seeded by bulk POST (half of them in state 27), 3 products (GST 5%, 18%, 28%) with $SEED_STOCK units each; $PRELOAD invoices preloaded (PostgreSQL)"
   printf -- '- %s\n' "${NOTES[@]}"
   echo
   table
