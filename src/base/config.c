@@ -34,6 +34,10 @@ void config_usage(FILE *out) {
       "  --token-ttl N    access token lifetime in seconds, default 3600\n"
       "                   [MUNSHI_TOKEN_TTL]\n"
       "  --log LEVEL      debug, info, warn or error [MUNSHI_LOG]\n"
+      "  --max-response N largest /rest/v1 response in bytes, default 4194304\n"
+      "                   [MUNSHI_MAX_RESPONSE]\n"
+      "  --max-rows N     most rows one /rest/v1 read returns, default 1000\n"
+      "                   [MUNSHI_MAX_ROWS]\n"
       "  [MUNSHI_JWT_SECRET]  HS256 secret, at least 32 characters; when unset,\n"
       "                   one is generated once into <data-dir>/jwt_secret\n",
       out);
@@ -92,6 +96,17 @@ static int apply(config *c, const char *name, const char *v, char *err,
     c->access_ttl_s = (int)n;
     return 0;
   }
+  /* REST answer caps (rest/rest.h). */
+  if (!strcmp(name, "max-response")) {
+    if (number(v, 1024, 1L << 30, &n)) goto bad;
+    c->max_response = (size_t)n;
+    return 0;
+  }
+  if (!strcmp(name, "max-rows")) {
+    if (number(v, 1, 1000000, &n)) goto bad;
+    c->max_rows = n;
+    return 0;
+  }
   snprintf(err, errlen, "unknown option --%s (see munshi --help)", name);
   return -1;
 bad:
@@ -111,6 +126,8 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->threads = cores > 0 ? (int)cores : 2;
   c->max_body = 1024 * 1024;
   c->access_ttl_s = 3600;
+  c->max_response = 4 * 1024 * 1024;
+  c->max_rows = 1000;
 
   static const struct {
     const char *env, *name;
@@ -118,7 +135,10 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               {"MUNSHI_PORT", "port"},       {"MUNSHI_LISTEN", "listen"},
               {"MUNSHI_THREADS", "threads"}, {"MUNSHI_MAX_BODY", "max-body"},
               {"MUNSHI_DATA_DIR", "data-dir"}, {"MUNSHI_TOKEN_TTL", "token-ttl"},
-              {"MUNSHI_LOG", "log"}};
+              {"MUNSHI_LOG", "log"},
+              /* REST answer caps */
+              {"MUNSHI_MAX_RESPONSE", "max-response"},
+              {"MUNSHI_MAX_ROWS", "max-rows"}};
   for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
     const char *v = getenv(envs[i].env);
     if (v && *v && apply(c, envs[i].name, v, err, errlen)) {

@@ -25,6 +25,9 @@ typedef struct config {
   uint8_t jwt_secret[CONFIG_SECRET_MAX];
   size_t jwt_secret_len;
   char log_level[16];
+  /* REST answers (rest_set_limits): body bytes, rows per read. */
+  size_t max_response;
+  long max_rows;
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */
