@@ -172,6 +172,33 @@ static int resolve_embed(const rest_table *t, const char *name, size_t n,
   return -1;
 }
 
+/* One select list names each column and each embedded table at most once,
+ * under any alias: a repeated column only multiplies the response (256
+ * copies of one large value made a 256-fold answer), and two outputs under
+ * one key would make an object with a duplicate key. */
+static int check_repeats(const rest_table *t, const sel_item *items, int n,
+                         query_error *err) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      const sel_item *x = &items[i], *y = &items[j];
+      if (x->col && x->col == y->col)
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" names column %s.%s more than once (also "
+                    "through * or another alias): name each column once",
+                    t->name, x->col->name);
+      if (!x->col && !y->col && x->table == y->table)
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" embeds %s more than once in %s: embed each "
+                    "table once",
+                    x->table->name, t->name);
+      if (!strcmp(x->alias, y->alias))
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" uses the name \"%s\" for two outputs of %s",
+                    x->alias, t->name);
+    }
+  return 0;
+}
+
 static int parse_select(arena *a, const rest_table *t, const char **p,
                         const char *end, int depth, sel_item **out, int *nout,
                         query_error *err) {
@@ -272,6 +299,7 @@ static int parse_select(arena *a, const rest_table *t, const char **p,
   if (nembed > QUERY_MAX_EMBEDS)
     return fail(err, E_BAD_QUERY, "\"select\" embeds at most %d resources",
                 QUERY_MAX_EMBEDS);
+  if (check_repeats(t, items, n, err)) return -1;
   *out = items;
   *nout = n;
   return 0;

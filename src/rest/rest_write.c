@@ -380,7 +380,9 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
     memset(results, 0, sizeof *results * (nrows ? nrows : 1));
   }
   db_err err;
-  int in_tx = nrows > 1 || (pf->object && pf->representation) || p.hooked;
+  /* With return=representation the answer is rendered before COMMIT, so an
+   * answer refused (too large, not one row) takes the rows back with it. */
+  int in_tx = nrows > 1 || pf->representation || p.hooked;
   if (in_tx && db_begin(d, 1, &err)) return rest_fail_db(resp, &err);
   /* Rows are checked and written one at a time, so memory follows the body;
    * an error anywhere rolls back the rows before it. */
@@ -477,7 +479,7 @@ int rest_update_delete(db *d, api_req *req, rest_query *q,
                     pf->representation ? &f : NULL);
   db_err err;
   db_res *r = NULL;
-  int rc = 0, in_tx = pf->object && pf->representation;
+  int rc = 0, in_tx = pf->representation; /* as in rest_insert */
   if (in_tx && db_begin(d, 1, &err)) {
     in_tx = 0;
     rc = rest_fail_db(resp, &err);
