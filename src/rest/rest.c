@@ -66,7 +66,7 @@ static int check_request(const api_req *req, const rest_table **table,
 }
 
 int rest_handle(db *d, api_req *req, api_resp *resp) {
-  const rest_table *t;
+  const rest_table *t = NULL;
   if (check_request(req, &t, resp)) return 0;
   rest_prefs pf;
   read_prefs(req, &pf);

@@ -362,8 +362,8 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
                 api_resp *resp) {
   const rest_table *t = q->table;
   if (t->flags & TF_NO_INSERT) return refuse_write(t, resp);
-  json **rows;
-  size_t nrows;
+  json **rows = NULL;
+  size_t nrows = 0;
   if (insert_body(req, &rows, &nrows, resp)) return -1;
   /* Customers and products created here also get their business event (and
    * a product its opening stock movement) in the same transaction, so every
