@@ -15,6 +15,7 @@
 #include "demo/demo.h"
 #include "http/server.h"
 #include "jobs/worker.h"
+#include "rest/rest.h"
 
 /* Creates the folder an SQLite file lives in (./data by default). */
 static void make_parent_dirs(const char *url) {
@@ -156,6 +157,7 @@ static int worker(const config *c) {
 
 static int serve(const config *c) {
   if (migrate(c)) return -1;
+  rest_set_limits(c->max_response, c->max_rows);
   auth *au = make_auth(c);
   http_config hc = {.listen = c->listen,
                     .port = c->port,

@@ -67,6 +67,10 @@ void config_usage(FILE *out) {
       "                   [MUNSHI_EVENT_RETENTION]\n"
       "  --idempotency-ttl N  seconds an Idempotency-Key is kept, default 86400\n"
       "                   [MUNSHI_IDEMPOTENCY_TTL]\n"
+      "  --max-response N largest /rest/v1 response in bytes, default 4194304\n"
+      "                   [MUNSHI_MAX_RESPONSE]\n"
+      "  --max-rows N     most rows one /rest/v1 read returns, default 1000\n"
+      "                   [MUNSHI_MAX_ROWS]\n"
       "  [MUNSHI_JWT_SECRET]  HS256 secret, at least 32 characters; when unset,\n"
       "                   one is generated once into <data-dir>/jwt_secret\n",
       out);
@@ -206,6 +210,17 @@ static int apply(config *c, const char *name, const char *v, char *err,
     c->idempotency_ttl_s = n;
     return 0;
   }
+  /* REST answer caps (rest/rest.h). */
+  if (!strcmp(name, "max-response")) {
+    if (number(v, 1024, 1L << 30, &n)) goto bad;
+    c->max_response = (size_t)n;
+    return 0;
+  }
+  if (!strcmp(name, "max-rows")) {
+    if (number(v, 1, 1000000, &n)) goto bad;
+    c->max_rows = n;
+    return 0;
+  }
   snprintf(err, errlen, "unknown option --%s (see munshi --help)", name);
   return -1;
 bad:
@@ -234,6 +249,8 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->job_lease_s = 60;
   c->event_retention_s = 7L * 86400;
   c->idempotency_ttl_s = 86400;
+  c->max_response = 4 * 1024 * 1024;
+  c->max_rows = 1000;
 
   static const struct {
     const char *env, *name;
@@ -259,7 +276,10 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               /* background workers */
               {"MUNSHI_WORKERS", "workers"}, {"MUNSHI_JOB_LEASE", "job-lease"},
               {"MUNSHI_EVENT_RETENTION", "event-retention"},
-              {"MUNSHI_IDEMPOTENCY_TTL", "idempotency-ttl"}};
+              {"MUNSHI_IDEMPOTENCY_TTL", "idempotency-ttl"},
+              /* REST answer caps */
+              {"MUNSHI_MAX_RESPONSE", "max-response"},
+              {"MUNSHI_MAX_ROWS", "max-rows"}};
   for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
     const char *v = getenv(envs[i].env);
     if (v && *v && apply(c, envs[i].name, v, err, errlen)) {

@@ -41,6 +41,9 @@ typedef struct config {
   int job_lease_s;
   int64_t event_retention_s;
   int64_t idempotency_ttl_s;
+  /* REST answers (rest_set_limits): body bytes, rows per read. */
+  size_t max_response;
+  long max_rows;
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

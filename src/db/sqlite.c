@@ -26,6 +26,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/textfold.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "db/db_int.h"
@@ -665,6 +666,25 @@ static void create_private(const char *path) {
   if (fd >= 0) close(fd); /* errors show up in sqlite3_open_v2 */
 }
 
+/* munshi_fold(text): text lower-cased and NFC-normalised (base/textfold.h),
+ * so that ilike on SQLite folds Unicode as PostgreSQL's ILIKE does; SQLite's
+ * own lower() folds only ASCII. NULL stays NULL; text that is not UTF-8 is
+ * returned as it is. */
+static void sq_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const char *s = (const char *)sqlite3_value_text(argv[0]);
+  size_t n = (size_t)sqlite3_value_bytes(argv[0]), len;
+  char *f = s ? textfold(s, n, &len) : NULL;
+  if (f)
+    sqlite3_result_text64(ctx, f, len, free, SQLITE_UTF8);
+  else
+    sqlite3_result_value(ctx, argv[0]);
+}
+
 int db_sqlite_open(const char *path, db **out, db_err *err) {
   sqlite3 *conn = NULL;
   create_private(path);
@@ -687,6 +707,10 @@ int db_sqlite_open(const char *path, db **out, db_err *err) {
   /* Order matters: busy_timeout first, so that switching to WAL (which
    * needs a lock) waits for another starting process instead of failing. */
   sqlite3_busy_timeout(conn, SQ_BUSY_TIMEOUT_MS);
+  sqlite3_create_function_v2(
+      conn, "munshi_fold", 1,
+      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, sq_fold,
+      NULL, NULL, NULL);
   if (sq_exec_raw(s, "PRAGMA journal_mode=WAL", err) ||
       sq_exec_raw(s,
                   "PRAGMA synchronous=NORMAL;"

@@ -172,108 +172,150 @@ static int resolve_embed(const rest_table *t, const char *name, size_t n,
   return -1;
 }
 
+/* One select list names each column and each embedded table at most once,
+ * under any alias: a repeated column only multiplies the response (256
+ * copies of one large value made a 256-fold answer), and two outputs under
+ * one key would make an object with a duplicate key. */
+static int check_repeats(const rest_table *t, const sel_item *items, int n,
+                         query_error *err) {
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      const sel_item *x = &items[i], *y = &items[j];
+      if (x->col && x->col == y->col)
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" names column %s.%s more than once (also "
+                    "through * or another alias): name each column once",
+                    t->name, x->col->name);
+      if (!x->col && !y->col && x->table == y->table)
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" embeds %s more than once in %s: embed each "
+                    "table once",
+                    x->table->name, t->name);
+      if (!strcmp(x->alias, y->alias))
+        return fail(err, E_BAD_QUERY,
+                    "\"select\" uses the name \"%s\" for two outputs of %s",
+                    x->alias, t->name);
+    }
+  return 0;
+}
+
+/* A select list being built: items in the arena, doubled as needed. */
+typedef struct sel_list {
+  sel_item *items;
+  int n, cap;
+} sel_list;
+
+static void sel_push(arena *a, sel_list *l, sel_item it) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 8;
+    sel_item *grown = arena_alloc(a, sizeof *grown * (size_t)cap);
+    if (l->n) memcpy(grown, l->items, sizeof *grown * (size_t)l->n);
+    l->items = grown;
+    l->cap = cap;
+  }
+  l->items[l->n++] = it;
+}
+
+static int parse_select(arena *a, const rest_table *t, const char **p,
+                        const char *end, int depth, sel_item **out, int *nout,
+                        query_error *err);
+
+/* After "name(": the embed's own list up to ')'. */
+static int parse_embed(arena *a, const rest_table *t, const char **p,
+                       const char *end, int depth, const char *name,
+                       size_t nlen, sel_item *it, query_error *err) {
+  if (depth > 0)
+    return fail(err, E_BAD_QUERY,
+                "\"select\": only one level of embedding is supported");
+  if (resolve_embed(t, name, nlen, it))
+    return fail(err, E_BAD_QUERY,
+                "Could not find a relationship between '%s' and '%s' in the "
+                "schema cache",
+                t->name, shown(a, name, nlen));
+  (*p)++;
+  skip_ws(p, end);
+  if (*p < end && **p == ')')
+    return fail(err, E_BAD_QUERY, "\"select\": name the columns of %s, e.g. %s(*)",
+                it->table->name, it->table->name);
+  if (parse_select(a, it->table, p, end, depth + 1, &it->sub, &it->nsub, err))
+    return -1;
+  skip_ws(p, end);
+  if (*p >= end || **p != ')')
+    return fail(err, E_BAD_QUERY, "\"select\": missing ')' after %s(",
+                it->table->name);
+  (*p)++;
+  return 0;
+}
+
+/* One item: [alias:]column or [alias:]table(list). */
+static int parse_item(arena *a, const rest_table *t, const char **p,
+                      const char *end, int depth, sel_item *it,
+                      query_error *err) {
+  memset(it, 0, sizeof *it);
+  const char *name = *p;
+  size_t nlen = read_name(p, end);
+  if (!nlen)
+    return fail(err, E_BAD_QUERY, "\"select\" parse error near \"%s\"",
+                shown(a, *p, (size_t)(end - *p)));
+  const char *alias = NULL;
+  skip_ws(p, end);
+  if (*p < end && **p == ':' && !(*p + 1 < end && (*p)[1] == ':')) {
+    alias = arena_strndup(a, name, nlen);
+    (*p)++;
+    skip_ws(p, end);
+    name = *p;
+    nlen = read_name(p, end);
+    if (!nlen)
+      return fail(err, E_BAD_QUERY, "\"select\" expects a name after \"%s:\"",
+                  alias);
+    skip_ws(p, end);
+  }
+  if (*p < end && (**p == ':' || **p == '!' || **p == '-'))
+    return fail(err, E_BAD_QUERY,
+                "\"select\": casts, JSON paths and embedding hints are not "
+                "supported (near \"%s\")",
+                shown(a, name, (size_t)(end - name)));
+  if (*p < end && **p == '(') {
+    if (parse_embed(a, t, p, end, depth, name, nlen, it, err)) return -1;
+    it->alias = alias ? alias : it->table->name;
+    return 0;
+  }
+  it->col = schema_col(t, name, nlen);
+  if (!it->col) return no_column(a, err, t, name, nlen);
+  it->alias = alias ? alias : it->col->name;
+  return 0;
+}
+
 static int parse_select(arena *a, const rest_table *t, const char **p,
                         const char *end, int depth, sel_item **out, int *nout,
                         query_error *err) {
-  int cap = 8, n = 0;
-  sel_item *items = arena_alloc(a, sizeof *items * (size_t)cap);
+  sel_list l = {NULL, 0, 0};
   for (;;) {
     skip_ws(p, end);
-    sel_item it = {0};
-    const char *name = *p;
-    size_t nlen;
     if (*p < end && **p == '*') {
       (*p)++;
       /* '*' expands to every column, in schema order. */
-      for (int i = 0; i < t->ncols; i++) {
-        if (n == cap) {
-          sel_item *grown = arena_alloc(a, sizeof *items * (size_t)cap * 2);
-          memcpy(grown, items, sizeof *items * (size_t)n);
-          items = grown;
-          cap *= 2;
-        }
-        items[n].alias = t->cols[i].name;
-        items[n].col = &t->cols[i];
-        n++;
-      }
-      goto next;
-    }
-    nlen = read_name(p, end);
-    if (!nlen)
-      return fail(err, E_BAD_QUERY, "\"select\" parse error near \"%s\"",
-                  shown(a, *p, (size_t)(end - *p)));
-    const char *alias = NULL;
-    skip_ws(p, end);
-    if (*p < end && **p == ':' && !(*p + 1 < end && (*p)[1] == ':')) {
-      alias = arena_strndup(a, name, nlen);
-      (*p)++;
-      skip_ws(p, end);
-      name = *p;
-      nlen = read_name(p, end);
-      if (!nlen)
-        return fail(err, E_BAD_QUERY, "\"select\" expects a name after \"%s:\"",
-                    alias);
-      skip_ws(p, end);
-    }
-    if (*p < end && (**p == ':' || **p == '!' || **p == '-'))
-      return fail(err, E_BAD_QUERY,
-                  "\"select\": casts, JSON paths and embedding hints are not "
-                  "supported (near \"%s\")",
-                  shown(a, name, (size_t)(end - name)));
-    if (*p < end && **p == '(') {
-      if (depth > 0)
-        return fail(err, E_BAD_QUERY,
-                    "\"select\": only one level of embedding is supported");
-      if (resolve_embed(t, name, nlen, &it))
-        return fail(err, E_BAD_QUERY,
-                    "Could not find a relationship between '%s' and '%s' in "
-                    "the schema cache",
-                    t->name, shown(a, name, nlen));
-      (*p)++;
-      skip_ws(p, end);
-      if (*p < end && **p == ')') {
-        return fail(err, E_BAD_QUERY,
-                    "\"select\": name the columns of %s, e.g. %s(*)",
-                    it.table->name, it.table->name);
-      } else if (parse_select(a, it.table, p, end, depth + 1, &it.sub,
-                              &it.nsub, err)) {
-        return -1;
-      }
-      skip_ws(p, end);
-      if (*p >= end || **p != ')')
-        return fail(err, E_BAD_QUERY, "\"select\": missing ')' after %s(",
-                    it.table->name);
-      (*p)++;
-      it.alias = alias ? alias : it.table->name;
+      for (int i = 0; i < t->ncols; i++)
+        sel_push(a, &l, (sel_item){.alias = t->cols[i].name, .col = &t->cols[i]});
     } else {
-      it.col = schema_col(t, name, nlen);
-      if (!it.col) return no_column(a, err, t, name, nlen);
-      it.alias = alias ? alias : it.col->name;
+      sel_item it;
+      if (parse_item(a, t, p, end, depth, &it, err)) return -1;
+      sel_push(a, &l, it);
     }
-    if (n == cap) {
-      sel_item *grown = arena_alloc(a, sizeof *items * (size_t)cap * 2);
-      memcpy(grown, items, sizeof *items * (size_t)n);
-      items = grown;
-      cap *= 2;
-    }
-    items[n++] = it;
-  next:
     skip_ws(p, end);
-    if (*p < end && **p == ',') {
-      (*p)++;
-      continue;
-    }
-    break;
+    if (*p >= end || **p != ',') break;
+    (*p)++;
   }
-  if (n > 256)
+  if (l.n > 256)
     return fail(err, E_BAD_QUERY, "\"select\" names too many columns");
   int nembed = 0;
-  for (int i = 0; i < n; i++) nembed += items[i].col == NULL;
+  for (int i = 0; i < l.n; i++) nembed += l.items[i].col == NULL;
   if (nembed > QUERY_MAX_EMBEDS)
     return fail(err, E_BAD_QUERY, "\"select\" embeds at most %d resources",
                 QUERY_MAX_EMBEDS);
-  *out = items;
-  *nout = n;
+  if (check_repeats(t, l.items, l.n, err)) return -1;
+  *out = l.items;
+  *nout = l.n;
   return 0;
 }
 

@@ -106,16 +106,22 @@ static void filter_sql(sqlb *b, const filter *f) {
       sqlb_puts(b, ")");
     }
   } else if (f->op == OP_ILIKE) {
+    /* Both sides are compared in NFC, so a name typed precomposed matches
+     * one stored decomposed. PostgreSQL's ILIKE then folds case through its
+     * locale; SQLite (case_sensitive_like on, so LIKE agrees with
+     * PostgreSQL) gets both sides lower-cased by munshi_fold, which the
+     * SQLite backend registers (utf8proc). Folding leaves the ASCII
+     * wildcards and the backslash escape as they were. */
     if (b->kind == DB_POSTGRES) {
+      sqlb_puts(b, "normalize(");
       sqlb_puts(b, f->col->name);
-      sqlb_puts(b, " ILIKE ");
+      sqlb_puts(b, ", NFC) ILIKE normalize(");
       sqlb_param(b, f->vals[0]);
+      sqlb_puts(b, ", NFC)");
     } else {
-      /* SQLite runs with case_sensitive_like on, so LIKE matches PostgreSQL;
-       * ILIKE folds both sides. */
-      sqlb_puts(b, "lower(");
+      sqlb_puts(b, "munshi_fold(");
       sqlb_puts(b, f->col->name);
-      sqlb_puts(b, ") LIKE lower(");
+      sqlb_puts(b, ") LIKE munshi_fold(");
       sqlb_param(b, f->vals[0]);
       sqlb_puts(b, ") ESCAPE '\\'");
     }

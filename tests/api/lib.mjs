@@ -185,9 +185,18 @@ export async function rows(table, token, query = 'select=*') {
   return r.json;
 }
 
-/** Number of rows in table over all tenants (read with the service key). */
+/**
+ * Number of rows in table over all tenants (the service key's exact count:
+ * a read returns at most MUNSHI_MAX_ROWS rows, so counting them would stop there).
+ */
 export async function countAll(table) {
-  return (await rows(table, undefined, 'select=id')).length;
+  const r = await rest('HEAD', `${table}?select=id`, {
+    token: SERVICE_KEY, apikey: SERVICE_KEY, headers: { Prefer: 'count=exact' },
+  });
+  assert.ok(r.status === 200 || r.status === 206, `counting ${table}: ${r.info}`);
+  const m = /\/(\d+)$/.exec(r.header('content-range') || '');
+  assert.ok(m, `counting ${table}: no total in Content-Range: ${r.info}`);
+  return Number(m[1]);
 }
 
 /** Asserts a PostgREST-shaped error: status (number or list), code (string or list). */

@@ -639,6 +639,99 @@ describe('text that is not plain ASCII, and characters PostgREST reserves', () =
 });
 
 // ---------------------------------------------------------------------------
+describe('case-insensitive matching folds Unicode alike on both databases', () => {
+  let u;
+  const names = ['ÉCOLE Shiksha', 'E\u0301cole Two', 'öztürk traders', 'राम किराना', 'Ram किराना Store',
+    'Straße Laden', 'STRASSE Depot', 'İstanbul Çay', '100% ÖKO', '1000 ÖKO'];
+  before(async () => {
+    u = await signup();
+    const r = await rest('POST', 'customers', { token: u.token, body: names.map((full_name) => ({ full_name })) });
+    assert.equal(r.status, 201, r.info);
+  });
+  // pattern (as PostgREST takes it, * for %) -> the names it finds
+  const cases = [
+    ['*école*', ['E\u0301cole Two', 'ÉCOLE Shiksha']], // decomposed É too: both sides in NFC
+    ['ÉCOLE*', ['E\u0301cole Two', 'ÉCOLE Shiksha']],
+    ['ÖZTÜRK*', ['öztürk traders']],
+    ['*किराना*', ['Ram किराना Store', 'राम किराना']], // no case: exact text
+    ['rAM किराना*', ['Ram किराना Store']],
+    ['straße*', ['Straße Laden']], // ß is not "ss" on either database
+    ['strasse*', ['STRASSE Depot']],
+    ['istanbul*', ['İstanbul Çay']],
+    ['100\\% öko', ['100% ÖKO']], // an escaped % stays literal
+    ['100* öko', ['100% ÖKO', '1000 ÖKO']],
+  ];
+  for (const [pat, want] of cases) {
+    test(`ilike.${pat}`, async () => {
+      const r = await rest('GET', `customers?select=full_name&full_name=ilike.${encodeURIComponent(pat)}`, { token: u.token });
+      assert.equal(r.status, 200, r.info);
+      assert.deepEqual(r.json.map((c) => c.full_name).sort(), [...want].sort(), r.info);
+    });
+  }
+  test('like stays case-sensitive', async () => {
+    const r = await rest('GET', `customers?select=full_name&full_name=like.${encodeURIComponent('*école*')}`, { token: u.token });
+    assert.equal(r.status, 200, r.info);
+    assert.deepEqual(r.json, [], r.info);
+  });
+});
+
+// ---------------------------------------------------------------------------
+describe('answers are capped: repeated columns, rows per read, response size', () => {
+  let u;
+  before(async () => { u = await signup(); });
+
+  test('one column 256 times in select= -> 400 PGRST100 naming it', async () => {
+    const r = await rest('GET', `customers?select=${Array(256).fill('notes').join(',')}`, { token: u.token });
+    expectPgError(r, 400, 'PGRST100');
+    assert.match(r.json.message, /customers\.notes/, r.info);
+  });
+
+  test('a read returns at most 1000 rows; Content-Range says which', async () => {
+    const body = Array.from({ length: 1005 }, (_, i) => ({ full_name: `Row ${String(i).padStart(4, '0')}` }));
+    const ins = await rest('POST', 'customers', { token: u.token, body });
+    assert.equal(ins.status, 201, ins.info);
+    const all = await rest('GET', 'customers?select=id', { token: u.token });
+    assert.equal(all.status, 200, all.info);
+    assert.equal(all.json.length, 1000);
+    assert.equal(all.header('content-range'), '0-999/*');
+    assert.equal(new Set(all.json.map((c) => c.id)).size, 1000);
+    const counted = await rest('GET', 'customers?select=id', { token: u.token, headers: { Prefer: 'count=exact' } });
+    assert.equal(counted.status, 206, counted.info);
+    assert.equal(counted.header('content-range'), '0-999/1005');
+    const big = await rest('GET', 'customers?select=id&limit=5000', { token: u.token });
+    assert.equal(big.json.length, 1000, 'a larger limit is clamped');
+    const ranged = await rest('GET', 'customers?select=id', { token: u.token, headers: { Range: '0-4999' } });
+    assert.equal(ranged.json.length, 1000, 'a larger Range is clamped');
+    const rest5 = await rest('GET', 'customers?select=id&offset=1000', { token: u.token });
+    assert.equal(rest5.json.length, 5);
+    assert.equal(rest5.header('content-range'), '1000-1004/*');
+    // the pages of the whole table, put together, are every row once
+    const ids = new Set([...all.json, ...rest5.json].map((c) => c.id));
+    assert.equal(ids.size, 1005);
+  });
+
+  test('large rows x many rows -> 413 soon, with advice to page; a page fits', async () => {
+    const notes = 'n'.repeat(900 * 1024);
+    for (let i = 0; i < 6; i++) {
+      const r = await rest('POST', 'customers', { token: u.token, body: { full_name: `Big ${i}`, notes } });
+      assert.equal(r.status, 201, r.info);
+    }
+    const t0 = Date.now();
+    const r = await rest('GET', 'customers?select=full_name,notes&full_name=like.Big*', { token: u.token });
+    const ms = Date.now() - t0;
+    expectPgError(r, 413, 'PGRST413');
+    assert.match(r.json.message, /limit/, r.info);
+    assert.match(r.json.message, /Range/, r.info);
+    assert.ok(r.text.length < 2048, `the refusal is small: ${r.text.length} bytes`);
+    assert.ok(ms < 15000, `answered in ${ms} ms`);
+    const page = await rest('GET', 'customers?select=full_name,notes&full_name=like.Big*&limit=2', { token: u.token });
+    assert.equal(page.status, 200, page.info);
+    assert.equal(page.json.length, 2);
+    assert.equal(page.json[0].notes.length, notes.length);
+  });
+});
+
+// ---------------------------------------------------------------------------
 describe('concurrent requests', () => {
   let u;
   before(async () => { u = await signup(); });

@@ -79,7 +79,8 @@ static void test_logic_and_in(void **state) {
       sql,
       "SELECT profile_id, id, full_name, phone_number, email, gstin, "
       "state_code, address, total_debt, notes, created_at, updated_at FROM "
-      "customers WHERE profile_id = $1 AND (full_name ILIKE $2 OR "
+      "customers WHERE profile_id = $1 AND (normalize(full_name, NFC) "
+      "ILIKE normalize($2, NFC) OR "
       "(state_code IN ($3, $4) AND notes IS NULL)) AND NOT (id IN ($5))");
   assert_string_equal(b.params[1].s, "%ram%");
   assert_string_equal(b.params[3].s, "29");
@@ -90,7 +91,8 @@ static void test_logic_and_in(void **state) {
   sql = build(a, "customers", "select=id&full_name=ilike.A*", DB_SQLITE, &b);
   assert_string_equal(sql,
                       "SELECT id FROM customers WHERE profile_id = $1 AND "
-                      "lower(full_name) LIKE lower($2) ESCAPE '\\'");
+                      "munshi_fold(full_name) LIKE munshi_fold($2) ESCAPE "
+                      "'\\'");
   sqlb_free(&b);
   sql = build(a, "customers", "select=id&full_name=like.a*", DB_SQLITE, &b);
   assert_string_equal(sql,
@@ -185,6 +187,17 @@ static void test_errors(void **state) {
                    E_BAD_QUERY);
   assert_int_equal(parse_error(a, "customers", "select=*,products(*)"), E_BAD_QUERY);
   assert_int_equal(parse_error(a, "customers", "select=full_name::int"), E_BAD_QUERY);
+  /* a column, or an embedded table, at most once per select list */
+  assert_int_equal(parse_error(a, "customers", "select=notes,notes"), E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=a:notes,b:notes"),
+                   E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=*,notes"), E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=*,*"), E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=id,invoices(id,id)"),
+                   E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=invoices(id),invoices(id)"),
+                   E_BAD_QUERY);
+  assert_int_equal(parse_error(a, "customers", "select=x:id,x:notes"), E_BAD_QUERY);
   assert_int_equal(parse_error(a, "invoices", "invoice_items.quantity=gt.1"),
                    E_BAD_QUERY);
   /* an overlong query string is refused before it is parsed */
