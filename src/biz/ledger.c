@@ -135,16 +135,33 @@ int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
 }
 
 /* The products' UPDATE of ledger_stock_many: one statement, whose text
- * depends only on n (so a handful of texts reach the statement cache). */
-static const char *stock_update_sql(arena *a, int n) {
+ * depends only on n and the backend (so a handful of texts reach the
+ * statement cache). On PostgreSQL the rows are locked first in id order
+ * (biz.h): an UPDATE alone locks them in the order its scan meets them,
+ * which follows where each row's newest version happens to lie, so two
+ * invoices of the same products could lock them crosswise and deadlock. On
+ * SQLite there is one writer at a time. */
+static const char *stock_update_sql(arena *a, db_kind kind, int n) {
   buf b;
   buf_init(&b, 0);
-  buf_puts(&b, "UPDATE products SET current_stock = current_stock + CASE id");
+  if (kind == DB_POSTGRES) {
+    buf_puts(&b, "WITH l AS (SELECT id FROM products WHERE profile_id = $1 AND id IN (");
+    for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
+    buf_puts(&b, ") ORDER BY id FOR UPDATE) ");
+  }
+  buf_puts(&b, "UPDATE products SET current_stock = current_stock + CASE products.id");
   for (int i = 0; i < n; i++)
     buf_printf(&b, " WHEN $%d THEN CAST($%d AS numeric)", 3 + 2 * i, 4 + 2 * i);
-  buf_puts(&b, " END, updated_at = $2 WHERE profile_id = $1 AND id IN (");
-  for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
-  buf_puts(&b, ") RETURNING id, current_stock, low_stock_threshold, name");
+  buf_puts(&b, " END, updated_at = $2");
+  if (kind == DB_POSTGRES) {
+    buf_puts(&b, " FROM l WHERE products.profile_id = $1 AND products.id = l.id");
+  } else {
+    buf_puts(&b, " WHERE profile_id = $1 AND id IN (");
+    for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
+    buf_putc(&b, ')');
+  }
+  buf_puts(&b, " RETURNING products.id, products.current_stock, "
+               "products.low_stock_threshold, products.name");
   const char *sql = arena_strdup(a, buf_cstr(&b));
   buf_free(&b);
   return sql;
@@ -183,7 +200,7 @@ int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
   }
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d, stock_update_sql(c->a, n), v, 2 + 2 * n, &r, &err))
+  if (db_query(c->d, stock_update_sql(c->a, db_kind_of(c->d), n), v, 2 + 2 * n, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   db_val *mv = arena_alloc(c->a, sizeof *mv * (size_t)(5 + 4 * n));
