@@ -296,7 +296,8 @@ static int parse_select(arena *a, const rest_table *t, const char **p,
       (*p)++;
       /* '*' expands to every column, in schema order. */
       for (int i = 0; i < t->ncols; i++)
-        sel_push(a, &l, (sel_item){.alias = t->cols[i].name, .col = &t->cols[i]});
+        if (!(t->cols[i].flags & CF_HIDDEN))
+          sel_push(a, &l, (sel_item){.alias = t->cols[i].name, .col = &t->cols[i]});
     } else {
       sel_item it;
       if (parse_item(a, t, p, end, depth, &it, err)) return -1;

@@ -130,7 +130,8 @@ static int fetch_embed_chunk(db *d, arena *a, const sel_item *it,
     for (int k = 0; k < it->nsub; k++) fetch_add(&er->f, it->sub[k].col);
   } else {
     for (int k = 0; k < it->table->ncols; k++)
-      fetch_add(&er->f, &it->table->cols[k]);
+      if (!(it->table->cols[k].flags & CF_HIDDEN))
+        fetch_add(&er->f, &it->table->cols[k]);
   }
   er->key_idx = fetch_add(&er->f, ckey);
   er->prof_idx = fetch_add(&er->f, schema_col(it->table, "profile_id", 10));

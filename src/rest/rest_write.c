@@ -372,7 +372,8 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
   fetch_for_query(q, &f);
   insert_plan p = {.t = t, .f = &f, .hooked = (t->flags & TF_EVENTS) != 0};
   if (p.hooked)
-    for (int k = 0; k < t->ncols; k++) fetch_add(&f, &t->cols[k]);
+    for (int k = 0; k < t->ncols; k++)
+      if (!(t->cols[k].flags & CF_HIDDEN)) fetch_add(&f, &t->cols[k]);
   p.returning = pf->representation || p.hooked;
   db_res **results = NULL;
   if (p.returning) {

@@ -221,8 +221,9 @@ static const rest_col events_cols[] = {
     CREATED,
     /* The outbox position (0003_jobs, docs/jobs.md): the order consumers
      * read events in. Written by the database, never by a client. */
-    {"seq", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0},
-    {"txid", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    /* The outbox's position: counts across every business, so hidden. */
+    {"seq", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT | CF_HIDDEN, NULL, 0},
+    {"txid", DBT_INT, 0, CF_SERVER | CF_NOTNULL | CF_DEFAULT | CF_HIDDEN, NULL, 0},
 };
 
 static const rest_col stock_movements_cols[] = {
@@ -313,7 +314,7 @@ const rest_col *schema_col(const rest_table *t, const char *name, size_t len) {
   for (int i = 0; i < t->ncols; i++)
     if (strlen(t->cols[i].name) == len &&
         memcmp(t->cols[i].name, name, len) == 0)
-      return &t->cols[i];
+      return t->cols[i].flags & CF_HIDDEN ? NULL : &t->cols[i];
   return NULL;
 }
 

@@ -19,6 +19,8 @@ enum {
   CF_SERVER = 1 << 3,      /* set by the server (profile_id, timestamps) */
   CF_NOTNULL = 1 << 4,     /* NOT NULL in the schema */
   CF_DEFAULT = 1 << 5,     /* has a default, so may be omitted */
+  CF_HIDDEN = 1 << 6,      /* the server's own bookkeeping: never read, named
+                            * or written through /rest/v1 (as if absent) */
 };
 
 typedef struct rest_col {

@@ -43,7 +43,8 @@ void fetch_for_query(const rest_query *q, fetch_list *f) {
   const rest_table *t = q->table;
   f->n = 0;
   if (!q->sel) {
-    for (int i = 0; i < t->ncols; i++) fetch_add(f, &t->cols[i]);
+    for (int i = 0; i < t->ncols; i++)
+      if (!(t->cols[i].flags & CF_HIDDEN)) fetch_add(f, &t->cols[i]);
     return;
   }
   for (int i = 0; i < q->nsel; i++) {
