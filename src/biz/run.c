@@ -9,6 +9,7 @@
 #include "biz/run.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ typedef struct job {
   api_resp *resp;
   /* Set by run_in_tx on RUN_FAILED. */
   int retry;        /* the whole transaction may be run again */
+  int rerun;        /* the writer: run it alone after its batch */
   int keep_refusal; /* a 4xx answer to record under the key */
   /* The writer's hand-off. */
   int done;
@@ -237,9 +239,9 @@ typedef struct writer {
   db *d;
 } writer;
 
-/* The writer of this process, or NULL. Set once at start-up, before any
- * request is served, and cleared after the last one. */
-static writer *the_writer;
+/* The writer of this process, or NULL. Set at start-up before any request
+ * is served, cleared at stop after the last one. */
+static _Atomic(writer *) the_writer;
 
 /* Runs a batch in one transaction, a savepoint per job. Returns -1 when the
  * transaction could not be opened or committed: then no job's effects are
@@ -250,14 +252,19 @@ static int run_batch(db *d, job *batch) {
   for (job *j = batch; j; j = j->next) {
     if (db_exec(d, "SAVEPOINT op", &err)) goto fail;
     run_outcome o = run_in_tx(d, j);
+    j->rerun = o == RUN_FAILED && j->retry;
     if (o == RUN_FAILED) {
       if (db_exec(d, "ROLLBACK TO SAVEPOINT op", &err)) goto fail;
+      /* A serialization failure (another process held the file) is run
+       * again alone, with run_alone's retries, once the batch is in. */
+      if (j->rerun) goto release;
       /* A refusal is kept in the same transaction; if that fails, the
        * answer still goes out, it is just not remembered. */
       if (j->keep_refusal && keep_refusal(d, j) &&
           db_exec(d, "ROLLBACK TO SAVEPOINT op", &err))
         goto fail;
     }
+  release:
     if (db_exec(d, "RELEASE SAVEPOINT op", &err)) goto fail;
   }
   if (db_commit(d, &err)) return -1;
@@ -293,23 +300,31 @@ static void *writer_main(void *arg) {
     last->next = NULL;
     pthread_mutex_unlock(&w->mu);
 
-    if (batch->next == NULL || run_batch(w->d, batch)) {
-      /* One job, or a batch whose transaction failed (nothing of it was
-       * kept): each runs alone, with its own retries. */
-      for (job *j = batch; j; j = j->next) {
-        buf_reset(&j->resp->body);
-        j->resp->nheaders = 0;
-        run_alone(w->d, j);
-      }
+    int all = batch->next == NULL || run_batch(w->d, batch);
+    /* One job, or a batch whose transaction failed (nothing of it was
+     * kept): each runs alone, with its own retries; after a batch that
+     * went in, only those that asked to be run again. */
+    for (job *j = batch; j; j = j->next) {
+      if (!all && !j->rerun) continue;
+      buf_reset(&j->resp->body);
+      j->resp->nheaders = 0;
+      run_alone(w->d, j);
     }
     answer(w, batch);
   }
   return NULL;
 }
 
-static void submit(writer *w, job *j) {
+/* Queues j and waits for its answer. Returns -1 (nothing queued) when the
+ * writer is stopping. */
+static int submit(writer *w, job *j) {
   pthread_cond_init(&j->cond, NULL);
   pthread_mutex_lock(&w->mu);
+  if (w->stopping) {
+    pthread_mutex_unlock(&w->mu);
+    pthread_cond_destroy(&j->cond);
+    return -1;
+  }
   j->next = NULL;
   if (w->tail)
     w->tail->next = j;
@@ -320,6 +335,7 @@ static void submit(writer *w, job *j) {
   while (!j->done) pthread_cond_wait(&j->cond, &w->mu);
   pthread_mutex_unlock(&w->mu);
   pthread_cond_destroy(&j->cond);
+  return 0;
 }
 
 int biz_writer_start(const char *url, int max_batch, db_err *err) {
@@ -345,19 +361,18 @@ int biz_writer_start(const char *url, int max_batch, db_err *err) {
     snprintf(err->message, sizeof err->message, "cannot start the writer");
     return -1;
   }
-  the_writer = w;
+  atomic_store(&the_writer, w);
   return 0;
 }
 
 void biz_writer_stop(void) {
-  writer *w = the_writer;
+  writer *w = atomic_exchange(&the_writer, NULL);
   if (!w) return;
   pthread_mutex_lock(&w->mu);
   w->stopping = 1;
   pthread_cond_signal(&w->wake);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
-  the_writer = NULL;
   db_close(w->d);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->wake);
@@ -369,10 +384,14 @@ void biz_writer_stop(void) {
 int biz_run(db *d, const biz_call *call, api_resp *resp) {
   job j;
   if (prepare_or_reply(call, &j, resp)) return -1;
-  writer *w = the_writer;
-  if (w && j.op->writes && db_kind_of(d) == DB_SQLITE)
-    submit(w, &j);
-  else
+  writer *w = atomic_load(&the_writer);
+  /* Tests that inject faults (db_fault_after) count the statements of the
+   * calling thread: their operations run there, not on the writer. */
+  if (w && j.op->writes && db_kind_of(d) == DB_SQLITE && !db_fault_pending()) {
+    if (submit(w, &j))
+      api_fail(resp, E_UNAVAILABLE, "the server is stopping; retry", NULL, NULL);
+  } else {
     run_alone(d, &j);
+  }
   return resp->status >= 200 && resp->status < 300 ? 0 : -1;
 }

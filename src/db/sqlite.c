@@ -86,17 +86,20 @@ struct sq_res {
  * grow far past the mark (the thread cannot keep up, or readers pin old
  * pages), the committing connection checkpoints itself as SQLite would. */
 #define SQ_CKPT_PAGES 1000
+#define SQ_CKPT_RESTART_PAGES (4 * SQ_CKPT_PAGES)
 #define SQ_CKPT_INLINE_PAGES (16 * SQ_CKPT_PAGES)
+#define SQ_CKPT_BUSY_MS 100
 #define SQ_CKPT_FILES 8
 
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   char *pending[SQ_CKPT_FILES]; /* files waiting for a checkpoint */
+  int restart[SQ_CKPT_FILES];   /* ... that must also restart their WAL */
   char *path[SQ_CKPT_FILES];    /* the thread's connections, by file */
   sqlite3 *conn[SQ_CKPT_FILES];
   int next_evict;
-} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}, {0}, 0};
+} ckpt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}, {0}, {0}, 0};
 static pthread_once_t ckpt_once = PTHREAD_ONCE_INIT;
 
 static sqlite3 *ckpt_conn(const char *path) {
@@ -114,10 +117,36 @@ static sqlite3 *ckpt_conn(const char *path) {
     sqlite3_close(c);
     return NULL;
   }
-  sqlite3_busy_timeout(c, SQ_BUSY_TIMEOUT_MS);
+  sqlite3_busy_timeout(c, SQ_CKPT_BUSY_MS);
+  /* A connection finds out that the file is in WAL mode, and opens the
+   * WAL, only when it first reads; until then a checkpoint on it does
+   * nothing at all (and says so with a log size of -1). */
+  if (sqlite3_exec(c, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) !=
+      SQLITE_OK) {
+    sqlite3_close(c);
+    return NULL;
+  }
   ckpt.path[slot] = xstrdup(path);
   ckpt.conn[slot] = c;
   return c;
+}
+
+/* A PASSIVE checkpoint copies the WAL into the database but cannot make
+ * the WAL start over while a reader still uses it, and under a steady mix
+ * of reads and writes some reader always does: the WAL would only grow.
+ * Past SQ_CKPT_RESTART_PAGES the thread therefore runs a RESTART
+ * checkpoint, which waits (up to SQ_CKPT_BUSY_MS) for the readers of the
+ * moment to finish; it holds the process's write lock meanwhile, so this
+ * process's writers queue on the mutex rather than in SQLite's busy
+ * handler. */
+static void ckpt_run(sqlite3 *c, int restart) {
+  if (!restart) {
+    sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return;
+  }
+  if (write_lock_take()) return;
+  sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+  pthread_mutex_unlock(&write_lock);
 }
 
 static void *ckpt_main(void *arg) {
@@ -125,10 +154,13 @@ static void *ckpt_main(void *arg) {
   pthread_mutex_lock(&ckpt.mu);
   for (;;) {
     char *path = NULL;
+    int restart = 0;
     for (int i = 0; i < SQ_CKPT_FILES && !path; i++)
       if (ckpt.pending[i]) {
         path = ckpt.pending[i];
+        restart = ckpt.restart[i];
         ckpt.pending[i] = NULL;
+        ckpt.restart[i] = 0;
       }
     if (!path) {
       pthread_cond_wait(&ckpt.cv, &ckpt.mu);
@@ -137,7 +169,7 @@ static void *ckpt_main(void *arg) {
     /* Only this thread uses the connections; the mutex guards the lists. */
     sqlite3 *c = ckpt_conn(path);
     pthread_mutex_unlock(&ckpt.mu);
-    if (c) sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (c) ckpt_run(c, restart);
     free(path);
     pthread_mutex_lock(&ckpt.mu);
   }
@@ -149,15 +181,20 @@ static void ckpt_start(void) {
   if (pthread_create(&t, NULL, ckpt_main, NULL) == 0) pthread_detach(t);
 }
 
-static void ckpt_request(const char *path) {
+static void ckpt_request(const char *path, int restart) {
   pthread_once(&ckpt_once, ckpt_start);
   pthread_mutex_lock(&ckpt.mu);
-  int free_slot = -1, queued = 0;
+  int free_slot = -1, queued = -1;
   for (int i = 0; i < SQ_CKPT_FILES; i++) {
-    if (ckpt.pending[i] && !strcmp(ckpt.pending[i], path)) queued = 1;
+    if (ckpt.pending[i] && !strcmp(ckpt.pending[i], path)) queued = i;
     if (!ckpt.pending[i] && free_slot < 0) free_slot = i;
   }
-  if (!queued && free_slot >= 0) ckpt.pending[free_slot] = xstrdup(path);
+  if (queued >= 0) {
+    ckpt.restart[queued] |= restart;
+  } else if (free_slot >= 0) {
+    ckpt.pending[free_slot] = xstrdup(path);
+    ckpt.restart[free_slot] = restart;
+  }
   pthread_cond_signal(&ckpt.cv);
   pthread_mutex_unlock(&ckpt.mu);
 }
@@ -170,7 +207,7 @@ static int wal_hook(void *arg, sqlite3 *conn, const char *schema, int pages) {
     return SQLITE_OK;
   }
   const char *path = sqlite3_db_filename(conn, schema);
-  if (path && path[0]) ckpt_request(path);
+  if (path && path[0]) ckpt_request(path, pages >= SQ_CKPT_RESTART_PAGES);
   return SQLITE_OK;
 }
 
