@@ -114,7 +114,13 @@ static int insert_payment(biz_ctx *c, new_payment *p, biz_err *e) {
   return 0;
 }
 
-/* The named invoice first, then the oldest open ones. */
+/* A page of the oldest open invoices: most payments are used up by the
+ * first few, and a customer may have hundreds open. */
+#define ALLOC_PAGE 16
+
+/* The named invoice first, then the oldest open ones, a page at a time
+ * (the invoices a page pays in full are no longer open when the next page
+ * is read; only the last one paid can stay open, and then nothing is left). */
 static int allocate_payment(biz_ctx *c, new_payment *p, biz_err *e) {
   p->left = p->amount;
   if (p->has_invoice) {
@@ -124,24 +130,27 @@ static int allocate_payment(biz_ctx *c, new_payment *p, biz_err *e) {
                         &p->nalloc, e))
       return -1;
   }
-  if (p->left <= 0) return 0;
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(p->customer_id)};
-  db_res *r = NULL;
-  db_err err;
-  if (db_query(c->d,
-               "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
-               "AND customer_id = $2 AND status IN ('pending', "
-               "'partially_paid') ORDER BY invoice_date, issued_at, invoice_number",
-               v, 2, &r, &err))
-    return biz_db_fail(e, &err);
-  int rc = 0;
-  for (int i = 0; i < db_res_rows(r) && p->left > 0 && !rc; i++) {
-    const char *inv = db_res_text(r, i, 0);
-    if (p->has_invoice && !strcmp(inv, p->invoice_id)) continue;
-    rc = ledger_allocate(c, p->id, inv, db_res_dec(r, i, 1, 2), &p->left,
-                         &p->allocs, &p->nalloc, e);
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(p->customer_id),
+                db_uuid(p->has_invoice ? p->invoice_id : p->id),
+                db_int(ALLOC_PAGE)};
+  int rc = 0, rows = ALLOC_PAGE;
+  while (!rc && p->left > 0 && rows == ALLOC_PAGE) {
+    db_res *r = NULL;
+    db_err err;
+    if (db_query(c->d,
+                 "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
+                 "AND customer_id = $2 AND status IN ('pending', "
+                 "'partially_paid') AND id <> $3 ORDER BY invoice_date, "
+                 "issued_at, invoice_number LIMIT $4",
+                 v, 4, &r, &err))
+      return biz_db_fail(e, &err);
+    rows = db_res_rows(r);
+    for (int i = 0; i < rows && p->left > 0 && !rc; i++)
+      rc = ledger_allocate(c, p->id, db_res_text(r, i, 0),
+                           db_res_dec(r, i, 1, 2), &p->left, &p->allocs,
+                           &p->nalloc, e);
+    db_res_free(r);
   }
-  db_res_free(r);
   return rc;
 }
 

@@ -124,6 +124,36 @@ static void test_credit_is_applied(void **state) {
   arena_free(a);
 }
 
+/* A payment larger than a page of open invoices (biz/payment.c reads them
+ * 16 at a time) pays them all, oldest first, and only the last in part. */
+static void test_payment_over_many_invoices(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  /* The first test left one invoice open with 50.00 due: it comes first. */
+  for (int i = 0; i < 40; i++) invoice(a, 1, 0);
+  json *p = op(a, "record_payment",
+               "{\"customer_id\":\"%s\",\"amount_received\":3960,"
+               "\"payment_mode\":\"bank_transfer\"}", customer);
+  const json *al = json_get(p, "allocations");
+  assert_non_null(al);
+  assert_int_equal(al->n, 41);
+  assert_string_equal(str(al->items[0], "amount"), "50.00");
+  assert_string_equal(str(al->items[39], "status"), "paid");
+  assert_string_equal(str(al->items[40], "status"), "partially_paid");
+  assert_string_equal(str(al->items[40], "amount"), "10.00");
+  assert_string_equal(str(p, "unallocated"), "0.00");
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(d,
+               "SELECT COUNT(*) FROM invoices WHERE profile_id = $1 AND "
+               "customer_id = $2 AND status IN ('pending', 'partially_paid')",
+               (db_val[]){db_uuid(owner.sub), db_uuid(customer)}, 2, &r, &err))
+    fail_msg("%s", err.message);
+  assert_int_equal(db_res_int(r, 0, 0), 1);
+  db_res_free(r);
+  arena_free(a);
+}
+
 int main(int argc, char **argv) {
   const char *backend = test_backend_from_args(argc, argv);
   d = test_db_open_migrated(backend);
@@ -144,7 +174,10 @@ int main(int argc, char **argv) {
     test_die("product", "not created");
   snprintf(product, sizeof product, "%s", json_get(ans->items[0], "id")->str);
   arena_free(a);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_credit_is_applied)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_credit_is_applied),
+      cmocka_unit_test(test_payment_over_many_invoices),
+  };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   test_db_close(d);
   return rc;
