@@ -663,23 +663,45 @@ int json_write_date(buf *b, int32_t days) {
 
 /* ---- objects member by member --------------------------------------- */
 
-void json_obj_open(json_obj *o, buf *b) {
+static void obj_start(json_obj *o, buf *b, char open, char close) {
   o->b = b;
   o->parent = NULL;
   o->n = 0;
-  o->err = buf_putc(b, '{') != 0;
+  o->close = close;
+  o->err = buf_putc(b, open) != 0;
 }
 
-/* The separator and the key of the next member. */
+void json_obj_open(json_obj *o, buf *b) { obj_start(o, b, '{', '}'); }
+
+void json_arr_open(json_obj *a, buf *b) { obj_start(a, b, '[', ']'); }
+
+/* The separator and (in an object) the key of the next member. */
 static void obj_key(json_obj *o, const char *key) {
   if (o->n++ && buf_putc(o->b, ',')) o->err = 1;
-  if (write_str(o->b, key, strlen(key)) || buf_putc(o->b, ':')) o->err = 1;
+  if (key && (write_str(o->b, key, strlen(key)) || buf_putc(o->b, ':')))
+    o->err = 1;
 }
 
 void json_obj_nest(json_obj *o, const char *key, json_obj *inner) {
   obj_key(o, key);
   json_obj_open(inner, o->b);
   inner->parent = o;
+}
+
+void json_obj_arr(json_obj *o, const char *key, json_obj *inner) {
+  obj_key(o, key);
+  json_arr_open(inner, o->b);
+  inner->parent = o;
+}
+
+void json_obj_date(json_obj *o, const char *key, int32_t days) {
+  obj_key(o, key);
+  if (json_write_date(o->b, days)) o->err = 1;
+}
+
+void json_obj_dec(json_obj *o, const char *key, int64_t v, int scale) {
+  obj_key(o, key);
+  if (json_write_dec(o->b, v, scale)) o->err = 1;
 }
 
 void json_obj_str(json_obj *o, const char *key, const char *s) {
@@ -713,7 +735,7 @@ void json_obj_raw(json_obj *o, const char *key, const char *json_text) {
 }
 
 int json_obj_close(json_obj *o) {
-  if (buf_putc(o->b, '}')) o->err = 1;
+  if (buf_putc(o->b, o->close)) o->err = 1;
   if (o->parent && o->err) o->parent->err = 1;
   return o->err ? -1 : 0;
 }

@@ -68,25 +68,37 @@ int json_write_str(buf *b, const char *s, size_t n);
 int json_write_dec(buf *b, int64_t v, int scale);
 int json_write_ts(buf *b, int64_t t_us);
 int json_write_date(buf *b, int32_t days);
-/* An object written member by member, for answers built from C values:
- * json_obj_open writes '{', each member its comma, escaped key and value,
- * json_obj_close the '}'. A failed write (the buffer's cap) is remembered,
- * so the caller checks json_obj_close once; the buffer then holds a partial
- * object and should be replaced. json_obj_nest opens an object as a member
- * of another; closing it passes any failure on to the outer one. */
+/* An object (or array) written member by member, for answers built from
+ * C values: json_obj_open writes '{', each member its comma, escaped key and
+ * value, json_obj_close the '}'. json_arr_open starts an array instead: its
+ * elements are written with the same calls and a NULL key, and
+ * json_obj_close writes the ']'. A failed write (the buffer's cap) is
+ * remembered, so the caller checks json_obj_close once; the buffer then
+ * holds a partial document and should be replaced. json_obj_nest and
+ * json_obj_arr open an object or an array as a member (or, with a NULL
+ * key, an element) of another; closing it passes any failure on to the
+ * outer one. This is the one writer of JSON built from C values (auth's
+ * answers, the reports); rows read from the database are rendered by the
+ * json_write_* functions above. */
 typedef struct json_obj {
   buf *b;
   struct json_obj *parent;
-  int n;   /* members written */
-  int err; /* a write failed */
+  int n;      /* members written */
+  int err;    /* a write failed */
+  char close; /* '}' or ']' */
 } json_obj;
 void json_obj_open(json_obj *o, buf *b);
+void json_arr_open(json_obj *a, buf *b);
 void json_obj_nest(json_obj *o, const char *key, json_obj *inner);
+void json_obj_arr(json_obj *o, const char *key, json_obj *inner);
 void json_obj_str(json_obj *o, const char *key, const char *s); /* NULL: null */
 void json_obj_int(json_obj *o, const char *key, int64_t v);
 void json_obj_bool(json_obj *o, const char *key, int v);
 void json_obj_null(json_obj *o, const char *key);
 void json_obj_ts(json_obj *o, const char *key, int64_t t_us);
+void json_obj_date(json_obj *o, const char *key, int32_t days);
+/* An exact decimal: v in units of 10^-scale, as json_write_dec. */
+void json_obj_dec(json_obj *o, const char *key, int64_t v, int scale);
 /* A member whose value is text that is already JSON (a constant, or a
  * value this program wrote or parsed itself); never text from a request. */
 void json_obj_raw(json_obj *o, const char *key, const char *json_text);

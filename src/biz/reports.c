@@ -9,7 +9,6 @@
  * where the grouping is by the date in India of a timestamp, which SQL
  * would spell differently on each backend. Dates of timestamps are India's
  * (UTC+05:30, gst_today_ist), as a shop's day is. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,45 +28,22 @@ static int64_t ist_midnight(int32_t days) {
 
 /* ---- JSON output ------------------------------------------------------- */
 
-/* Appends to the answer and remembers an append that failed (a capped
- * buffer), so a truncated document is never returned as an answer. */
-typedef struct jw {
-  buf *b;
-  int bad;
-} jw;
-
-static void jw_raw(jw *w, const char *s) {
-  if (buf_puts(w->b, s)) w->bad = 1;
+/* Reports are written with base/json's json_obj, which remembers a write
+ * that failed (a capped buffer), so a truncated document is never
+ * returned as an answer. */
+static void money(json_obj *o, const char *key, int64_t paise) {
+  json_obj_dec(o, key, paise, MONEY_SCALE);
 }
 
-static void jw_printf(jw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void jw_printf(jw *w, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  if (buf_vprintf(w->b, fmt, ap)) w->bad = 1;
-  va_end(ap);
+static void date_or_null(json_obj *o, const char *key, int has, int32_t days) {
+  if (has)
+    json_obj_date(o, key, days);
+  else
+    json_obj_null(o, key);
 }
 
-/* A JSON string, or null for NULL. */
-static void jw_str(jw *w, const char *s) {
-  if (!s)
-    jw_raw(w, "null");
-  else if (json_write_str(w->b, s, strlen(s)))
-    w->bad = 1;
-}
-
-/* Money as an exact JSON number with two decimals: 1234.50 */
-static void jw_money(jw *w, int64_t paise) {
-  if (json_write_dec(w->b, paise, MONEY_SCALE)) w->bad = 1;
-}
-
-static void jw_date(jw *w, int32_t days) {
-  if (json_write_date(w->b, days)) w->bad = 1;
-}
-
-static int jw_done(jw *w, biz_err *e) {
-  if (w->bad) return biz_fail(e, E_TOO_LARGE, "the report is too large");
+static int report_done(json_obj *root, biz_err *e) {
+  if (json_obj_close(root)) return biz_fail(e, E_TOO_LARGE, "the report is too large");
   return 0;
 }
 
@@ -258,46 +234,35 @@ int op_customer_statement(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   int n = 0;
   if (statement_entries(c, customer_id, lo, hi, &en, &n, e)) return -1;
 
-  jw w = {out, 0};
-  jw_printf(&w, "{\"customer\":{\"id\":\"%s\",\"full_name\":", customer_id);
-  jw_str(&w, name);
-  jw_raw(&w, ",\"total_debt\":");
-  jw_money(&w, debt);
+  json_obj root, cust, list, ent;
+  json_obj_open(&root, out);
+  json_obj_nest(&root, "customer", &cust);
+  json_obj_str(&cust, "id", customer_id);
+  json_obj_str(&cust, "full_name", name);
+  money(&cust, "total_debt", debt);
   /* Money on account, applied to the next invoices by itself. */
-  jw_raw(&w, ",\"credit\":");
-  jw_money(&w, debt < 0 ? -debt : 0);
-  jw_raw(&w, "},\"from\":");
-  if (has_from)
-    jw_date(&w, from);
-  else
-    jw_raw(&w, "null");
-  jw_raw(&w, ",\"to\":");
-  if (has_to)
-    jw_date(&w, to);
-  else
-    jw_raw(&w, "null");
-  jw_raw(&w, ",\"opening_balance\":");
-  jw_money(&w, balance);
-  jw_raw(&w, ",\"entries\":[");
+  money(&cust, "credit", debt < 0 ? -debt : 0);
+  json_obj_close(&cust);
+  date_or_null(&root, "from", has_from, from);
+  date_or_null(&root, "to", has_to, to);
+  money(&root, "opening_balance", balance);
+  json_obj_arr(&root, "entries", &list);
   for (int i = 0; i < n; i++) {
     int debit = en[i].kind == ENTRY_INVOICE;
     balance += debit ? en[i].amount : -en[i].amount;
-    jw_raw(&w, i ? ",{\"date\":" : "{\"date\":");
-    jw_date(&w, en[i].date);
-    jw_printf(&w, ",\"type\":\"%s\",\"reference\":", entry_names[en[i].kind]);
-    jw_str(&w, en[i].ref);
-    jw_printf(&w, ",\"id\":\"%s\",\"debit\":", en[i].id);
-    jw_money(&w, debit ? en[i].amount : 0);
-    jw_raw(&w, ",\"credit\":");
-    jw_money(&w, debit ? 0 : en[i].amount);
-    jw_raw(&w, ",\"balance\":");
-    jw_money(&w, balance);
-    jw_raw(&w, "}");
+    json_obj_nest(&list, NULL, &ent);
+    json_obj_date(&ent, "date", en[i].date);
+    json_obj_str(&ent, "type", entry_names[en[i].kind]);
+    json_obj_str(&ent, "reference", en[i].ref);
+    json_obj_str(&ent, "id", en[i].id);
+    money(&ent, "debit", debit ? en[i].amount : 0);
+    money(&ent, "credit", debit ? 0 : en[i].amount);
+    money(&ent, "balance", balance);
+    json_obj_close(&ent);
   }
-  jw_raw(&w, "],\"closing_balance\":");
-  jw_money(&w, balance);
-  jw_raw(&w, "}");
-  return jw_done(&w, e);
+  json_obj_close(&list);
+  money(&root, "closing_balance", balance);
+  return report_done(&root, e);
 }
 
 /* ---- sales_summary ----------------------------------------------------- */
@@ -307,20 +272,14 @@ typedef struct sum_day {
   int64_t count, taxable, cgst, sgst, igst, total, paid;
 } sum_day;
 
-static void sum_fields(jw *w, const sum_day *s) {
-  jw_printf(w,
-            "\"invoice_count\":%lld,\"taxable_value\":", (long long)s->count);
-  jw_money(w, s->taxable);
-  jw_raw(w, ",\"cgst\":");
-  jw_money(w, s->cgst);
-  jw_raw(w, ",\"sgst\":");
-  jw_money(w, s->sgst);
-  jw_raw(w, ",\"igst\":");
-  jw_money(w, s->igst);
-  jw_raw(w, ",\"total\":");
-  jw_money(w, s->total);
-  jw_raw(w, ",\"payments_received\":");
-  jw_money(w, s->paid);
+static void sum_fields(json_obj *o, const sum_day *s) {
+  json_obj_int(o, "invoice_count", s->count);
+  money(o, "taxable_value", s->taxable);
+  money(o, "cgst", s->cgst);
+  money(o, "sgst", s->sgst);
+  money(o, "igst", s->igst);
+  money(o, "total", s->total);
+  money(o, "payments_received", s->paid);
 }
 
 int op_sales_summary(biz_ctx *c, const json *args, buf *out, biz_err *e) {
@@ -391,22 +350,18 @@ int op_sales_summary(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   if (rc) return -1;
 
   sum_day tot = {0};
-  jw w = {out, 0};
-  jw_raw(&w, "{\"from\":");
-  jw_date(&w, from);
-  jw_raw(&w, ",\"to\":");
-  jw_date(&w, to);
-  jw_raw(&w, ",\"days\":[");
-  int first = 1;
+  json_obj root, list, day, sums;
+  json_obj_open(&root, out);
+  json_obj_date(&root, "from", from);
+  json_obj_date(&root, "to", to);
+  json_obj_arr(&root, "days", &list);
   for (int i = 0; i < ndays; i++) {
     const sum_day *s = &days[i];
     if (!s->any) continue;
-    jw_raw(&w, first ? "{\"date\":" : ",{\"date\":");
-    first = 0;
-    jw_date(&w, from + i);
-    jw_raw(&w, ",");
-    sum_fields(&w, s);
-    jw_raw(&w, "}");
+    json_obj_nest(&list, NULL, &day);
+    json_obj_date(&day, "date", from + i);
+    sum_fields(&day, s);
+    json_obj_close(&day);
     tot.count += s->count;
     tot.taxable += s->taxable;
     tot.cgst += s->cgst;
@@ -415,10 +370,11 @@ int op_sales_summary(biz_ctx *c, const json *args, buf *out, biz_err *e) {
     tot.total += s->total;
     tot.paid += s->paid;
   }
-  jw_raw(&w, "],\"totals\":{");
-  sum_fields(&w, &tot);
-  jw_raw(&w, "}}");
-  return jw_done(&w, e);
+  json_obj_close(&list);
+  json_obj_nest(&root, "totals", &sums);
+  sum_fields(&sums, &tot);
+  json_obj_close(&sums);
+  return report_done(&root, e);
 }
 
 /* ---- debtors ----------------------------------------------------------- */
@@ -450,32 +406,29 @@ int op_debtors(biz_ctx *c, const json *args, buf *out, biz_err *e) {
                v, 2, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
-  jw w = {out, 0};
-  jw_raw(&w, "{\"debtors\":[");
+  json_obj root, list, row;
+  json_obj_open(&root, out);
+  json_obj_arr(&root, "debtors", &list);
   for (int i = 0; i < db_res_rows(r); i++) {
     int64_t debt = db_res_dec(r, i, 3, 2);
-    int32_t oldest = db_res_isnull(r, i, 4) ? 0 : db_res_date(r, i, 4);
+    int has_oldest = !db_res_isnull(r, i, 4);
+    int32_t oldest = has_oldest ? db_res_date(r, i, 4) : 0;
     if (debt == DB_BAD_VALUE || oldest == DB_BAD_DATE) {
       rc = bad_value(e, "debtor row");
       break;
     }
-    jw_raw(&w, i ? ",{\"customer_id\":" : "{\"customer_id\":");
-    jw_str(&w, db_res_text(r, i, 0));
-    jw_raw(&w, ",\"full_name\":");
-    jw_str(&w, db_res_text(r, i, 1));
-    jw_raw(&w, ",\"phone_number\":");
-    jw_str(&w, db_res_isnull(r, i, 2) ? NULL : db_res_text(r, i, 2));
-    jw_raw(&w, ",\"total_debt\":");
-    jw_money(&w, debt);
-    jw_raw(&w, ",\"oldest_unpaid_invoice_date\":");
-    if (db_res_isnull(r, i, 4))
-      jw_raw(&w, "null");
-    else
-      jw_date(&w, oldest);
-    jw_printf(&w, ",\"open_invoices\":%lld}", (long long)db_res_int(r, i, 5));
+    json_obj_nest(&list, NULL, &row);
+    json_obj_str(&row, "customer_id", db_res_text(r, i, 0));
+    json_obj_str(&row, "full_name", db_res_text(r, i, 1));
+    json_obj_str(&row, "phone_number",
+                 db_res_isnull(r, i, 2) ? NULL : db_res_text(r, i, 2));
+    money(&row, "total_debt", debt);
+    date_or_null(&row, "oldest_unpaid_invoice_date", has_oldest, oldest);
+    json_obj_int(&row, "open_invoices", db_res_int(r, i, 5));
+    json_obj_close(&row);
   }
   db_res_free(r);
   if (rc) return -1;
-  jw_raw(&w, "]}");
-  return jw_done(&w, e);
+  json_obj_close(&list);
+  return report_done(&root, e);
 }

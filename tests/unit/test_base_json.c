@@ -552,6 +552,45 @@ static void test_write_obj(void **state) {
   buf_free(&b);
 }
 
+/* Arrays, nested both ways, with exact decimals and dates. */
+static void test_write_arr(void **state) {
+  (void)state;
+  buf b;
+  buf_init(&b, 0);
+  json_obj o, arr, el, inner;
+  json_obj_open(&o, &b);
+  json_obj_arr(&o, "rows", &arr);
+  json_obj_nest(&arr, NULL, &el);
+  json_obj_dec(&el, "amount", 123450, 2);
+  json_obj_dec(&el, "neg", -5, 2);
+  json_obj_date(&el, "on", 0);
+  assert_int_equal(json_obj_close(&el), 0);
+  json_obj_str(&arr, NULL, "x");
+  json_obj_int(&arr, NULL, 7);
+  json_obj_arr(&arr, NULL, &inner);
+  assert_int_equal(json_obj_close(&inner), 0);
+  assert_int_equal(json_obj_close(&arr), 0);
+  json_obj_arr(&o, "none", &arr);
+  assert_int_equal(json_obj_close(&arr), 0);
+  assert_int_equal(json_obj_close(&o), 0);
+  assert_string_equal(buf_cstr(&b),
+                      "{\"rows\":[{\"amount\":1234.50,\"neg\":-0.05,"
+                      "\"on\":\"1970-01-01\"},\"x\",7,[]],\"none\":[]}");
+  assert_non_null(parse(buf_cstr(&b)));
+  buf_free(&b);
+
+  /* A failure inside an array element reaches the root. */
+  buf_init(&b, 20);
+  json_obj_open(&o, &b);
+  json_obj_arr(&o, "a", &arr);
+  json_obj_nest(&arr, NULL, &el);
+  json_obj_dec(&el, "long", 123456789012LL, 2);
+  assert_int_equal(json_obj_close(&el), -1);
+  assert_int_equal(json_obj_close(&arr), -1);
+  assert_int_equal(json_obj_close(&o), -1);
+  buf_free(&b);
+}
+
 static void test_write(void **state) {
   (void)state;
   assert_roundtrip(
@@ -645,6 +684,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_write_str, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write, setup, teardown),
       cmocka_unit_test_setup_teardown(test_write_obj, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_write_arr, setup, teardown),
       cmocka_unit_test_setup_teardown(test_type_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_large_roundtrip, setup, teardown),
   };
