@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "biz/args.h"
+#include "biz/events.h"
 #include "biz/gst.h"
 #include "biz/ledger.h"
 
@@ -79,11 +80,13 @@ static int invoice_json(biz_ctx *c, const char *id, buf *out, biz_err *e) {
 }
 
 /* Writes the invoice's events, with snap (its JSON) as their snapshot
- * (type2 may be NULL). */
+ * (type2 may be NULL), in one statement. */
 static int invoice_events(biz_ctx *c, const char *id, const char *snap,
                           const char *type1, const char *type2, biz_err *e) {
-  if (ledger_event(c, type1, "invoice", id, snap, e)) return -1;
-  if (type2 && ledger_event(c, type2, "invoice", id, snap, e)) return -1;
+  event_in ev[2] = {{type1, "invoice", id, snap}, {type2, "invoice", id, snap}};
+  db_err err;
+  if (event_emit_many(c->d, c->profile_id, ev, type2 ? 2 : 1, &err))
+    return biz_db_fail(e, &err);
   return 0;
 }
 
@@ -462,7 +465,8 @@ static void invoice_vals(const biz_ctx *c, const new_invoice *v, db_val *x) {
   int64_t balance = issued ? v->t.total : 0;
   db_val vals[N_INVOICE_COLS] = {
       db_uuid(v->id), db_uuid(v->customer_id),
-      issued ? db_text(v->number) : db_null(), db_date(v->date),
+      issued && v->number[0] ? db_text(v->number) : db_null(),
+      db_date(v->date),
       v->has_due ? db_date(v->due) : db_null(), db_text(v->pos),
       db_text(v->status), db_money(v->t.subtotal), db_money(v->t.cgst),
       db_money(v->t.sgst), db_money(v->t.igst), db_money(v->t.round_off),
@@ -556,25 +560,78 @@ static void render_new(const biz_ctx *c, const new_invoice *v, buf *out) {
   buf_puts(out, "]}");
 }
 
-/* Issued at once: the customer's debt (its lock first), the stock, the
- * number (the series lock last), then the rows, already numbered. */
+/* Numbers an issued invoice written without its number: the next of the
+ * series (the lock every invoice of the business takes, so it comes last).
+ * On PostgreSQL one statement takes the number and writes it into the
+ * invoice; the number is formatted there as gst_invoice_number does, and
+ * checked against it. */
+static int number_invoice(biz_ctx *c, new_invoice *v, biz_err *e) {
+  if (db_kind_of(c->d) != DB_POSTGRES) {
+    if (next_number(c, &v->prof, v->date, v->number, e)) return -1;
+    db_val u[] = {db_text(v->number), db_uuid(c->profile_id), db_uuid(v->id)};
+    db_err err;
+    if (db_query(c->d,
+                 "UPDATE invoices SET invoice_number = $1 WHERE profile_id = "
+                 "$2 AND id = $3",
+                 u, 3, NULL, &err))
+      return biz_db_fail(e, &err);
+    return 0;
+  }
+  char fy[6];
+  gst_fy_label(v->date, fy);
+  db_val s[] = {db_uuid(c->profile_id), db_text(v->prof.prefix), db_text(fy),
+                db_uuid(v->id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "WITH s AS (INSERT INTO invoice_series (profile_id, prefix, "
+               "financial_year, last_number) VALUES ($1, $2, $3, 1) ON "
+               "CONFLICT (profile_id, prefix, financial_year) DO UPDATE SET "
+               "last_number = invoice_series.last_number + 1 RETURNING "
+               "last_number), n AS (SELECT last_number, $2 || '/' || $3 || '/' "
+               "|| lpad(last_number::text, greatest(4, "
+               "length(last_number::text)), '0') AS num FROM s), u AS (UPDATE "
+               "invoices SET invoice_number = n.num FROM n WHERE profile_id = "
+               "$1 AND id = $4) SELECT last_number, num FROM n",
+               s, 4, &r, &err))
+    return biz_db_fail(e, &err);
+  int64_t n = db_res_int(r, 0, 0);
+  char sql_num[40];
+  snprintf(sql_num, sizeof sql_num, "%s", db_res_text(r, 0, 1));
+  db_res_free(r);
+  /* Too long: the statement wrote it, but the refusal rolls it back. */
+  if (gst_invoice_number(v->prof.prefix, fy, n, v->number))
+    return biz_fail(e, E_OP_CONFLICT,
+                    "invoice number %s/%s/%lld would pass 16 characters: "
+                    "shorten invoice_prefix",
+                    v->prof.prefix, fy, (long long)n);
+  if (strcmp(sql_num, v->number))
+    return biz_fail(e, E_INTERNAL, "invoice number %s formatted as %s", v->number,
+                    sql_num);
+  return 0;
+}
+
+/* Issued at once: the customer's debt (its lock first), the rows without
+ * their number, then the hot locks, held until COMMIT and so taken as late
+ * as possible: the products' stock, then the number (the series last). */
 static int write_issued(biz_ctx *c, new_invoice *v, int64_t *debt_before,
                         biz_err *e) {
   int64_t debt;
   if (ledger_debt_add(c, v->customer_id, v->t.total, &debt, NULL, e)) return -1;
   *debt_before = debt - v->t.total;
+  v->status = v->t.total == 0 ? "paid" : "pending";
+  if (insert_invoice(c, v, e) || insert_items(c, v, e)) return -1;
   stock_delta *m = arena_alloc(c->a, sizeof *m * v->n);
   for (size_t i = 0; i < v->n; i++) {
     memcpy(m[i].product_id, v->lines[i].product_id, sizeof m[i].product_id);
     m[i].delta = -v->lines[i].in.qty;
   }
   int nm = merge_deltas(m, (int)v->n);
-  if (ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
-                        v->prof.allow_negative_stock, e) ||
-      next_number(c, &v->prof, v->date, v->number, e))
-    return -1;
-  v->status = v->t.total == 0 ? "paid" : "pending";
-  return insert_invoice(c, v, e) || insert_items(c, v, e) ? -1 : 0;
+  return ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
+                           v->prof.allow_negative_stock, e) ||
+                 number_invoice(c, v, e)
+             ? -1
+             : 0;
 }
 
 int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {

@@ -134,33 +134,18 @@ int ledger_stock_move(biz_ctx *c, const char *product_id, int64_t delta,
   return 0;
 }
 
-/* The products' UPDATE of ledger_stock_many: one statement, whose text
- * depends only on n and the backend (so a handful of texts reach the
- * statement cache). On PostgreSQL the rows are locked first in id order
- * (biz.h): an UPDATE alone locks them in the order its scan meets them,
- * which follows where each row's newest version happens to lie, so two
- * invoices of the same products could lock them crosswise and deadlock. On
- * SQLite there is one writer at a time. */
-static const char *stock_update_sql(arena *a, db_kind kind, int n) {
+/* The products' UPDATE of ledger_stock_many on SQLite: one statement, whose
+ * text depends only on n (so a handful of texts reach the statement cache).
+ * One writer at a time: no lock order to keep. */
+static const char *stock_update_sql(arena *a, int n) {
   buf b;
   buf_init(&b, 0);
-  if (kind == DB_POSTGRES) {
-    buf_puts(&b, "WITH l AS (SELECT id FROM products WHERE profile_id = $1 AND id IN (");
-    for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
-    buf_puts(&b, ") ORDER BY id FOR UPDATE) ");
-  }
   buf_puts(&b, "UPDATE products SET current_stock = current_stock + CASE products.id");
   for (int i = 0; i < n; i++)
     buf_printf(&b, " WHEN $%d THEN CAST($%d AS numeric)", 3 + 2 * i, 4 + 2 * i);
-  buf_puts(&b, " END, updated_at = $2");
-  if (kind == DB_POSTGRES) {
-    buf_puts(&b, " FROM l WHERE products.profile_id = $1 AND products.id = l.id");
-  } else {
-    buf_puts(&b, " WHERE profile_id = $1 AND id IN (");
-    for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
-    buf_putc(&b, ')');
-  }
-  buf_puts(&b, " RETURNING products.id, products.current_stock, "
+  buf_puts(&b, " END, updated_at = $2 WHERE profile_id = $1 AND id IN (");
+  for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 3 + 2 * i);
+  buf_puts(&b, ") RETURNING products.id, products.current_stock, "
                "products.low_stock_threshold, products.name");
   const char *sql = arena_strdup(a, buf_cstr(&b));
   buf_free(&b);
@@ -184,6 +169,45 @@ static const char *movements_sql(arena *a, int n) {
   return sql;
 }
 
+/* ledger_stock_many on PostgreSQL: lock, UPDATE and the movements in one
+ * statement, so the product rows — the hottest of the books — are held
+ * for one round trip less. The rows are locked first in id order (biz.h):
+ * an UPDATE alone locks them in the order its scan meets them, which
+ * follows where each row's newest version happens to lie, so two invoices
+ * of the same products could lock them crosswise and deadlock. FOR NO KEY
+ * UPDATE, the lock the UPDATE itself takes: FOR UPDATE would also wait
+ * for the key-share locks other transactions' invoice_items and
+ * stock_movements rows take on the product through their foreign keys,
+ * and two invoices that wrote their items first would deadlock.
+ * $1 profile, $2 time, $3 reason, $4 ref_type, $5 ref_id, then per product
+ * its id, delta and the new movement's id. The checks (enough stock,
+ * stock.low) run after it on the RETURNING rows; a refusal rolls the
+ * whole transaction back, movements included. */
+static const char *stock_pg_sql(arena *a, int n) {
+  buf b;
+  buf_init(&b, 0);
+  buf_puts(&b, "WITH d (pid, delta, mid) AS (VALUES ");
+  for (int i = 0; i < n; i++)
+    buf_printf(&b, "%s(CAST($%d AS uuid), CAST($%d AS numeric), CAST($%d AS uuid))",
+               i ? ", " : "", 6 + 3 * i, 7 + 3 * i, 8 + 3 * i);
+  buf_puts(&b, "), l AS (SELECT p.id FROM products p JOIN d ON d.pid = p.id "
+               "WHERE p.profile_id = $1 ORDER BY p.id FOR NO KEY UPDATE OF p), "
+               "u AS (UPDATE products SET current_stock = current_stock + "
+               "d.delta, updated_at = $2 FROM l JOIN d ON d.pid = l.id WHERE "
+               "products.profile_id = $1 AND products.id = l.id RETURNING "
+               "products.id, products.current_stock, "
+               "products.low_stock_threshold, products.name, d.delta, d.mid), "
+               "m AS (INSERT INTO stock_movements (profile_id, id, product_id, "
+               "quantity_delta, balance_after, reason, note, ref_type, ref_id, "
+               "created_at) SELECT $1, u.mid, u.id, u.delta, u.current_stock, "
+               "CAST($3 AS text), NULL, CAST($4 AS text), CAST($5 AS uuid), $2 "
+               "FROM u) SELECT id, current_stock, low_stock_threshold, name "
+               "FROM u");
+  const char *sql = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return sql;
+}
+
 int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
                       const char *reason, const char *ref_type,
                       const char *ref_id, int allow_negative, biz_err *e) {
@@ -191,24 +215,46 @@ int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
   if (n > LEDGER_STOCK_MANY_MAX)
     return biz_fail(e, E_OP_INVALID, "at most %d products at once",
                     LEDGER_STOCK_MANY_MAX);
-  db_val *v = arena_alloc(c->a, sizeof *v * (size_t)(2 + 2 * n));
-  v[0] = db_uuid(c->profile_id);
-  v[1] = db_ts(c->now_us);
-  for (int i = 0; i < n; i++) {
-    v[2 + 2 * i] = db_uuid(m[i].product_id);
-    v[3 + 2 * i] = db_dec(m[i].delta, 3);
-  }
-  db_res *r = NULL;
-  db_err err;
-  if (db_query(c->d, stock_update_sql(c->a, db_kind_of(c->d), n), v, 2 + 2 * n, &r, &err))
-    return biz_db_fail(e, &err);
-  int rc = 0;
+  int pg = db_kind_of(c->d) == DB_POSTGRES;
+  /* The movements' values: $1 profile, $2 reason, $3 ref_type, $4 ref_id,
+   * $5 time, then id, product, delta, balance per product (SQLite; on
+   * PostgreSQL the statement below takes its own order). */
   db_val *mv = arena_alloc(c->a, sizeof *mv * (size_t)(5 + 4 * n));
   mv[0] = db_uuid(c->profile_id);
   mv[1] = db_text(reason);
   mv[2] = ref_type ? db_text(ref_type) : db_null();
   mv[3] = ref_id ? db_uuid(ref_id) : db_null();
   mv[4] = db_ts(c->now_us);
+  db_res *r = NULL;
+  db_err err;
+  int qrc;
+  if (pg) {
+    db_val *v = arena_alloc(c->a, sizeof *v * (size_t)(5 + 3 * n));
+    v[0] = mv[0];
+    v[1] = mv[4];
+    v[2] = mv[1];
+    v[3] = mv[2];
+    v[4] = mv[3];
+    for (int i = 0; i < n; i++) {
+      char *id = arena_alloc(c->a, UUID_STR_LEN + 1);
+      uuid_v7(id);
+      v[5 + 3 * i] = db_uuid(m[i].product_id);
+      v[6 + 3 * i] = db_dec(m[i].delta, 3);
+      v[7 + 3 * i] = db_uuid(id);
+    }
+    qrc = db_query(c->d, stock_pg_sql(c->a, n), v, 5 + 3 * n, &r, &err);
+  } else {
+    db_val *v = arena_alloc(c->a, sizeof *v * (size_t)(2 + 2 * n));
+    v[0] = db_uuid(c->profile_id);
+    v[1] = db_ts(c->now_us);
+    for (int i = 0; i < n; i++) {
+      v[2 + 2 * i] = db_uuid(m[i].product_id);
+      v[3 + 2 * i] = db_dec(m[i].delta, 3);
+    }
+    qrc = db_query(c->d, stock_update_sql(c->a, n), v, 2 + 2 * n, &r, &err);
+  }
+  if (qrc) return biz_db_fail(e, &err);
+  int rc = 0;
   /* In the order of m (sorted by the caller), not of RETURNING. */
   for (int i = 0; i < n && !rc; i++) {
     int row = -1;
@@ -237,7 +283,7 @@ int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
     }
   }
   db_res_free(r);
-  if (rc) return rc;
+  if (rc || pg) return rc;
   if (db_query(c->d, movements_sql(c->a, n), mv, 5 + 4 * n, NULL, &err))
     return biz_db_fail(e, &err);
   return 0;
