@@ -620,7 +620,7 @@ static int write_issued(biz_ctx *c, new_invoice *v, int64_t *debt_before,
   if (ledger_debt_add(c, v->customer_id, v->t.total, &debt, NULL, e)) return -1;
   *debt_before = debt - v->t.total;
   v->status = v->t.total == 0 ? "paid" : "pending";
-  if (insert_invoice(c, v, e) || insert_items(c, v, e)) return -1;
+  if (insert_invoice(c, v, e)) return -1;
   stock_delta *m = arena_alloc(c->a, sizeof *m * v->n);
   for (size_t i = 0; i < v->n; i++) {
     memcpy(m[i].product_id, v->lines[i].product_id, sizeof m[i].product_id);
@@ -629,7 +629,7 @@ static int write_issued(biz_ctx *c, new_invoice *v, int64_t *debt_before,
   int nm = merge_deltas(m, (int)v->n);
   return ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
                            v->prof.allow_negative_stock, e) ||
-                 number_invoice(c, v, e)
+                 insert_items(c, v, e) || number_invoice(c, v, e)
              ? -1
              : 0;
 }

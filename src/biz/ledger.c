@@ -186,23 +186,25 @@ static const char *movements_sql(arena *a, int n) {
 static const char *stock_pg_sql(arena *a, int n) {
   buf b;
   buf_init(&b, 0);
-  buf_puts(&b, "WITH d (pid, delta, mid) AS (VALUES ");
+  buf_puts(&b, "WITH l AS (SELECT id FROM products WHERE profile_id = $1 AND id IN (");
+  for (int i = 0; i < n; i++) buf_printf(&b, "%s$%d", i ? ", " : "", 6 + 3 * i);
+  buf_puts(&b, ") ORDER BY id FOR NO KEY UPDATE), u AS (UPDATE products SET "
+               "current_stock = current_stock + CASE products.id");
+  for (int i = 0; i < n; i++)
+    buf_printf(&b, " WHEN $%d THEN CAST($%d AS numeric)", 6 + 3 * i, 7 + 3 * i);
+  buf_puts(&b, " END, updated_at = $2 FROM l WHERE products.profile_id = $1 "
+               "AND products.id = l.id RETURNING products.id, "
+               "products.current_stock, products.low_stock_threshold, "
+               "products.name), m AS (INSERT INTO stock_movements (profile_id, "
+               "id, product_id, quantity_delta, balance_after, reason, note, "
+               "ref_type, ref_id, created_at) SELECT $1, d.mid, u.id, "
+               "d.delta, u.current_stock, CAST($3 AS text), NULL, CAST($4 AS "
+               "text), CAST($5 AS uuid), $2 FROM u JOIN (VALUES ");
   for (int i = 0; i < n; i++)
     buf_printf(&b, "%s(CAST($%d AS uuid), CAST($%d AS numeric), CAST($%d AS uuid))",
                i ? ", " : "", 6 + 3 * i, 7 + 3 * i, 8 + 3 * i);
-  buf_puts(&b, "), l AS (SELECT p.id FROM products p JOIN d ON d.pid = p.id "
-               "WHERE p.profile_id = $1 ORDER BY p.id FOR NO KEY UPDATE OF p), "
-               "u AS (UPDATE products SET current_stock = current_stock + "
-               "d.delta, updated_at = $2 FROM l JOIN d ON d.pid = l.id WHERE "
-               "products.profile_id = $1 AND products.id = l.id RETURNING "
-               "products.id, products.current_stock, "
-               "products.low_stock_threshold, products.name, d.delta, d.mid), "
-               "m AS (INSERT INTO stock_movements (profile_id, id, product_id, "
-               "quantity_delta, balance_after, reason, note, ref_type, ref_id, "
-               "created_at) SELECT $1, u.mid, u.id, u.delta, u.current_stock, "
-               "CAST($3 AS text), NULL, CAST($4 AS text), CAST($5 AS uuid), $2 "
-               "FROM u) SELECT id, current_stock, low_stock_threshold, name "
-               "FROM u");
+  buf_puts(&b, ") AS d (pid, delta, mid) ON d.pid = u.id) SELECT id, "
+               "current_stock, low_stock_threshold, name FROM u");
   const char *sql = arena_strdup(a, buf_cstr(&b));
   buf_free(&b);
   return sql;

@@ -10,7 +10,14 @@
  * session runs with TimeZone UTC and ISO dates, which is what the readers in
  * db.c parse. A connection found broken before a statement is reset once,
  * but never inside a transaction: the work done before the break is gone,
- * and only the caller can redo it. */
+ * and only the caller can redo it.
+ *
+ * BEGIN is not sent on its own: db_begin only notes it, and it goes out
+ * with the transaction's first statement — in one pipeline (libpq's
+ * pipeline mode) with the execution of a prepared statement, or in front
+ * of the text of a simple-protocol one — so a transaction costs one round
+ * trip less. A transaction in which nothing ran commits or rolls back
+ * without a word to the server. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -29,6 +36,7 @@ struct pg {
   struct stmt_cache cache; /* SQL text -> statement number, as a pointer */
   unsigned next_id;
   int in_tx;
+  int begin_pending; /* db_begin was called; BEGIN goes with the next statement */
 };
 
 struct pg_res {
@@ -180,6 +188,48 @@ static PGresult *pg_exec_cached(struct pg *p, const char *sql, int n,
   return PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
 }
 
+/* BEGIN and the execution of prepared statement `name`, in one pipeline:
+ * one round trip. Returns the result that tells the outcome — BEGIN's when
+ * it failed, else the statement's — as PQexecPrepared would (NULL when the
+ * connection is lost). */
+static PGresult *pg_begin_and_exec(struct pg *p, const char *name, int n,
+                                   const char *const *vals) {
+  if (!PQenterPipelineMode(p->conn)) return NULL;
+  PGresult *begin = NULL, *stmt = NULL;
+  if (PQsendQueryParams(p->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+      PQsendQueryPrepared(p->conn, name, n, vals, NULL, NULL, 0) &&
+      PQpipelineSync(p->conn)) {
+    /* BEGIN's result and its NULL, the statement's and its NULL, then the
+     * sync; a lost connection ends the loop with NULLs. */
+    int nulls = 0;
+    for (int guard = 0; guard < 16; guard++) {
+      PGresult *r = PQgetResult(p->conn);
+      if (!r) {
+        if (++nulls > 2 || PQstatus(p->conn) != CONNECTION_OK) break;
+        continue;
+      }
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if (!begin)
+        begin = r;
+      else if (!stmt)
+        stmt = r;
+      else
+        PQclear(r);
+    }
+  }
+  PQexitPipelineMode(p->conn);
+  if (begin && !pg_ok(begin)) {
+    PQclear(stmt);
+    return begin;
+  }
+  PQclear(begin);
+  return stmt;
+}
+
 /* ---- results ---- */
 
 static const struct db_res_ops pg_res_ops;
@@ -264,7 +314,23 @@ static int pg_query(db *d, const char *sql, const db_val *params, int n,
     }
     vals[k] = pg_param(&params[k], &texts[k]);
   }
-  PGresult *r = pg_exec_cached(p, sql, n, vals);
+  PGresult *r;
+  uintptr_t id;
+  if (p->begin_pending &&
+      (id = (uintptr_t)stmt_cache_get(&p->cache, sql)) != 0) {
+    char name[24];
+    snprintf(name, sizeof name, "s%u", (unsigned)id);
+    p->begin_pending = 0;
+    r = pg_begin_and_exec(p, name, n, vals);
+  } else {
+    /* A statement not yet prepared on this connection (rare: once per
+     * connection and text): BEGIN on its own first. */
+    if (p->begin_pending) {
+      p->begin_pending = 0;
+      if (pg_simple(p, "BEGIN", err)) goto out;
+    }
+    r = pg_exec_cached(p, sql, n, vals);
+  }
   pg_track_tx(p);
   if (!pg_ok(r)) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -305,18 +371,38 @@ out:
 static int pg_exec(db *d, const char *sql, db_err *err) {
   struct pg *p = (struct pg *)d;
   if (pg_ensure(p, err)) return -1;
-  return pg_simple(p, sql, err);
+  if (!p->begin_pending) return pg_simple(p, sql, err);
+  /* The simple protocol takes several statements in one message; one that
+   * fails after BEGIN leaves the transaction open and failed, as it would
+   * after a BEGIN of its own. */
+  p->begin_pending = 0;
+  size_t len = strlen(sql);
+  char *both = xmalloc(len + 8);
+  memcpy(both, "BEGIN; ", 7);
+  memcpy(both + 7, sql, len + 1);
+  int rc = pg_simple(p, both, err);
+  free(both);
+  return rc;
 }
 
 static int pg_begin(db *d, int write, db_err *err) {
   struct pg *p = (struct pg *)d;
   (void)write; /* row locks are taken by the writes themselves */
+  if (p->begin_pending) return 0;
+  /* Inside a transaction the server only warns, as it always did. */
+  if (p->in_tx) return pg_simple(p, "BEGIN", err);
+  /* A connection found broken is reset now, while that is safe. */
   if (pg_ensure(p, err)) return -1;
-  return pg_simple(p, "BEGIN", err);
+  p->begin_pending = 1;
+  return 0;
 }
 
 static int pg_commit(db *d, db_err *err) {
   struct pg *p = (struct pg *)d;
+  if (p->begin_pending) { /* nothing ran: nothing to commit */
+    p->begin_pending = 0;
+    return 0;
+  }
   PGresult *r = PQexec(p->conn, "COMMIT");
   p->in_tx = 0; /* over, whether COMMIT worked or not */
   int ret = 0;
@@ -335,6 +421,10 @@ static int pg_commit(db *d, db_err *err) {
 static void pg_rollback(db *d) {
   struct pg *p = (struct pg *)d;
   p->in_tx = 0; /* whatever happens: a broken session has no tx left */
+  if (p->begin_pending) { /* nothing was sent */
+    p->begin_pending = 0;
+    return;
+  }
   if (PQstatus(p->conn) != CONNECTION_OK) return;
   PQclear(PQexec(p->conn, "ROLLBACK"));
   pg_track_tx(p);
