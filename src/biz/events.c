@@ -68,7 +68,7 @@ int event_emit(db *d, const char *profile_id, const char *event_type,
           : "INSERT INTO events (profile_id, id, event_type, entity_type, "
             "entity_id, payload, created_at, seq) VALUES ($1, $2, $3, $4, "
             "$5, $6, $7, (SELECT coalesce(max(seq), 0) + 1 FROM events))";
-  if (db_query(d, sql, ev, 7, NULL, err)) return -1;
+  if (db_query_fixed(d, sql, ev, 7, NULL, err)) return -1;
   if (id_out) memcpy(id_out, id, UUID_STR_LEN + 1);
   return 0;
 }
@@ -83,8 +83,9 @@ int event_emit_many(db *d, const char *profile_id, const event_in *ev, int n,
   int pg = db_kind_of(d) == DB_POSTGRES;
   buf sql;
   buf_init(&sql, 0);
-  buf_puts(&sql, "INSERT INTO events (profile_id, created_at, id, event_type, "
-                 "entity_type, entity_id, payload");
+  buf_puts(&sql,
+           "INSERT INTO events (profile_id, created_at, id, event_type, "
+           "entity_type, entity_id, payload");
   buf_puts(&sql, pg ? ") VALUES " : ", seq) VALUES ");
   v[0] = db_uuid(profile_id);
   v[1] = db_ts(time_now_us());
@@ -105,10 +106,11 @@ int event_emit_many(db *d, const char *profile_id, const event_in *ev, int n,
     /* SQLite: numbered after the last seq, as event_emit does, in order
      * (the caller's transaction holds the write lock). */
     if (!pg)
-      buf_printf(&sql, ", (SELECT coalesce(max(seq), 0) + %d FROM events)", i + 1);
+      buf_printf(&sql, ", (SELECT coalesce(max(seq), 0) + %d FROM events)",
+                 i + 1);
     buf_putc(&sql, ')');
   }
-  int rc = db_query(d, buf_cstr(&sql), v, 2 + 5 * n, NULL, err);
+  int rc = db_query_fixed(d, buf_cstr(&sql), v, 2 + 5 * n, NULL, err);
   buf_free(&sql);
   return rc;
 }

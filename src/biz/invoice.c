@@ -156,10 +156,11 @@ static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "SELECT customer_id, status, invoice_date, total_amount, "
-               "invoice_number FROM invoices WHERE profile_id = $1 AND id = $2",
-               v, 2, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "SELECT customer_id, status, invoice_date, total_amount, "
+          "invoice_number FROM invoices WHERE profile_id = $1 AND id = $2",
+          v, 2, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   if (db_res_rows(r) != 1) {
@@ -186,12 +187,13 @@ static int next_number(biz_ctx *c, const profile_info *prof, int32_t date,
   db_val s[] = {db_uuid(c->profile_id), db_text(prof->prefix), db_text(fy)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
-               "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
-               "prefix, financial_year) DO UPDATE SET last_number = "
-               "invoice_series.last_number + 1 RETURNING last_number",
-               s, 3, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
+          "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
+          "prefix, financial_year) DO UPDATE SET last_number = "
+          "invoice_series.last_number + 1 RETURNING last_number",
+          s, 3, &r, &err))
     return biz_db_fail(e, &err);
   int64_t n = db_res_int(r, 0, 0);
   db_res_free(r);
@@ -378,11 +380,12 @@ static int read_context(biz_ctx *c, new_invoice *v, biz_err *e) {
   db_val cv[] = {db_uuid(c->profile_id), db_uuid(v->customer_id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "SELECT p.state_code, p.invoice_prefix, p.allow_negative_stock, "
-               "c.id, c.state_code FROM profiles p LEFT JOIN customers c ON "
-               "c.profile_id = p.id AND c.id = $2 WHERE p.id = $1",
-               cv, 2, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "SELECT p.state_code, p.invoice_prefix, p.allow_negative_stock, "
+          "c.id, c.state_code FROM profiles p LEFT JOIN customers c ON "
+          "c.profile_id = p.id AND c.id = $2 WHERE p.id = $1",
+          cv, 2, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   if (db_res_rows(r) != 1) {
@@ -427,7 +430,8 @@ static int price_lines(biz_ctx *c, new_invoice *v, biz_err *e) {
   for (size_t i = 0; i < v->n; i++) pv[i + 1] = db_uuid(v->lines[i].product_id);
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d, products_sql(c->a, v->n), pv, (int)v->n + 1, &r, &err))
+  if (db_query_fixed(c->d, products_sql(c->a, v->n), pv, (int)v->n + 1, &r,
+                     &err))
     return biz_db_fail(e, &err);
   gst_line_out *outs = arena_alloc(c->a, sizeof *outs * v->n);
   int rc = 0;
@@ -464,15 +468,26 @@ static void invoice_vals(const biz_ctx *c, const new_invoice *v, db_val *x) {
   int issued = !v->draft;
   int64_t balance = issued ? v->t.total : 0;
   db_val vals[N_INVOICE_COLS] = {
-      db_uuid(v->id), db_uuid(v->customer_id),
+      db_uuid(v->id),
+      db_uuid(v->customer_id),
       issued && v->number[0] ? db_text(v->number) : db_null(),
       db_date(v->date),
-      v->has_due ? db_date(v->due) : db_null(), db_text(v->pos),
-      db_text(v->status), db_money(v->t.subtotal), db_money(v->t.cgst),
-      db_money(v->t.sgst), db_money(v->t.igst), db_money(v->t.round_off),
-      db_money(v->t.total), db_money(0), db_money(balance),
-      v->notes ? db_text(v->notes) : db_null(), db_null(),
-      issued ? db_ts(c->now_us) : db_null(), db_null(), db_ts(c->now_us),
+      v->has_due ? db_date(v->due) : db_null(),
+      db_text(v->pos),
+      db_text(v->status),
+      db_money(v->t.subtotal),
+      db_money(v->t.cgst),
+      db_money(v->t.sgst),
+      db_money(v->t.igst),
+      db_money(v->t.round_off),
+      db_money(v->t.total),
+      db_money(0),
+      db_money(balance),
+      v->notes ? db_text(v->notes) : db_null(),
+      db_null(),
+      issued ? db_ts(c->now_us) : db_null(),
+      db_null(),
+      db_ts(c->now_us),
       db_ts(c->now_us)};
   memcpy(x, vals, sizeof vals);
 }
@@ -483,15 +498,16 @@ static int insert_invoice(biz_ctx *c, const new_invoice *v, biz_err *e) {
   x[0] = db_uuid(c->profile_id);
   db_err err;
   /* $1 profile, then the columns of invoice_cols in order. */
-  if (db_query(c->d,
-               "INSERT INTO invoices (profile_id, id, customer_id, "
-               "invoice_number, invoice_date, due_date, place_of_supply, "
-               "status, subtotal, cgst_amount, sgst_amount, igst_amount, "
-               "round_off, total_amount, amount_paid, balance_due, notes, "
-               "cancel_reason, issued_at, cancelled_at, created_at, updated_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-               "$14, $15, $16, $17, $18, $19, $20, $21, $22)",
-               x, N_INVOICE_COLS + 1, NULL, &err))
+  if (db_query_fixed(
+          c->d,
+          "INSERT INTO invoices (profile_id, id, customer_id, "
+          "invoice_number, invoice_date, due_date, place_of_supply, "
+          "status, subtotal, cgst_amount, sgst_amount, igst_amount, "
+          "round_off, total_amount, amount_paid, balance_due, notes, "
+          "cancel_reason, issued_at, cancelled_at, created_at, updated_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+          "$14, $15, $16, $17, $18, $19, $20, $21, $22)",
+          x, N_INVOICE_COLS + 1, NULL, &err))
     return biz_db_fail(e, &err);
   return 0;
 }
@@ -538,7 +554,7 @@ static int insert_items(biz_ctx *c, new_invoice *v, biz_err *e) {
       buf_putc(&sql, ')');
     }
     db_err err;
-    int qrc = db_query(c->d, buf_cstr(&sql), lv, k, NULL, &err);
+    int qrc = db_query_fixed(c->d, buf_cstr(&sql), lv, k, NULL, &err);
     buf_free(&sql);
     if (qrc) return biz_db_fail(e, &err);
   }
@@ -570,10 +586,11 @@ static int number_invoice(biz_ctx *c, new_invoice *v, biz_err *e) {
     if (next_number(c, &v->prof, v->date, v->number, e)) return -1;
     db_val u[] = {db_text(v->number), db_uuid(c->profile_id), db_uuid(v->id)};
     db_err err;
-    if (db_query(c->d,
-                 "UPDATE invoices SET invoice_number = $1 WHERE profile_id = "
-                 "$2 AND id = $3",
-                 u, 3, NULL, &err))
+    if (db_query_fixed(
+            c->d,
+            "UPDATE invoices SET invoice_number = $1 WHERE profile_id = "
+            "$2 AND id = $3",
+            u, 3, NULL, &err))
       return biz_db_fail(e, &err);
     return 0;
   }
@@ -583,17 +600,18 @@ static int number_invoice(biz_ctx *c, new_invoice *v, biz_err *e) {
                 db_uuid(v->id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "WITH s AS (INSERT INTO invoice_series (profile_id, prefix, "
-               "financial_year, last_number) VALUES ($1, $2, $3, 1) ON "
-               "CONFLICT (profile_id, prefix, financial_year) DO UPDATE SET "
-               "last_number = invoice_series.last_number + 1 RETURNING "
-               "last_number), n AS (SELECT last_number, $2 || '/' || $3 || '/' "
-               "|| lpad(last_number::text, greatest(4, "
-               "length(last_number::text)), '0') AS num FROM s), u AS (UPDATE "
-               "invoices SET invoice_number = n.num FROM n WHERE profile_id = "
-               "$1 AND id = $4) SELECT last_number, num FROM n",
-               s, 4, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "WITH s AS (INSERT INTO invoice_series (profile_id, prefix, "
+          "financial_year, last_number) VALUES ($1, $2, $3, 1) ON "
+          "CONFLICT (profile_id, prefix, financial_year) DO UPDATE SET "
+          "last_number = invoice_series.last_number + 1 RETURNING "
+          "last_number), n AS (SELECT last_number, $2 || '/' || $3 || '/' "
+          "|| lpad(last_number::text, greatest(4, "
+          "length(last_number::text)), '0') AS num FROM s), u AS (UPDATE "
+          "invoices SET invoice_number = n.num FROM n WHERE profile_id = "
+          "$1 AND id = $4) SELECT last_number, num FROM n",
+          s, 4, &r, &err))
     return biz_db_fail(e, &err);
   int64_t n = db_res_int(r, 0, 0);
   char sql_num[40];
@@ -606,8 +624,8 @@ static int number_invoice(biz_ctx *c, new_invoice *v, biz_err *e) {
                     "shorten invoice_prefix",
                     v->prof.prefix, fy, (long long)n);
   if (strcmp(sql_num, v->number))
-    return biz_fail(e, E_INTERNAL, "invoice number %s formatted as %s", v->number,
-                    sql_num);
+    return biz_fail(e, E_INTERNAL, "invoice number %s formatted as %s",
+                    v->number, sql_num);
   return 0;
 }
 
