@@ -339,7 +339,7 @@ static int pg_query_mode(db *d, int want, const char *sql, const db_val *params,
   int set = p->plan_mode != want;
   if (id && (p->begin_pending || set)) {
     const char *pre[PG_PIPE_MAX];
-    int npre = 0;
+    int npre = 0, in_tx = p->in_tx || p->begin_pending;
     if (p->begin_pending) pre[npre++] = "BEGIN";
     if (set) pre[npre++] = plan_set[want];
     char name[24];
@@ -348,7 +348,7 @@ static int pg_query_mode(db *d, int want, const char *sql, const db_val *params,
     r = pg_pipeline(p, pre, npre, name, n, vals);
     /* Outside a transaction the SET shares the statement's implicit one
      * and fails with it; inside, a rollback undoes it (pg_rollback). */
-    if (set) p->plan_mode = pg_ok(r) || p->in_tx ? want : PG_PLAN_UNKNOWN;
+    if (set) p->plan_mode = pg_ok(r) || in_tx ? want : PG_PLAN_UNKNOWN;
   } else {
     /* A statement not yet prepared on this connection (rare: once per
      * connection and text): BEGIN and SET on their own first. */
