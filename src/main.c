@@ -170,7 +170,8 @@ static int serve(const config *c) {
                     .max_conns_per_ip = c->max_conns_per_ip,
                     .header_timeout_ms = c->header_timeout_s * 1000,
                     .offload_threads = c->offload_threads,
-                    .offload_queue = c->offload_queue};
+                    .offload_queue = c->offload_queue,
+                    .ops_threads = c->ops_threads};
   /* Block the stop signals before the workers start, so they inherit the
    * mask and only sigwait below sees them. */
   sigset_t stop;

@@ -59,6 +59,9 @@ void config_usage(FILE *out) {
       "  --offload-threads N, --offload-queue N  the pool for slow requests\n"
       "                   (password hashing), default 2 and 32\n"
       "                   [MUNSHI_OFFLOAD_THREADS, MUNSHI_OFFLOAD_QUEUE]\n"
+      "  --ops-threads N  threads (and database connections) running business\n"
+      "                   operations (/rest/v1/rpc), default 16 on SQLite, one\n"
+      "                   per core (at least 2) on PostgreSQL [MUNSHI_OPS_THREADS]\n"
       "  --workers N      background workers in serve, default 2; 0: none\n"
       "                   (worker runs at least 1) [MUNSHI_WORKERS]\n"
       "  --job-lease N    seconds a worker may hold a claim, default 60\n"
@@ -141,6 +144,9 @@ static int apply_http(config *c, const char *name, const char *v, char *err,
     target = &c->offload_threads, lo = 1, hi = 256;
   else if (!strcmp(name, "offload-queue"))
     target = &c->offload_queue, lo = 0, hi = 100000;
+  /* business operations pool (0: the backend's default) */
+  else if (!strcmp(name, "ops-threads"))
+    target = &c->ops_threads, lo = 1, hi = 256;
   else
     return 1;
   if (number(v, lo, hi, &n)) {
@@ -273,6 +279,8 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
               {"MUNSHI_HEADER_TIMEOUT", "header-timeout"},
               {"MUNSHI_OFFLOAD_THREADS", "offload-threads"},
               {"MUNSHI_OFFLOAD_QUEUE", "offload-queue"},
+              /* business operations pool */
+              {"MUNSHI_OPS_THREADS", "ops-threads"},
               /* background workers */
               {"MUNSHI_WORKERS", "workers"}, {"MUNSHI_JOB_LEASE", "job-lease"},
               {"MUNSHI_EVENT_RETENTION", "event-retention"},

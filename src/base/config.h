@@ -35,6 +35,7 @@ typedef struct config {
   int header_timeout_s;       /* request line + headers due within */
   int offload_threads;        /* threads for slow routes (password hashing) */
   int offload_queue;          /* slow requests waiting beyond those; then 429 */
+  int ops_threads; /* business operations pool; 0: the backend's default */
   /* Background workers (src/jobs): threads in `serve` (0: none; `worker`
    * runs at least one), lease of their claims, and what the purge keeps. */
   int workers;

@@ -11,7 +11,10 @@
  * customers.total_debt, which takes its row lock), then invoices by
  * (invoice_date, issued_at, invoice_number), then products by id, and the
  * invoice series last (every invoice of a business takes that one row, so
- * it is held the shortest time). */
+ * it is held the shortest time). Row locks are held until COMMIT, so an
+ * operation takes the hot ones (products, series) as late as it can:
+ * create_invoice on PostgreSQL writes the invoice row before the stock and
+ * its number last (invoice.c). */
 #ifndef MUNSHI_BIZ_BIZ_H
 #define MUNSHI_BIZ_BIZ_H
 

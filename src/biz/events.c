@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
 
@@ -67,9 +68,51 @@ int event_emit(db *d, const char *profile_id, const char *event_type,
           : "INSERT INTO events (profile_id, id, event_type, entity_type, "
             "entity_id, payload, created_at, seq) VALUES ($1, $2, $3, $4, "
             "$5, $6, $7, (SELECT coalesce(max(seq), 0) + 1 FROM events))";
-  if (db_query(d, sql, ev, 7, NULL, err)) return -1;
+  if (db_query_fixed(d, sql, ev, 7, NULL, err)) return -1;
   if (id_out) memcpy(id_out, id, UUID_STR_LEN + 1);
   return 0;
+}
+
+int event_emit_many(db *d, const char *profile_id, const event_in *ev, int n,
+                    db_err *err) {
+  if (n < 1 || n > EVENT_EMIT_MANY_MAX)
+    return bad_arg(err, "event_emit_many: 1 to 8 events");
+  if (!profile_id) return bad_arg(err, "event_emit_many: profile is required");
+  db_val v[2 + 5 * EVENT_EMIT_MANY_MAX];
+  char ids[EVENT_EMIT_MANY_MAX][UUID_STR_LEN + 1];
+  int pg = db_kind_of(d) == DB_POSTGRES;
+  buf sql;
+  buf_init(&sql, 0);
+  buf_puts(&sql,
+           "INSERT INTO events (profile_id, created_at, id, event_type, "
+           "entity_type, entity_id, payload");
+  buf_puts(&sql, pg ? ") VALUES " : ", seq) VALUES ");
+  v[0] = db_uuid(profile_id);
+  v[1] = db_ts(time_now_us());
+  for (int i = 0; i < n; i++) {
+    if (!ev[i].event_type || !ev[i].entity_type || !ev[i].entity_id) {
+      buf_free(&sql);
+      return bad_arg(err, "event_emit_many: type and entity are required");
+    }
+    uuid_v7(ids[i]);
+    int k = 2 + 5 * i;
+    v[k] = db_uuid(ids[i]);
+    v[k + 1] = db_text(ev[i].event_type);
+    v[k + 2] = db_text(ev[i].entity_type);
+    v[k + 3] = db_uuid(ev[i].entity_id);
+    v[k + 4] = db_json(ev[i].payload ? ev[i].payload : "{}");
+    buf_printf(&sql, "%s($1, $2, $%d, $%d, $%d, $%d, $%d", i ? ", " : "", k + 1,
+               k + 2, k + 3, k + 4, k + 5);
+    /* SQLite: numbered after the last seq, as event_emit does, in order
+     * (the caller's transaction holds the write lock). */
+    if (!pg)
+      buf_printf(&sql, ", (SELECT coalesce(max(seq), 0) + %d FROM events)",
+                 i + 1);
+    buf_putc(&sql, ')');
+  }
+  int rc = db_query_fixed(d, buf_cstr(&sql), v, 2 + 5 * n, NULL, err);
+  buf_free(&sql);
+  return rc;
 }
 
 /* The horizon: events at or above it may still be joined by others of

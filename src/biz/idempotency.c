@@ -73,10 +73,10 @@ int idem_lookup(db *d, const char *profile_id, const char *key,
   if (check_args(profile_id, key, operation, body, body_len, err)) return -1;
   db_val p[] = {db_uuid(profile_id), db_text(key)};
   db_res *r = NULL;
-  if (db_query(d,
-               "SELECT operation, request_hash, status, response FROM "
-               "idempotency_keys WHERE profile_id = $1 AND key = $2",
-               p, 2, &r, err))
+  if (db_query_fixed(d,
+                     "SELECT operation, request_hash, status, response FROM "
+                     "idempotency_keys WHERE profile_id = $1 AND key = $2",
+                     p, 2, &r, err))
     return -1;
   int rc = 0;
   if (db_res_rows(r) == 0) {
@@ -118,9 +118,10 @@ int idem_store(db *d, const char *profile_id, const char *key,
                 db_ts(time_now_us())};
   /* No ON CONFLICT: a unique violation (23505) is how the caller learns
    * that a concurrent request with this key committed first. */
-  return db_query(d,
-                  "INSERT INTO idempotency_keys (profile_id, key, operation, "
-                  "request_hash, status, response, created_at) VALUES ($1, "
-                  "$2, $3, $4, $5, $6, $7)",
-                  p, 7, NULL, err);
+  return db_query_fixed(
+      d,
+      "INSERT INTO idempotency_keys (profile_id, key, operation, "
+      "request_hash, status, response, created_at) VALUES ($1, "
+      "$2, $3, $4, $5, $6, $7)",
+      p, 7, NULL, err);
 }

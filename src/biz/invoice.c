@@ -10,6 +10,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "biz/args.h"
+#include "biz/events.h"
 #include "biz/gst.h"
 #include "biz/ledger.h"
 
@@ -79,11 +80,13 @@ static int invoice_json(biz_ctx *c, const char *id, buf *out, biz_err *e) {
 }
 
 /* Writes the invoice's events, with snap (its JSON) as their snapshot
- * (type2 may be NULL). */
+ * (type2 may be NULL), in one statement. */
 static int invoice_events(biz_ctx *c, const char *id, const char *snap,
                           const char *type1, const char *type2, biz_err *e) {
-  if (ledger_event(c, type1, "invoice", id, snap, e)) return -1;
-  if (type2 && ledger_event(c, type2, "invoice", id, snap, e)) return -1;
+  event_in ev[2] = {{type1, "invoice", id, snap}, {type2, "invoice", id, snap}};
+  db_err err;
+  if (event_emit_many(c->d, c->profile_id, ev, type2 ? 2 : 1, &err))
+    return biz_db_fail(e, &err);
   return 0;
 }
 
@@ -153,10 +156,11 @@ static int load_head(biz_ctx *c, const char *id, inv_head *h, biz_err *e) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "SELECT customer_id, status, invoice_date, total_amount, "
-               "invoice_number FROM invoices WHERE profile_id = $1 AND id = $2",
-               v, 2, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "SELECT customer_id, status, invoice_date, total_amount, "
+          "invoice_number FROM invoices WHERE profile_id = $1 AND id = $2",
+          v, 2, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   if (db_res_rows(r) != 1) {
@@ -183,12 +187,13 @@ static int next_number(biz_ctx *c, const profile_info *prof, int32_t date,
   db_val s[] = {db_uuid(c->profile_id), db_text(prof->prefix), db_text(fy)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
-               "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
-               "prefix, financial_year) DO UPDATE SET last_number = "
-               "invoice_series.last_number + 1 RETURNING last_number",
-               s, 3, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "INSERT INTO invoice_series (profile_id, prefix, financial_year, "
+          "last_number) VALUES ($1, $2, $3, 1) ON CONFLICT (profile_id, "
+          "prefix, financial_year) DO UPDATE SET last_number = "
+          "invoice_series.last_number + 1 RETURNING last_number",
+          s, 3, &r, &err))
     return biz_db_fail(e, &err);
   int64_t n = db_res_int(r, 0, 0);
   db_res_free(r);
@@ -375,11 +380,12 @@ static int read_context(biz_ctx *c, new_invoice *v, biz_err *e) {
   db_val cv[] = {db_uuid(c->profile_id), db_uuid(v->customer_id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "SELECT p.state_code, p.invoice_prefix, p.allow_negative_stock, "
-               "c.id, c.state_code FROM profiles p LEFT JOIN customers c ON "
-               "c.profile_id = p.id AND c.id = $2 WHERE p.id = $1",
-               cv, 2, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "SELECT p.state_code, p.invoice_prefix, p.allow_negative_stock, "
+          "c.id, c.state_code FROM profiles p LEFT JOIN customers c ON "
+          "c.profile_id = p.id AND c.id = $2 WHERE p.id = $1",
+          cv, 2, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   if (db_res_rows(r) != 1) {
@@ -424,7 +430,8 @@ static int price_lines(biz_ctx *c, new_invoice *v, biz_err *e) {
   for (size_t i = 0; i < v->n; i++) pv[i + 1] = db_uuid(v->lines[i].product_id);
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d, products_sql(c->a, v->n), pv, (int)v->n + 1, &r, &err))
+  if (db_query_fixed(c->d, products_sql(c->a, v->n), pv, (int)v->n + 1, &r,
+                     &err))
     return biz_db_fail(e, &err);
   gst_line_out *outs = arena_alloc(c->a, sizeof *outs * v->n);
   int rc = 0;
@@ -461,14 +468,26 @@ static void invoice_vals(const biz_ctx *c, const new_invoice *v, db_val *x) {
   int issued = !v->draft;
   int64_t balance = issued ? v->t.total : 0;
   db_val vals[N_INVOICE_COLS] = {
-      db_uuid(v->id), db_uuid(v->customer_id),
-      issued ? db_text(v->number) : db_null(), db_date(v->date),
-      v->has_due ? db_date(v->due) : db_null(), db_text(v->pos),
-      db_text(v->status), db_money(v->t.subtotal), db_money(v->t.cgst),
-      db_money(v->t.sgst), db_money(v->t.igst), db_money(v->t.round_off),
-      db_money(v->t.total), db_money(0), db_money(balance),
-      v->notes ? db_text(v->notes) : db_null(), db_null(),
-      issued ? db_ts(c->now_us) : db_null(), db_null(), db_ts(c->now_us),
+      db_uuid(v->id),
+      db_uuid(v->customer_id),
+      issued && v->number[0] ? db_text(v->number) : db_null(),
+      db_date(v->date),
+      v->has_due ? db_date(v->due) : db_null(),
+      db_text(v->pos),
+      db_text(v->status),
+      db_money(v->t.subtotal),
+      db_money(v->t.cgst),
+      db_money(v->t.sgst),
+      db_money(v->t.igst),
+      db_money(v->t.round_off),
+      db_money(v->t.total),
+      db_money(0),
+      db_money(balance),
+      v->notes ? db_text(v->notes) : db_null(),
+      db_null(),
+      issued ? db_ts(c->now_us) : db_null(),
+      db_null(),
+      db_ts(c->now_us),
       db_ts(c->now_us)};
   memcpy(x, vals, sizeof vals);
 }
@@ -479,15 +498,16 @@ static int insert_invoice(biz_ctx *c, const new_invoice *v, biz_err *e) {
   x[0] = db_uuid(c->profile_id);
   db_err err;
   /* $1 profile, then the columns of invoice_cols in order. */
-  if (db_query(c->d,
-               "INSERT INTO invoices (profile_id, id, customer_id, "
-               "invoice_number, invoice_date, due_date, place_of_supply, "
-               "status, subtotal, cgst_amount, sgst_amount, igst_amount, "
-               "round_off, total_amount, amount_paid, balance_due, notes, "
-               "cancel_reason, issued_at, cancelled_at, created_at, updated_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-               "$14, $15, $16, $17, $18, $19, $20, $21, $22)",
-               x, N_INVOICE_COLS + 1, NULL, &err))
+  if (db_query_fixed(
+          c->d,
+          "INSERT INTO invoices (profile_id, id, customer_id, "
+          "invoice_number, invoice_date, due_date, place_of_supply, "
+          "status, subtotal, cgst_amount, sgst_amount, igst_amount, "
+          "round_off, total_amount, amount_paid, balance_due, notes, "
+          "cancel_reason, issued_at, cancelled_at, created_at, updated_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+          "$14, $15, $16, $17, $18, $19, $20, $21, $22)",
+          x, N_INVOICE_COLS + 1, NULL, &err))
     return biz_db_fail(e, &err);
   return 0;
 }
@@ -534,7 +554,7 @@ static int insert_items(biz_ctx *c, new_invoice *v, biz_err *e) {
       buf_putc(&sql, ')');
     }
     db_err err;
-    int qrc = db_query(c->d, buf_cstr(&sql), lv, k, NULL, &err);
+    int qrc = db_query_fixed(c->d, buf_cstr(&sql), lv, k, NULL, &err);
     buf_free(&sql);
     if (qrc) return biz_db_fail(e, &err);
   }
@@ -556,25 +576,82 @@ static void render_new(const biz_ctx *c, const new_invoice *v, buf *out) {
   buf_puts(out, "]}");
 }
 
-/* Issued at once: the customer's debt (its lock first), the stock, the
- * number (the series lock last), then the rows, already numbered. */
+/* PostgreSQL: numbers an issued invoice written without its number, with
+ * the next of the series (the lock every invoice of the business takes, so
+ * it comes last), in one statement that takes the number and writes it
+ * into the invoice; the number is formatted there as gst_invoice_number
+ * does, and checked against it. */
+static int number_invoice(biz_ctx *c, new_invoice *v, biz_err *e) {
+  char fy[6];
+  gst_fy_label(v->date, fy);
+  db_val s[] = {db_uuid(c->profile_id), db_text(v->prof.prefix), db_text(fy),
+                db_uuid(v->id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query_fixed(
+          c->d,
+          "WITH s AS (INSERT INTO invoice_series (profile_id, prefix, "
+          "financial_year, last_number) VALUES ($1, $2, $3, 1) ON "
+          "CONFLICT (profile_id, prefix, financial_year) DO UPDATE SET "
+          "last_number = invoice_series.last_number + 1 RETURNING "
+          "last_number), n AS (SELECT last_number, $2 || '/' || $3 || '/' "
+          "|| lpad(last_number::text, greatest(4, "
+          "length(last_number::text)), '0') AS num FROM s), u AS (UPDATE "
+          "invoices SET invoice_number = n.num FROM n WHERE profile_id = "
+          "$1 AND id = $4) SELECT last_number, num FROM n",
+          s, 4, &r, &err))
+    return biz_db_fail(e, &err);
+  int64_t n = db_res_int(r, 0, 0);
+  char sql_num[40];
+  snprintf(sql_num, sizeof sql_num, "%s", db_res_text(r, 0, 1));
+  db_res_free(r);
+  /* Too long: the statement wrote it, but the refusal rolls it back. */
+  if (gst_invoice_number(v->prof.prefix, fy, n, v->number))
+    return biz_fail(e, E_OP_CONFLICT,
+                    "invoice number %s/%s/%lld would pass 16 characters: "
+                    "shorten invoice_prefix",
+                    v->prof.prefix, fy, (long long)n);
+  if (strcmp(sql_num, v->number))
+    return biz_fail(e, E_INTERNAL, "invoice number %s formatted as %s",
+                    v->number, sql_num);
+  return 0;
+}
+
+/* Issued at once: the customer's debt (its lock first), then on
+ * PostgreSQL the invoice row without its number and the hot locks, held
+ * until COMMIT and so taken as late as possible: the products' stock, the
+ * lines, then the number (the series last). */
 static int write_issued(biz_ctx *c, new_invoice *v, int64_t *debt_before,
                         biz_err *e) {
   int64_t debt;
   if (ledger_debt_add(c, v->customer_id, v->t.total, &debt, NULL, e)) return -1;
   *debt_before = debt - v->t.total;
+  v->status = v->t.total == 0 ? "paid" : "pending";
   stock_delta *m = arena_alloc(c->a, sizeof *m * v->n);
   for (size_t i = 0; i < v->n; i++) {
     memcpy(m[i].product_id, v->lines[i].product_id, sizeof m[i].product_id);
     m[i].delta = -v->lines[i].in.qty;
   }
   int nm = merge_deltas(m, (int)v->n);
-  if (ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
-                        v->prof.allow_negative_stock, e) ||
-      next_number(c, &v->prof, v->date, v->number, e))
-    return -1;
-  v->status = v->t.total == 0 ? "paid" : "pending";
-  return insert_invoice(c, v, e) || insert_items(c, v, e) ? -1 : 0;
+  if (db_kind_of(c->d) != DB_POSTGRES)
+    /* SQLite: one writer at a time, no lock to hold shorter: the number
+     * first, and the rows written numbered (a statement fewer). */
+    return ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
+                             v->prof.allow_negative_stock, e) ||
+                   next_number(c, &v->prof, v->date, v->number, e) ||
+                   insert_invoice(c, v, e) || insert_items(c, v, e)
+               ? -1
+               : 0;
+  /* The lines after the stock: each line's foreign key takes a key-share
+   * lock on its product, and taken before the product's own lock those
+   * would pile every transaction in flight into a MultiXact on the hot
+   * rows (docs/performance.md). */
+  return insert_invoice(c, v, e) ||
+                 ledger_stock_many(c, m, nm, "invoice", "invoice", v->id,
+                                   v->prof.allow_negative_stock, e) ||
+                 insert_items(c, v, e) || number_invoice(c, v, e)
+             ? -1
+             : 0;
 }
 
 int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {

@@ -54,10 +54,11 @@ typedef struct stock_delta {
 
 #define LEDGER_STOCK_MANY_MAX 500
 
-/* ledger_stock_move for n products at once, in two statements (one UPDATE
- * of the products, one INSERT of the movements) whatever n is, with the
- * same checks and stock.low events. m must be sorted by product_id and
- * hold each product once. */
+/* ledger_stock_move for n products at once, whatever n is, with the same
+ * checks and stock.low events: on SQLite in two statements (one UPDATE of
+ * the products, one INSERT of the movements), on PostgreSQL in one (the
+ * products' locks are the hottest of the books; see ledger.c). m must be sorted
+ * by product_id and hold each product once. */
 int ledger_stock_many(biz_ctx *c, const stock_delta *m, int n,
                       const char *reason, const char *ref_type,
                       const char *ref_id, int allow_negative, biz_err *e);

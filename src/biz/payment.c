@@ -64,10 +64,11 @@ static int open_balance(biz_ctx *c, const new_payment *p, int again,
                 db_uuid(p->customer_id)};
   db_res *r = NULL;
   db_err err;
-  if (db_query(c->d,
-               "SELECT status, balance_due FROM invoices WHERE profile_id = "
-               "$1 AND id = $2 AND customer_id = $3",
-               v, 3, &r, &err))
+  if (db_query_fixed(
+          c->d,
+          "SELECT status, balance_due FROM invoices WHERE profile_id = "
+          "$1 AND id = $2 AND customer_id = $3",
+          v, 3, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
   if (db_res_rows(r) != 1) {
@@ -105,11 +106,12 @@ static int insert_payment(biz_ctx *c, new_payment *p, biz_err *e) {
                 db_ts(p->received_at), p->notes ? db_text(p->notes) : db_null(),
                 db_ts(c->now_us)};
   db_err err;
-  if (db_query(c->d,
-               "INSERT INTO payments (profile_id, id, customer_id, invoice_id, "
-               "amount_received, payment_mode, reference, received_at, notes, "
-               "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-               v, 10, NULL, &err))
+  if (db_query_fixed(
+          c->d,
+          "INSERT INTO payments (profile_id, id, customer_id, invoice_id, "
+          "amount_received, payment_mode, reference, received_at, notes, "
+          "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+          v, 10, NULL, &err))
     return biz_db_fail(e, &err);
   return 0;
 }

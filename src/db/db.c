@@ -96,8 +96,8 @@ static _Thread_local int fault_countdown;
 void db_fault_after(int nth) { fault_countdown = nth > 0 ? nth : 0; }
 int db_fault_pending(void) { return fault_countdown; }
 
-int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
-             db_err *err) {
+static int query_with(db *d, int fixed, const char *sql, const db_val *params,
+                      int n, db_res **out, db_err *err) {
   check_db(d);
   db_err_clear(err);
   if (out) *out = NULL;
@@ -105,7 +105,19 @@ int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
     return db_err_set(err, "XX000", "bad parameter list");
   if (fault_countdown > 0 && --fault_countdown == 0)
     return db_err_set(err, "58030", "injected fault (db_fault_after)");
+  if (fixed && d->ops->query_fixed)
+    return d->ops->query_fixed(d, sql, params, n, out, err);
   return d->ops->query(d, sql, params, n, out, err);
+}
+
+int db_query(db *d, const char *sql, const db_val *params, int n, db_res **out,
+             db_err *err) {
+  return query_with(d, 0, sql, params, n, out, err);
+}
+
+int db_query_fixed(db *d, const char *sql, const db_val *params, int n,
+                   db_res **out, db_err *err) {
+  return query_with(d, 1, sql, params, n, out, err);
 }
 
 int db_begin(db *d, int write, db_err *err) {

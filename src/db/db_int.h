@@ -31,6 +31,9 @@ struct db_ops {
   int (*exec)(db *d, const char *sql, db_err *err);
   int (*query)(db *d, const char *sql, const db_val *params, int n,
                db_res **out, db_err *err);
+  /* db_query_fixed; NULL: query serves for both */
+  int (*query_fixed)(db *d, const char *sql, const db_val *params, int n,
+                     db_res **out, db_err *err);
   int (*begin)(db *d, int write, db_err *err);
   int (*commit)(db *d, db_err *err);
   void (*rollback)(db *d);

@@ -10,7 +10,14 @@
  * session runs with TimeZone UTC and ISO dates, which is what the readers in
  * db.c parse. A connection found broken before a statement is reset once,
  * but never inside a transaction: the work done before the break is gone,
- * and only the caller can redo it. */
+ * and only the caller can redo it.
+ *
+ * BEGIN is not sent on its own: db_begin only notes it, and it goes out
+ * with the transaction's first statement — in one pipeline (libpq's
+ * pipeline mode) with the execution of a prepared statement, or in front
+ * of the text of a simple-protocol one — so a transaction costs one round
+ * trip less. A transaction in which nothing ran commits or rolls back
+ * without a word to the server. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -29,6 +36,10 @@ struct pg {
   struct stmt_cache cache; /* SQL text -> statement number, as a pointer */
   unsigned next_id;
   int in_tx;
+  int begin_pending; /* BEGIN noted, to go with the next statement */
+  int plan_mode;     /* PG_PLAN_*: the session's plan_cache_mode */
+  int tx_plan_mode;  /* what it was when the transaction began (a rollback
+                        undoes a SET made inside) */
 };
 
 struct pg_res {
@@ -44,6 +55,17 @@ struct param_text {
   char s[PG_PARAM_TEXT];
 };
 #define PG_PARAMS_ON_STACK 16
+#define PG_PIPE_MAX 2 /* commands sent ahead of a statement: BEGIN, SET */
+
+/* plan_cache_mode of the session, as pg_session_setup and db_query_fixed
+ * set it (PG_PLAN_UNKNOWN after a SET was undone by a rollback we could
+ * not follow). */
+#define PG_PLAN_UNKNOWN (-1)
+#define PG_PLAN_CUSTOM 0
+#define PG_PLAN_GENERIC 1
+static const char *const plan_set[] = {
+    "SET plan_cache_mode = force_custom_plan",
+    "SET plan_cache_mode = force_generic_plan"};
 
 /* ---- errors ---- */
 
@@ -98,9 +120,13 @@ static void pg_notice(void *arg, const char *msg) {
  * PostgreSQL switches a prepared statement to a generic plan after five
  * runs, made with the statistics of that moment. A connection that starts
  * while invoices is empty keeps a plan that scans it, and the server got
- * slower the longer it ran (436 → 183 invoices/s). Custom plans cost a
- * little planning per run and stay right as the tables grow. */
+ * slower the longer it ran (436 → 183 invoices/s). Custom plans cost
+ * planning at every run and stay right as the tables grow. The statements
+ * whose plan cannot go wrong that way (by key, see db_query_fixed) switch
+ * the session to generic plans: the SET rides in the same pipeline as the
+ * statement, and only when the mode changes. */
 static int pg_session_setup(struct pg *p, db_err *err) {
+  p->plan_mode = PG_PLAN_CUSTOM;
   return pg_simple(p,
                    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';"
                    "SET client_encoding = 'UTF8';"
@@ -180,6 +206,50 @@ static PGresult *pg_exec_cached(struct pg *p, const char *sql, int n,
   return PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
 }
 
+/* The commands of pre[0..npre) (BEGIN, SET: no parameters, no rows) and
+ * the execution of prepared statement `name`, in one pipeline: one round
+ * trip. Returns the result that tells the outcome — the first command's
+ * that failed, else the statement's — as PQexecPrepared would (NULL when
+ * the connection is lost). */
+static PGresult *pg_pipeline(struct pg *p, const char *const *pre, int npre,
+                             const char *name, int n, const char *const *vals) {
+  if (!PQenterPipelineMode(p->conn)) return NULL;
+  PGresult *res[PG_PIPE_MAX + 1] = {NULL};
+  int sent = 1;
+  for (int i = 0; i < npre && sent; i++)
+    sent = PQsendQueryParams(p->conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
+  if (sent && PQsendQueryPrepared(p->conn, name, n, vals, NULL, NULL, 0) &&
+      PQpipelineSync(p->conn)) {
+    /* Each command's result and a NULL after it, then the sync; a lost
+     * connection ends the loop early. */
+    int got = 0, nulls = 0;
+    for (int guard = 0; guard < 4 * (PG_PIPE_MAX + 2); guard++) {
+      PGresult *r = PQgetResult(p->conn);
+      if (!r) {
+        if (++nulls > npre + 1 || PQstatus(p->conn) != CONNECTION_OK) break;
+        continue;
+      }
+      if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if (got <= npre)
+        res[got++] = r;
+      else
+        PQclear(r);
+    }
+  }
+  PQexitPipelineMode(p->conn);
+  PGresult *out = NULL;
+  for (int i = 0; i <= npre; i++) {
+    if (!out && (i == npre || !pg_ok(res[i])))
+      out = res[i];
+    else
+      PQclear(res[i]);
+  }
+  return out;
+}
+
 /* ---- results ---- */
 
 static const struct db_res_ops pg_res_ops;
@@ -238,8 +308,8 @@ static int64_t pg_changes(PGresult *r) {
 
 /* ---- operations ---- */
 
-static int pg_query(db *d, const char *sql, const db_val *params, int n,
-                    db_res **out, db_err *err) {
+static int pg_query_mode(db *d, int want, const char *sql, const db_val *params,
+                         int n, db_res **out, db_err *err) {
   struct pg *p = (struct pg *)d;
   if (pg_ensure(p, err)) return -1;
   struct param_text small_t[PG_PARAMS_ON_STACK];
@@ -264,7 +334,37 @@ static int pg_query(db *d, const char *sql, const db_val *params, int n,
     }
     vals[k] = pg_param(&params[k], &texts[k]);
   }
-  PGresult *r = pg_exec_cached(p, sql, n, vals);
+  PGresult *r;
+  uintptr_t id = (uintptr_t)stmt_cache_get(&p->cache, sql);
+  int set = p->plan_mode != want;
+  if (id && (p->begin_pending || set)) {
+    const char *pre[PG_PIPE_MAX];
+    int npre = 0, in_tx = p->in_tx || p->begin_pending;
+    if (p->begin_pending) pre[npre++] = "BEGIN";
+    if (set) pre[npre++] = plan_set[want];
+    char name[24];
+    snprintf(name, sizeof name, "s%u", (unsigned)id);
+    p->begin_pending = 0;
+    r = pg_pipeline(p, pre, npre, name, n, vals);
+    /* Outside a transaction the SET shares the statement's implicit one
+     * and fails with it; inside, a rollback undoes it (pg_rollback). */
+    if (set) p->plan_mode = pg_ok(r) || in_tx ? want : PG_PLAN_UNKNOWN;
+  } else {
+    /* A statement not yet prepared on this connection (rare: once per
+     * connection and text): BEGIN and SET on their own first. */
+    if (p->begin_pending) {
+      p->begin_pending = 0;
+      if (pg_simple(p, "BEGIN", err)) goto out;
+    }
+    if (set) {
+      if (pg_simple(p, plan_set[want], err)) {
+        p->plan_mode = PG_PLAN_UNKNOWN;
+        goto out;
+      }
+      p->plan_mode = want;
+    }
+    r = pg_exec_cached(p, sql, n, vals);
+  }
   pg_track_tx(p);
   if (!pg_ok(r)) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -302,27 +402,60 @@ out:
   return ret;
 }
 
+static int pg_query(db *d, const char *sql, const db_val *params, int n,
+                    db_res **out, db_err *err) {
+  return pg_query_mode(d, PG_PLAN_CUSTOM, sql, params, n, out, err);
+}
+
+static int pg_query_fixed(db *d, const char *sql, const db_val *params, int n,
+                          db_res **out, db_err *err) {
+  return pg_query_mode(d, PG_PLAN_GENERIC, sql, params, n, out, err);
+}
+
 static int pg_exec(db *d, const char *sql, db_err *err) {
   struct pg *p = (struct pg *)d;
   if (pg_ensure(p, err)) return -1;
-  return pg_simple(p, sql, err);
+  if (!p->begin_pending) return pg_simple(p, sql, err);
+  /* The simple protocol takes several statements in one message; one that
+   * fails after BEGIN leaves the transaction open and failed, as it would
+   * after a BEGIN of its own. */
+  p->begin_pending = 0;
+  size_t len = strlen(sql);
+  char *both = xmalloc(len + 8);
+  memcpy(both, "BEGIN; ", 7);
+  memcpy(both + 7, sql, len + 1);
+  int rc = pg_simple(p, both, err);
+  free(both);
+  return rc;
 }
 
 static int pg_begin(db *d, int write, db_err *err) {
   struct pg *p = (struct pg *)d;
   (void)write; /* row locks are taken by the writes themselves */
+  if (p->begin_pending) return 0;
+  /* Inside a transaction the server only warns, as it always did. */
+  if (p->in_tx) return pg_simple(p, "BEGIN", err);
+  /* A connection found broken is reset now, while that is safe. */
   if (pg_ensure(p, err)) return -1;
-  return pg_simple(p, "BEGIN", err);
+  p->begin_pending = 1;
+  p->tx_plan_mode = p->plan_mode;
+  return 0;
 }
 
 static int pg_commit(db *d, db_err *err) {
   struct pg *p = (struct pg *)d;
+  if (p->begin_pending) { /* nothing ran: nothing to commit */
+    p->begin_pending = 0;
+    return 0;
+  }
   PGresult *r = PQexec(p->conn, "COMMIT");
   p->in_tx = 0; /* over, whether COMMIT worked or not */
   int ret = 0;
   if (!pg_ok(r)) {
+    p->plan_mode = PG_PLAN_UNKNOWN;
     ret = pg_fail(p, r, err);
   } else if (!strcmp(PQcmdStatus(r), "ROLLBACK")) {
+    p->plan_mode = p->tx_plan_mode;
     /* COMMIT of a transaction in which a statement failed "succeeds" by
      * rolling back; the caller must not believe its writes were kept. */
     ret = db_err_set(err, "25P02",
@@ -334,7 +467,13 @@ static int pg_commit(db *d, db_err *err) {
 
 static void pg_rollback(db *d) {
   struct pg *p = (struct pg *)d;
+  int was_in_tx = p->in_tx;
   p->in_tx = 0; /* whatever happens: a broken session has no tx left */
+  if (p->begin_pending) { /* nothing was sent */
+    p->begin_pending = 0;
+    return;
+  }
+  if (was_in_tx) p->plan_mode = p->tx_plan_mode; /* a SET inside is undone */
   if (PQstatus(p->conn) != CONNECTION_OK) return;
   PQclear(PQexec(p->conn, "ROLLBACK"));
   pg_track_tx(p);
@@ -351,6 +490,7 @@ static const struct db_ops pg_ops = {
     .close = pg_close,
     .exec = pg_exec,
     .query = pg_query,
+    .query_fixed = pg_query_fixed,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,

@@ -25,7 +25,7 @@ typedef struct http_config {
   int header_timeout_ms; /* request line + headers due within; 0: 10 s */
   int offload_threads;  /* threads of the offload pool; 0: 2 */
   int offload_queue;    /* jobs waiting beyond those running (0: none) */
-  int ops_threads;      /* threads of the operations pool; 0: HTTP_OPS_THREADS */
+  int ops_threads;      /* threads of the operations pool; 0: by backend */
   int ops_queue;        /* operations waiting beyond those; 0: HTTP_OPS_QUEUE */
 } http_config;
 

@@ -155,8 +155,11 @@ static void test_every_statement_can_fail(void **state) {
            customer, product, product2);
   int fails = until_through(a, "create_invoice", body, inv);
   /* It really was failed at many points: every statement of an issued
-   * invoice (14 since they were cut from 24; the outbox's may change). */
-  assert_true(fails >= 10);
+   * invoice (9 on SQLite, with both events in one INSERT; 8 on
+   * PostgreSQL, where the stock's UPDATE and movements are one statement
+   * and so are the number's upsert and its UPDATE of the invoice; the
+   * outbox's may change). */
+  assert_true(fails >= (db_kind_of(d) == DB_POSTGRES ? 8 : 9));
   snprintf(body, sizeof body,
            "{\"customer_id\":\"%s\",\"draft\":true,\"items\":[{\"product_id\":"
            "\"%s\",\"quantity\":1}]}",

@@ -403,6 +403,92 @@ static void test_transactions(void **state) {
   assert_int_equal(count(d, n_customers, &pp, 1), 4);
 }
 
+/* db_query_fixed and the transaction's first statement: on PostgreSQL
+ * BEGIN (and the SET of plan_cache_mode) ride in one pipeline with it. The
+ * transaction must still be one (another session does not see its rows
+ * until COMMIT, a rollback undoes them), and the session's plan mode must
+ * be followed through rollbacks, which undo a SET made inside. */
+static const char *plan_mode_sql = "SELECT current_setting('plan_cache_mode')";
+
+static void want_mode(db *d, int fixed, const char *mode) {
+  db_res *r;
+  if (fixed)
+    OK(db_query_fixed(d, plan_mode_sql, NULL, 0, &r, &err));
+  else
+    OK(db_query(d, plan_mode_sql, NULL, 0, &r, &err));
+  assert_string_equal(db_res_text(r, 0, 0), mode);
+  db_res_free(r);
+}
+
+static void test_first_statement_and_fixed(void **state) {
+  db *d = *state;
+  char p[UUID_STR_LEN + 1], c[UUID_STR_LEN + 1], first[UUID_STR_LEN + 1];
+  make_tenant(d, "fixed@example.com", p);
+  db_val pp = db_uuid(p);
+  const char *n_customers =
+      "SELECT count(*) FROM customers WHERE profile_id = $1";
+  make_customer(d, p, "+921", first); /* prepares the INSERT */
+  assert_int_equal(count(d, n_customers, &pp, 1), 1);
+
+  /* Nothing run: commit and rollback are no-ops that work. */
+  OK(db_begin(d, 1, &err));
+  OK(db_commit(d, &err));
+  OK(db_begin(d, 1, &err));
+  db_rollback(d);
+
+  for (int fixed = 0; fixed < 2; fixed++) {
+    OK(db_begin(d, 1, &err));
+    uuid_v7(c);
+    db_val v[4] = {db_uuid(p), db_uuid(c), db_text("Ramesh"),
+                   db_text(fixed ? "+922" : "+923")};
+    if (fixed)
+      OK(db_query_fixed(d, ins_customer, v, 4, NULL, &err));
+    else
+      OK(db_query(d, ins_customer, v, 4, NULL, &err));
+    if (is_pg(d)) {
+      db *other;
+      OK(db_open(test_db_url(), &other, &err));
+      assert_int_equal(count(other, n_customers, &pp, 1), 1);
+      db_close(other);
+    }
+    db_rollback(d);
+    assert_int_equal(count(d, n_customers, &pp, 1), 1);
+  }
+
+  /* A failed first statement dooms its transaction as any other does. */
+  OK(db_begin(d, 1, &err));
+  db_val dup[4] = {db_uuid(p), db_uuid(first), db_text("Dup"),
+                   db_text("+924")};
+  FAILS_WITH(db_query_fixed(d, ins_customer, dup, 4, NULL, &err), "23505");
+  FAILS_WITH(db_query(d, n_customers, &pp, 1, NULL, &err), "25P02");
+  FAILS_WITH(db_commit(d, &err), "25P02");
+
+  if (!is_pg(d)) return;
+  /* A simple-protocol statement may come first too (as rest_read.c's). */
+  OK(db_begin(d, 0, &err));
+  OK(db_exec(d, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+             &err));
+  want_mode(d, 0, "force_custom_plan");
+  FAILS_WITH(db_query(d, ins_customer, dup, 4, NULL, &err), "25006");
+  db_rollback(d);
+
+  /* Generic plans for fixed statements, custom ones for the rest... */
+  want_mode(d, 1, "force_generic_plan");
+  want_mode(d, 0, "force_custom_plan");
+  /* ... also when the SET was undone by a rollback: then it is sent again. */
+  OK(db_begin(d, 1, &err));
+  want_mode(d, 1, "force_generic_plan");
+  db_rollback(d);
+  want_mode(d, 1, "force_generic_plan");
+  want_mode(d, 0, "force_custom_plan");
+  OK(db_begin(d, 1, &err));
+  want_mode(d, 1, "force_generic_plan");
+  FAILS_WITH(db_query_fixed(d, ins_customer, dup, 4, NULL, &err), "23505");
+  FAILS_WITH(db_commit(d, &err), "25P02");
+  want_mode(d, 1, "force_generic_plan");
+  want_mode(d, 0, "force_custom_plan");
+}
+
 /* ---- constraints: the real schema's, with PostgreSQL's codes ---- */
 
 static void test_constraints(void **state) {
@@ -728,6 +814,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_migrate_race),
       cmocka_unit_test_setup_teardown(test_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_first_statement_and_fixed, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_constraints, setup, teardown),
       cmocka_unit_test_setup_teardown(test_returning, setup, teardown),
       cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
