@@ -468,25 +468,49 @@ static void test_first_statement_and_fixed(void **state) {
   OK(db_begin(d, 0, &err));
   OK(db_exec(d, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
              &err));
-  want_mode(d, 0, "force_custom_plan");
+  want_mode(d, 0, "auto");
   FAILS_WITH(db_query(d, ins_customer, dup, 4, NULL, &err), "25006");
   db_rollback(d);
 
-  /* Generic plans for fixed statements, custom ones for the rest... */
+  /* Generic plans for fixed statements, PostgreSQL's choice for the rest... */
   want_mode(d, 1, "force_generic_plan");
-  want_mode(d, 0, "force_custom_plan");
+  want_mode(d, 0, "auto");
   /* ... also when the SET was undone by a rollback: then it is sent again. */
   OK(db_begin(d, 1, &err));
   want_mode(d, 1, "force_generic_plan");
   db_rollback(d);
   want_mode(d, 1, "force_generic_plan");
-  want_mode(d, 0, "force_custom_plan");
+  want_mode(d, 0, "auto");
   OK(db_begin(d, 1, &err));
   want_mode(d, 1, "force_generic_plan");
   FAILS_WITH(db_query_fixed(d, ins_customer, dup, 4, NULL, &err), "23505");
   FAILS_WITH(db_commit(d, &err), "25P02");
   want_mode(d, 1, "force_generic_plan");
-  want_mode(d, 0, "force_custom_plan");
+  want_mode(d, 0, "auto");
+}
+
+/* PostgreSQL: a connection drops its prepared statements now and then
+ * (every 20,000 statements, between transactions), so that generic plans
+ * made while a table was small are made again (db/postgres.c). */
+static void test_plans_made_again(void **state) {
+  db *d = *state;
+  if (!is_pg(d)) return;
+  static const char *n_prepared = "SELECT count(*) FROM pg_prepared_statements";
+  db_res *two = NULL;
+  OK(db_query(d, "SELECT 2 AS two", NULL, 0, &two, &err)); /* one more */
+  db_res_free(two);
+  int64_t before = 0, least = INT64_MAX;
+  for (int i = 0; i < 20100; i++) {
+    db_res *r = NULL;
+    OK(db_query(d, n_prepared, NULL, 0, &r, &err));
+    int64_t n = db_res_int(r, 0, 0);
+    db_res_free(r);
+    if (i == 0) before = n;
+    if (n < least) least = n;
+  }
+  assert_true(before >= 2);
+  /* Right after the drop only this statement is prepared again. */
+  assert_int_equal(least, 1);
 }
 
 /* ---- constraints: the real schema's, with PostgreSQL's codes ---- */
@@ -814,6 +838,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_migrate_race),
       cmocka_unit_test_setup_teardown(test_types, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_plans_made_again, setup, teardown),
       cmocka_unit_test_setup_teardown(test_first_statement_and_fixed, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_constraints, setup, teardown),
