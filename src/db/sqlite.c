@@ -88,7 +88,7 @@ struct sq_res {
 #define SQ_CKPT_PAGES 1000
 #define SQ_CKPT_RESTART_PAGES (4 * SQ_CKPT_PAGES)
 #define SQ_CKPT_INLINE_PAGES (16 * SQ_CKPT_PAGES)
-#define SQ_CKPT_BUSY_MS 100
+#define SQ_CKPT_BUSY_MS 20
 #define SQ_CKPT_FILES 8
 
 static struct {
@@ -140,10 +140,11 @@ static sqlite3 *ckpt_conn(const char *path) {
  * process's writers queue on the mutex rather than in SQLite's busy
  * handler. */
 static void ckpt_run(sqlite3 *c, int restart) {
-  if (!restart) {
-    sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    return;
-  }
+  /* The bulk of the copying (and its fsync) without any lock; a RESTART
+   * then has only the frames written meanwhile left to copy while this
+   * process's writers wait. */
+  sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (!restart) return;
   if (write_lock_take()) return;
   sqlite3_wal_checkpoint_v2(c, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
   pthread_mutex_unlock(&write_lock);
