@@ -177,7 +177,7 @@ static int read_pages(db *d, api_req *req, const rest_query *q, int render,
 }
 
 static int read_rows(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
-                     api_resp *resp) {
+                     int64_t *got, api_resp *resp) {
   int64_t total = -1, n = 0;
   if (pf->count) {
     if (count_rows(d, req, q, &total, resp)) return -1;
@@ -192,6 +192,7 @@ static int read_rows(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
   content_range(req->a, resp, q->offset, n, total);
   resp->status = (total >= 0 && n < total) ? 206 : 200;
   if (!render) buf_reset(&resp->body);
+  if (got) *got = n;
   return 0;
 }
 
@@ -218,9 +219,24 @@ int rest_read(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
   /* Always, not only when paged: the order of an unordered read then does
    * not change with its limit. */
   if (!pf->object) add_tiebreak(req->a, q);
-  if (!pf->count && !paged) return read_rows(d, req, q, pf, resp);
+  if (!pf->count && !paged) return read_rows(d, req, q, pf, NULL, resp);
+  if (!pf->count) {
+    /* Most reads end within a first page (a row by id, a short list):
+     * tried as one statement, with no snapshot to open and close (three
+     * round trips on PostgreSQL). Only a read that fills the page may have
+     * more rows; it is read again from the start, page by page, in one
+     * snapshot. */
+    int64_t limit = q->limit, n = 0;
+    int nheaders = resp->nheaders;
+    q->limit = READ_FIRST_PAGE;
+    int rc = read_rows(d, req, q, pf, &n, resp);
+    q->limit = limit;
+    if (rc || n < READ_FIRST_PAGE) return rc;
+    resp->nheaders = nheaders;
+    buf_reset(&resp->body);
+  }
   if (begin_snapshot(d, resp)) return -1;
-  int rc = read_rows(d, req, q, pf, resp);
+  int rc = read_rows(d, req, q, pf, NULL, resp);
   if (rc) {
     db_rollback(d);
     return rc;
