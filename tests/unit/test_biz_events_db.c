@@ -37,41 +37,8 @@ static db_err err;
       fail_msg("%s failed: [%s] %s", #call, err.code, err.message); \
   } while (0)
 
-struct fixture {
-  db *d;
-  char url[4096]; /* for more connections to the same database */
-  char profile[UUID_STR_LEN + 1];
-};
-
-static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof *f);
-  if (!f) return -1;
-  f->d = test_db_open_migrated(NULL);
-  snprintf(f->url, sizeof f->url, "%s", test_db_url());
-  /* A tenant for the foreign keys: a user and its profile. */
-  test_tenant(f->d, NULL, f->profile);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  test_db_close(f->d);
-  free(f);
-  return 0;
-}
-
-static int64_t count(db *d, const char *sql, const char *arg) {
-  db_val p[] = {db_text(arg)};
-  db_res *r = NULL;
-  OK(db_query(d, sql, p, arg ? 1 : 0, &r, &err));
-  int64_t v = db_res_int(r, 0, 0);
-  db_res_free(r);
-  return v;
-}
-
 /* Emits one event in its own transaction; its id goes to id. */
-static void emit_one(struct fixture *f, int k, char id[UUID_STR_LEN + 1]) {
+static void emit_one(test_fixture *f, int k, char id[UUID_STR_LEN + 1]) {
   char entity[UUID_STR_LEN + 1], payload[64];
   uuid_v7(entity);
   snprintf(payload, sizeof payload, "{\"k\": %d}", k);
@@ -81,9 +48,8 @@ static void emit_one(struct fixture *f, int k, char id[UUID_STR_LEN + 1]) {
   OK(db_commit(f->d, &err));
 }
 
-
 /* Sets every lease of consumer's batches to have ended a second ago. */
-static void expire_leases(struct fixture *f, const char *consumer) {
+static void expire_leases(test_fixture *f, const char *consumer) {
   db_val p[] = {db_ts(time_now_us() - 1000000), db_text(consumer)};
   OK(db_query(f->d,
               "UPDATE event_batches SET lease_until = $1 WHERE consumer = $2",
@@ -97,25 +63,25 @@ static void add_consumer(db *d, const char *name, int want_created) {
 }
 
 static void test_emit_rollback_leaves_nothing(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   char entity[UUID_STR_LEN + 1], id[UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
   uuid_v7(entity);
   OK(db_begin(f->d, 1, &err));
   OK(event_emit(f->d, f->profile, "customer.created", "customer", entity,
                 "{}", id, &err));
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events", NULL), 1);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events", NULL), 1);
   db_rollback(f->d);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events", NULL), 0);
   event_batch b = {0};
   OK(events_claim(f->d, "workflow", "w", 10, 60, &b, &err));
   assert_int_equal(b.n, 0);
   assert_null(b.rows);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
 }
 
 static void test_emit_writes_one_row(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   char entity[UUID_STR_LEN + 1], id[UUID_STR_LEN + 1], norm[UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
   add_consumer(f->d, "agent", 1);
@@ -127,12 +93,12 @@ static void test_emit_writes_one_row(void **state) {
   assert_int_equal(uuid_normalize(id, norm), 0);
   assert_string_equal(id, norm);
   /* One row, whatever the number of consumers; no other table grew. */
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events WHERE id = $1", id),
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events WHERE id = $1", id),
                    1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events", NULL), 1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events", NULL), 1);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
   assert_int_equal(
-      count(f->d, "SELECT count(*) FROM events WHERE seq IS NULL OR seq <= 0", NULL), 0);
+      test_count(f->d, "SELECT count(*) FROM events WHERE seq IS NULL OR seq <= 0", NULL), 0);
   /* A NULL id_out and payload are allowed; a bad entity id is the
    * database's 22P02. */
   OK(db_begin(f->d, 1, &err));
@@ -146,7 +112,7 @@ static void test_emit_writes_one_row(void **state) {
 }
 
 static void test_consumer_starts_at_the_end(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   char old[3][UUID_STR_LEN + 1], later[2][UUID_STR_LEN + 1];
   add_consumer(f->d, "early", 1);
   for (int k = 0; k < 3; k++) emit_one(f, k, old[k]);
@@ -174,14 +140,14 @@ static void test_consumer_starts_at_the_end(void **state) {
   longname[sizeof longname - 1] = '\0';
   assert_int_equal(events_consumer_add(f->d, longname, NULL, &err), -1);
   /* Dropped, its batches go with it. */
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 1);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 1);
   OK(events_consumer_drop(f->d, "early", &err));
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
   assert_int_equal(events_claim(f->d, "early", "w", 10, 60, &b, &err), -1);
 }
 
 static void test_claim_in_order(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 7 };
   char ids[N][UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
@@ -213,7 +179,7 @@ static void test_claim_in_order(void **state) {
   }
   events_batch_free(&b);
   assert_int_equal(seen, N);
-  assert_int_equal(count(f->d,
+  assert_int_equal(test_count(f->d,
                          "SELECT count(*) FROM event_batches WHERE consumer = "
                          "$1",
                          "workflow"),
@@ -234,7 +200,7 @@ static void test_claim_in_order(void **state) {
 }
 
 static void test_expired_lease_reclaimed(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   char ids[3][UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
   for (int k = 0; k < 3; k++) emit_one(f, k, ids[k]);
@@ -259,7 +225,7 @@ static void test_expired_lease_reclaimed(void **state) {
   assert_string_equal(again.id, first.id);
   assert_int_equal(again.attempts, 2);
   for (int k = 0; k < 3; k++) assert_string_equal(again.rows[k].id, ids[k]);
-  assert_int_equal(count(f->d,
+  assert_int_equal(test_count(f->d,
                          "SELECT count(*) FROM event_batches WHERE "
                          "claimed_by = $1 AND attempts = 2",
                          "w2"),
@@ -277,7 +243,7 @@ static void test_expired_lease_reclaimed(void **state) {
 }
 
 static void test_release_gives_back_the_rest(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   char ids[4][UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
   for (int k = 0; k < 4; k++) emit_one(f, k, ids[k]);
@@ -302,7 +268,7 @@ static void test_release_gives_back_the_rest(void **state) {
   assert_string_equal(c.rows[0].id, ids[3]);
   /* All handled: release is done. */
   assert_int_equal(events_release(f->d, &c, 1, 0, &err), 0);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
   assert_int_equal(events_release(f->d, &c, 2, 0, &err), -1);
   assert_string_equal(err.code, "22023");
   events_batch_free(&b);
@@ -310,7 +276,7 @@ static void test_release_gives_back_the_rest(void **state) {
 }
 
 static void test_claim_arguments(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   add_consumer(f->d, "workflow", 1);
   event_batch b = {0};
   assert_int_equal(events_claim(f->d, "workflow", "w", 0, 60, &b, &err), -1);
@@ -330,7 +296,7 @@ static void test_claim_arguments(void **state) {
  * A begins and emits (lower seq), B emits and commits (higher seq) while A
  * is open: a cursor that moved past B's event would lose A's. */
 static void test_out_of_order_commit(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   if (strcmp(test_backend(), "postgres")) {
     print_message("one writer at a time on SQLite: commit order is seq "
                   "order; see the concurrent test\n");
@@ -388,7 +354,7 @@ static void test_out_of_order_commit(void **state) {
 }
 
 static void test_purge(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 6 };
   char ids[N][UUID_STR_LEN + 1];
   int64_t n = -1;
@@ -421,15 +387,15 @@ static void test_purge(void **state) {
   assert_int_equal(n, 1);
   OK(events_purge(f->d, later, 100, &n, &err));
   assert_int_equal(n, 1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events WHERE id = $1",
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events WHERE id = $1",
                          ids[1]),
                    0);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events", NULL), N - 2);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events", NULL), N - 2);
   /* The batch is released half-way: the purge follows it. */
   assert_int_equal(events_release(f->d, &b, 1, 0, &err), 0);
   OK(events_purge(f->d, later, 100, &n, &err));
   assert_int_equal(n, 1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events WHERE id = $1",
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events WHERE id = $1",
                          ids[3]),
                    1);
   /* Too young: kept, though passed. */
@@ -460,7 +426,7 @@ static void test_purge(void **state) {
 enum { EVENTS = 300, WORKERS = 4, BATCH = 7 };
 
 struct worker {
-  const struct fixture *f;
+  const test_fixture *f;
   int index;
   char ids[2][EVENTS * 2][UUID_STR_LEN + 1]; /* per consumer */
   int n[2];
@@ -522,7 +488,7 @@ static int cmp_id(const void *a, const void *b) {
 }
 
 static void test_concurrent_claims_exactly_once(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   static char ids[EVENTS][UUID_STR_LEN + 1];
   add_consumer(f->d, "workflow", 1);
   add_consumer(f->d, "agent", 1);
@@ -567,29 +533,29 @@ static void test_concurrent_claims_exactly_once(void **state) {
   for (int i = 0; i < WORKERS; i++) busy += w[i].n[0] + w[i].n[1] > 0;
   print_message("%d of %d workers claimed events\n", busy, WORKERS);
   free(w);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
 }
 
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_emit_rollback_leaves_nothing, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_emit_writes_one_row, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_consumer_starts_at_the_end, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_claim_in_order, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_expired_lease_reclaimed, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_release_gives_back_the_rest, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_claim_arguments, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_out_of_order_commit, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_emit_rollback_leaves_nothing, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_emit_writes_one_row, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_consumer_starts_at_the_end, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_claim_in_order, test_fixture_setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_expired_lease_reclaimed, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_release_gives_back_the_rest, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_claim_arguments, test_fixture_setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_out_of_order_commit, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_purge, test_fixture_setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_claims_exactly_once,
-                                      setup, teardown),
+                                      test_fixture_setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,38 +35,6 @@ static db_err err;
 
 #define SEC 1000000LL
 
-struct fixture {
-  db *d;
-  char url[4096];
-  char profile[UUID_STR_LEN + 1];
-};
-
-static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof *f);
-  if (!f) return -1;
-  f->d = test_db_open_migrated(NULL);
-  snprintf(f->url, sizeof f->url, "%s", test_db_url());
-  test_tenant(f->d, NULL, f->profile);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  test_db_close(f->d);
-  free(f);
-  return 0;
-}
-
-static int64_t count(db *d, const char *sql, const char *arg) {
-  db_val p[] = {db_text(arg)};
-  db_res *r = NULL;
-  OK(db_query(d, sql, p, arg ? 1 : 0, &r, &err));
-  int64_t v = db_res_int(r, 0, 0);
-  db_res_free(r);
-  return v;
-}
-
 static void expire(db *d, const char *name) {
   db_val p[] = {db_ts(time_now_us() - SEC), db_text(name)};
   OK(db_query(d, "UPDATE jobs SET lease_until = $1 WHERE name = $2", p, 2,
@@ -74,7 +42,7 @@ static void expire(db *d, const char *name) {
 }
 
 static void test_timer(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   int created = -1, got = -1;
   jobs_job j, k;
   int64_t now = time_now_us();
@@ -110,20 +78,20 @@ static void test_timer(void **state) {
   assert_int_equal(jobs_release(f->d, &j, &err), 1);
   assert_int_equal(jobs_finish(f->d, &k, &err), 0);
   assert_int_equal(
-      count(f->d, "SELECT count(*) FROM jobs WHERE name = $1", "wait:1"), 0);
+      test_count(f->d, "SELECT count(*) FROM jobs WHERE name = $1", "wait:1"), 0);
   jobs_job_free(&k);
   OK(jobs_claim(f->d, "w2", 60, &k, &got, &err));
   assert_int_equal(got, 0);
   /* Cancelled: gone. */
   OK(jobs_cancel(f->d, "wait:2", &err));
-  assert_int_equal(count(f->d, "SELECT count(*) FROM jobs", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM jobs", NULL), 0);
   jobs_job_free(&j);
   jobs_job_free(&k);
   jobs_job_free(NULL);
 }
 
 static void test_schedule_retry_release(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   int got;
   jobs_job j;
   int64_t now = time_now_us();
@@ -137,7 +105,7 @@ static void test_schedule_retry_release(void **state) {
   OK(jobs_claim(f->d, "w1", 60, &j, &got, &err));
   assert_int_equal(got, 0);
   db_val p[] = {db_ts(now + 590 * SEC), db_ts(now + 700 * SEC)};
-  assert_int_equal(count(f->d,
+  assert_int_equal(test_count(f->d,
                          "SELECT count(*) FROM jobs WHERE name = 'report' AND "
                          "lease_until IS NULL AND failures = 0",
                          NULL),
@@ -153,7 +121,7 @@ static void test_schedule_retry_release(void **state) {
   OK(jobs_claim(f->d, "w1", 60, &j, &got, &err));
   assert_int_equal(got, 0);
   assert_int_equal(
-      count(f->d, "SELECT every_s FROM jobs WHERE name = $1", "report"), 60);
+      test_count(f->d, "SELECT every_s FROM jobs WHERE name = $1", "report"), 60);
 
   /* A failure: retried after the delay, failures counted. */
   OK(jobs_at(f->d, "t", "k", NULL, NULL, now - SEC, NULL, &err));
@@ -163,7 +131,7 @@ static void test_schedule_retry_release(void **state) {
   jobs_job_free(&j);
   OK(jobs_claim(f->d, "w1", 60, &j, &got, &err));
   assert_int_equal(got, 0);
-  assert_int_equal(count(f->d, "SELECT failures FROM jobs WHERE name = $1",
+  assert_int_equal(test_count(f->d, "SELECT failures FROM jobs WHERE name = $1",
                          "t"),
                    1);
   /* Released at shutdown: due again at once. */
@@ -187,7 +155,7 @@ static void test_schedule_retry_release(void **state) {
 enum { JOBS = 60, THREADS = 4 };
 
 struct claimer {
-  const struct fixture *f;
+  const test_fixture *f;
   int index, n;
   char names[JOBS][32];
   char error[400];
@@ -227,7 +195,7 @@ static void *claim_all(void *arg) {
 }
 
 static void test_concurrent_claims(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   int64_t now = time_now_us();
   for (int i = 0; i < JOBS; i++) {
     char name[32];
@@ -254,7 +222,7 @@ static void test_concurrent_claims(void **state) {
   free(c);
   assert_int_equal(total, JOBS);
   for (int i = 0; i < JOBS; i++) assert_int_equal(seen[i], 1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM jobs", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM jobs", NULL), 0);
 }
 
 static void idem_row(db *d, const char *profile, const char *key,
@@ -268,7 +236,7 @@ static void idem_row(db *d, const char *profile, const char *key,
 }
 
 static void test_purge(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   int64_t now = time_now_us();
   /* Five expired keys, two fresh ones. */
   for (int i = 0; i < 5; i++) {
@@ -297,9 +265,9 @@ static void test_purge(void **state) {
   OK(jobs_purge(f->d, 0, 86400, 2, NULL, &n, &err));
   assert_int_equal(n.idempotency_keys, 5);
   assert_int_equal(n.events, 2);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM idempotency_keys", NULL),
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM idempotency_keys", NULL),
                    2);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM events WHERE id = $1",
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM events WHERE id = $1",
                          ids[2]),
                    1);
   /* A long retention keeps them all; a stop flag stops it at once. */
@@ -316,11 +284,11 @@ static void test_purge(void **state) {
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_timer, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_schedule_retry_release, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timer, test_fixture_setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_schedule_retry_release, test_fixture_setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_claims, test_fixture_setup, test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_purge, test_fixture_setup, test_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

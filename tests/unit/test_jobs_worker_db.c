@@ -114,18 +114,10 @@ static int child_main(int argc, char **argv) {
 
 /* ---- helpers ---- */
 
-struct fixture {
-  db *d;
-  char url[4096];
-  char profile[UUID_STR_LEN + 1];
-};
-
+/* The shared fixture, and the tables the test consumer writes to. */
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof *f);
-  if (!f) return -1;
-  f->d = test_db_open_migrated(NULL);
-  snprintf(f->url, sizeof f->url, "%s", test_db_url());
-  test_tenant(f->d, NULL, f->profile);
+  if (test_fixture_setup(state)) return -1;
+  test_fixture *f = *state;
   db_err e;
   if (db_exec(f->d,
               "CREATE TABLE handled (event_id TEXT PRIMARY KEY, times "
@@ -137,32 +129,16 @@ static int setup(void **state) {
   return 0;
 }
 
-static int teardown(void **state) {
-  struct fixture *f = *state;
-  test_db_close(f->d);
-  free(f);
-  return 0;
-}
-
-static int64_t count(db *d, const char *sql, const char *arg) {
-  db_val p[] = {db_text(arg)};
-  db_res *r = NULL;
-  OK(db_query(d, sql, p, arg ? 1 : 0, &r, &err));
-  int64_t v = db_res_int(r, 0, 0);
-  db_res_free(r);
-  return v;
-}
-
-/* count(sql) once it reaches at least want, or what it was at the
+/* test_count(sql) once it reaches at least want, or what it was at the
  * deadline. */
 static int64_t wait_count(db *d, const char *sql, int64_t want, int secs) {
   int64_t deadline = time_now_us() + secs * SEC, n = 0;
-  while ((n = count(d, sql, NULL)) < want && time_now_us() < deadline)
+  while ((n = test_count(d, sql, NULL)) < want && time_now_us() < deadline)
     usleep(20000);
   return n;
 }
 
-static void emit_n(struct fixture *f, int n) {
+static void emit_n(test_fixture *f, int n) {
   for (int k = 0; k < n;) {
     OK(db_begin(f->d, 1, &err));
     for (int j = 0; j < 25 && k < n; j++, k++) {
@@ -180,7 +156,7 @@ static void emit_n(struct fixture *f, int n) {
 /* ---- in one process ---- */
 
 static void test_pool_each_once(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 200 };
   rec.sleep_us = 0;
   rec.pid = 1;
@@ -199,17 +175,17 @@ static void test_pool_each_once(void **state) {
   assert_int_equal(
       wait_count(f->d, "SELECT count(*) FROM timers_run", 1, 10), 1);
   jobs_stop(p);
-  assert_int_equal(count(f->d, HANDLED, NULL), N);
-  assert_int_equal(count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, HANDLED, NULL), N);
+  assert_int_equal(test_count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
   /* The due timer ran once and is gone; the later one waits. */
-  assert_int_equal(count(f->d, "SELECT count(*) FROM timers_run", NULL), 1);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM jobs WHERE name LIKE "
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM timers_run", NULL), 1);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM jobs WHERE name LIKE "
                                "'t:%'",
                          NULL),
                    1);
   /* The purge is a schedule of its own and ran on start. */
-  assert_int_equal(count(f->d,
+  assert_int_equal(test_count(f->d,
                          "SELECT count(*) FROM jobs WHERE name = "
                          "'munshi.purge' AND every_s = 3600 AND claims >= 1",
                          NULL),
@@ -217,7 +193,7 @@ static void test_pool_each_once(void **state) {
 }
 
 static void test_clean_stop_releases(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 100 };
   rec.sleep_us = 20000;
   rec.pid = 1;
@@ -231,7 +207,7 @@ static void test_clean_stop_releases(void **state) {
   jobs_stop(p);
   /* Each worker finished its event in hand (20 ms), not its batch. */
   assert_true(time_now_us() - t0 < 2 * SEC);
-  int64_t done = count(f->d, HANDLED, NULL);
+  int64_t done = test_count(f->d, HANDLED, NULL);
   assert_true(done < N);
   /* Nothing is left under a lease: what was held is given back. */
   db_val now[] = {db_ts(time_now_us())};
@@ -246,7 +222,7 @@ static void test_clean_stop_releases(void **state) {
   if (jobs_start(&c, &p, e, sizeof e)) fail_msg("%s", e);
   assert_int_equal(wait_count(f->d, HANDLED, N, 20), N);
   jobs_stop(p);
-  assert_int_equal(count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
+  assert_int_equal(test_count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
 }
 
 /* ---- two processes ---- */
@@ -273,7 +249,7 @@ static int reap(pid_t pid) {
 }
 
 static void test_two_processes_each_once(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 300 };
   OK(events_consumer_add(f->d, "test", NULL, &err));
   emit_n(f, N);
@@ -284,16 +260,16 @@ static void test_two_processes_each_once(void **state) {
   assert_int_equal(reap(a), 0);
   assert_int_equal(reap(b), 0);
   assert_int_equal(n, N);
-  assert_int_equal(count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
+  assert_int_equal(test_count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
   /* Both shared the work. */
-  assert_int_equal(count(f->d, "SELECT count(DISTINCT pid) FROM handled",
+  assert_int_equal(test_count(f->d, "SELECT count(DISTINCT pid) FROM handled",
                          NULL),
                    2);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
 }
 
 static void test_two_processes_one_killed(void **state) {
-  struct fixture *f = *state;
+  test_fixture *f = *state;
   enum { N = 300, LEASE = 2 };
   OK(events_consumer_add(f->d, "test", NULL, &err));
   emit_n(f, N);
@@ -308,7 +284,7 @@ static void test_two_processes_one_killed(void **state) {
   kill(b, SIGTERM);
   assert_int_equal(reap(b), 0);
   assert_int_equal(n, N);
-  assert_int_equal(count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM event_batches", NULL), 0);
   char pb[24];
   snprintf(pb, sizeof pb, "%ld", (long)b);
   /* The survivor took over the dead one's batches after their lease: some
@@ -322,7 +298,7 @@ static void test_two_processes_one_killed(void **state) {
   db_res_free(r);
   print_message("survivor %s took over %lld events; %lld handled twice\n", pb,
                 (long long)taken_over,
-                (long long)count(f->d, HANDLED " WHERE times > 1", NULL));
+                (long long)test_count(f->d, HANDLED " WHERE times > 1", NULL));
   assert_true(taken_over > 0);
 }
 
@@ -330,13 +306,13 @@ int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "child")) return child_main(argc, argv);
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_pool_each_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pool_each_once, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_clean_stop_releases, setup,
-                                      teardown),
+                                      test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_two_processes_each_once, setup,
-                                      teardown),
+                                      test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_two_processes_one_killed, setup,
-                                      teardown),
+                                      test_fixture_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

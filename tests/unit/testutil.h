@@ -209,4 +209,43 @@ static inline void test_tenant(db *d, const char *state_code, char id[37]) {
     test_die("cannot create a test tenant", err.message);
 }
 
+/* The usual fixture of a test of the database: a fresh migrated database
+ * of the backend from argv, its URL (for more connections) and one tenant.
+ * For cmocka's setup and teardown. */
+typedef struct test_fixture {
+  db *d;
+  char url[4096];
+  char profile[37];
+} test_fixture;
+
+static inline int test_fixture_setup(void **state) {
+  test_fixture *f = calloc(1, sizeof *f);
+  if (!f) return -1;
+  f->d = test_db_open_migrated(NULL);
+  snprintf(f->url, sizeof f->url, "%s", test_db_url());
+  test_tenant(f->d, NULL, f->profile);
+  *state = f;
+  return 0;
+}
+
+static inline int test_fixture_teardown(void **state) {
+  test_fixture *f = *state;
+  test_db_close(f->d);
+  free(f);
+  return 0;
+}
+
+/* The integer sql answers (row 0, column 0), with arg as its one text
+ * parameter, or no parameter when arg is NULL. Stops the test program when
+ * the statement fails. */
+static inline int64_t test_count(db *d, const char *sql, const char *arg) {
+  db_val p[] = {db_text(arg)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(d, sql, p, arg ? 1 : 0, &r, &err)) test_die(sql, err.message);
+  int64_t v = db_res_int(r, 0, 0);
+  db_res_free(r);
+  return v;
+}
+
 #endif
