@@ -11,6 +11,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "biz/run.h"
+#include "chat/chat.h"
 #include "db/db.h"
 #include "demo/demo.h"
 #include "http/server.h"
@@ -98,14 +99,21 @@ static int demo(const config *c) {
   return rc;
 }
 
-/* The consumers of the events outbox and the kinds of timers this binary
- * runs. None yet: the workflow engine, the chat agent and the realtime feed
- * add theirs here. A consumer listed here is registered on start and from
- * then on every event is kept for it until it has handled it. */
-static const jobs_consumer consumers[] = {{NULL, NULL, NULL}};
+/* The consumers of the events outbox, the kinds of timers and the pollers
+ * this binary runs. A consumer listed here is registered on start and from
+ * then on every event is kept for it until it has handled it; the workflow
+ * engine and the realtime feed add theirs here. */
+static const jobs_consumer consumers[] = {
+    {"chat.agent", chat_agent_handle, NULL},
+};
 static const jobs_kind job_kinds[] = {{NULL, NULL, NULL}};
-#define N_CONSUMERS 0
+static const jobs_poller pollers[] = {
+    {"chat.inbound", chat_inbound_poll, NULL},
+    {"chat.outbox", chat_outbox_poll, NULL},
+};
+#define N_CONSUMERS ((int)(sizeof consumers / sizeof consumers[0]))
 #define N_JOB_KINDS 0
+#define N_POLLERS ((int)(sizeof pollers / sizeof pollers[0]))
 
 /* Starts n background workers (n >= 1). */
 static int workers_start(const config *c, int n, jobs_pool **out) {
@@ -117,7 +125,9 @@ static int workers_start(const config *c, int n, jobs_pool **out) {
                     .consumers = consumers,
                     .n_consumers = N_CONSUMERS,
                     .kinds = job_kinds,
-                    .n_kinds = N_JOB_KINDS};
+                    .n_kinds = N_JOB_KINDS,
+                    .pollers = pollers,
+                    .n_pollers = N_POLLERS};
   char err[256];
   if (jobs_start(&jc, out, err, sizeof err)) {
     fprintf(stderr, "munshi: %s\n", err);
@@ -230,6 +240,10 @@ int main(int argc, char **argv) {
   }
   log_level lvl;
   if (log_level_from_name(c.log_level, &lvl) == 0) log_set_level(lvl);
+  chat_settings cs = {c.whatsapp_api_url, c.telegram_api_url,
+                      c.whatsapp_app_secret, c.llm_url, c.llm_key,
+                      c.llm_model, c.llm_timeout_ms};
+  chat_configure(&cs);
   if (!strcmp(c.command, "help")) {
     config_usage(stdout);
     return 0;

@@ -234,6 +234,41 @@ bad:
   return -1;
 }
 
+/* The chat settings (config.h): environment only. */
+static int load_chat(config *c, char *err, size_t errlen) {
+  static const struct {
+    const char *env;
+    size_t off, cap;
+    const char *def;
+  } vars[] = {
+      {"MUNSHI_WHATSAPP_API_URL", offsetof(config, whatsapp_api_url),
+       sizeof c->whatsapp_api_url, "https://graph.facebook.com/v21.0"},
+      {"MUNSHI_TELEGRAM_API_URL", offsetof(config, telegram_api_url),
+       sizeof c->telegram_api_url, "https://api.telegram.org"},
+      {"MUNSHI_WHATSAPP_APP_SECRET", offsetof(config, whatsapp_app_secret),
+       sizeof c->whatsapp_app_secret, ""},
+      {"MUNSHI_LLM_URL", offsetof(config, llm_url), sizeof c->llm_url, ""},
+      {"MUNSHI_LLM_KEY", offsetof(config, llm_key), sizeof c->llm_key, ""},
+      {"MUNSHI_LLM_MODEL", offsetof(config, llm_model), sizeof c->llm_model,
+       ""},
+  };
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = getenv(vars[i].env);
+    if (!v || !*v) v = vars[i].def;
+    if (copy((char *)c + vars[i].off, vars[i].cap, v, vars[i].env, err,
+             errlen))
+      return -1;
+  }
+  const char *t = getenv("MUNSHI_LLM_TIMEOUT_MS");
+  long n = 8000;
+  if (t && *t && number(t, 100, 120000, &n)) {
+    snprintf(err, errlen, "bad value for MUNSHI_LLM_TIMEOUT_MS: \"%.40s\"", t);
+    return -1;
+  }
+  c->llm_timeout_ms = (int)n;
+  return 0;
+}
+
 int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   c->command = "serve";
@@ -257,6 +292,7 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->idempotency_ttl_s = 86400;
   c->max_response = 4 * 1024 * 1024;
   c->max_rows = 1000;
+  if (load_chat(c, err, errlen)) return -1;
 
   static const struct {
     const char *env, *name;

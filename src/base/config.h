@@ -45,6 +45,17 @@ typedef struct config {
   /* REST answers (rest_set_limits): body bytes, rows per read. */
   size_t max_response;
   long max_rows;
+  /* Chat (src/chat, docs/chat.md): the providers' base URLs, the app
+   * secret of a Meta app shared by many businesses, and the optional LLM
+   * endpoint. Read from the environment only (secrets never go on a
+   * command line, where ps shows them). */
+  char whatsapp_api_url[512];    /* MUNSHI_WHATSAPP_API_URL */
+  char telegram_api_url[512];    /* MUNSHI_TELEGRAM_API_URL */
+  char whatsapp_app_secret[256]; /* MUNSHI_WHATSAPP_APP_SECRET, "" none */
+  char llm_url[512];             /* MUNSHI_LLM_URL, "" for rules only */
+  char llm_key[512];             /* MUNSHI_LLM_KEY */
+  char llm_model[128];           /* MUNSHI_LLM_MODEL */
+  int llm_timeout_ms;            /* MUNSHI_LLM_TIMEOUT_MS, default 8000 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

@@ -76,6 +76,7 @@ int biz_check_fields(arena *a, const char *table, biz_fields *f, int insert,
       return -1;
   } else if (!strcmp(table, "profiles")) {
     if (check_phone(a, f, "whatsapp_number", e) ||
+        check_phone(a, f, "owner_phone", e) ||
         check_gstin(a, f, "gst_number", e) || check_state(f, e))
       return -1;
     db_val *p = field(f, "invoice_prefix");

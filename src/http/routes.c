@@ -6,6 +6,7 @@
  * the catch-all "/" row of static files stays last. */
 #include <string.h>
 
+#include "chat/chat.h"
 #include "http/route.h"
 #include "http/static.h"
 #include "rest/rest.h"
@@ -31,8 +32,22 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
   if (!d) return;
   req->path = api_param(req, "op");
-  rpc_handle(d, req, resp);
+  if (chat_rpc_known(req->path))
+    chat_rpc(d, req->path, req, resp);
+  else
+    rpc_handle(d, req, resp);
 }
+
+/* Webhooks: the chat module checks the provider's signature itself. */
+#define WEBHOOK_ROUTE(name, fn)                                          \
+  static void name(const route_ctx *rc, api_req *req, api_resp *resp) { \
+    db *d = rc->get_db(rc->db_cls, resp);                               \
+    if (!d) return;                                                     \
+    fn(d, req, resp);                                                   \
+  }
+WEBHOOK_ROUTE(wa_verify_route, chat_whatsapp_verify)
+WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
+WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
 
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
@@ -58,6 +73,10 @@ const route http_routes[] = {
     {ROUTE_ANY, "/auth/v1/*", auth_route, ROUTE_PUBLIC, 0, 0},
     {ROUTE_ANY, "/rest/v1/rpc/:op", rpc_route, ROUTE_APIKEY, ROUTE_OPS, E_UNAVAILABLE},
     {ROUTE_ANY, "/rest/v1/:table", rest_route, ROUTE_APIKEY, 0, 0},
+    {ROUTE_GET, "/webhooks/whatsapp/:id", wa_verify_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/whatsapp/:id", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

@@ -1,7 +1,8 @@
 /* worker.c - the threads behind jobs_start (see worker.h).
  *
  * A worker loops: one batch of each consumer (starting at a different
- * consumer per thread, so no consumer always goes last), then one due job;
+ * consumer per thread, so no consumer always goes last), one round of each
+ * poller, then one due job;
  * when none of that found work it sleeps idle_ms, or until jobs_stop wakes
  * it. Errors of the database are logged and the worker carries on after a
  * pause; a lost connection (SQLSTATE class 08) is opened again. Nothing a
@@ -40,9 +41,15 @@ struct jobs_pool {
   atomic_int stop;
   pthread_mutex_t mu;
   pthread_cond_t wake;
+  int woken; /* jobs_wake since the workers last looked */
   struct worker *w;
   int n;
+  jobs_pool *next; /* in the process's list, for jobs_wake */
 };
+
+/* The pools of this process, for jobs_wake. */
+static pthread_mutex_t pools_mu = PTHREAD_MUTEX_INITIALIZER;
+static jobs_pool *pools;
 
 static int backoff_s(int attempts) {
   int s = 1;
@@ -63,10 +70,23 @@ static void idle(jobs_pool *p, int ms) {
     ts.tv_nsec -= 1000000000L;
   }
   pthread_mutex_lock(&p->mu);
-  while (!stopping(p))
+  while (!stopping(p) && !p->woken)
     if (pthread_cond_timedwait(&p->wake, &p->mu, &ts) == ETIMEDOUT) break;
+  p->woken = 0;
   pthread_mutex_unlock(&p->mu);
 }
+
+void jobs_wake(void) {
+  pthread_mutex_lock(&pools_mu);
+  for (jobs_pool *p = pools; p; p = p->next) {
+    pthread_mutex_lock(&p->mu);
+    p->woken = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+  }
+  pthread_mutex_unlock(&pools_mu);
+}
+
 
 /* A failed statement: 1 when the connection should be opened again. */
 static int db_failed(struct worker *w, const char *what, const db_err *e) {
@@ -76,6 +96,23 @@ static int db_failed(struct worker *w, const char *what, const db_err *e) {
   else
     log_warn("%s: %s: [%s] %s", w->name, what, e->code, e->message);
   return !strncmp(e->code, "08", 2);
+}
+
+/* One round of each poller. Returns as consume. */
+static int poll_all(struct worker *w, int *reopen) {
+  jobs_pool *p = w->pool;
+  int busy = 0;
+  for (int k = 0; k < p->c.n_pollers && !stopping(p) && !*reopen; k++) {
+    const jobs_poller *q = &p->c.pollers[k];
+    db_err e = {"", ""};
+    int r = q->poll(q->arg, w->d, w->name, &e);
+    if (r < 0) {
+      *reopen = db_failed(w, q->name, &e);
+      return -1;
+    }
+    busy |= r > 0;
+  }
+  return busy;
 }
 
 /* One batch of consumer c. Returns 1 when there was work, 0 when none, -1
@@ -209,6 +246,11 @@ static void *worker_main(void *arg) {
     }
     turn++;
     if (!stopping(p) && !reopen) {
+      int r = poll_all(w, &reopen);
+      busy |= r > 0;
+      failed |= r < 0;
+    }
+    if (!stopping(p) && !reopen) {
       int r = run_job(w, &reopen);
       busy |= r > 0;
       failed |= r < 0;
@@ -237,7 +279,8 @@ int jobs_start(const jobs_config *c, jobs_pool **out, char *err,
                size_t errlen) {
   *out = NULL;
   if (!c->db_url || c->workers < 1 || c->workers > WORKERS_MAX ||
-      c->n_consumers < 0 || c->n_kinds < 0 || c->lease_s < 0 ||
+      c->n_consumers < 0 || c->n_kinds < 0 || c->n_pollers < 0 ||
+      c->lease_s < 0 ||
       c->batch < 0 || c->batch > EVENT_CLAIM_MAX || c->idle_ms < 0) {
     snprintf(err, errlen, "jobs: bad configuration");
     return -1;
@@ -294,6 +337,10 @@ int jobs_start(const jobs_config *c, jobs_pool **out, char *err,
     }
     p->w[i].started = 1;
   }
+  pthread_mutex_lock(&pools_mu);
+  p->next = pools;
+  pools = p;
+  pthread_mutex_unlock(&pools_mu);
   *out = p;
   return 0;
 fail:
@@ -303,6 +350,13 @@ fail:
 
 void jobs_stop(jobs_pool *p) {
   if (!p) return;
+  pthread_mutex_lock(&pools_mu);
+  for (jobs_pool **q = &pools; *q; q = &(*q)->next)
+    if (*q == p) {
+      *q = p->next;
+      break;
+    }
+  pthread_mutex_unlock(&pools_mu);
   pthread_mutex_lock(&p->mu);
   atomic_store(&p->stop, 1);
   pthread_cond_broadcast(&p->wake);

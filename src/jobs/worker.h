@@ -54,6 +54,21 @@ typedef struct jobs_kind {
   void *arg;
 } jobs_kind;
 
+/* A poller: work kept in tables of its own module (the chat module's raw
+ * webhooks and its outbox), claimed by the module itself under its own
+ * leases. Called once per worker loop on the worker's connection (no
+ * transaction open; stop is nonzero when jobs_stop has begun: finish what
+ * is in hand and claim nothing new). Returns how many items it handled
+ * (>0 keeps the worker from sleeping), 0 when it found nothing, -1 (with
+ * err) after a database error. */
+typedef int (*jobs_poll_fn)(void *arg, db *d, const char *worker,
+                            db_err *err);
+typedef struct jobs_poller {
+  const char *name; /* for the logs */
+  jobs_poll_fn poll;
+  void *arg;
+} jobs_poller;
+
 typedef struct jobs_config {
   const char *db_url;
   int workers;               /* threads, 1..64 */
@@ -67,6 +82,8 @@ typedef struct jobs_config {
   int n_consumers;
   const jobs_kind *kinds;
   int n_kinds;
+  const jobs_poller *pollers;
+  int n_pollers;
 } jobs_config;
 
 typedef struct jobs_pool jobs_pool;
@@ -76,6 +93,12 @@ typedef struct jobs_pool jobs_pool;
  * and must live that long. Returns 0, or -1 with a message in err. */
 int jobs_start(const jobs_config *c, jobs_pool **out, char *err,
                size_t errlen);
+/* Wakes the idle workers of every pool in this process at once, instead of
+ * at their next poll: called after a commit that made work (a stored
+ * webhook, a queued message). Cheap; safe from any thread, with or
+ * without a pool. Workers of other processes still find the work at their
+ * next poll (idle_ms). */
+void jobs_wake(void);
 /* Stops the workers cleanly (see above), waits for them and frees the
  * pool. Accepts NULL. */
 void jobs_stop(jobs_pool *p);

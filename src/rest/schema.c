@@ -38,6 +38,7 @@ static const rest_col profiles_cols[] = {
     BOOL_DEF("allow_negative_stock"),
     CREATED,
     UPDATED,
+    TEXT("owner_phone"),
 };
 
 static const rest_col customers_cols[] = {
@@ -154,6 +155,13 @@ static const rest_col shipments_cols[] = {
 };
 static const rest_fk shipments_fks[] = {{"invoice_id", "invoices"}};
 
+/* Conversations may be written over REST (a web chat logs its own), but a
+ * message inserted here is only logged, never sent: sending goes through
+ * the outbox (docs/chat.md). */
+static const char CHAT_OPS[] =
+    "kept by the chat module: send with POST /rest/v1/rpc/send_message, "
+    "hand over with rpc/set_bot_active";
+
 static const rest_col sessions_cols[] = {
     PROFILE,
     ID,
@@ -165,8 +173,14 @@ static const rest_col sessions_cols[] = {
     TS("last_message_at"),
     CREATED,
     UPDATED,
+    {"channel_id", DBT_UUID, 0, CF_READONLY, CHAT_OPS, 0},
+    TEXT_DEF("status"),
+    {"last_inbound_at", DBT_TS, 0, CF_READONLY, CHAT_OPS, 0},
+    {"unread_count", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    {"agent_state", DBT_JSON, 0, CF_READONLY | CF_NOTNULL | CF_DEFAULT, CHAT_OPS, 0},
 };
-static const rest_fk sessions_fks[] = {{"customer_id", "customers"}};
+static const rest_fk sessions_fks[] = {{"customer_id", "customers"},
+                                       {"channel_id", "channels"}};
 
 static const rest_col unified_messages_cols[] = {
     PROFILE,
@@ -179,8 +193,40 @@ static const rest_col unified_messages_cols[] = {
     TEXT("provider_message_id"),
     JSON_DEF("metadata"),
     CREATED,
+    {"channel_id", DBT_UUID, 0, CF_READONLY, CHAT_OPS, 0},
+    TEXT("sender"),
+    {"error", DBT_JSON, 0, 0, NULL, 0},
+    {"reply_to", DBT_UUID, 0, CF_READONLY, CHAT_OPS, 0},
+    UPDATED,
 };
-static const rest_fk unified_messages_fks[] = {{"session_id", "sessions"}};
+static const rest_fk unified_messages_fks[] = {{"session_id", "sessions"},
+                                               {"channel_id", "channels"}};
+
+/* Secrets are write-only: a client sets them, nobody reads them back. */
+#define SECRET(n) {n, DBT_TEXT, 0, CF_HIDDEN, NULL, 0}
+static const rest_col channels_cols[] = {
+    PROFILE,
+    ID,
+    {"platform", DBT_TEXT, 0, CF_NOTNULL | CF_INSERT_ONLY, NULL, 0},
+    TEXT("name"),
+    TEXT("phone_number_id"),
+    TEXT("display_phone_number"),
+    SECRET("access_token"),
+    SECRET("app_secret"),
+    SECRET("verify_token"),
+    SECRET("bot_token"),
+    SECRET("webhook_secret"),
+    TEXT("bot_username"),
+    JSON_DEF("templates"),
+    TEXT("default_template"),
+    {"rate_limit_per_s", DBT_INT, 0, 0, NULL, 0},
+    {"owner_chat_id", DBT_TEXT, 0, CF_READONLY, "the owner's chat is linked with a one-time code (docs/chat.md)", 0},
+    SECRET("owner_link_code"),
+    {"owner_link_expires_at", DBT_TS, 0, CF_READONLY, "set by rpc/link_owner_telegram", 0},
+    BOOL_DEF("is_active"),
+    CREATED,
+    UPDATED,
+};
 
 static const rest_col workflow_blueprints_cols[] = {
     PROFILE,
@@ -278,7 +324,8 @@ static const rest_table tables[] = {
     {"sessions", sessions_cols, N(sessions_cols), sessions_fks,
      N(sessions_fks), TF_TENANT | TF_TIMESTAMPS, NULL},
     {"unified_messages", unified_messages_cols, N(unified_messages_cols),
-     unified_messages_fks, N(unified_messages_fks), TF_TENANT, NULL},
+     unified_messages_fks, N(unified_messages_fks),
+     TF_TENANT | TF_TIMESTAMPS, NULL},
     NOFK(workflow_blueprints, TF_TENANT | TF_TIMESTAMPS, NULL),
     {"workflow_logs", workflow_logs_cols, N(workflow_logs_cols),
      workflow_logs_fks, N(workflow_logs_fks), TF_TENANT, NULL},
@@ -296,6 +343,7 @@ static const rest_table tables[] = {
     {"events", events_cols, N(events_cols), NULL, 0,
      TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
      "events are written by the business operations that cause them"},
+    NOFK(channels, TF_TENANT | TF_TIMESTAMPS, NULL),
 };
 
 const rest_table *schema_tables(int *n) {

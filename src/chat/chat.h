@@ -1,0 +1,63 @@
+/* chat.h - the chat module's entry points: what the HTTP layer and the
+ * workers call. One inbox for WhatsApp and Telegram (docs/chat.md):
+ *
+ *   webhook (webhook.c) ─ verify signature, store the raw payload ─► 200
+ *   inbound poller (inbound.c) ─ parse (whatsapp.c, telegram.c), session,
+ *       unified_messages row (once per provider message id), statuses,
+ *       a message.received event
+ *   agent consumer (agent/) ─ on message.received: decide one action, act
+ *       on the books through biz_run, queue the reply (store.h chat_enqueue)
+ *   outbox poller (outbox.c) ─ send through the provider's API (net/),
+ *       retry, rate limit, 24-hour window and templates
+ *
+ * Provider code is split like curl's TLS backends: whatsapp.c and
+ * telegram.c parse what the provider sends and build what munshi sends,
+ * pure functions with no database and no network, fuzzed. */
+#ifndef MUNSHI_CHAT_CHAT_H
+#define MUNSHI_CHAT_CHAT_H
+
+#include "base/api.h"
+#include "biz/events.h"
+#include "db/db.h"
+
+/* Settings, from config.h (main passes them once, before serving). The
+ * strings are copied. */
+typedef struct chat_settings {
+  const char *whatsapp_api_url; /* e.g. https://graph.facebook.com/v21.0 */
+  const char *telegram_api_url; /* e.g. https://api.telegram.org */
+  const char *whatsapp_app_secret; /* the shared Meta app's; "" none */
+  const char *llm_url, *llm_key, *llm_model; /* "" url: rules only */
+  int llm_timeout_ms;
+} chat_settings;
+void chat_configure(const chat_settings *s);
+/* The settings in force (defaults until chat_configure). */
+const chat_settings *chat_settings_get(void);
+
+/* ---- HTTP (called by http/routes.c; ROUTE_WEBHOOK rows) -------------------- */
+
+/* GET /webhooks/whatsapp/:id - Meta's verification handshake. */
+void chat_whatsapp_verify(db *d, api_req *req, api_resp *resp);
+/* POST /webhooks/whatsapp/:id and POST /webhooks/whatsapp (no :id: the
+ * shared app, MUNSHI_WHATSAPP_APP_SECRET). */
+void chat_whatsapp_webhook(db *d, api_req *req, api_resp *resp);
+/* POST /webhooks/telegram/:id */
+void chat_telegram_webhook(db *d, api_req *req, api_resp *resp);
+
+/* /rest/v1/rpc/<op> for the chat operations (send_message, set_bot_active,
+ * connect_telegram, link_owner_telegram): 1 when op is one of them. */
+int chat_rpc_known(const char *op);
+/* Runs it for req->who (a signed-in owner), as rest/rpc.c does for the
+ * business operations. */
+void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp);
+
+/* ---- background work (registered in main.c) ---------------------------------- */
+
+/* jobs_poller: processes stored webhooks. */
+int chat_inbound_poll(void *arg, db *d, const char *worker, db_err *err);
+/* jobs_poller: sends queued messages. */
+int chat_outbox_poll(void *arg, db *d, const char *worker, db_err *err);
+/* jobs_consumer "chat.agent": answers message.received events. */
+int chat_agent_handle(void *arg, db *d, const event_row *ev, int attempts,
+                      db_err *err);
+
+#endif
