@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -225,6 +226,57 @@ static void test_clean_stop_releases(void **state) {
   assert_int_equal(test_count(f->d, HANDLED " WHERE times <> 1", NULL), 0);
 }
 
+/* ---- pollers and jobs_wake ---- */
+
+/* A poller that takes one unit of pending work per call and notes when it
+ * last found work, so the test can see how soon a jobs_wake is answered. */
+static struct {
+  atomic_int pending, done, calls;
+  _Atomic int64_t done_at;
+} poll_rec;
+
+static int test_poll(void *arg, db *d, const char *worker, db_err *e) {
+  (void)arg, (void)d, (void)worker, (void)e;
+  atomic_fetch_add(&poll_rec.calls, 1);
+  int have = atomic_load(&poll_rec.pending);
+  while (have > 0 &&
+         !atomic_compare_exchange_weak(&poll_rec.pending, &have, have - 1))
+    ;
+  if (have <= 0) return 0;
+  atomic_fetch_add(&poll_rec.done, 1);
+  atomic_store(&poll_rec.done_at, time_now_us());
+  return 1;
+}
+
+static const jobs_poller pollers[] = {{"test.poll", test_poll, NULL}};
+
+static void test_poller_and_wake(void **state) {
+  test_fixture *f = *state;
+  jobs_config c = pool_config(f->url, 2, 60);
+  c.pollers = pollers;
+  c.n_pollers = 1;
+  c.idle_ms = 5000; /* long: only jobs_wake can explain a quick answer */
+  atomic_store(&poll_rec.pending, 50);
+  jobs_pool *p;
+  char e[256];
+  if (jobs_start(&c, &p, e, sizeof e)) fail_msg("%s", e);
+  /* Busy pollers keep the workers from sleeping: all 50 at once. */
+  for (int i = 0; i < 500 && atomic_load(&poll_rec.done) < 50; i++)
+    usleep(10000);
+  assert_int_equal(atomic_load(&poll_rec.done), 50);
+  usleep(300000); /* now idle, for 5 s */
+  int64_t t0 = time_now_us();
+  atomic_store(&poll_rec.pending, 1);
+  jobs_wake();
+  for (int i = 0; i < 300 && atomic_load(&poll_rec.done) < 51; i++)
+    usleep(5000);
+  assert_int_equal(atomic_load(&poll_rec.done), 51);
+  assert_true(atomic_load(&poll_rec.done_at) - t0 < 1000000);
+  jobs_stop(p);
+  /* After the pool stopped, a wake is harmless. */
+  jobs_wake();
+}
+
 /* ---- two processes ---- */
 
 static pid_t spawn(const char *url, int sleep_us, int lease_s) {
@@ -308,6 +360,8 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pool_each_once, setup, test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_clean_stop_releases, setup,
+                                      test_fixture_teardown),
+      cmocka_unit_test_setup_teardown(test_poller_and_wake, setup,
                                       test_fixture_teardown),
       cmocka_unit_test_setup_teardown(test_two_processes_each_once, setup,
                                       test_fixture_teardown),
