@@ -61,16 +61,18 @@ function describe(method, path, status, text) {
  * One HTTP exchange with node:http (no connection reuse).
  * opts: method, path (starting with "/"), headers, body (string|Buffer),
  * chunks (array of Buffers sent with chunked encoding), localAddress,
- * timeoutMs. Resolves {status, headers, text, json, info, header(name)};
+ * timeoutMs, origin (another server than MUNSHI_URL: "http://127.0.0.1:N").
+ * Resolves {status, headers, text, json, info, header(name)};
  * rejects when the connection fails before an answer.
  */
-export function httpRaw({ method = 'GET', path = '/', headers = {}, body, chunks, localAddress, timeoutMs = 20000 } = {}) {
+export function httpRaw({ method = 'GET', path = '/', headers = {}, body, chunks, localAddress, timeoutMs = 20000, origin } = {}) {
+  const to = origin ? new URL(origin) : base;
   return new Promise((resolve, reject) => {
     const h = { ...headers };
     if (body !== undefined && chunks === undefined) h['Content-Length'] = Buffer.byteLength(body);
     const req = http.request({
-      host: base.hostname,
-      port: base.port,
+      host: to.hostname,
+      port: to.port,
       method,
       path,
       headers: h,
@@ -143,17 +145,18 @@ function prepare({ token, apikey = ANON_KEY, headers = {}, body, rawBody }) {
 /**
  * A /rest/v1 request. path is relative: "customers?select=id".
  * opts: token (user JWT; none when absent), apikey (anon key unless given;
- * null for none), headers, body (JSON-encoded), rawBody (sent as is).
+ * null for none), headers, body (JSON-encoded), rawBody (sent as is),
+ * origin (another server).
  */
 export async function rest(method, path, opts = {}) {
   const { h, payload } = prepare(opts);
-  return httpRaw({ method, path: `/rest/v1/${path}`, headers: h, body: payload, localAddress: opts.localAddress });
+  return httpRaw({ method, path: `/rest/v1/${path}`, headers: h, body: payload, localAddress: opts.localAddress, origin: opts.origin });
 }
 
 /** An /auth/v1 request; path is relative: "token?grant_type=password". */
 export async function auth(method, path, opts = {}) {
   const { h, payload } = prepare(opts);
-  return httpRaw({ method, path: `/auth/v1/${path}`, headers: h, body: payload, localAddress: opts.localAddress });
+  return httpRaw({ method, path: `/auth/v1/${path}`, headers: h, body: payload, localAddress: opts.localAddress, origin: opts.origin });
 }
 
 /**
@@ -161,9 +164,9 @@ export async function auth(method, path, opts = {}) {
  * Sent from a random loopback address: signups are limited per address, and
  * the suites together sign up more users than one address may.
  */
-export async function signup({ email = randomEmail(), password = randomPassword(), data } = {}) {
+export async function signup({ email = randomEmail(), password = randomPassword(), data, origin } = {}) {
   const body = { email, password, data: data ?? { business_name: `Biz ${suffix()}` } };
-  const r = await auth('POST', 'signup', { body, localAddress: randomLoopback() });
+  const r = await auth('POST', 'signup', { body, localAddress: randomLoopback(), origin });
   assert.ok(r.status === 200 || r.status === 201, `signup failed: ${r.info}`);
   assert.ok(r.json && typeof r.json.access_token === 'string', `signup gave no access_token: ${r.info}`);
   return {

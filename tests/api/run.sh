@@ -87,6 +87,17 @@ secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export MUNSHI_DB=$db_url MUNSHI_PORT=$port MUNSHI_LISTEN=127.0.0.1 MUNSHI_JWT_SECRET=$secret
 unset DATABASE_URL
 
+# The chat providers are local fakes (tests/fakes/*.mjs) that the chat tests
+# start on these ports; the server sends there, never to Meta or Telegram.
+# No LLM: the agent runs offline by default (the LLM tests start servers of
+# their own with MUNSHI_LLM_URL).
+free_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+wa_port=$(free_port) && tg_port=$(free_port) || { log "cannot find a free port"; exit 1; }
+export MUNSHI_TEST_WA_PORT=$wa_port MUNSHI_TEST_TG_PORT=$tg_port
+export MUNSHI_WHATSAPP_API_URL=http://127.0.0.1:$wa_port/v21.0 MUNSHI_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
+export MUNSHI_WHATSAPP_APP_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+unset MUNSHI_LLM_URL MUNSHI_LLM_KEY MUNSHI_LLM_MODEL
+
 keys=$(cd "$tmp" && "$bin" keys 2>"$tmp/keys.err") || {
   log "FAIL: '$bin keys' failed"; cat "$tmp/keys.err" >&2; exit 1
 }
@@ -126,7 +137,8 @@ log "server $server_pid on $url ($backend)"
 # MUNSHI_BIN: http.test.mjs starts servers of its own with other limits.
 export MUNSHI_URL=$url MUNSHI_ANON_KEY=$anon MUNSHI_SERVICE_KEY=$service MUNSHI_BACKEND=$backend MUNSHI_BIN=$bin
 status=0
-(cd "$here" && node --test --test-concurrency=1 --test-timeout=120000 ./*.test.mjs)
+# MUNSHI_API_TESTS: some files only, e.g. "chat*.test.mjs" (default: all).
+(cd "$here" && node --test --test-concurrency=1 --test-timeout=120000 ${MUNSHI_API_TESTS:-./*.test.mjs})
 tests_rc=$?
 if [ "$tests_rc" -ne 0 ]; then
   log "FAIL: API tests failed on $backend (node exit $tests_rc)"

@@ -87,7 +87,7 @@ export class FakeLLM extends FakeServer {
     }
     const s = this.script.length ? this.script.shift() : {};
     if (s.delayMs) {
-      await new Promise((r) => setTimeout(r, s.delayMs));
+      await new Promise((r) => setTimeout(r, s.delayMs).unref());
       if (res.destroyed || req.socket.destroyed) { call.answer = 'abandoned'; return; }
     }
     if (s.status) { call.answer = s.status; reply(res, s.status, s.body || { error: { message: 'The server had an error', type: 'server_error' } }); return; }

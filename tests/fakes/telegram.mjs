@@ -28,14 +28,15 @@ export const TG_ERRORS = {
 };
 
 /**
- * opts.token: the bot token it accepts; opts.username. Script answers for
+ * opts.token: a bot token it accepts (add more to `tokens`; none: any);
+ * opts.username. Script answers for
  * sendMessage on `script` ({error: 429, retryAfter: 2} | {error: 400} |
  * {error: 403} | {status: 502} | {drop: true} | {delayMs}).
  */
 export class FakeTelegram extends FakeServer {
   constructor(opts = {}) {
     super((req, res, rec) => this.onRequest(req, res, rec));
-    this.token = opts.token;
+    this.tokens = new Set(opts.token ? [opts.token] : []); // empty: any token
     this.username = opts.username || 'munshi_test_bot';
     this.botId = Number(String(opts.token || '1:').split(':')[0]) || 1;
     this.script = [];
@@ -59,7 +60,7 @@ export class FakeTelegram extends FakeServer {
     else if (qs) params = Object.fromEntries(new URLSearchParams(qs));
     const call = { at: rec.at, method, token, params };
     this.calls.push(call);
-    if (this.token && token !== this.token) { reply(res, 401, TG_ERRORS[401]()); return; }
+    if (this.tokens.size && !this.tokens.has(token)) { reply(res, 401, TG_ERRORS[401]()); return; }
     const me = { id: this.botId, is_bot: true, first_name: 'Munshi Test', username: this.username };
     switch (method) {
       case 'getMe':
@@ -76,7 +77,7 @@ export class FakeTelegram extends FakeServer {
       case 'sendMessage': {
         let ans = this.script.length ? this.script.shift() : undefined;
         ans = ans || {};
-        if (ans.delayMs) await new Promise((r) => setTimeout(r, ans.delayMs));
+        if (ans.delayMs) await new Promise((r) => setTimeout(r, ans.delayMs).unref());
         if (ans.drop) { req.socket.destroy(); return; }
         if (ans.error) {
           const body = ans.error === 429 ? TG_ERRORS[429](ans.retryAfter ?? 1) : (TG_ERRORS[ans.error] ? TG_ERRORS[ans.error]() : tgError(ans.error, 'Error'));
@@ -98,7 +99,7 @@ export class FakeTelegram extends FakeServer {
         };
         if (params.reply_markup) message.reply_markup = typeof params.reply_markup === 'string' ? JSON.parse(params.reply_markup) : params.reply_markup;
         call.answer = 200;
-        this.sent.push({ at: rec.at, params, message_id: message.message_id });
+        this.sent.push({ at: rec.at, token, params, message_id: message.message_id });
         this.notify();
         reply(res, 200, { ok: true, result: message });
         return;

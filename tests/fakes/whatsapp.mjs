@@ -80,6 +80,7 @@ export class FakeWhatsApp extends FakeServer {
     this.strict = !!opts.strict;
     this.script = [];
     this.rule = null;
+    this.nextIds = []; // wamids to give the next accepted sends (else random)
     this.sends = []; // accepted sends: {at, phoneNumberId, token, body, wamid, to}
     this.attempts = []; // every POST to a messages endpoint, answered or not
   }
@@ -113,7 +114,7 @@ export class FakeWhatsApp extends FakeServer {
     let ans = this.script.length ? this.script.shift() : undefined;
     if (ans === undefined && this.rule) ans = this.rule(send);
     ans = ans || { ok: true };
-    if (ans.delayMs) await new Promise((r) => setTimeout(r, ans.delayMs));
+    if (ans.delayMs) await new Promise((r) => setTimeout(r, ans.delayMs).unref());
     if (ans.drop) { send.answer = 'drop'; req.socket.destroy(); return; }
     if (ans.error !== undefined) {
       const st = ans.status ?? (WA_ERRORS[ans.error] ? WA_ERRORS[ans.error].status : 400);
@@ -127,7 +128,7 @@ export class FakeWhatsApp extends FakeServer {
       return;
     }
     if (res.destroyed) { send.answer = 'gone'; return; }
-    send.wamid = wamid();
+    send.wamid = this.nextIds.length ? this.nextIds.shift() : wamid();
     send.answer = 200;
     this.sends.push(send);
     this.notify();
@@ -154,6 +155,7 @@ export class FakeWhatsApp extends FakeServer {
     this.attempts.length = 0;
     this.script.length = 0;
     this.rule = null;
+    this.nextIds.length = 0;
     this.down = false;
     this.delayMs = 0;
   }
