@@ -12,7 +12,9 @@
 #
 # Scenarios: get_one (one customer by id), get_50 (a filtered, ordered page),
 # post_one (insert a customer), create_invoice (rpc: an issued GST invoice of
-# 3 lines), record_payment (rpc: a payment of 1.00 to one of the customers).
+# 3 lines), record_payment (rpc: a payment of 1.00 to one of the customers),
+# chat_webhooks (signed inbound WhatsApp webhooks → stored → the agent's reply
+# queued; bench/chat.sh, which also starts a WhatsApp fake for the replies).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -20,7 +22,8 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks]
+#   BENCH_CHAT_MESSAGES, BENCH_CHAT_DRAIN: see bench/chat.sh
 #   BENCH_PRELOAD_INVOICES  PostgreSQL only: paid invoices (3 lines each)
 #                      written by SQL before the runs, so the operations run
 #                      against a database that already holds that many [0]
@@ -39,7 +42,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
@@ -64,6 +67,7 @@ SERVER_PID=
 PG_DB=
 
 cleanup() {
+  chat_fake_stop
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -133,6 +137,7 @@ start_server() { # start_server DB_URL
   # cwd: the temporary directory, so nothing lands in the repository's data/.
   (cd "$TMP" && MUNSHI_DB=$1 DATABASE_URL='' MUNSHI_PORT=$port \
     MUNSHI_LISTEN=127.0.0.1 MUNSHI_JWT_SECRET=$SECRET \
+    MUNSHI_WHATSAPP_API_URL=${CHAT_WA_URL:-} \
     MUNSHI_LOG=${MUNSHI_LOG:-warn} exec "$BIN" serve) >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   local i
@@ -269,6 +274,9 @@ field() { # field NAME LINE: the value of NAME=... in a RESULT line
   sed -n "s/.*[[:space:]]$1=\\([^[:space:]]*\\).*/\\1/p" <<<" $2"
 }
 
+# shellcheck source=bench/chat.sh
+. "$ROOT/bench/chat.sh"
+
 SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 ANON=$(cd "$TMP" && MUNSHI_JWT_SECRET=$SECRET "$BIN" keys | awk '/^anon:/ { print $2 }')
 [ -n "$ANON" ] || die "'munshi keys' printed no anon key"
@@ -304,6 +312,7 @@ for backend in $BACKENDS; do
   esac
 
   POSTS=0 INVOICES=0 PAYMENTS=0
+  [[ " $SCENARIOS " == *" chat_webhooks "* ]] && chat_fake_start
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
@@ -322,6 +331,7 @@ for backend in $BACKENDS; do
   invoices_before=$(count_rows invoices)
   payments_before=$(count_rows payments)
   for sc in $SCENARIOS; do
+    if [ "$sc" = chat_webhooks ]; then chat_scenario "$backend"; continue; fi
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
     for ((r = 1; r <= RUNS; r++)); do
@@ -374,6 +384,7 @@ for backend in $BACKENDS; do
   fi
 
   stop_server
+  chat_fake_stop
   if [ "$backend" = postgres ]; then
     psql "$MUNSHI_TEST_PG_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
     PG_DB=
@@ -394,6 +405,7 @@ table() {
 echo
 echo "medians of $RUNS run(s), $DURATION each, $CONNS connections, wrk -t$WRK_THREADS, $CORES cores shared by wrk and the server"
 table
+if [ ${#CHAT_RESULTS[@]} -gt 0 ]; then echo; echo "chat webhooks (medians):"; chat_table; fi
 [ "$WARN" -eq 0 ] || echo "WARNING: some requests failed; the numbers above are not clean" >&2
 
 mkdir -p bench/results
@@ -409,6 +421,12 @@ mkdir -p bench/results
   echo
   table
   echo
+  if [ ${#CHAT_RESULTS[@]} -gt 0 ]; then
+    echo "Chat webhooks ($CHAT_N signed messages generated per run; processed = the agent's replies appearing):"
+    echo
+    chat_table
+    echo
+  fi
   echo "non-2xx counts responses with status >= 400 (wrk's own count), summed over the runs."
   echo
   echo "## Raw runs"
