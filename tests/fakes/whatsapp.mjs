@@ -204,7 +204,7 @@ export const waMessage = {
   reaction: (from, messageId, emoji, o = {}) => ({ from, id: o.id || wamid(), timestamp: ts(o.timestamp), type: 'reaction', reaction: { message_id: messageId, emoji } }),
 };
 
-/** A status object of value.statuses[]; errors for "failed". */
+/** A status object of value.statuses[]; o: timestamp, errors (for "failed"), bizOpaque. */
 export function waStatus(id, status, recipientId, o = {}) {
   const s = { id, status, timestamp: ts(o.timestamp), recipient_id: recipientId };
   if (status !== 'failed' && o.conversation !== false) {
@@ -212,6 +212,8 @@ export function waStatus(id, status, recipientId, o = {}) {
     s.pricing = { billable: true, pricing_model: 'PMP', category: 'service' };
   }
   if (o.errors) s.errors = o.errors;
+  // Meta echoes the send's biz_opaque_callback_data in its statuses.
+  if (o.bizOpaque !== undefined) s.biz_opaque_callback_data = o.bizOpaque;
   return s;
 }
 
