@@ -242,8 +242,16 @@ export class Shop {
       const rate = milli(p.gst_rate); // thousandths of a percent
       const withGst = (bp * (100000n + rate) * 2n + 100000n) / 200000n; // rounded half up
       add(`${withGst / 100n}.${String(withGst % 100n).padStart(2, '0')}`, `${p.name} price with GST`);
+      // Intra-state: CGST and SGST each rounded, then added.
+      const half = (bp * rate * 2n + 200000n) / 400000n;
+      const split = bp + 2n * half;
+      add(`${split / 100n}.${String(split % 100n).padStart(2, '0')}`, `${p.name} price with CGST+SGST`);
       addParts(p.unit, 'unit');
+      addParts(p.name, 'product name');
+      addParts(p.sku, 'sku');
+      addParts(p.hsn_code, 'HSN');
     }
+    addParts(this.profile.business_name, 'business name');
     addParts(this.profile.upi_id, 'UPI id');
     addParts(this.profile.owner_phone, 'owner phone');
     addParts(this.profile.whatsapp_number, 'business number');
@@ -276,8 +284,10 @@ export class Shop {
 export function numbersIn(text) {
   const out = [];
   const re = /\d[\d,]*(?:\.\d+)?/g;
+  // A link's percent-escapes ("%40", "%20") are not numbers: blanked, same length.
+  const plain = String(text).replace(/%[0-9A-Fa-f]{2}/g, '   ');
   let m;
-  while ((m = re.exec(String(text)))) {
+  while ((m = re.exec(plain))) {
     const raw = m[0].replace(/[,.]+$/, '');
     out.push({ raw, milli: milli(raw), at: m.index });
   }

@@ -289,7 +289,12 @@ describe('the 24-hour window', () => {
     }
     await sleep(500);
     assert.equal(fakes.wa.sendsTo(waId).length, 0, 'nothing went to WhatsApp');
-    // And a fresh message opens it again.
+    // And a fresh message opens it again (the bot back on: the owner's
+    // send_message handed the session over).
+    if (sm.status === 200 || sm.status === 201) {
+      const on = await other.rpc('set_bot_active', { session_id: inbound.session_id, active: true });
+      assert.ok(on.status === 200 || on.status === 204, on.info);
+    }
     const again = await other.say(waId, 'hi');
     assert.equal(again.reply.status, 'sent');
     assert.equal(sendText(fakes.wa.sendsTo(waId)[0]), again.reply.content);
