@@ -134,18 +134,27 @@ describe('kill -9 with queued sends', () => {
   test('messages queued while WhatsApp is down are each sent exactly once after kill -9 and a restart', async () => {
     const who = await customersWrite(6);
     await sleep(1500); // the agent's replies to "hi", if any, go out while WhatsApp is up
-    wa.down = true; // every connection dropped unanswered: the outbox retries
+    // WhatsApp answers 503 to everything: the outbox puts each message back
+    // with a backoff (2 s and more). Once every message has been tried and
+    // nothing has been tried for 300 ms, none is in flight: all are queued.
+    wa.rule = () => ({ status: 503, body: 'Service Unavailable' });
     for (const [k, x] of who.entries()) await ownerSends(x.sessionId, `Order ${k + 1} is packed`);
-    await sleep(1500);
+    const tried = (k) => wa.attempts.filter((a) => sendText(a) === `Order ${k + 1} is packed`).length;
+    await wa.waitUntil(() => who.every((x, k) => tried(k) >= 1), 20000, 'each message tried once');
+    await wa.waitUntil(() => Date.now() - Math.max(...wa.attempts.map((a) => a.at)) > 300, 5000, 'a quiet moment');
     const queued = (await shop.get('unified_messages?direction=eq.outbound&select=id,status'))
       .filter((m) => m.status === 'queued').length;
     await srv.kill9();
-    wa.down = false;
+    wa.rule = null;
     srv = await startMunshi(db.url, { MUNSHI_WHATSAPP_API_URL: wa.url });
     shop.origin = srv.origin;
     shop.base = srv.origin;
     shop.meta.munshi = new URL(srv.origin);
-    await wa.waitSends((s) => who.every((x, k) => s.some((y) => sendText(y) === `Order ${k + 1} is packed`)), 60000, 'every queued message sent after the restart');
+    const unsent = () => who.filter((x, k) => !wa.sends.some((y) => sendText(y) === `Order ${k + 1} is packed`));
+    await wa.waitSends(() => unsent().length === 0, 60000, 'every queued message sent after the restart').catch(() => {});
+    const left = [];
+    for (const x of unsent()) left.push(...(await shop.get(`unified_messages?session_id=eq.${x.sessionId}&sender=eq.owner&select=content,status,error,updated_at`)));
+    assert.deepEqual(left, [], 'messages queued before the kill and not sent 60 s after the restart');
     await sleep(3000); // time for a double send to show
     for (const [k, x] of who.entries()) {
       const text = `Order ${k + 1} is packed`;
