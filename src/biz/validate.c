@@ -130,9 +130,8 @@ static int bot_token_valid(const char *s) {
   const char *colon = strchr(s, ':');
   if (!colon) return 0;
   size_t id = (size_t)(colon - s), rest = strlen(colon + 1);
-  return id >= 1 && id <= 20 && all_of(s, id, NULL) && rest >= 20 &&
-         rest <= 100 && all_of(colon + 1, rest, "_-") &&
-         strspn(s, "0123456789") == id;
+  return id >= 1 && id <= 20 && strspn(s, "0123456789") == id &&
+         rest >= 20 && rest <= 100 && all_of(colon + 1, rest, "_-");
 }
 
 /* Meta's template names are lower-case letters, digits and underscores;
@@ -150,7 +149,9 @@ static int language_valid(const char *s, size_t n) {
   return n >= 2 && n <= 15 && all_of(s, n, "_") && isalpha((unsigned char)s[0]);
 }
 
-#define TEMPLATES_MAX 250 /* Meta's limit per business account, unverified */
+/* A cap on what one request may make us parse and compare (pairs are
+ * compared for repeats); far above the templates one number uses. */
+#define TEMPLATES_MAX 250
 #define TEMPLATE_PARAMS_MAX 10
 
 /* templates: [{"name", "language", "params": 0..10}], each (name,
