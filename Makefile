@@ -17,7 +17,7 @@ BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
               libcurl4-openssl-dev libutf8proc-dev
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
-              libclang-rt-14-dev
+              libclang-rt-14-dev sqlite3
 BENCH_PKGS := wrk curl postgresql postgresql-common
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that

@@ -82,6 +82,18 @@ typedef struct biz_fields {
 int biz_check_fields(arena *a, const char *table, biz_fields *f, int insert,
                      biz_err *e);
 
+/* Channels (checked by biz_check_fields too): what each platform needs, the
+ * formats of ids and tokens, templates, and a webhook_secret made for a
+ * Telegram channel that has none. shared_app_secret: 1 when the server
+ * verifies WhatsApp webhooks with one shared Meta app's secret
+ * (MUNSHI_WHATSAPP_APP_SECRET), so a channel may leave app_secret out. Set
+ * once at start, before serving. */
+void biz_channels_configure(int shared_app_secret);
+
+/* A clear message for a unique violation (err) on table, or NULL when the
+ * database's own is as good. It names no other business. */
+const char *biz_conflict_message(const char *table, const db_err *err);
+
 /* Hooks for rows created through /rest/v1 (customers, products): write the
  * customer.created / product.created event and, for a product with an
  * opening stock, its first stock movement. Inside the insert's transaction.

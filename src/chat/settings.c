@@ -2,6 +2,7 @@
  * by main before any thread reads them. */
 #include <stdio.h>
 
+#include "biz/biz.h"
 #include "chat/chat.h"
 
 static struct {
@@ -24,6 +25,8 @@ void chat_configure(const chat_settings *s) {
   SET(store.llm_key, s->llm_key);
   SET(store.llm_model, s->llm_model);
   current.llm_timeout_ms = s->llm_timeout_ms > 0 ? s->llm_timeout_ms : 8000;
+  /* With a shared app, a WhatsApp channel may leave its app_secret out. */
+  biz_channels_configure(store.wa_secret[0] != '\0');
 }
 
 const chat_settings *chat_settings_get(void) { return &current; }

@@ -25,6 +25,18 @@ static int refuse_write(const rest_table *t, api_resp *resp) {
   return api_failf(resp, E_USE_OPERATION, "%s", t->write_hint);
 }
 
+/* A database error of a write; a unique violation the business rules can
+ * say better (a WhatsApp number connected elsewhere) gets their message,
+ * which names no other business. */
+static int write_fail_db(const rest_table *t, api_resp *resp,
+                         const db_err *err) {
+  if (api_error_for_sqlstate(err->code) == E_UNIQUE) {
+    const char *m = biz_conflict_message(t->name, err);
+    if (m) return api_fail(resp, E_UNIQUE, m, NULL, NULL);
+  }
+  return rest_fail_db(resp, err);
+}
+
 /* ---- body values -------------------------------------------------------- */
 
 /* numeric(p,s) holds |v| < 10^p in units of 10^-s; checked here so SQLite's
@@ -396,7 +408,7 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
   for (size_t i = 0; results && i < nrows; i++) db_res_free(results[i]);
   if (rc) {
     if (in_tx) db_rollback(d);
-    return db_failed ? rest_fail_db(resp, &err) : -1;
+    return db_failed ? write_fail_db(t, resp, &err) : -1;
   }
   if (in_tx && db_commit(d, &err)) return rest_fail_db(resp, &err);
   return 0;
@@ -487,7 +499,7 @@ int rest_update_delete(db *d, api_req *req, rest_query *q,
     goto out;
   }
   if (db_query(d, buf_cstr(&b.sql), b.params, b.n, &r, &err)) {
-    rc = rest_fail_db(resp, &err);
+    rc = write_fail_db(q->table, resp, &err);
     goto out;
   }
   rc = write_result(d, req, q, pf, &f, &r, 1, 204, 200, resp);

@@ -202,8 +202,10 @@ static const rest_col unified_messages_cols[] = {
 static const rest_fk unified_messages_fks[] = {{"session_id", "sessions"},
                                                {"channel_id", "channels"}};
 
-/* Secrets are write-only: a client sets them, nobody reads them back. */
-#define SECRET(n) {n, DBT_TEXT, 0, CF_HIDDEN, NULL, 0}
+/* Secrets are write-only: a client sets them, nobody reads them back (not
+ * over REST, not in the realtime feed: rest_col_readable). The rules for a
+ * channel (what each platform needs, formats) are in biz/validate.c. */
+#define SECRET(n) {n, DBT_TEXT, 0, CF_WRITE_ONLY, NULL, 0}
 static const rest_col channels_cols[] = {
     PROFILE,
     ID,
@@ -221,7 +223,9 @@ static const rest_col channels_cols[] = {
     TEXT("default_template"),
     {"rate_limit_per_s", DBT_INT, 0, 0, NULL, 0},
     {"owner_chat_id", DBT_TEXT, 0, CF_READONLY, "the owner's chat is linked with a one-time code (docs/chat.md)", 0},
-    SECRET("owner_link_code"),
+    /* Made by rpc/link_owner_telegram, never by a client, never shown. */
+    {"owner_link_code", DBT_TEXT, 0, CF_WRITE_ONLY | CF_READONLY,
+     "the one-time code is made by rpc/link_owner_telegram", 0},
     {"owner_link_expires_at", DBT_TS, 0, CF_READONLY, "set by rpc/link_owner_telegram", 0},
     BOOL_DEF("is_active"),
     CREATED,
@@ -364,6 +368,10 @@ const rest_col *schema_col(const rest_table *t, const char *name, size_t len) {
         memcmp(t->cols[i].name, name, len) == 0)
       return t->cols[i].flags & CF_HIDDEN ? NULL : &t->cols[i];
   return NULL;
+}
+
+int rest_col_readable(const rest_col *c) {
+  return c && !(c->flags & (CF_HIDDEN | CF_WRITE_ONLY));
 }
 
 int schema_col_index(const rest_table *t, const rest_col *c) {

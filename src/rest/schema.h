@@ -21,6 +21,9 @@ enum {
   CF_DEFAULT = 1 << 5,     /* has a default, so may be omitted */
   CF_HIDDEN = 1 << 6,      /* the server's own bookkeeping: never read, named
                             * or written through /rest/v1 (as if absent) */
+  CF_WRITE_ONLY = 1 << 7,  /* a secret: a client may write it, but every read
+                            * shows null, and it may not be filtered, ordered
+                            * or conflicted on (so its value cannot be probed) */
 };
 
 typedef struct rest_col {
@@ -62,6 +65,14 @@ typedef struct rest_table {
 const rest_table *schema_table(const char *name, size_t len);
 const rest_col *schema_col(const rest_table *t, const char *name, size_t len);
 int schema_col_index(const rest_table *t, const rest_col *c);
+
+/* 1 when a client may see the value of column c: it is neither hidden nor
+ * write-only. Every path that shows row values outside the server (REST
+ * reads and answers of writes, embeds, the realtime feed) must render a
+ * column that is not readable as null, or leave it out when hidden: this is
+ * the one place that rule lives. The REST layer never even fetches such a
+ * column (sql_columns selects NULL in its place). */
+int rest_col_readable(const rest_col *c);
 /* Every table exposed through /rest/v1, for listing and for tests. */
 const rest_table *schema_tables(int *n);
 

@@ -60,9 +60,13 @@ void fetch_for_query(const rest_query *q, fetch_list *f) {
   }
 }
 
+/* A column no client may read (a write-only secret) is selected as NULL
+ * under its name: the answer keeps its key, and the value never leaves the
+ * database, so no renderer or log downstream can show it. */
 void sql_columns(sqlb *b, const fetch_list *f) {
   for (int i = 0; i < f->n; i++) {
     if (i) sqlb_puts(b, ", ");
+    if (!rest_col_readable(f->cols[i])) sqlb_puts(b, "NULL AS ");
     sqlb_puts(b, f->cols[i]->name);
   }
 }

@@ -215,6 +215,42 @@ static void test_errors(void **state) {
   arena_free(a);
 }
 
+/* A write-only column (a channel's secret) is selected as NULL, never
+ * fetched, and refused wherever its value could be compared or ranked. */
+static void test_write_only_columns(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  sqlb b;
+  const char *sql = build(a, "channels", "select=id,access_token", DB_POSTGRES, &b);
+  assert_string_equal(sql,
+                      "SELECT id, NULL AS access_token FROM channels WHERE "
+                      "profile_id = $1");
+  sqlb_free(&b);
+  sql = build(a, "channels", "", DB_SQLITE, &b);
+  assert_non_null(strstr(sql, "NULL AS bot_token"));
+  assert_non_null(strstr(sql, "NULL AS owner_link_code"));
+  assert_non_null(strstr(sql, " phone_number_id,"));
+  assert_null(strstr(sql, ", access_token"));
+  sqlb_free(&b);
+  assert_false(rest_col_readable(schema_col(table("channels"), "app_secret", 10)));
+  assert_true(rest_col_readable(schema_col(table("channels"), "name", 4)));
+  assert_false(rest_col_readable(NULL));
+  static const char *const refused[] = {
+      "access_token=eq.x",          "verify_token=like.a*",
+      "or=(name.eq.a,bot_token.is.null)", "not.and=(webhook_secret.neq.x)",
+      "order=app_secret.desc",      "order=name,owner_link_code",
+      "on_conflict=access_token",   "app_secret=in.(a,b)",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    rest_query q;
+    query_error err;
+    assert_int_equal(query_parse(a, table("channels"), refused[i], &q, &err), -1);
+    assert_int_equal(err.code, E_BAD_QUERY);
+    assert_non_null(strstr(err.message, "write-only"));
+  }
+  arena_free(a);
+}
+
 static void test_service_role_has_no_scope(void **state) {
   (void)state;
   arena *a = arena_new();
@@ -256,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_embed),
       cmocka_unit_test(test_values_are_never_sql),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_write_only_columns),
       cmocka_unit_test(test_service_role_has_no_scope),
       cmocka_unit_test(test_fuzz_entry_survives),
   };

@@ -25,7 +25,10 @@ CREATE TABLE channels (
   app_secret text CHECK (length(app_secret) <= 256),
   verify_token text CHECK (length(verify_token) <= 256),
   bot_token text CHECK (bot_token ~ '^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$'),
-  webhook_secret text CHECK (webhook_secret ~ '^[A-Za-z0-9_-]{1,256}$'),
+  -- (PostgreSQL's regular expressions repeat at most 255 times: the
+  -- length is checked apart.)
+  webhook_secret text CHECK (webhook_secret ~ '^[A-Za-z0-9_-]+$'
+                             AND length(webhook_secret) <= 256),
   bot_username text CHECK (length(bot_username) <= 64),
   -- Message templates approved for this number in Meta's manager:
   -- [{"name", "language", "params": <number of body parameters>}].
