@@ -330,6 +330,32 @@ describe('a Telegram customer', () => {
     assert.equal(fakes.tg.sentTo(chatId).length, 2);
   });
 
+  test("the owner links a Telegram chat with a one-time code; its messages are then commands", async () => {
+    const ownerChat = Number(randomDigits(9));
+    const l = await shop.rpc('link_owner_telegram', { channel_id: shop.tgChannel.id });
+    assert.equal(l.status, 200, l.info);
+    assert.ok(l.json.code, l.info);
+    assert.equal(l.json.command, `/start ${l.json.code}`);
+    const ch = (await shop.get(`channels?id=eq.${shop.tgChannel.id}&select=owner_link_code,owner_link_expires_at`))[0];
+    assert.equal(ch.owner_link_code, null, 'the code is a secret: it reads as null');
+    // A wrong code links nothing: the chat stays a customer.
+    const wrong = shop.bot.message(ownerChat, '/start NOTTHECODE');
+    assert.equal((await shop.bot.post(wrong)).status, 200);
+    const u = shop.bot.message(ownerChat, l.json.command);
+    assert.equal((await shop.bot.post(u)).status, 200);
+    await shop.waitInbound(`${ownerChat}:${u.message.message_id}`);
+    await eventually(async () => (await shop.get(`channels?id=eq.${shop.tgChannel.id}&select=owner_chat_id`))[0].owner_chat_id === String(ownerChat), 'owner_chat_id set');
+    const r = await shop.tgSay(ownerChat, 'aaj ki bikri');
+    assert.equal(r.reply.metadata.agent.action, 'owner_sales_today', r.reply.content);
+    // The code was used once: another chat cannot link with it.
+    const intruder = Number(randomDigits(9));
+    const v = shop.bot.message(intruder, l.json.command);
+    assert.equal((await shop.bot.post(v)).status, 200);
+    const x = await shop.tgSay(intruder, 'sales today');
+    assert.notEqual(x.reply.metadata.agent.action, 'owner_sales_today', 'a used code must not link another chat');
+    assert.equal((await shop.get(`channels?id=eq.${shop.tgChannel.id}&select=owner_chat_id`))[0].owner_chat_id, String(ownerChat));
+  });
+
   test('the same update twice is one message; a wrong secret is 401 and stores nothing', async () => {
     const u = shop.bot.message(chatId, 'thanks');
     assert.equal((await shop.bot.post(u)).status, 200);

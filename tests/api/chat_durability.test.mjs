@@ -1,5 +1,7 @@
 // chat_durability.test.mjs - servers of our own on fresh databases (the
 // suite's server keeps its settings):
+//  - the shared Meta app (MUNSHI_WHATSAPP_APP_SECRET): POST /webhooks/whatsapp
+//    routed by metadata.phone_number_id; an unknown one acknowledged;
 //  - the LLM path: with MUNSHI_LLM_URL/KEY/MODEL set, an OpenAI-compatible
 //    endpoint (tests/fakes/llm.mjs) chooses the action through tool calling
 //    (metadata.agent.source "llm"); a slow one is cut at
@@ -12,8 +14,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { FakeLLM } from '../fakes/llm.mjs';
-import { FakeWhatsApp, sendText, wamid } from '../fakes/whatsapp.mjs';
-import { Shop, eventually, freshDatabase, randomWaId, sleep, startMunshi } from './chat_lib.mjs';
+import { FakeWhatsApp, WhatsAppMeta, sendText, wamid } from '../fakes/whatsapp.mjs';
+import { Shop, freshDatabase, randomDigits, randomWaId, sleep, startMunshi } from './chat_lib.mjs';
 
 describe('the LLM path', () => {
   let db;
@@ -90,6 +92,51 @@ describe('the LLM path', () => {
     const b = await shop.say(randomWaId(), 'price of oil');
     assert.equal(b.reply.metadata.agent.source, 'rules');
     assert.equal(b.reply.metadata.agent.action, 'price');
+  });
+});
+
+describe('the shared Meta app: POST /webhooks/whatsapp routed by phone_number_id', () => {
+  const secret = 'shared-app-secret-0123456789abcdef';
+  let db;
+  let srv;
+  let wa;
+  let shop;
+
+  before(async () => {
+    wa = new FakeWhatsApp();
+    await wa.listen();
+    db = freshDatabase();
+    srv = await startMunshi(db.url, { MUNSHI_WHATSAPP_API_URL: wa.url, MUNSHI_WHATSAPP_APP_SECRET: secret });
+    shop = await Shop.open({ origin: srv.origin, wa, telegram: false });
+  });
+  after(async () => {
+    if (srv) await srv.stop();
+    if (db) db.drop();
+    await wa.close();
+  });
+
+  test('signed with MUNSHI_WHATSAPP_APP_SECRET, it lands on the channel of its phone_number_id', async () => {
+    const meta = new WhatsAppMeta({ munshi: srv.origin, path: '/webhooks/whatsapp', appSecret: secret, phoneNumberId: shop.pnid });
+    const waId = randomWaId();
+    const { payload, message } = meta.text(waId, 'hi');
+    const r = await meta.post(payload);
+    assert.equal(r.status, 200, r.info);
+    const m = await shop.waitInbound(message.id);
+    assert.equal(m.channel_id, shop.waChannel.id);
+    await shop.waitReply(m.id);
+    // The channel's own secret does not sign for the shared endpoint.
+    const own = new WhatsAppMeta({ munshi: srv.origin, path: '/webhooks/whatsapp', appSecret: shop.appSecret, phoneNumberId: shop.pnid });
+    assert.equal((await own.post(own.text(waId, 'hi').payload)).status, 401);
+  });
+
+  test('an unknown phone_number_id is acknowledged and stores nothing', async () => {
+    const meta = new WhatsAppMeta({ munshi: srv.origin, path: '/webhooks/whatsapp', appSecret: secret, phoneNumberId: randomDigits(15) });
+    const before = await shop.countMessages();
+    const { payload } = meta.text(randomWaId(), 'hi');
+    const r = await meta.post(payload);
+    assert.equal(r.status, 200, r.info);
+    await sleep(1500);
+    assert.equal(await shop.countMessages(), before);
   });
 });
 

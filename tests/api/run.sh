@@ -89,14 +89,13 @@ unset DATABASE_URL
 
 # The chat providers are local fakes (tests/fakes/*.mjs) that the chat tests
 # start on these ports; the server sends there, never to Meta or Telegram.
-# No LLM: the agent runs offline by default (the LLM tests start servers of
-# their own with MUNSHI_LLM_URL).
+# No LLM and no shared WhatsApp app: the defaults (chat_durability.test.mjs
+# starts servers of its own with MUNSHI_LLM_URL or MUNSHI_WHATSAPP_APP_SECRET).
 free_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 wa_port=$(free_port) && tg_port=$(free_port) || { log "cannot find a free port"; exit 1; }
 export MUNSHI_TEST_WA_PORT=$wa_port MUNSHI_TEST_TG_PORT=$tg_port
 export MUNSHI_WHATSAPP_API_URL=http://127.0.0.1:$wa_port/v21.0 MUNSHI_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
-export MUNSHI_WHATSAPP_APP_SECRET=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-unset MUNSHI_LLM_URL MUNSHI_LLM_KEY MUNSHI_LLM_MODEL
+unset MUNSHI_WHATSAPP_APP_SECRET MUNSHI_LLM_URL MUNSHI_LLM_KEY MUNSHI_LLM_MODEL
 
 keys=$(cd "$tmp" && "$bin" keys 2>"$tmp/keys.err") || {
   log "FAIL: '$bin keys' failed"; cat "$tmp/keys.err" >&2; exit 1
