@@ -260,10 +260,13 @@ static int record(db *d, const claimed *c, const chat_send_result *res,
                      "message_id = $2 AND attempts = $3 AND state = 'sending'",
                      k, 3, NULL, err))
     goto fail;
-  /* INBOUND-HOOK: statuses that arrived for this provider id before it was
-   * stored are kept by the inbound side until the message exists; its
-   * function that applies them (chat/inbound.c, not on main when this was
-   * written) belongs here, inside this transaction, for CHAT_SEND_SENT. */
+  /* INBOUND-HOOK: WhatsApp statuses that arrived for this provider id
+   * before it was stored wait in the inbound side's chat_status_pending.
+   * When chat/inbound.h (branch "inbound") is on main, call here, for
+   * CHAT_SEND_SENT, inside this transaction:
+   *   chat_statuses_apply_pending(d, c->profile_id, c->channel_id,
+   *                               res->provider_id, err)  (-1: goto fail)
+   * Until then the inbound worker's periodic sweep applies them. */
   if (db_commit(d, err)) goto out;
   rc = 0;
   goto out;
@@ -325,11 +328,11 @@ static const chat_channel *channel_get(db *d, arena *a, chan_cache *cache,
   return e->found ? &e->ch : NULL;
 }
 
-/* Sends one claimed message. *throttled is 1 when the rate limit put it
- * back untouched. Returns -1 only on a database error. */
+/* Sends one claimed message. *called is 1 once the provider has been
+ * called. Returns -1 only on a database error. */
 static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
-                    int *ncache, int *throttled, db_err *err) {
-  *throttled = 0;
+                    int *ncache, int *called, db_err *err) {
+  *called = 0;
   int64_t now = time_now_us();
   chat_send_result res;
   char why[256] = "";
@@ -412,10 +415,7 @@ static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
              : ch->platform == CHAT_WHATSAPP ? OUTBOX_WHATSAPP_RATE
                                              : OUTBOX_TELEGRAM_RATE;
   int64_t wait = rate_take(ch->id, rate, now);
-  if (wait > 0) {
-    *throttled = 1;
-    return put_back(d, c, now + wait, 1, NULL, err);
-  }
+  if (wait > 0) return put_back(d, c, now + wait, 1, NULL, err);
 
   net_header hd[2] = {{"Content-Type", "application/json"},
                       {"Authorization", h.authorization}};
@@ -432,6 +432,7 @@ static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
                  .keep_headers = keep,
                  .n_keep = 1};
   net_result nr;
+  *called = 1;
   if (net_request(&req, &nr) == 0)
     chat_send_parse(ch->platform, t.to, nr.status, buf_cstr(&nr.body),
                     nr.body.len, net_result_header(&nr, "Retry-After"), &res);
@@ -455,17 +456,18 @@ int chat_outbox_poll(void *arg, db *d, const char *worker, db_err *err) {
   arena *a = arena_new();
   if (settle_unknown(d, now, &settled, err)) goto out;
   if (claim(d, worker, now, rows, &n, err)) goto out;
-  int i = 0;
+  int i = 0, called = 0;
   for (; i < n; i++) {
-    int throttled;
-    if (send_one(d, a, &rows[i], cache, &ncache, &throttled, err)) break;
+    if (send_one(d, a, &rows[i], cache, &ncache, &called, err)) break;
     done++;
   }
-  /* After a database error, the rest of the batch goes back untouched
-   * (best effort: a failed connection leaves them to their lease). */
+  /* After a database error, what was not sent goes back untouched (best
+   * effort: on a lost connection they wait for their lease). A message
+   * whose provider call was made stays 'sending': its outcome is not
+   * recorded, so it must not be sent again. */
   if (i < n) {
     db_err e2;
-    for (int k = i + 1; k < n; k++)
+    for (int k = called ? i + 1 : i; k < n; k++)
       put_back(d, &rows[k], now, 1, NULL, &e2);
     goto out;
   }
