@@ -540,6 +540,50 @@ static void test_expired_lease_not_resent(void **state) {
   arena_free(a);
 }
 
+/* The database failing at any statement of a poll (db_fault_after) loses
+ * nothing and doubles nothing: each message reaches the provider exactly
+ * once, and ends 'sent', or - when the failure hit after the provider had
+ * answered - 'queued' with outcome_unknown once its lease runs out. */
+static void test_faults(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  char wa[37], id[37];
+  chat_session s;
+  add_whatsapp(f->d, f->profile, "1234567899", NULL, NULL, wa);
+  session(f->d, a, f->profile, wa, "919876543210", 1, &s);
+  int unknown = 0, sent = 0;
+  for (int nth = 1; nth <= 14; nth++) {
+    fake_server_reset(fs);
+    queue(f->d, &s, "text", "hi", NULL, id);
+    db_fault_after(nth);
+    (void)chat_outbox_poll(NULL, f->d, "test-worker", &err);
+    db_fault_after(0);
+    db_rollback(f->d);
+    for (int round = 0; round < 4 && outbox_rows(f->d) > 0; round++) {
+      make_due(f->d);
+      db_val v[] = {db_ts(time_now_us() - 1000)};
+      OK(db_query(f->d, "UPDATE chat_outbox SET lease_until = $1 WHERE state = 'sending'",
+                  v, 1, NULL, &err));
+      poll_once(f->d);
+    }
+    assert_int_equal(outbox_rows(f->d), 0);
+    if (fake_server_count(fs) != 1)
+      fail_msg("fault at statement %d: %zu requests", nth, fake_server_count(fs));
+    msg_state m = msg(f->d, id);
+    if (!strcmp(m.status, "sent")) {
+      sent++;
+    } else {
+      assert_string_equal(m.status, "queued");
+      assert_string_equal(m.error_code, "outcome_unknown");
+      unknown++;
+    }
+  }
+  /* Both ends were reached: failures before the call and after it. */
+  assert_true(sent > 0);
+  assert_true(unknown > 0);
+  arena_free(a);
+}
+
 /* ---- the operations ---------------------------------------------------------------- */
 
 static const char *no_header(const api_req *r, const char *name) {
@@ -732,6 +776,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_pollers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expired_lease_not_resent, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rpc, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
