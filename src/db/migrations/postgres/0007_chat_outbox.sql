@@ -10,7 +10,9 @@ CREATE INDEX chat_outbox_sending ON chat_outbox (lease_until) WHERE state = 'sen
 -- PostgreSQL's regular expressions allow at most 255 repetitions, so the
 -- check failed ("invalid regular expression") for every non-null secret
 -- and no Telegram channel could be given one. The same rule, written so
--- PostgreSQL can run it (SQLite's twin was right).
+-- PostgreSQL can run it (SQLite's twin was right). The inbound work's 0006
+-- carries the same fix; both drop and re-create the same constraint, so
+-- either order, or both, leaves one correct check.
 ALTER TABLE channels DROP CONSTRAINT IF EXISTS channels_webhook_secret_check;
 ALTER TABLE channels ADD CONSTRAINT channels_webhook_secret_check
   CHECK (length(webhook_secret) BETWEEN 1 AND 256
