@@ -42,10 +42,10 @@
 #include "chat/store.h"
 #include "jobs/worker.h"
 
-#define PRODUCTS_MAX 500   /* products the lexicon looks at */
-#define LIST_MAX 20        /* lines of a price, stock or debtors list */
-#define HISTORY_MAX 8      /* earlier messages sent to the LLM */
-#define REMIND_MAX 1000    /* customers one remind_all reaches */
+#define PRODUCTS_MAX 500 /* products the lexicon looks at */
+#define LIST_MAX 20      /* lines of a price, stock or debtors list */
+#define HISTORY_MAX 8    /* earlier messages sent to the LLM */
+#define REMIND_MAX 1000  /* customers one remind_all reaches */
 #define REPLY_CAP (64 * 1024)
 
 typedef struct product {
@@ -99,7 +99,8 @@ typedef struct agent_ctx {
   extra_msg *extra;
 } agent_ctx;
 
-/* ---- small helpers -------------------------------------------------------------- */
+/* ---- small helpers
+ * -------------------------------------------------------------- */
 
 static const char *money(agent_ctx *c, int64_t paise) {
   char m[AGENT_MONEY_MAX];
@@ -134,7 +135,8 @@ static int intra(const agent_ctx *c) {
          !strcmp(c->customer_state, c->state_code);
 }
 
-/* ---- step 1: read --------------------------------------------------------------- */
+/* ---- step 1: read
+ * --------------------------------------------------------------- */
 
 static int read_payload(agent_ctx *c, const event_row *ev, const char **sid) {
   json *j;
@@ -223,7 +225,8 @@ static int read_books(agent_ctx *c, db_err *err) {
   return 0;
 }
 
-/* ---- deciding ------------------------------------------------------------------- */
+/* ---- deciding
+ * ------------------------------------------------------------------- */
 
 static void add_prod(agent_ctx *c, int idx) {
   for (int i = 0; i < c->n_prods; i++)
@@ -236,8 +239,8 @@ static void decide_rules(agent_ctx *c) {
   int nm = agent_find_products(c->cat, &c->tk, m, AGENT_MENTIONS_MAX);
   const char **units = arena_alloc(c->a, sizeof *units * (size_t)(c->np + 1));
   for (int i = 0; i < c->np; i++) units[i] = unit_of(&c->p[i]);
-  c->n_lines = agent_read_lines(&c->tk, m, nm, units, c->lines,
-                                AGENT_MENTIONS_MAX);
+  c->n_lines =
+      agent_read_lines(&c->tk, m, nm, units, c->lines, AGENT_MENTIONS_MAX);
   c->n_prods = 0;
   for (int i = 0; i < nm; i++) add_prod(c, m[i].product);
   agent_facts f = {.from_owner = c->from_owner,
@@ -249,8 +252,7 @@ static void decide_rules(agent_ctx *c) {
 }
 
 /* The product an LLM named, checked against the books. */
-static int llm_product(agent_ctx *c, const json *args, int required,
-                       int *ok) {
+static int llm_product(agent_ctx *c, const json *args, int required, int *ok) {
   const json *p = json_get(args, "product");
   if (!p || p->type == JSON_NULL) {
     if (required) *ok = 0;
@@ -329,9 +331,13 @@ static int decide(agent_ctx *c, db_err *err) {
     if (read_history(c, &h, &nh, err)) return -1;
     const char **names = arena_alloc(c->a, sizeof *names * (size_t)(c->np + 1));
     for (int i = 0; i < c->np; i++) names[i] = c->p[i].name;
-    agent_llm_in in = {.model = cs->llm_model, .business = c->business,
-                       .products = names, .n_products = c->np,
-                       .history = h, .n_history = nh, .text = c->text,
+    agent_llm_in in = {.model = cs->llm_model,
+                       .business = c->business,
+                       .products = names,
+                       .n_products = c->np,
+                       .history = h,
+                       .n_history = nh,
+                       .text = c->text,
                        .from_owner = c->from_owner};
     const char *name = NULL;
     const json *args = NULL;
@@ -341,8 +347,10 @@ static int decide(agent_ctx *c, db_err *err) {
         decide_from_tool(c, name, args) == 0)
       return 0;
     if (name)
-      log_warn("chat.agent: the LLM chose %.40s with arguments that do not "
-               "check; the rules decide", name);
+      log_warn(
+          "chat.agent: the LLM chose %.40s with arguments that do not "
+          "check; the rules decide",
+          name);
     else
       log_warn("chat.agent: LLM failed (%s); the rules decide", why);
   }
@@ -350,7 +358,8 @@ static int decide(agent_ctx *c, db_err *err) {
   return 0;
 }
 
-/* ---- step 2: act ---------------------------------------------------------------- */
+/* ---- step 2: act
+ * ---------------------------------------------------------------- */
 
 /* One product's price line: base, rate and the price with GST for one
  * unit, computed as an invoice line of quantity 1 would be. */
@@ -447,18 +456,21 @@ static int run_op(agent_ctx *c, const char *op, const char *args_text,
   json_error je;
   if (json_parse(c->a, args_text, strlen(args_text), &args, &je)) {
     snprintf(err->code, sizeof err->code, "XX000");
-    snprintf(err->message, sizeof err->message, "agent: bad arguments for %s", op);
+    snprintf(err->message, sizeof err->message, "agent: bad arguments for %s",
+             op);
     return -1;
   }
-  biz_call call = {.op = op, .profile_id = c->profile_id, .args = args,
-                   .idem_key = key, .a = c->a};
+  biz_call call = {.op = op,
+                   .profile_id = c->profile_id,
+                   .args = args,
+                   .idem_key = key,
+                   .a = c->a};
   api_resp resp;
   api_resp_init(&resp);
   biz_run(c->d, &call, &resp);
   int rc;
   json *ans = NULL;
-  if (resp.body.len)
-    json_parse(c->a, resp.body.data, resp.body.len, &ans, &je);
+  if (resp.body.len) json_parse(c->a, resp.body.data, resp.body.len, &ans, &je);
   if (resp.status == 200 && ans) {
     *out = ans;
     rc = 0;
@@ -478,7 +490,8 @@ static int run_op(agent_ctx *c, const char *op, const char *args_text,
 
 static int json_money(const json *o, const char *key, int64_t *v) {
   const json *x = json_get(o, key);
-  return x && x->type == JSON_NUMBER && !json_decimal(x, MONEY_SCALE, v) ? 0 : -1;
+  return x && x->type == JSON_NUMBER && !json_decimal(x, MONEY_SCALE, v) ? 0
+                                                                         : -1;
 }
 
 static const char *json_text(const json *o, const char *key) {
@@ -523,8 +536,8 @@ static int act_confirm(agent_ctx *c, db_err *err) {
   if (rc == 0 && !strcmp(json_text(inv, "status"), "draft")) {
     /* create_invoice issues at once unless asked for a draft; should a
      * draft come back, it is issued here, under a key of its own. */
-    const char *a = arena_printf(c->a, "{\"invoice_id\":\"%s\"}",
-                                 json_text(inv, "id"));
+    const char *a =
+        arena_printf(c->a, "{\"invoice_id\":\"%s\"}", json_text(inv, "id"));
     rc = run_op(c, "issue_invoice", a,
                 arena_printf(c->a, "%s:issue", c->message_id), &inv, &why, err);
     if (rc < 0) return -1;
@@ -613,7 +626,8 @@ static void act_pay(agent_ctx *c) {
     buf link;
     buf_init(&link, 0);
     agent_upi_link(&link, c->upi_id, *c->business ? c->business : c->upi_id,
-                   c->debt, arena_printf(c->a, "Dues of %.100s", c->customer_name));
+                   c->debt,
+                   arena_printf(c->a, "Dues of %.100s", c->customer_name));
     say(c, R_PAY_LINK, money(c, c->debt), buf_cstr(&link), NULL, NULL, NULL);
     buf_free(&link);
   }
@@ -661,7 +675,8 @@ static void act_handover(agent_ctx *c) {
   }
 }
 
-/* ---- owner commands ------------------------------------------------------------- */
+/* ---- owner commands
+ * ------------------------------------------------------------- */
 
 static int act_sales_today(agent_ctx *c, db_err *err) {
   buf args;
@@ -735,8 +750,8 @@ static void act_stock(agent_ctx *c) {
   for (int i = 0; i < n; i++) {
     const product *p = &c->p[c->n_prods > 0 ? c->prods[i] : i];
     newline(c);
-    say(c, R_OWNER_STOCK_LINE, p->name, qty_text(c, p->stock), unit_of(p),
-        NULL, NULL);
+    say(c, R_OWNER_STOCK_LINE, p->name, qty_text(c, p->stock), unit_of(p), NULL,
+        NULL);
   }
 }
 
@@ -753,7 +768,8 @@ static const char *reminder_template(agent_ctx *c, const chat_channel *ch,
       !json_parse(c->a, ch->templates, strlen(ch->templates), &t, &je) &&
       t->type == JSON_ARRAY)
     for (size_t i = 0; i < t->n; i++) {
-      if (strcmp(json_text(t->items[i], "name"), ch->default_template)) continue;
+      if (strcmp(json_text(t->items[i], "name"), ch->default_template))
+        continue;
       if (*json_text(t->items[i], "language"))
         lang = json_text(t->items[i], "language");
       const json *p = json_get(t->items[i], "params");
@@ -769,7 +785,8 @@ static const char *reminder_template(agent_ctx *c, const chat_channel *ch,
   json_obj_str(&tp, "name", ch->default_template);
   json_obj_str(&tp, "language", lang);
   json_obj_arr(&tp, "params", &ps);
-  for (int64_t i = 0; i < nparams && i < 3; i++) json_obj_str(&ps, NULL, vals[i]);
+  for (int64_t i = 0; i < nparams && i < 3; i++)
+    json_obj_str(&ps, NULL, vals[i]);
   json_obj_close(&ps);
   json_obj_close(&tp);
   json_obj_close(&o);
@@ -787,7 +804,8 @@ static int act_remind_all(agent_ctx *c, db_err *err) {
     const json *row = list->items[i];
     int64_t debt;
     if (json_money(row, "total_debt", &debt) || debt <= 0) continue;
-    db_val v[] = {db_uuid(c->profile_id), db_uuid(json_text(row, "customer_id"))};
+    db_val v[] = {db_uuid(c->profile_id),
+                  db_uuid(json_text(row, "customer_id"))};
     db_res *r = NULL;
     /* The customer's conversation they wrote in last. */
     if (db_query(c->d,
@@ -796,12 +814,13 @@ static int act_remind_all(agent_ctx *c, db_err *err) {
                  "last_inbound_at DESC NULLS LAST, id LIMIT 1",
                  v, 2, &r, err))
       return -1;
-    const char *sid = db_res_rows(r) ? arena_strdup(c->a, db_res_text(r, 0, 0)) : NULL;
+    const char *sid =
+        db_res_rows(r) ? arena_strdup(c->a, db_res_text(r, 0, 0)) : NULL;
     db_res_free(r);
     extra_msg *m = arena_alloc(c->a, sizeof *m);
     int found = 0;
-    if (sid && chat_session_load(c->d, c->a, c->profile_id, sid, &m->s, &found,
-                                 err))
+    if (sid &&
+        chat_session_load(c->d, c->a, c->profile_id, sid, &m->s, &found, err))
       return -1;
     if (!found) {
       skipped++;
@@ -845,42 +864,70 @@ static int act_remind_all(agent_ctx *c, db_err *err) {
 static int act(agent_ctx *c, db_err *err) {
   if (c->intent != AGENT_FALLBACK) c->next.fallbacks = 0;
   switch (c->intent) {
-  case AGENT_GREET:
-    say(c, R_GREET, *c->business ? c->business : "us", NULL, NULL, NULL, NULL);
-    return 0;
-  case AGENT_HELP: say(c, R_HELP, NULL, NULL, NULL, NULL, NULL); return 0;
-  case AGENT_THANKS: say(c, R_THANKS, NULL, NULL, NULL, NULL, NULL); return 0;
-  case AGENT_PRICE: act_price(c); return 0;
-  case AGENT_AVAILABILITY: act_availability(c); return 0;
-  case AGENT_ORDER: act_order(c); return 0;
-  case AGENT_CONFIRM_ORDER: return act_confirm(c, err);
-  case AGENT_CANCEL_ORDER: act_cancel(c); return 0;
-  case AGENT_BALANCE: act_balance(c); return 0;
-  case AGENT_LAST_INVOICE: return act_last_invoice(c, err);
-  case AGENT_PAY: act_pay(c); return 0;
-  case AGENT_TRACK: return act_track(c, err);
-  case AGENT_HANDOVER: act_handover(c); return 0;
-  case AGENT_OWNER_SALES_TODAY: return act_sales_today(c, err);
-  case AGENT_OWNER_DEBTORS: return act_debtors(c, err);
-  case AGENT_OWNER_STOCK: act_stock(c); return 0;
-  case AGENT_OWNER_REMIND_ALL: return act_remind_all(c, err);
-  case AGENT_FALLBACK:
-  default:
-    c->next.fallbacks = c->st.fallbacks + 1;
-    if (c->next.fallbacks >= 2 && !c->from_owner) {
-      /* Two misunderstandings in a row: a person takes over. */
-      c->intent = AGENT_HANDOVER;
-      c->next.fallbacks = 0;
+    case AGENT_GREET:
+      say(c, R_GREET, *c->business ? c->business : "us", NULL, NULL, NULL,
+          NULL);
+      return 0;
+    case AGENT_HELP:
+      say(c, R_HELP, NULL, NULL, NULL, NULL, NULL);
+      return 0;
+    case AGENT_THANKS:
+      say(c, R_THANKS, NULL, NULL, NULL, NULL, NULL);
+      return 0;
+    case AGENT_PRICE:
+      act_price(c);
+      return 0;
+    case AGENT_AVAILABILITY:
+      act_availability(c);
+      return 0;
+    case AGENT_ORDER:
+      act_order(c);
+      return 0;
+    case AGENT_CONFIRM_ORDER:
+      return act_confirm(c, err);
+    case AGENT_CANCEL_ORDER:
+      act_cancel(c);
+      return 0;
+    case AGENT_BALANCE:
+      act_balance(c);
+      return 0;
+    case AGENT_LAST_INVOICE:
+      return act_last_invoice(c, err);
+    case AGENT_PAY:
+      act_pay(c);
+      return 0;
+    case AGENT_TRACK:
+      return act_track(c, err);
+    case AGENT_HANDOVER:
       act_handover(c);
       return 0;
-    }
-    c->intent = AGENT_FALLBACK;
-    say(c, R_FALLBACK, NULL, NULL, NULL, NULL, NULL);
-    return 0;
+    case AGENT_OWNER_SALES_TODAY:
+      return act_sales_today(c, err);
+    case AGENT_OWNER_DEBTORS:
+      return act_debtors(c, err);
+    case AGENT_OWNER_STOCK:
+      act_stock(c);
+      return 0;
+    case AGENT_OWNER_REMIND_ALL:
+      return act_remind_all(c, err);
+    case AGENT_FALLBACK:
+    default:
+      c->next.fallbacks = c->st.fallbacks + 1;
+      if (c->next.fallbacks >= 2 && !c->from_owner) {
+        /* Two misunderstandings in a row: a person takes over. */
+        c->intent = AGENT_HANDOVER;
+        c->next.fallbacks = 0;
+        act_handover(c);
+        return 0;
+      }
+      c->intent = AGENT_FALLBACK;
+      say(c, R_FALLBACK, NULL, NULL, NULL, NULL, NULL);
+      return 0;
   }
 }
 
-/* ---- step 3: write -------------------------------------------------------------- */
+/* ---- step 3: write
+ * -------------------------------------------------------------- */
 
 static const char *metadata(agent_ctx *c) {
   buf b;
@@ -943,8 +990,8 @@ static const char *clip(arena *a, const char *s, size_t n) {
 static int note_owner(agent_ctx *c, db_err *err) {
   chat_channel ch;
   int found = 0;
-  if (chat_channel_load(c->d, c->a, c->profile_id, c->s.channel_id, &ch,
-                        &found, err))
+  if (chat_channel_load(c->d, c->a, c->profile_id, c->s.channel_id, &ch, &found,
+                        err))
     return -1;
   if (!found) return 0;
   chat_contact who = {0};
@@ -965,7 +1012,8 @@ static int note_owner(agent_ctx *c, db_err *err) {
   const char *args[] = {c->has_customer ? c->customer_name : c->s.contact_id,
                         c->s.contact_id, clip(c->a, c->text, 300)};
   agent_say(&text, AGENT_LANG_EN, R_OWNER_NOTE, args, 3);
-  chat_out o = {.session_id = os.id, .sender = "agent",
+  chat_out o = {.session_id = os.id,
+                .sender = "agent",
                 .content = buf_cstr(&text),
                 .metadata = "{\"agent\":{\"action\":\"handover_note\"}}"};
   int rc = chat_enqueue(c->d, &os, &o, NULL, NULL, err);
@@ -980,9 +1028,11 @@ static int write_all(agent_ctx *c, db_err *err) {
   agent_state_write(&st, &c->next);
   int rc = -1, dup = 0;
   if (db_begin(c->d, 1, err)) goto out;
-  chat_out o = {.session_id = c->s.id, .sender = "agent",
+  chat_out o = {.session_id = c->s.id,
+                .sender = "agent",
                 .message_type = c->buttons ? "interactive" : "text",
-                .content = buf_cstr(&c->reply), .metadata = meta,
+                .content = buf_cstr(&c->reply),
+                .metadata = meta,
                 .reply_to = c->message_id};
   if (chat_enqueue(c->d, &c->s, &o, NULL, &dup, err)) goto fail;
   if (dup) {
@@ -993,22 +1043,27 @@ static int write_all(agent_ctx *c, db_err *err) {
   }
   /* is_bot_active is only ever turned off here: the owner may have
    * changed it since step 1, and that choice stands. */
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->s.id), db_json(buf_cstr(&st)),
-                db_ts(time_now_us()), db_bool(0)};
+  int64_t now = time_now_us();
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->s.id),
+                db_json(buf_cstr(&st)), db_ts(now)};
+  db_val off[] = {db_uuid(c->profile_id), db_uuid(c->s.id), db_bool(0),
+                  db_ts(now)};
   if (db_query_fixed(c->d,
                      "UPDATE sessions SET agent_state = $3, updated_at = $4 "
                      "WHERE profile_id = $1 AND id = $2",
                      v, 4, NULL, err) ||
       (c->bot_off &&
        db_query_fixed(c->d,
-                      "UPDATE sessions SET is_bot_active = $5, updated_at = "
+                      "UPDATE sessions SET is_bot_active = $3, updated_at = "
                       "$4 WHERE profile_id = $1 AND id = $2",
-                      v, 5, NULL, err)))
+                      off, 4, NULL, err)))
     goto fail;
   if (c->note_owner && note_owner(c, err)) goto fail;
   for (extra_msg *m = c->extra; m; m = m->next) {
-    chat_out x = {.session_id = m->s.id, .sender = m->sender,
-                  .message_type = m->type, .content = m->content,
+    chat_out x = {.session_id = m->s.id,
+                  .sender = m->sender,
+                  .message_type = m->type,
+                  .content = m->content,
                   .metadata = m->metadata};
     if (chat_enqueue(c->d, &m->s, &x, NULL, NULL, err)) goto fail;
   }
@@ -1023,7 +1078,8 @@ out:
   return rc;
 }
 
-/* ---- the consumer --------------------------------------------------------------- */
+/* ---- the consumer
+ * --------------------------------------------------------------- */
 
 static int run(agent_ctx *c, const event_row *ev, db_err *err) {
   const char *sid;
@@ -1061,8 +1117,8 @@ int chat_agent_handle(void *arg, db *d, const event_row *ev, int attempts,
   c->profile_id = ev->profile_id;
   buf_init(&c->reply, REPLY_CAP);
   int rc = run(c, ev, err);
-  if (rc) log_warn("chat.agent: event %s: [%s] %s", ev->id, err->code,
-                   err->message);
+  if (rc)
+    log_warn("chat.agent: event %s: [%s] %s", ev->id, err->code, err->message);
   buf_free(&c->reply);
   arena_free(a);
   return rc;

@@ -38,10 +38,10 @@ int agent_intent_is_owner(agent_intent i);
 
 /* What the rules know besides the words. */
 typedef struct agent_facts {
-  int from_owner;    /* the message came from the owner's phone or chat */
-  int has_pending;   /* an order waits for a yes or a no */
-  int n_products;    /* products the message names (lexicon) */
-  int has_quantity;  /* a number or number word next to a product */
+  int from_owner;   /* the message came from the owner's phone or chat */
+  int has_pending;  /* an order waits for a yes or a no */
+  int n_products;   /* products the message names (lexicon) */
+  int has_quantity; /* a number or number word next to a product */
 } agent_facts;
 
 /* Picks the action for a message. Owner commands only when from_owner; a

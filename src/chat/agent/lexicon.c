@@ -15,8 +15,8 @@
 /* Synonym groups: each row ends with NULL. */
 static const char *const groups[][14] = {
     {"atta", "aata", "aatta", "wheat flour", "gehun ka atta", "gehu ka atta",
-     "gehun atta", "chakki atta", "आटा", "गेहूं का आटा", "गेहूँ का आटा",
-     "गेहूं आटा", NULL},
+     "gehun atta", "chakki atta", "आटा", "गेहूं का आटा", "गेहूँ का आटा", "गेहूं आटा",
+     NULL},
     {"rice", "chawal", "chaawal", "chaval", "chawel", "चावल", "basmati",
      "बासमती", NULL},
     {"oil", "tel", "तेल", "cooking oil", "refined oil", NULL},
@@ -38,22 +38,25 @@ static const char *const groups[][14] = {
 
 /* Words of product names that do not tell products apart. */
 static const char *const dull_words[] = {
-    "of", "and", "the", "with", "pure", "fresh", "premium", "special",
-    "best", "new", "pack", "packet", "pouch", "bag", "box", "loose", "ka",
-    "ki", "ke", "का", "की", "के", NULL};
+    "of",   "and", "the",  "with",   "pure",  "fresh", "premium", "special",
+    "best", "new", "pack", "packet", "pouch", "bag",   "box",     "loose",
+    "ka",   "ki",  "ke",   "का",     "की",    "के",     NULL};
 
 /* Words of messages that are everyday words or the rules' keywords: they
  * name a product only when they equal one of its words, never by a typo
  * ("rate" is not "date"). */
 static const char *const common_words[] = {
-    "rate", "rates", "price", "prices", "stock", "order", "orders", "bill",
-    "pay", "track", "send", "sent", "bhejo", "bhej", "hai", "kya", "what",
-    "have", "need", "want", "with", "more", "some", "much", "many", "today",
-    "total", "dena", "dedo", "kitna", "kitne", "kitni", "chahiye", "please",
-    "thanks", "hello", "namaste", "cancel", "confirm", "haan", "nahi",
-    "balance", "hisaab", "hisab", "baki", "baaki", "where", "when", "delivery",
-    "invoice", "help", "human", "remind", "sales", "bikri", "debtors",
-    "available", "milega", "dijiye", "batao", "there", "this", "that", NULL};
+    "rate",     "rates",   "price",     "prices", "stock",  "order",
+    "orders",   "bill",    "pay",       "track",  "send",   "sent",
+    "bhejo",    "bhej",    "hai",       "kya",    "what",   "have",
+    "need",     "want",    "with",      "more",   "some",   "much",
+    "many",     "today",   "total",     "dena",   "dedo",   "kitna",
+    "kitne",    "kitni",   "chahiye",   "please", "thanks", "hello",
+    "namaste",  "cancel",  "confirm",   "haan",   "nahi",   "balance",
+    "hisaab",   "hisab",   "baki",      "baaki",  "where",  "when",
+    "delivery", "invoice", "help",      "human",  "remind", "sales",
+    "bikri",    "debtors", "available", "milega", "dijiye", "batao",
+    "there",    "this",    "that",      NULL};
 
 static int in_null_list(const char *w, const char *const *list) {
   for (int i = 0; list[i]; i++)

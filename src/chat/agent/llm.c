@@ -37,8 +37,9 @@ static const struct {
      "\"required\":[\"items\"]}"},
     {AGENT_CONFIRM_ORDER, "The customer says yes to the order just proposed.",
      NULL},
-    {AGENT_CANCEL_ORDER, "The customer says no to or cancels the order just "
-                         "proposed.",
+    {AGENT_CANCEL_ORDER,
+     "The customer says no to or cancels the order just "
+     "proposed.",
      NULL},
     {AGENT_BALANCE, "The customer asks how much they owe.", NULL},
     {AGENT_LAST_INVOICE, "The customer asks about their last invoice or bill.",
@@ -52,8 +53,9 @@ static const struct {
     {AGENT_OWNER_STOCK, "The owner asks the stock of a product (or of all).",
      "{\"type\":\"object\",\"properties\":{\"product\":{\"type\":\"string\","
      "\"description\":\"the product's name; leave out for all\"}}}"},
-    {AGENT_OWNER_REMIND_ALL, "The owner asks to remind every customer with "
-                             "dues.",
+    {AGENT_OWNER_REMIND_ALL,
+     "The owner asks to remind every customer with "
+     "dues.",
      NULL},
 };
 
@@ -70,8 +72,9 @@ void agent_llm_request(buf *b, const agent_llm_in *in) {
     buf_printf(&sys, "%s %.120s", i ? "," : "", in->products[i]);
   buf_putc(&sys, '.');
   if (in->from_owner)
-    buf_puts(&sys, " This message is from the shop's owner: the owner_ tools "
-                   "are for the owner's commands.");
+    buf_puts(&sys,
+             " This message is from the shop's owner: the owner_ tools "
+             "are for the owner's commands.");
 
   json_obj root, msgs, m, tl, t, fn;
   json_obj_open(&root, b);
@@ -83,7 +86,8 @@ void agent_llm_request(buf *b, const agent_llm_in *in) {
   json_obj_close(&m);
   for (int i = 0; i < in->n_history; i++) {
     json_obj_nest(&msgs, NULL, &m);
-    json_obj_str(&m, "role", in->history[i].from_customer ? "user" : "assistant");
+    json_obj_str(&m, "role",
+                 in->history[i].from_customer ? "user" : "assistant");
     json_obj_str(&m, "content", in->history[i].text ? in->history[i].text : "");
     json_obj_close(&m);
   }
@@ -130,7 +134,8 @@ int agent_llm_parse(arena *a, const char *body, size_t len, const char **name,
   *name = nm->str;
   /* "arguments" is a string of JSON in OpenAI's API; some servers send
    * the object itself. Absent or empty: no arguments. */
-  if (!ar || ar->type == JSON_NULL || (ar->type == JSON_STRING && ar->len == 0)) {
+  if (!ar || ar->type == JSON_NULL ||
+      (ar->type == JSON_STRING && ar->len == 0)) {
     json *empty;
     if (json_parse(a, "{}", 2, &empty, &je)) return -1;
     *args = empty;
@@ -150,9 +155,8 @@ int agent_llm_parse(arena *a, const char *body, size_t len, const char **name,
 }
 
 int agent_llm_choose(arena *a, const char *url, const char *key,
-                     long timeout_ms, const agent_llm_in *in,
-                     const char **name, const json **args, char *why,
-                     size_t whylen) {
+                     long timeout_ms, const agent_llm_in *in, const char **name,
+                     const json **args, char *why, size_t whylen) {
   buf body;
   buf_init(&body, 0);
   agent_llm_request(&body, in);

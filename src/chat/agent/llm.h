@@ -26,13 +26,13 @@ typedef struct agent_turn {
 
 typedef struct agent_llm_in {
   const char *model;
-  const char *business;         /* the shop's name, for the system prompt */
-  const char *const *products;  /* the product names the shop sells */
+  const char *business;        /* the shop's name, for the system prompt */
+  const char *const *products; /* the product names the shop sells */
   int n_products;
-  const agent_turn *history;    /* oldest first */
+  const agent_turn *history; /* oldest first */
   int n_history;
-  const char *text;             /* the message to answer */
-  int from_owner;               /* offer the owner_* commands too */
+  const char *text; /* the message to answer */
+  int from_owner;   /* offer the owner_* commands too */
 } agent_llm_in;
 
 /* Writes the request body (model, messages, tools, tool_choice
@@ -49,8 +49,7 @@ int agent_llm_parse(arena *a, const char *body, size_t len, const char **name,
  * key is empty) and timeout_ms, and parses the answer. Returns 0, or -1
  * (with a short reason in why) on any failure. */
 int agent_llm_choose(arena *a, const char *url, const char *key,
-                     long timeout_ms, const agent_llm_in *in,
-                     const char **name, const json **args, char *why,
-                     size_t whylen);
+                     long timeout_ms, const agent_llm_in *in, const char **name,
+                     const json **args, char *why, size_t whylen);
 
 #endif

@@ -17,35 +17,35 @@ static const struct {
   const char *w;
   agent_unit u;
 } units[] = {
-    {"kg", AGENT_UNIT_KG},       {"kgs", AGENT_UNIT_KG},
-    {"kilo", AGENT_UNIT_KG},     {"kilos", AGENT_UNIT_KG},
-    {"kilogram", AGENT_UNIT_KG}, {"kilograms", AGENT_UNIT_KG},
-    {"किलो", AGENT_UNIT_KG},     {"केजी", AGENT_UNIT_KG},
-    {"g", AGENT_UNIT_G},         {"gm", AGENT_UNIT_G},
-    {"gms", AGENT_UNIT_G},       {"gram", AGENT_UNIT_G},
-    {"grams", AGENT_UNIT_G},     {"gramme", AGENT_UNIT_G},
-    {"ग्राम", AGENT_UNIT_G},      {"l", AGENT_UNIT_L},
-    {"ltr", AGENT_UNIT_L},       {"ltrs", AGENT_UNIT_L},
-    {"litre", AGENT_UNIT_L},     {"litres", AGENT_UNIT_L},
-    {"liter", AGENT_UNIT_L},     {"liters", AGENT_UNIT_L},
-    {"लीटर", AGENT_UNIT_L},      {"लिटर", AGENT_UNIT_L},
-    {"ml", AGENT_UNIT_ML},       {"मिली", AGENT_UNIT_ML},
-    {"pc", AGENT_UNIT_PIECE},    {"pcs", AGENT_UNIT_PIECE},
-    {"piece", AGENT_UNIT_PIECE}, {"pieces", AGENT_UNIT_PIECE},
-    {"nag", AGENT_UNIT_PIECE},   {"नग", AGENT_UNIT_PIECE},
-    {"bag", AGENT_UNIT_PIECE},   {"bags", AGENT_UNIT_PIECE},
-    {"bori", AGENT_UNIT_PIECE},  {"boriya", AGENT_UNIT_PIECE},
-    {"बोरी", AGENT_UNIT_PIECE},  {"बैग", AGENT_UNIT_PIECE},
-    {"packet", AGENT_UNIT_PIECE}, {"packets", AGENT_UNIT_PIECE},
-    {"pkt", AGENT_UNIT_PIECE},   {"pkts", AGENT_UNIT_PIECE},
-    {"pack", AGENT_UNIT_PIECE},  {"packs", AGENT_UNIT_PIECE},
-    {"पैकेट", AGENT_UNIT_PIECE}, {"box", AGENT_UNIT_PIECE},
-    {"boxes", AGENT_UNIT_PIECE}, {"bottle", AGENT_UNIT_PIECE},
+    {"kg", AGENT_UNIT_KG},         {"kgs", AGENT_UNIT_KG},
+    {"kilo", AGENT_UNIT_KG},       {"kilos", AGENT_UNIT_KG},
+    {"kilogram", AGENT_UNIT_KG},   {"kilograms", AGENT_UNIT_KG},
+    {"किलो", AGENT_UNIT_KG},       {"केजी", AGENT_UNIT_KG},
+    {"g", AGENT_UNIT_G},           {"gm", AGENT_UNIT_G},
+    {"gms", AGENT_UNIT_G},         {"gram", AGENT_UNIT_G},
+    {"grams", AGENT_UNIT_G},       {"gramme", AGENT_UNIT_G},
+    {"ग्राम", AGENT_UNIT_G},        {"l", AGENT_UNIT_L},
+    {"ltr", AGENT_UNIT_L},         {"ltrs", AGENT_UNIT_L},
+    {"litre", AGENT_UNIT_L},       {"litres", AGENT_UNIT_L},
+    {"liter", AGENT_UNIT_L},       {"liters", AGENT_UNIT_L},
+    {"लीटर", AGENT_UNIT_L},        {"लिटर", AGENT_UNIT_L},
+    {"ml", AGENT_UNIT_ML},         {"मिली", AGENT_UNIT_ML},
+    {"pc", AGENT_UNIT_PIECE},      {"pcs", AGENT_UNIT_PIECE},
+    {"piece", AGENT_UNIT_PIECE},   {"pieces", AGENT_UNIT_PIECE},
+    {"nag", AGENT_UNIT_PIECE},     {"नग", AGENT_UNIT_PIECE},
+    {"bag", AGENT_UNIT_PIECE},     {"bags", AGENT_UNIT_PIECE},
+    {"bori", AGENT_UNIT_PIECE},    {"boriya", AGENT_UNIT_PIECE},
+    {"बोरी", AGENT_UNIT_PIECE},    {"बैग", AGENT_UNIT_PIECE},
+    {"packet", AGENT_UNIT_PIECE},  {"packets", AGENT_UNIT_PIECE},
+    {"pkt", AGENT_UNIT_PIECE},     {"pkts", AGENT_UNIT_PIECE},
+    {"pack", AGENT_UNIT_PIECE},    {"packs", AGENT_UNIT_PIECE},
+    {"पैकेट", AGENT_UNIT_PIECE},     {"box", AGENT_UNIT_PIECE},
+    {"boxes", AGENT_UNIT_PIECE},   {"bottle", AGENT_UNIT_PIECE},
     {"bottles", AGENT_UNIT_PIECE}, {"बोतल", AGENT_UNIT_PIECE},
-    {"dabba", AGENT_UNIT_PIECE}, {"डिब्बा", AGENT_UNIT_PIECE},
-    {"unit", AGENT_UNIT_PIECE},  {"units", AGENT_UNIT_PIECE},
-    {"nos", AGENT_UNIT_PIECE},   {"dozen", AGENT_UNIT_DOZEN},
-    {"dozens", AGENT_UNIT_DOZEN}, {"darjan", AGENT_UNIT_DOZEN},
+    {"dabba", AGENT_UNIT_PIECE},   {"डिब्बा", AGENT_UNIT_PIECE},
+    {"unit", AGENT_UNIT_PIECE},    {"units", AGENT_UNIT_PIECE},
+    {"nos", AGENT_UNIT_PIECE},     {"dozen", AGENT_UNIT_DOZEN},
+    {"dozens", AGENT_UNIT_DOZEN},  {"darjan", AGENT_UNIT_DOZEN},
     {"दर्जन", AGENT_UNIT_DOZEN},
 };
 
@@ -63,17 +63,17 @@ static const struct {
   const char *w;
   int64_t v;
 } number_words[] = {
-    {"ek", 1000},     {"do", 2000},     {"teen", 3000},   {"char", 4000},
-    {"chaar", 4000},  {"paanch", 5000}, {"panch", 5000},  {"chhe", 6000},
-    {"chah", 6000},   {"saat", 7000},   {"aath", 8000},   {"nau", 9000},
-    {"das", 10000},   {"one", 1000},    {"two", 2000},    {"three", 3000},
-    {"four", 4000},   {"five", 5000},   {"six", 6000},    {"seven", 7000},
-    {"eight", 8000},  {"nine", 9000},   {"ten", 10000},   {"half", 500},
-    {"aadha", 500},   {"adha", 500},    {"dedh", 1500},   {"derh", 1500},
-    {"dhai", 2500},   {"dhaai", 2500},  {"एक", 1000},     {"दो", 2000},
-    {"तीन", 3000},    {"चार", 4000},    {"पांच", 5000},   {"पाँच", 5000},
-    {"छह", 6000},     {"छः", 6000},     {"सात", 7000},    {"आठ", 8000},
-    {"नौ", 9000},     {"दस", 10000},    {"आधा", 500},     {"डेढ़", 1500},
+    {"ek", 1000},       {"do", 2000},     {"teen", 3000},  {"char", 4000},
+    {"chaar", 4000},    {"paanch", 5000}, {"panch", 5000}, {"chhe", 6000},
+    {"chah", 6000},     {"saat", 7000},   {"aath", 8000},  {"nau", 9000},
+    {"das", 10000},     {"one", 1000},    {"two", 2000},   {"three", 3000},
+    {"four", 4000},     {"five", 5000},   {"six", 6000},   {"seven", 7000},
+    {"eight", 8000},    {"nine", 9000},   {"ten", 10000},  {"half", 500},
+    {"aadha", 500},     {"adha", 500},    {"dedh", 1500},  {"derh", 1500},
+    {"dhai", 2500},     {"dhaai", 2500},  {"एक", 1000},    {"दो", 2000},
+    {"तीन", 3000},      {"चार", 4000},    {"पांच", 5000},   {"पाँच", 5000},
+    {"छह", 6000},       {"छः", 6000},     {"सात", 7000},   {"आठ", 8000},
+    {"नौ", 9000},       {"दस", 10000},    {"आधा", 500},    {"डेढ़", 1500},
     {"डेढ\u093c", 1500}, {"ढाई", 2500},
 };
 
@@ -129,8 +129,8 @@ int agent_qty_convert(int64_t n, agent_unit said, const char *product_unit,
 }
 
 static int filler(const char *w) {
-  static const char *const f[] = {"of", "ka", "ki", "ke", "x", "का", "की",
-                                  "के", "wala", "wali", "se", NULL};
+  static const char *const f[] = {"of", "ka", "ki",   "ke",   "x",  "का",
+                                  "की", "के",  "wala", "wali", "se", NULL};
   for (int i = 0; f[i]; i++)
     if (!strcmp(w, f[i])) return 1;
   return 0;
@@ -171,8 +171,8 @@ static int look_ahead(const agent_tokens *tk, int end, const int *used,
   *unit = AGENT_UNIT_NONE;
   if (j < tk->n && tk->t[j].s[0] == '-') j++;
   if (number_at(tk, j, used) <= 0) return 0;
-  agent_unit u = j + 1 < tk->n ? agent_unit_of(tk->t[j + 1].s, NULL)
-                               : AGENT_UNIT_NONE;
+  agent_unit u =
+      j + 1 < tk->n ? agent_unit_of(tk->t[j + 1].s, NULL) : AGENT_UNIT_NONE;
   if (!tk->t[j].is_num && u == AGENT_UNIT_NONE) return 0;
   *unit = u;
   *num_at = j;

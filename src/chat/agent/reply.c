@@ -26,7 +26,8 @@ static const char *const texts[R_N_MESSAGES][AGENT_LANGS] = {
          "oil\", \"my balance\", \"last bill\", \"how to pay\", \"where is my "
          "order\", or \"talk to a person\".",
          "Aap pooch sakte hain: \"rice ka rate\", \"atta milega\", \"atta aur "
-         "tel bhejo\", \"mera hisaab\", \"last bill\", \"payment kaise karein\", "
+         "tel bhejo\", \"mera hisaab\", \"last bill\", \"payment kaise "
+         "karein\", "
          "\"order kahan hai\", ya \"kisi insaan se baat karni hai\".",
          "आप पूछ सकते हैं: \"चावल का दाम\", \"आटा मिलेगा\", \"आटा और तेल "
          "भेजो\", \"मेरा हिसाब\", \"आखिरी बिल\", \"भुगतान कैसे करें\", \"ऑर्डर "
@@ -82,8 +83,8 @@ static const char *const texts[R_N_MESSAGES][AGENT_LANGS] = {
     [R_LAST_INVOICE] = {"Your last invoice is {1} of {2}: total {3}, due {4}.",
                         "Aapka last bill {1}, {2} ka: total {3}, baaki {4}.",
                         "आपका आखिरी बिल {1}, {2} का: कुल {3}, बकाया {4}।"},
-    [R_NO_INVOICE] = {"You have no invoices yet.", "Abhi tak koi bill nahi hai.",
-                      "अभी तक कोई बिल नहीं है।"},
+    [R_NO_INVOICE] = {"You have no invoices yet.",
+                      "Abhi tak koi bill nahi hai.", "अभी तक कोई बिल नहीं है।"},
     [R_PAY_LINK] = {"Please pay {1} by UPI: {2}",
                     "Kripya {1} UPI se bhejiye: {2}",
                     "कृपया {1} यूपीआई से भेजिए: {2}"},
@@ -122,8 +123,7 @@ static const char *const texts[R_N_MESSAGES][AGENT_LANGS] = {
     [R_OWNER_DEBTORS_HEAD] = {"Customers with dues:", "Jinka baaki hai:",
                               "जिनका बकाया है:"},
     [R_OWNER_DEBTOR_LINE] = {"- {1}: {2}", "- {1}: {2}", "- {1}: {2}"},
-    [R_OWNER_NO_DEBTORS] = {"Nobody owes you money.",
-                            "Kisi ka baaki nahi hai.",
+    [R_OWNER_NO_DEBTORS] = {"Nobody owes you money.", "Kisi ka baaki nahi hai.",
                             "किसी का बकाया नहीं है।"},
     [R_OWNER_STOCK_LINE] = {"- {1}: {2} {3}", "- {1}: {2} {3}",
                             "- {1}: {2} {3}"},
@@ -136,9 +136,10 @@ static const char *const texts[R_N_MESSAGES][AGENT_LANGS] = {
     [R_REMINDER] = {"Hello {1}, a reminder from {2}: your balance due is {3}.",
                     "Namaste {1}, {2} se yaad dilana: aapka baaki {3} hai.",
                     "नमस्ते {1}, {2} से याद दिलाना: आपका बकाया {3} है।"},
-    [R_OWNER_NOTE] = {"{1} ({2}) asked for a person: \"{3}\"",
-                      "{1} ({2}) kisi insaan se baat karna chahte hain: \"{3}\"",
-                      "{1} ({2}) किसी व्यक्ति से बात करना चाहते हैं: \"{3}\""},
+    [R_OWNER_NOTE] =
+        {"{1} ({2}) asked for a person: \"{3}\"",
+         "{1} ({2}) kisi insaan se baat karna chahte hain: \"{3}\"",
+         "{1} ({2}) किसी व्यक्ति से बात करना चाहते हैं: \"{3}\""},
 };
 
 void agent_say(buf *b, agent_lang l, agent_msg m, const char *const *args,
@@ -158,7 +159,8 @@ void agent_say(buf *b, agent_lang l, agent_msg m, const char *const *args,
   }
 }
 
-/* ---- numbers -------------------------------------------------------------------- */
+/* ---- numbers
+ * -------------------------------------------------------------------- */
 
 void agent_money(int64_t paise, char out[AGENT_MONEY_MAX]) {
   /* |INT64_MIN| does not fit: money never comes near it (GST_MONEY_MAX). */

@@ -63,13 +63,13 @@ static int classify(uint32_t cp, char *digit) {
   if (cp < 0x80) return C_SEP;
   /* Joiners inside a Devanagari word: dropped, the word goes on. */
   if (cp == 0x200C || cp == 0x200D) return C_SKIP;
-  if (cp <= 0xBF) return C_SEP;                     /* Latin-1 punctuation */
-  if (cp == 0x0964 || cp == 0x0965) return C_SEP;   /* danda */
-  if (cp >= 0x2000 && cp <= 0x2BFF) return C_SEP;   /* punctuation, ₹, arrows */
+  if (cp <= 0xBF) return C_SEP;                   /* Latin-1 punctuation */
+  if (cp == 0x0964 || cp == 0x0965) return C_SEP; /* danda */
+  if (cp >= 0x2000 && cp <= 0x2BFF) return C_SEP; /* punctuation, ₹, arrows */
   if (cp >= 0x3000 && cp <= 0x303F) return C_SEP;
-  if (cp >= 0xFE00 && cp <= 0xFE0F) return C_SKIP;  /* variation selectors */
+  if (cp >= 0xFE00 && cp <= 0xFE0F) return C_SKIP; /* variation selectors */
   if (cp >= 0xFF00 && cp <= 0xFF0F) return C_SEP;
-  if (cp >= 0x1F000) return C_SEP;                  /* emoji */
+  if (cp >= 0x1F000) return C_SEP; /* emoji */
   return C_LETTER;
 }
 
@@ -147,42 +147,44 @@ int agent_tokenize(const char *text, size_t n, agent_tokens *out) {
   return 0;
 }
 
-/* ---- language --------------------------------------------------------------- */
+/* ---- language ---------------------------------------------------------------
+ */
 
 /* Hindi words as people write them in Latin letters: function words and
  * the shop's verbs. Any of them marks a message as Hinglish. */
 static const char *const hinglish_words[] = {
-    "hai",     "hain",    "kya",     "ka",      "ki",      "ke",
-    "ko",      "se",      "mein",    "mera",    "meri",    "mere",
-    "mujhe",   "hum",     "aap",     "aapka",   "apna",    "bhej",
-    "bhejo",   "bhejdo",  "bhejiye", "chahiye", "kitna",   "kitne",
-    "kitni",   "haan",    "haa",     "nahi",    "nahin",   "nhi",
-    "aaj",     "kal",     "hisaab",  "hisab",   "paise",   "paisa",
-    "bhai",    "ji",      "karo",    "kar",     "kab",     "kahan",
-    "kaha",    "bhav",    "daam",    "batao",   "bataiye", "dijiye",
-    "dena",    "dene",    "dedo",    "wala",    "wali",    "theek",
-    "thik",    "accha",   "acha",    "bikri",   "kisne",   "raha",
-    "rahi",    "namaste", "namaskar", "shukriya", "dhanyavad", "dhanyawad",
-    "chawal",  "aata",    "tel",     "baki",    "baaki",   "udhar",
-    "udhaar",  "abhi",    "jaldi",   "kaise",   "kaun",    "koi",
-    "insaan",  "aadmi",   "baat",    "hoga",    "milega",  "mil",
-    "bolo",    "karna",   "karni",   "diya",    "de",      "lena",
-    "chini",   "cheeni",  "namak",   "daal",    "bori",    "kilo",
-    "ek",      "teen",    "chaar",   "paanch",  "aadha",   "dedh",
-    "dhai",    "yaad",    "dilao",   "dila",    "pahuncha", "aayega",
+    "hai",    "hain",    "kya",      "ka",       "ki",        "ke",
+    "ko",     "se",      "mein",     "mera",     "meri",      "mere",
+    "mujhe",  "hum",     "aap",      "aapka",    "apna",      "bhej",
+    "bhejo",  "bhejdo",  "bhejiye",  "chahiye",  "kitna",     "kitne",
+    "kitni",  "haan",    "haa",      "nahi",     "nahin",     "nhi",
+    "aaj",    "kal",     "hisaab",   "hisab",    "paise",     "paisa",
+    "bhai",   "ji",      "karo",     "kar",      "kab",       "kahan",
+    "kaha",   "bhav",    "daam",     "batao",    "bataiye",   "dijiye",
+    "dena",   "dene",    "dedo",     "wala",     "wali",      "theek",
+    "thik",   "accha",   "acha",     "bikri",    "kisne",     "raha",
+    "rahi",   "namaste", "namaskar", "shukriya", "dhanyavad", "dhanyawad",
+    "chawal", "aata",    "tel",      "baki",     "baaki",     "udhar",
+    "udhaar", "abhi",    "jaldi",    "kaise",    "kaun",      "koi",
+    "insaan", "aadmi",   "baat",     "hoga",     "milega",    "mil",
+    "bolo",   "karna",   "karni",    "diya",     "de",        "lena",
+    "chini",  "cheeni",  "namak",    "daal",     "bori",      "kilo",
+    "ek",     "teen",    "chaar",    "paanch",   "aadha",     "dedh",
+    "dhai",   "yaad",    "dilao",    "dila",     "pahuncha",  "aayega",
 };
 
 /* English words that Hinglish rarely uses; neutral ones ("hi", "ok",
  * "rice", "order") are left out on purpose. */
 static const char *const english_words[] = {
-    "the",    "is",      "are",    "what",   "what's", "how",     "much",
-    "please", "my",      "your",   "send",   "want",   "need",    "price",
-    "of",     "and",     "can",    "you",    "i",      "me",      "do",
-    "does",   "have",    "thanks", "thank",  "where",  "when",    "who",
-    "owes",   "balance", "today",  "sales",  "stock",  "yes",     "no",
-    "cost",   "it",      "a",      "an",     "to",     "for",     "with",
-    "would",  "like",    "hello",  "available", "person", "human", "talk",
-    "pay",    "invoice", "last",   "bill",   "track",  "help",    "bags",
+    "the",    "is",      "are",     "what",      "what's", "how",    "much",
+    "please", "my",      "your",    "send",      "want",   "need",   "price",
+    "of",     "and",     "can",     "you",       "i",      "me",     "do",
+    "does",   "have",    "thanks",  "thank",     "where",  "when",   "who",
+    "owes",   "balance", "today",   "sales",     "stock",  "yes",    "no",
+    "cost",   "it",      "a",       "an",        "to",     "for",    "with",
+    "would",  "like",    "hello",   "available", "person", "human",  "talk",
+    "pay",    "invoice", "last",    "bill",      "track",  "help",   "bags",
+    "all",    "remind",  "debtors", "everyone",  "order",  "status",
 };
 
 static int in_list(const char *w, const char *const *list, size_t n) {
@@ -224,10 +226,14 @@ agent_lang agent_detect_lang(const agent_tokens *tk) {
 
 const char *agent_lang_name(agent_lang l) {
   switch (l) {
-  case AGENT_LANG_HINGLISH: return "hinglish";
-  case AGENT_LANG_HI: return "hi";
-  case AGENT_LANG_EN: return "en";
-  default: return "unknown";
+    case AGENT_LANG_HINGLISH:
+      return "hinglish";
+    case AGENT_LANG_HI:
+      return "hi";
+    case AGENT_LANG_EN:
+      return "en";
+    default:
+      return "unknown";
   }
 }
 
@@ -239,7 +245,8 @@ agent_lang agent_lang_from_name(const char *s) {
   return AGENT_LANG_UNKNOWN;
 }
 
-/* ---- fuzzy words -------------------------------------------------------------- */
+/* ---- fuzzy words
+ * -------------------------------------------------------------- */
 
 #define EDIT_MAX_CP 64
 

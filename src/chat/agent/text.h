@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGENT_TEXT_MAX 2000  /* bytes of a message that are read */
-#define AGENT_TOKENS_MAX 80  /* words of a message that are read */
-#define AGENT_TOKEN_MAX 64   /* bytes of one word (longer ones are cut) */
+#define AGENT_TEXT_MAX 2000 /* bytes of a message that are read */
+#define AGENT_TOKENS_MAX 80 /* words of a message that are read */
+#define AGENT_TOKEN_MAX 64  /* bytes of one word (longer ones are cut) */
 
 typedef struct agent_token {
   char s[AGENT_TOKEN_MAX]; /* folded (lower case, NFC), NUL-terminated */
