@@ -624,7 +624,8 @@ static void test_handover(void **state) {
                             "s.id = m.session_id WHERE m.profile_id = $1 "
                             "AND s.contact_id = '919800000001' AND "
                             "m.direction = 'outbound' AND m.content LIKE "
-                            "'%blorp%'"),
+                            "'%blorp%' AND CAST(m.metadata AS TEXT) LIKE "
+                            "'%handover_session_id%'"),
                    1);
   /* The bot is off: the next message gets no reply. */
   r = say_in(t, &t->s, "hello?", 0);

@@ -1012,10 +1012,16 @@ static int note_owner(agent_ctx *c, db_err *err) {
   const char *args[] = {c->has_customer ? c->customer_name : c->s.contact_id,
                         c->s.contact_id, clip(c->a, c->text, 300)};
   agent_say(&text, AGENT_LANG_EN, R_OWNER_NOTE, args, 3);
-  chat_out o = {.session_id = os.id,
-                .sender = "agent",
-                .content = buf_cstr(&text),
-                .metadata = "{\"agent\":{\"action\":\"handover_note\"}}"};
+  chat_out o = {
+      .session_id = os.id,
+      .sender = "agent",
+      .content = buf_cstr(&text),
+      /* Not a reply (no reply_to): the owner's screen links it
+       * to the conversation that asked. */
+      .metadata = arena_printf(c->a,
+                               "{\"agent\":{\"action\":\"handover\",\"source\":"
+                               "\"%s\"},\"handover_session_id\":\"%s\"}",
+                               c->source, c->s.id)};
   int rc = chat_enqueue(c->d, &os, &o, NULL, NULL, err);
   buf_free(&text);
   return rc;
