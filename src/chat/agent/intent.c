@@ -115,10 +115,12 @@ agent_intent agent_classify(const agent_tokens *tk, const agent_facts *f) {
         "milta", "mil jayega", "do you have", "have", "उपलब्ध", "मिलेगा", "स्टॉक",
         "है क्या");
   if (f->n_products > 0) {
-    if (f->has_quantity || any(tk, order_words)) return AGENT_ORDER;
+    /* "2 kg atta ka rate" asks a price; "2 kg atta" or "2 kg atta bhej
+     * do" orders. */
+    if (any(tk, order_words)) return AGENT_ORDER;
     if (any(tk, price_words)) return AGENT_PRICE;
     if (any(tk, avail_words)) return AGENT_AVAILABILITY;
-    return AGENT_PRICE;
+    return f->has_quantity ? AGENT_ORDER : AGENT_PRICE;
   }
   if (any(tk, price_words)) return AGENT_PRICE;
   if (any(tk, L("order", "ऑर्डर"))) return AGENT_ORDER;
