@@ -584,7 +584,9 @@ static int record_failure(db *d, const claimed *c, int permanent,
 }
 
 int chat_inbound_poll(void *arg, db *d, const char *worker, db_err *err) {
-  (void)arg;
+  const chat_inbound_opts *o = arg;
+  int want = o && o->batch > 0 && o->batch <= 1000 ? o->batch
+                                                  : CHAT_INBOUND_BATCH;
   int swept = sweep_pending(d, err);
   if (swept < 0) {
     log_warn("chat: pending statuses sweep failed: %s", err->message);
@@ -594,7 +596,7 @@ int chat_inbound_poll(void *arg, db *d, const char *worker, db_err *err) {
   batch b = {.d = d, .ba = arena_new(), .a = arena_new()};
   claimed *rows = NULL;
   int n = 0, rc = -1;
-  if (claim(d, ca, worker, CHAT_INBOUND_BATCH, &rows, &n, err)) goto out;
+  if (claim(d, ca, worker, want, &rows, &n, err)) goto out;
   if (n == 0) {
     rc = swept;
     goto out;

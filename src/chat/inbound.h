@@ -25,6 +25,11 @@
 /* Attempts before a payload is set aside as 'failed'. */
 #define CHAT_INBOUND_MAX_ATTEMPTS 5
 
+/* chat_inbound_poll's arg (may be NULL: the defaults). */
+typedef struct chat_inbound_opts {
+  int batch; /* payloads per claim, 1..1000; 0: CHAT_INBOUND_BATCH */
+} chat_inbound_opts;
+
 /* Stores a verified body[0..len) as one chat_inbound row (autocommit: one
  * short INSERT). channel_id is the channel of the URL, NULL for the shared
  * WhatsApp route. update_id: Telegram's (a second copy of an update still

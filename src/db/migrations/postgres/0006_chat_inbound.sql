@@ -40,3 +40,12 @@ CREATE TABLE chat_status_pending (
   PRIMARY KEY (profile_id, channel_id, provider_message_id, status)
 );
 CREATE INDEX chat_status_pending_age ON chat_status_pending (received_at);
+
+-- 0005 checked webhook_secret with a regular expression of {1,256}, which
+-- PostgreSQL refuses (a bound is at most 255), so no Telegram channel with
+-- a secret could be written. Same rule (1 to 256 of A-Z a-z 0-9 _ -), as
+-- SQLite has it.
+ALTER TABLE channels DROP CONSTRAINT IF EXISTS channels_webhook_secret_check;
+ALTER TABLE channels ADD CONSTRAINT channels_webhook_secret_check
+  CHECK (length(webhook_secret) BETWEEN 1 AND 256
+         AND webhook_secret ~ '^[A-Za-z0-9_-]+$');
