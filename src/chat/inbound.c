@@ -85,11 +85,37 @@ int chat_inbound_store(db *d, chat_platform platform, const char *channel_id,
 
 /* ---- statuses ------------------------------------------------------------------ */
 
+/* Gives the wamid pmid to our outbound message ours (the status's
+ * biz_opaque_callback_data) when that message has none: the outbox died
+ * while the send was in flight, so only this status knows the send
+ * happened (docs/chat.md, the unknowable case). *given is 1 when it did. */
+static int adopt_wamid(db *d, const char *profile, const char *channel,
+                       const char *pmid, const char *ours, int *given,
+                       db_err *err) {
+  char id[UUID_STR_LEN + 1];
+  *given = 0;
+  if (!ours || uuid_normalize(ours, id)) return 0;
+  db_val v[] = {db_uuid(profile), db_uuid(channel), db_text(pmid),
+                db_uuid(id)};
+  db_res *r = NULL;
+  if (db_query(d,
+               "UPDATE unified_messages SET provider_message_id = $3 WHERE "
+               "profile_id = $1 AND channel_id = $2 AND id = $4 AND "
+               "direction = 'outbound' AND provider_message_id IS NULL",
+               v, 4, &r, err))
+    return -1;
+  *given = db_res_changes(r) > 0;
+  db_res_free(r);
+  return 0;
+}
+
 /* Moves the outbound message with provider id pmid to status when that is
- * a higher rank; keeps the status for later when no message has the id. */
+ * a higher rank; keeps the status for later when no message has the id
+ * (ours, the callback data, may name it: see adopt_wamid). */
 static int apply_status(db *d, const char *profile, const char *channel,
-                        const char *pmid, const char *status,
-                        const char *error, int64_t at, db_err *err) {
+                        const char *pmid, const char *ours,
+                        const char *status, const char *error, int64_t at,
+                        db_err *err) {
   int rank = wa_status_rank(status);
   if (rank <= 0) return 0;
   db_val v[] = {db_uuid(profile), db_uuid(channel), db_text(pmid),
@@ -117,6 +143,11 @@ static int apply_status(db *d, const char *profile, const char *channel,
   int known = db_res_rows(r) > 0;
   db_res_free(r);
   if (known) return 0; /* a status it has passed already */
+  int given = 0;
+  if (adopt_wamid(d, profile, channel, pmid, ours, &given, err)) return -1;
+  if (given)
+    return apply_status(d, profile, channel, pmid, NULL, status, error, at,
+                        err);
   return db_query_fixed(d,
                         "INSERT INTO chat_status_pending (profile_id, "
                         "channel_id, provider_message_id, status, error, "
@@ -139,7 +170,7 @@ int chat_statuses_apply_pending(db *d, const char *profile_id,
     return -1;
   int rc = 0;
   for (int i = 0; i < db_res_rows(r) && rc == 0; i++)
-    rc = apply_status(d, profile_id, channel_id, provider_message_id,
+    rc = apply_status(d, profile_id, channel_id, provider_message_id, NULL,
                       db_res_text(r, i, 0),
                       db_res_isnull(r, i, 1) ? NULL : db_res_text(r, i, 1),
                       time_now_us(), err);
@@ -377,8 +408,8 @@ static int process_wa(batch *b, const char *channel_id, const char *body,
     }
     for (size_t j = 0; j < c->n_statuses; j++) {
       const wa_status *s = &c->statuses[j];
-      if (apply_status(b->d, ce->ch.profile_id, ce->ch.id, s->id, s->status,
-                       s->error, b->now, err))
+      if (apply_status(b->d, ce->ch.profile_id, ce->ch.id, s->id,
+                       s->callback_data, s->status, s->error, b->now, err))
         return -1;
     }
   }

@@ -39,6 +39,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "chat/chat.h"
+#include "chat/inbound.h"
 #include "chat/send.h"
 #include "chat/store.h"
 #include "net/http_client.h"
@@ -260,13 +261,12 @@ static int record(db *d, const claimed *c, const chat_send_result *res,
                      "message_id = $2 AND attempts = $3 AND state = 'sending'",
                      k, 3, NULL, err))
     goto fail;
-  /* INBOUND-HOOK: WhatsApp statuses that arrived for this provider id
-   * before it was stored wait in the inbound side's chat_status_pending.
-   * When chat/inbound.h (branch "inbound") is on main, call here, for
-   * CHAT_SEND_SENT, inside this transaction:
-   *   chat_statuses_apply_pending(d, c->profile_id, c->channel_id,
-   *                               res->provider_id, err)  (-1: goto fail)
-   * Until then the inbound worker's periodic sweep applies them. */
+  /* WhatsApp statuses that arrived for this provider id before it was
+   * stored wait in chat_status_pending: apply them now, in this commit. */
+  if (res->outcome == CHAT_SEND_SENT &&
+      chat_statuses_apply_pending(d, c->profile_id, c->channel_id,
+                                  res->provider_id, err))
+    goto fail;
   if (db_commit(d, err)) goto out;
   rc = 0;
   goto out;

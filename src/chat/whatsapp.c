@@ -259,7 +259,9 @@ static int parse_status(wctx *c, const json *s, wa_status *out, int *keep) {
   *keep = 0;
   if (need_str(c, s, "id", WA_MAX_ID, "status", &out->id) ||
       need_str(c, s, "status", 32, "status", &out->status) ||
-      get_str(c, s, "recipient_id", WA_MAX_ID, "status", &out->recipient_id))
+      get_str(c, s, "recipient_id", WA_MAX_ID, "status", &out->recipient_id) ||
+      get_str(c, s, "biz_opaque_callback_data", 512, "status",
+              &out->callback_data))
     return -1;
   out->timestamp = parse_ts(s);
   int rank = wa_status_rank(out->status);

@@ -50,6 +50,10 @@ typedef struct wa_status {
   const char *recipient_id; /* may be NULL */
   int64_t timestamp;        /* seconds, 0 when absent */
   const char *error;        /* failed: JSON {"code","title","message"}; else NULL */
+  /* What munshi sent as biz_opaque_callback_data: its own message id, so a
+   * status can find a message whose wamid was never stored (the process
+   * died while the send was in flight). NULL when absent. */
+  const char *callback_data;
 } wa_status;
 
 typedef struct wa_change {

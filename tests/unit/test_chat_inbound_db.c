@@ -539,6 +539,46 @@ static void test_statuses(void **state) {
   assert_int_equal(count(f->d, "SELECT count(*) FROM chat_status_pending", NULL), 0);
   /* Nothing pending: a no-op. */
   OK(chat_statuses_apply_pending(f->d, f->profile, ch, "wamid.none", &err));
+
+  /* The unknowable case: the outbox died during the send, so the message
+   * has no wamid (its outcome_unknown error says so). The status carries
+   * munshi's id back in biz_opaque_callback_data: the message adopts the
+   * wamid and moves on, and its error is cleared. A status whose callback
+   * data names a message that already has a wamid adopts nothing. */
+  char m4[37];
+  outbound(f->d, a, f->profile, ch, NULL, m4);
+  db_val u[] = {db_uuid(f->profile), db_uuid(m4)};
+  OK(db_query(f->d,
+              "UPDATE unified_messages SET error = '{\"code\":"
+              "\"outcome_unknown\"}' WHERE profile_id = $1 AND id = $2",
+              u, 2, NULL, &err));
+  const char *cb = arena_printf(
+      a,
+      "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+      "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
+      "\"%s\"},\"statuses\":[{\"id\":\"wamid.out4\",\"status\":"
+      "\"delivered\",\"timestamp\":\"1700000000\",\"recipient_id\":"
+      "\"919876543210\",\"biz_opaque_callback_data\":\"%s\"}]}}]}]}",
+      PNID, m4);
+  assert_int_equal(wa_post(f->d, a, ch, APP_SECRET, cb), 200);
+  poll_all(f->d);
+  assert_string_equal(status_of(f->d, a, m4), "delivered null");
+  assert_int_equal(count(f->d, "SELECT count(*) FROM unified_messages WHERE "
+                               "provider_message_id = 'wamid.out4'", NULL), 1);
+  const char *cb2 = arena_printf(
+      a,
+      "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"changes\":[{"
+      "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":"
+      "\"%s\"},\"statuses\":[{\"id\":\"wamid.other\",\"status\":"
+      "\"read\",\"timestamp\":\"1700000000\",\"recipient_id\":"
+      "\"919876543210\",\"biz_opaque_callback_data\":\"%s\"}]}}]}]}",
+      PNID, m4);
+  assert_int_equal(wa_post(f->d, a, ch, APP_SECRET, cb2), 200);
+  poll_all(f->d);
+  assert_string_equal(status_of(f->d, a, m4), "delivered null");
+  assert_int_equal(count(f->d, "SELECT count(*) FROM chat_status_pending WHERE "
+                               "provider_message_id = 'wamid.other'", NULL), 1);
+  OK(db_query(f->d, "DELETE FROM chat_status_pending", NULL, 0, NULL, &err));
   /* Statuses never make an inbound message or an event. */
   assert_int_equal(count(f->d, N_EVENTS, f->profile), 0);
   arena_free(a);
