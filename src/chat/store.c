@@ -213,9 +213,12 @@ int chat_session_get_or_create(db *d, arena *a, const chat_channel *ch,
   const char *name = who->name && *who->name ? who->name : NULL;
   db_val k[] = {db_uuid(ch->profile_id), db_uuid(ch->id),
                 db_text(who->contact_id), name ? db_text(name) : db_null()};
-  /* The common case, an existing conversation: one statement. */
+  /* The common case, an existing conversation: one statement. Planned
+   * with its values each time (db_query): a generic plan made while
+   * sessions was empty chose the sessions_recent index and kept it, so
+   * every message scanned all of a business's sessions. */
   db_res *r = NULL;
-  if (db_query_fixed(d,
+  if (db_query(d,
                      "UPDATE sessions SET contact_name = coalesce($4, "
                      "contact_name) WHERE profile_id = $1 AND channel_id = $2 "
                      "AND contact_id = $3 RETURNING " SESSION_COLS,
@@ -255,7 +258,7 @@ int chat_session_get_or_create(db *d, arena *a, const chat_channel *ch,
   }
   db_res_free(r);
   r = NULL;
-  if (db_query_fixed(d,
+  if (db_query(d,
                      "SELECT " SESSION_COLS "FROM sessions WHERE profile_id = "
                      "$1 AND channel_id = $2 AND contact_id = $3",
                      k, 3, &r, err))
