@@ -354,6 +354,11 @@ export function freshDatabase() {
  * {origin, port, log(), kill9(), stop()}. The suite's JWT secret is kept, so
  * its keys work here too.
  */
+// Servers started here die with the test process, even when a test times
+// out before its after() hook runs.
+const live = new Set();
+process.on('exit', () => { for (const p of live) { try { p.kill('SIGKILL'); } catch { /* gone */ } } });
+
 export async function startMunshi(dbUrl, env = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'munshi-chat-srv-'));
@@ -365,7 +370,8 @@ export async function startMunshi(dbUrl, env = {}) {
     stdio: ['ignore', fd, fd],
   });
   let exited = null;
-  proc.on('exit', (code, sig) => { exited = { code, sig }; });
+  live.add(proc);
+  proc.on('exit', (code, sig) => { exited = { code, sig }; live.delete(proc); });
   const origin = `http://127.0.0.1:${port}`;
   const log = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
   for (let i = 0; i < 300 && !exited; i++) {
