@@ -12,10 +12,10 @@
 # backlog = acknowledged - replies at the moment wrk stops. When processing
 # is slower than acknowledging, the backlog grows with the load's length.
 #
-#   BENCH_CHAT_MESSAGES  signed requests generated per run [150000]
+#   BENCH_CHAT_MESSAGES  signed requests generated per run [200000]
 #   BENCH_CHAT_DRAIN     seconds to wait for the backlog to drain [180]
 
-CHAT_N=${BENCH_CHAT_MESSAGES:-150000}
+CHAT_N=${BENCH_CHAT_MESSAGES:-200000}
 CHAT_DRAIN=${BENCH_CHAT_DRAIN:-180}
 CHAT_RESULTS=() # "backend ack_rps p99 processed_rps backlog drain_s non2xx socket_errors"
 CHAT_FAKE_PID=
