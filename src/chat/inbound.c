@@ -183,7 +183,7 @@ int chat_statuses_apply_pending(db *d, const char *profile_id,
  * (neither transaction sees the other's row). Every few seconds a worker
  * applies whatever pending status has a message by now, and drops those
  * no message claimed within a week (statuses of messages sent by other
- * software on the same number). */
+ * software on the same number), and failed bodies older than a week. */
 static _Atomic int64_t last_sweep;
 
 static int sweep_pending(db *d, db_err *err) {
@@ -213,6 +213,13 @@ static int sweep_pending(db *d, db_err *err) {
   db_val old[] = {db_ts(now - PENDING_KEEP_US)};
   if (rc == 0)
     rc = db_query(d, "DELETE FROM chat_status_pending WHERE received_at < $1",
+                  old, 1, NULL, err);
+  /* Bodies set aside as failed are kept a week for a person to look at
+   * (their last_error says why), then dropped like the statuses. */
+  if (rc == 0)
+    rc = db_query(d,
+                  "DELETE FROM chat_inbound WHERE state = 'failed' AND "
+                  "received_at < $1",
                   old, 1, NULL, err);
   if (rc == 0) return db_commit(d, err) ? -1 : n;
   db_rollback(d);
