@@ -162,6 +162,20 @@ describe('exactly once', () => {
     assert.equal(await shop.countMessages('direction=eq.inbound'), n);
   });
 
+  test('a contact without wa_id is keyed by the user id Meta sends', async () => {
+    const uid = `IN.${randomDigits(18)}`;
+    const msg = { from_user_id: uid, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'hi' } };
+    const payload = shop.meta.payload([shop.meta.value({ contacts: [{ profile: { name: 'Priya' }, user_id: uid }], messages: [msg] })]);
+    assert.equal((await shop.meta.post(payload)).status, 200);
+    assert.equal((await shop.meta.post(payload)).status, 200);
+    const m = await shop.waitInbound(msg.id);
+    const s = await shop.session(m.session_id);
+    assert.equal(s.contact_id, uid);
+    assert.equal(s.contact_name, 'Priya');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await shop.get(`unified_messages?session_id=eq.${m.session_id}&direction=eq.inbound&select=id`)).length, 1);
+  });
+
   test('reordered deliveries: the later message first, then the earlier, then both again', async () => {
     const waId = randomWaId();
     const now = Math.floor(Date.now() / 1000);
