@@ -45,8 +45,8 @@
 /* Statements that find rows by a key of a table that starts empty (sessions,
  * unified_messages, the pending statuses) go through db_query, not
  * db_query_fixed: PostgreSQL's generic plan made while the table is tiny
- * may pick another index of the same cost (sessions_recent for a session's
- * primary key) and keep it as the table grows, turning each lookup into a
+ * may pick another index of the same cost (any narrower index that starts
+ * with profile_id, see 0005_chat.sql) and keep it as the table grows, turning each lookup into a
  * scan of the business's rows. Inserts of VALUES keep db_query_fixed. */
 #define LEASE_S 60
 #define SWEEP_EVERY_US (10LL * 1000000)
@@ -577,12 +577,16 @@ static int claim(db *d, arena *a, const char *worker, int n, claimed **out,
       "lease_until = $3 WHERE id IN (SELECT id FROM chat_inbound WHERE state "
       "= 'pending' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id "
       "LIMIT $4) RETURNING id, platform, channel_id, payload, attempts",
-      "UPDATE chat_inbound SET attempts = attempts + 1, claimed_by = $2, "
-      "lease_until = $3 WHERE id IN (SELECT id FROM chat_inbound WHERE state "
-      "= 'pending' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id "
-      "LIMIT $4 FOR UPDATE SKIP LOCKED) AND state = 'pending' AND "
-      "(lease_until IS NULL OR lease_until < $1) RETURNING id, platform, "
-      "channel_id, payload, attempts"};
+      /* The rows are picked once (MATERIALIZED) and joined by key: as an
+       * IN (subquery), a plan made while the table was empty ran the
+       * locking subquery again for every pending row, which is quadratic
+       * in the backlog and stalled the workers for minutes. */
+      "WITH c AS MATERIALIZED (SELECT id FROM chat_inbound WHERE state = "
+      "'pending' AND (lease_until IS NULL OR lease_until < $1) ORDER BY id "
+      "LIMIT $4 FOR UPDATE SKIP LOCKED) UPDATE chat_inbound t SET attempts "
+      "= t.attempts + 1, claimed_by = $2, lease_until = $3 FROM c WHERE "
+      "t.id = c.id RETURNING t.id, t.platform, t.channel_id, t.payload, "
+      "t.attempts"};
   int64_t now = time_now_us();
   db_val v[] = {db_ts(now), db_text(worker ? worker : "?"),
                 db_ts(now + LEASE_S * 1000000LL), db_int(n)};

@@ -128,12 +128,15 @@ static int claim(db *d, const char *worker, int64_t now, claimed *out, int *n,
       "state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at "
       "LIMIT $4) RETURNING profile_id, message_id, channel_id, attempts, "
       "created_at",
-      "UPDATE chat_outbox SET state = 'sending', claimed_by = $2, lease_until "
-      "= $3, attempts = attempts + 1 WHERE state = 'pending' AND (profile_id, "
-      "message_id) IN (SELECT profile_id, message_id FROM chat_outbox WHERE "
-      "state = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at "
-      "LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING profile_id, message_id, "
-      "channel_id, attempts, created_at"};
+      /* Picked once and joined by key, as the inbound claim (inbound.c):
+       * an IN (subquery) may be planned to lock again per pending row. */
+      "WITH c AS MATERIALIZED (SELECT profile_id, message_id FROM "
+      "chat_outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER "
+      "BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) UPDATE "
+      "chat_outbox t SET state = 'sending', claimed_by = $2, lease_until = "
+      "$3, attempts = t.attempts + 1 FROM c WHERE t.profile_id = "
+      "c.profile_id AND t.message_id = c.message_id RETURNING t.profile_id, "
+      "t.message_id, t.channel_id, t.attempts, t.created_at"};
   db_val v[] = {db_ts(now), db_text(worker ? worker : "worker"),
                 db_ts(now + OUTBOX_LEASE_US), db_int(OUTBOX_BATCH)};
   db_res *r = NULL;

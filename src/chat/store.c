@@ -213,10 +213,8 @@ int chat_session_get_or_create(db *d, arena *a, const chat_channel *ch,
   const char *name = who->name && *who->name ? who->name : NULL;
   db_val k[] = {db_uuid(ch->profile_id), db_uuid(ch->id),
                 db_text(who->contact_id), name ? db_text(name) : db_null()};
-  /* The common case, an existing conversation: one statement. Planned
-   * with its values each time (db_query): a generic plan made while
-   * sessions was empty chose the sessions_recent index and kept it, so
-   * every message scanned all of a business's sessions. */
+  /* The common case, an existing conversation: one statement. db_query,
+   * not db_query_fixed: see the note on tiny tables in inbound.c. */
   db_res *r = NULL;
   if (db_query(d,
                      "UPDATE sessions SET contact_name = coalesce($4, "
@@ -303,7 +301,8 @@ int chat_enqueue(db *d, const chat_session *s, const chat_out *m,
                      "message_type, status, sender, metadata, reply_to, "
                      "created_at, updated_at) VALUES ($1, $2, $3, $4, "
                      "'outbound', $5, $6, 'queued', $7, $8, $9, $10, $10) "
-                     "ON CONFLICT (profile_id, reply_to) DO NOTHING "
+                     "ON CONFLICT (profile_id, reply_to) WHERE reply_to IS NOT NULL "
+                     "DO NOTHING "
                      "RETURNING id",
                      v, 10, &r, err))
     return -1;

@@ -70,7 +70,6 @@ ALTER TABLE sessions ADD COLUMN agent_state jsonb NOT NULL DEFAULT '{}';
 ALTER TABLE sessions ADD FOREIGN KEY (profile_id, channel_id)
   REFERENCES channels (profile_id, id);
 ALTER TABLE sessions ADD UNIQUE (profile_id, channel_id, contact_id);
-CREATE INDEX sessions_recent ON sessions (profile_id, last_message_at DESC);
 
 -- Messages: a provider's message id is unique per channel (Telegram's
 -- message ids are per chat: munshi stores "<chat id>:<message id>").
@@ -87,7 +86,15 @@ ALTER TABLE unified_messages ADD COLUMN updated_at timestamptz NOT NULL DEFAULT 
 ALTER TABLE unified_messages ADD FOREIGN KEY (profile_id, channel_id)
   REFERENCES channels (profile_id, id);
 ALTER TABLE unified_messages ADD UNIQUE (profile_id, channel_id, provider_message_id);
-ALTER TABLE unified_messages ADD UNIQUE (profile_id, reply_to);
+-- Partial: only agent replies carry reply_to. A full index on it would be
+-- the narrowest index that starts with profile_id, and PostgreSQL's plan
+-- for a key lookup made while the table is tiny takes such an index at the
+-- same cost as the right one, then scans every message of the business
+-- with it as the table grows (the same reason sessions has no index on
+-- (profile_id, last_message_at): a business's conversations are sorted
+-- in memory, they are few).
+CREATE UNIQUE INDEX unified_messages_reply ON unified_messages (profile_id, reply_to)
+  WHERE reply_to IS NOT NULL;
 
 -- The outbox: one row per outbound message still to send, claimed by the
 -- workers under leases (chat/outbox.c). 'sending' is committed before the

@@ -78,7 +78,6 @@ INSERT INTO sessions (profile_id, id, customer_id, channel, contact_id,
   contact_name, is_bot_active, last_message_at, created_at, updated_at)
 SELECT profile_id, id, customer_id, channel, contact_id, contact_name,
   is_bot_active, last_message_at, created_at, updated_at FROM sessions_0004;
-CREATE INDEX sessions_recent ON sessions (profile_id, last_message_at DESC);
 
 CREATE TABLE unified_messages (
   profile_id TEXT NOT NULL,
@@ -99,7 +98,6 @@ CREATE TABLE unified_messages (
   updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
   PRIMARY KEY (profile_id, id),
   UNIQUE (profile_id, channel_id, provider_message_id),
-  UNIQUE (profile_id, reply_to),
   FOREIGN KEY (profile_id, session_id) REFERENCES sessions (profile_id, id) ON DELETE CASCADE,
   FOREIGN KEY (profile_id, channel_id) REFERENCES channels (profile_id, id)
 );
@@ -111,6 +109,8 @@ SELECT profile_id, id, session_id, direction, content, message_type, status,
 DROP TABLE unified_messages_0004;
 DROP TABLE sessions_0004;
 CREATE INDEX unified_messages_session ON unified_messages (profile_id, session_id, created_at);
+CREATE UNIQUE INDEX unified_messages_reply ON unified_messages (profile_id, reply_to)
+  WHERE reply_to IS NOT NULL;
 
 -- The outbox (see the PostgreSQL twin).
 CREATE TABLE chat_outbox (
