@@ -20,8 +20,11 @@
 /* Largest webhook body accepted (413 above it). Meta's batches and
  * Telegram's updates are a few KiB. */
 #define CHAT_WEBHOOK_MAX_BODY (256 * 1024)
-/* Payloads a worker claims and processes in one transaction. */
-#define CHAT_INBOUND_BATCH 200
+/* Payloads a worker claims and processes in one transaction. Small enough
+ * that the transaction holds SQLite's one write lock only a few
+ * milliseconds: the webhooks' own INSERTs wait behind it, and with 200 a
+ * batch set their p99 (docs/performance.md). */
+#define CHAT_INBOUND_BATCH 50
 /* Attempts before a payload is set aside as 'failed'. */
 #define CHAT_INBOUND_MAX_ATTEMPTS 5
 

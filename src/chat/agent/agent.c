@@ -1094,13 +1094,21 @@ static int run(agent_ctx *c, const event_row *ev, db_err *err) {
              ev->id);
     return 0;
   }
-  int yes, found;
-  if (answered(c, &yes, err)) return -1;
-  if (yes) return 0;
-  if (chat_session_load(c->d, c->a, c->profile_id, sid, &c->s, &found, err))
+  int yes = 0, found = 0;
+  /* The reads before deciding share one read transaction: one snapshot,
+   * and on SQLite one lock round instead of one per statement. It ends
+   * before the LLM or biz_run is called. */
+  if (db_begin(c->d, 0, err)) return -1;
+  if (answered(c, &yes, err) ||
+      (!yes && chat_session_load(c->d, c->a, c->profile_id, sid, &c->s,
+                                 &found, err)) ||
+      (!yes && found && (c->s.is_bot_active || c->from_owner) &&
+       read_books(c, err))) {
+    db_rollback(c->d);
     return -1;
-  if (!found || (!c->s.is_bot_active && !c->from_owner)) return 0;
-  if (read_books(c, err)) return -1;
+  }
+  if (db_commit(c->d, err)) return -1;
+  if (yes || !found || (!c->s.is_bot_active && !c->from_owner)) return 0;
   agent_state_read(c->a, c->s.agent_state, &c->st);
   c->next = c->st;
   agent_tokenize(c->text, strlen(c->text), &c->tk);
