@@ -822,13 +822,31 @@ static int act_remind_all(agent_ctx *c, db_err *err) {
     if (sid &&
         chat_session_load(c->d, c->a, c->profile_id, sid, &m->s, &found, err))
       return -1;
+    chat_channel ch;
+    int have_ch = 0;
+    if (!found) {
+      /* A debtor who never wrote: a conversation on the business's first
+       * WhatsApp number, to their phone from the books (the window is
+       * then closed, so only a template reaches them). */
+      const char *phone = json_text(row, "phone_number");
+      if (phone && phone[0] == '+' &&
+          chat_channel_first(c->d, c->a, c->profile_id, CHAT_WHATSAPP, &ch,
+                             &have_ch, err))
+        return -1;
+      if (have_ch) {
+        chat_contact who = {phone + 1, json_text(row, "full_name"), phone};
+        if (chat_session_get_or_create(c->d, c->a, &ch, &who, &m->s, NULL,
+                                       err))
+          return -1;
+        found = 1;
+      }
+    }
     if (!found) {
       skipped++;
       continue;
     }
-    chat_channel ch;
-    int have_ch = 0;
-    if (chat_channel_load(c->d, c->a, c->profile_id, m->s.channel_id, &ch,
+    if (!have_ch &&
+        chat_channel_load(c->d, c->a, c->profile_id, m->s.channel_id, &ch,
                           &have_ch, err))
       return -1;
     agent_state their;
