@@ -849,6 +849,42 @@ static void test_set_aside(void **state) {
                          NULL),
                    0);
   assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
+
+  /* A transient failure (here a serialization failure, 40001, as a busy
+   * database gives) is retried however often it happens and never sets
+   * a good payload aside; once the database is well, it is processed.
+   * PostgreSQL only: a trigger there can fail with any SQLSTATE. */
+  if (!strcmp(test_backend(), "postgres")) {
+    OK(db_exec(f->d,
+               "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN IF NEW.content = 'flaky' THEN RAISE EXCEPTION "
+               "'busy' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$;"
+               "CREATE TRIGGER flaky BEFORE INSERT ON unified_messages FOR "
+               "EACH ROW EXECUTE FUNCTION flaky()",
+               &err));
+    const char *fl = wa_text(a, PNID, "919800000003", "wamid.T1", "flaky");
+    OK(chat_inbound_store(f->d, CHAT_WHATSAPP, ch, -1, fl, strlen(fl), NULL,
+                          &err));
+    for (int i = 0; i < CHAT_INBOUND_MAX_ATTEMPTS + 3; i++) {
+      db_val v[] = {db_ts(0)};
+      OK(db_query(f->d, "UPDATE chat_inbound SET lease_until = $1 WHERE lease_until IS NOT NULL AND state = 'pending'", v, 1, NULL, &err));
+      assert_true(chat_inbound_poll(NULL, f->d, "t", &err) >= 0);
+    }
+    assert_int_equal(count(f->d,
+                           "SELECT count(*) FROM chat_inbound WHERE state = "
+                           "'pending' AND last_error LIKE '%40001%'",
+                           NULL),
+                     1);
+    OK(db_exec(f->d, "DROP TRIGGER flaky ON unified_messages", &err));
+    db_val v[] = {db_ts(0)};
+    OK(db_query(f->d, "UPDATE chat_inbound SET lease_until = $1 WHERE state = 'pending'", v, 1, NULL, &err));
+    assert_true(chat_inbound_poll(NULL, f->d, "t", &err) >= 1);
+    assert_int_equal(count(f->d,
+                           "SELECT count(*) FROM unified_messages WHERE "
+                           "content = 'flaky'",
+                           NULL),
+                     1);
+  }
   arena_free(a);
 }
 
