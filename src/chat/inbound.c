@@ -539,7 +539,13 @@ static int process_tg(batch *b, const char *channel_id, const char *body,
     /* The edit came first (or the original was lost): log it as the
      * message; the original, if it comes, is then a duplicate. */
   }
-  const char *code = u.kind == TG_MESSAGE ? link_code(b->a, u.text) : NULL;
+  /* Only a private chat links (there the chat is the person: its id is
+   * the sender's): a code sent in a group would make every member the
+   * owner (found by review). */
+  const char *code = u.kind == TG_MESSAGE && u.from_id &&
+                             !strcmp(u.from_id, u.chat_id)
+                         ? link_code(b->a, u.text)
+                         : NULL;
   if (code) {
     int linked;
     if (owner_link(b, ce, u.chat_id, code, &linked, err)) return -1;

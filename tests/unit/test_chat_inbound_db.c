@@ -731,11 +731,27 @@ static void test_owner_link(void **state) {
                            "{\"update_id\":1,\"message\":{\"message_id\":1,"
                            "\"chat\":{\"id\":900},\"text\":\"/start WRONG1\"}}"),
                    200);
-  const char *good = "{\"update_id\":2,\"message\":{\"message_id\":2,\"chat\":"
-                     "{\"id\":900},\"text\":\"/start K7Q2ZP\"}}";
+  /* The right code in a group links nothing (every member would be the
+   * owner): only a private chat, whose id is the sender's, links. */
+  assert_int_equal(tg_post(f->d, a, tg,
+                           "{\"update_id\":9,\"message\":{\"message_id\":9,"
+                           "\"from\":{\"id\":900,\"first_name\":\"Owner\"},"
+                           "\"chat\":{\"id\":-100900,\"type\":\"group\"},"
+                           "\"text\":\"/start K7Q2ZP\"}}"),
+                   200);
+  assert_int_equal(poll_all(f->d), 2); /* the wrong code's, and this */
+  assert_int_equal(count(f->d,
+                         "SELECT count(*) FROM channels WHERE id = $1 AND "
+                         "owner_chat_id IS NULL AND owner_link_code = 'K7Q2ZP'",
+                         tg),
+                   1);
+  const char *good = "{\"update_id\":2,\"message\":{\"message_id\":2,"
+                     "\"from\":{\"id\":900,\"first_name\":\"Owner\"},\"chat\":"
+                     "{\"id\":900,\"type\":\"private\"},\"text\":\"/start "
+                     "K7Q2ZP\"}}";
   assert_int_equal(tg_post(f->d, a, tg, good), 200);
-  assert_int_equal(poll_all(f->d), 2);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 1);
+  assert_int_equal(poll_all(f->d), 1);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
   assert_int_equal(count(f->d,
                          "SELECT count(*) FROM channels WHERE id = $1 AND "
                          "owner_chat_id = '900' AND owner_link_code IS NULL "
@@ -745,10 +761,11 @@ static void test_owner_link(void **state) {
   /* Redelivered: nothing new (the code is spent, the row is there). */
   assert_int_equal(tg_post(f->d, a, tg, good), 200);
   assert_int_equal(poll_all(f->d), 1);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 1);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
   assert_int_equal(count(f->d,
                          "SELECT count(*) FROM unified_messages WHERE content "
-                         "LIKE '%K7Q2ZP%'",
+                         "LIKE '%K7Q2ZP%' AND session_id IN (SELECT id FROM "
+                         "sessions WHERE contact_id = '900')",
                          NULL),
                    0);
   /* The owner's next message says so. */
@@ -776,7 +793,7 @@ static void test_owner_link(void **state) {
                          "owner_chat_id = '900' AND owner_link_code = 'OLD999'",
                          tg),
                    1);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 3);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 4);
   arena_free(a);
 }
 
