@@ -36,6 +36,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/api.h"
 #include "base/uuid.h"
 #include "biz/events.h"
 #include "chat/chat.h"
@@ -538,7 +539,13 @@ static int process_tg(batch *b, const char *channel_id, const char *body,
     /* The edit came first (or the original was lost): log it as the
      * message; the original, if it comes, is then a duplicate. */
   }
-  const char *code = u.kind == TG_MESSAGE ? link_code(b->a, u.text) : NULL;
+  /* Only a private chat links (there the chat is the person: its id is
+   * the sender's): a code sent in a group would make every member the
+   * owner (found by review). */
+  const char *code = u.kind == TG_MESSAGE && u.from_id &&
+                             !strcmp(u.from_id, u.chat_id)
+                         ? link_code(b->a, u.text)
+                         : NULL;
   if (code) {
     int linked;
     if (owner_link(b, ce, u.chat_id, code, &linked, err)) return -1;
@@ -616,21 +623,29 @@ static int claim(db *d, arena *a, const char *worker, int n, claimed **out,
   return 0;
 }
 
-/* Records why row c failed: retried after a back-off, or set aside. */
+/* Records why row c failed: retried after a back-off, or set aside. A
+ * transient failure of the database (a lock wait or serialization failure
+ * under load, a lost connection) does not count towards setting the row
+ * aside: the payload is good, the moment was not. */
 static int record_failure(db *d, const claimed *c, int permanent,
-                          const char *why, db_err *err) {
-  int give_up = permanent || c->attempts >= CHAT_INBOUND_MAX_ATTEMPTS;
-  int64_t retry_at = time_now_us() + (int64_t)c->attempts * 2 * 1000000;
+                          int transient, const char *why, db_err *err) {
+  int give_up =
+      permanent || (!transient && c->attempts >= CHAT_INBOUND_MAX_ATTEMPTS);
+  int64_t retry_at =
+      time_now_us() + (int64_t)(c->attempts < 30 ? c->attempts : 30) * 2 *
+                          1000000;
   db_val v[] = {db_int(c->id), db_text(give_up ? "failed" : "pending"),
-                db_text(why), give_up ? db_null() : db_ts(retry_at)};
+                db_text(why), give_up ? db_null() : db_ts(retry_at),
+                db_int(transient && !give_up ? 1 : 0)};
   if (give_up)
     log_warn("chat: inbound payload %" PRId64 " set aside after %d "
              "attempt(s): %s",
              c->id, c->attempts, why);
   return db_query_fixed(d,
                         "UPDATE chat_inbound SET state = $2, last_error = $3, "
-                        "claimed_by = NULL, lease_until = $4 WHERE id = $1",
-                        v, 4, NULL, err);
+                        "claimed_by = NULL, lease_until = $4, attempts = "
+                        "attempts - $5 WHERE id = $1",
+                        v, 5, NULL, err);
 }
 
 /* Processes one claimed row on the open transaction; why gets the reason
@@ -693,10 +708,13 @@ static int batch_slow(batch *b, const claimed *rows, int n, db_err *err) {
     if (prc == 0 && db_commit(b->d, &perr) == 0) continue;
     db_rollback(b->d);
     b->ncache = 0; /* what the undone part cached may be undone too */
+    int transient = !*why && (api_sqlstate_retryable(perr.code) ||
+                              !strncmp(perr.code, "08", 2));
     if (!*why)
       snprintf(why, sizeof why, "database: [%s] %.200s", perr.code,
                perr.message);
-    if (record_failure(b->d, &rows[i], permanent, why, err)) return -1;
+    if (record_failure(b->d, &rows[i], permanent, transient, why, err))
+      return -1;
   }
   return 0;
 }

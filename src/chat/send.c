@@ -527,8 +527,19 @@ void chat_send_transport(net_error e, chat_send_result *r) {
   r->retry_after_ms = -1;
   switch (e) {
     case NET_ETIMEOUT:
-    case NET_ECONNECT:
     case NET_EBROKEN:
+      /* The request may have reached the provider before the answer was
+       * lost, so a resend could deliver the message twice. The retry waits
+       * CHAT_SEND_UNSURE_WAIT_MS: long enough for WhatsApp's "sent" status
+       * (which carries munshi's id in biz_opaque_callback_data) to arrive
+       * and settle the message, after which the outbox drops the row
+       * instead of sending again (docs/chat.md). Found by review: an
+       * immediate retry after a response timeout sent two copies. */
+      result_set(r, CHAT_SEND_RETRY, net_error_name(e),
+                 "The provider's answer was lost", net_strerror(e));
+      r->retry_after_ms = CHAT_SEND_UNSURE_WAIT_MS;
+      break;
+    case NET_ECONNECT:
     case NET_ETLS:
     case NET_EOTHER:
       result_set(r, CHAT_SEND_RETRY, net_error_name(e),

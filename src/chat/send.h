@@ -36,6 +36,11 @@
 #define CHAT_TEXT_MAX 4096       /* characters, both providers */
 #define CHAT_TEMPLATE_MAX_PARAMS 20
 
+/* How long a send whose answer was lost (a response timeout, a dropped
+ * connection) waits before it is tried again: a status webhook that shows
+ * the first try arrived settles it meanwhile. */
+#define CHAT_SEND_UNSURE_WAIT_MS 60000L
+
 typedef enum {
   CHAT_MSG_TEXT,
   CHAT_MSG_BUTTONS,  /* WhatsApp interactive reply buttons; Telegram inline keyboard */

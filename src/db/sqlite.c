@@ -682,21 +682,18 @@ static const struct db_ops sq_ops = {
     .rollback = sq_rollback,
 };
 
-/* Speed settings that change no result: reads through a shared memory map
- * (no pread per page, and no cache to rebuild after another connection's
- * commit), checkpoints by the thread above. An in-memory database has no
- * WAL and no file to map; there these are no-ops. */
+/* Speed settings that change no result: checkpoints by the thread above.
+ * No memory map (mmap_size 0): SQLite drops a connection's map whenever
+ * another connection changed the database file, which a checkpoint does,
+ * so under writes every connection unmapped, mapped again and faulted its
+ * pages back in after each checkpoint — munmap, page faults and the TLB
+ * shootdowns they send to every core were a fifth of the process's CPU in
+ * the chat benchmark, and reads were faster without the map too (get_one
+ * ~37,000 → ~52,000/s, get_50 ~4,500 → ~6,300/s; docs/performance.md). An
+ * in-memory database has no WAL; there this is a no-op. */
 static void sq_tune(struct sq *s) {
   db_err ignored;
-  sq_exec_raw(s, "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=0",
-              &ignored);
-  /* The database file grows in 8 MiB steps. Each time it grows, every
-   * connection unmaps and maps it again at its next read and faults its
-   * pages back in; grown a page at a time by each checkpoint, under a
-   * steady stream of writes (the chat's webhooks) that was a fifth of the
-   * process's CPU (munmap and page faults; docs/performance.md). */
-  int chunk = 8 * 1024 * 1024;
-  sqlite3_file_control(s->conn, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
+  sq_exec_raw(s, "PRAGMA mmap_size=0; PRAGMA wal_autocheckpoint=0", &ignored);
   sqlite3_wal_hook(s->conn, wal_hook, NULL);
 }
 

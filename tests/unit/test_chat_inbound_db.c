@@ -731,11 +731,27 @@ static void test_owner_link(void **state) {
                            "{\"update_id\":1,\"message\":{\"message_id\":1,"
                            "\"chat\":{\"id\":900},\"text\":\"/start WRONG1\"}}"),
                    200);
-  const char *good = "{\"update_id\":2,\"message\":{\"message_id\":2,\"chat\":"
-                     "{\"id\":900},\"text\":\"/start K7Q2ZP\"}}";
+  /* The right code in a group links nothing (every member would be the
+   * owner): only a private chat, whose id is the sender's, links. */
+  assert_int_equal(tg_post(f->d, a, tg,
+                           "{\"update_id\":9,\"message\":{\"message_id\":9,"
+                           "\"from\":{\"id\":900,\"first_name\":\"Owner\"},"
+                           "\"chat\":{\"id\":-100900,\"type\":\"group\"},"
+                           "\"text\":\"/start K7Q2ZP\"}}"),
+                   200);
+  assert_int_equal(poll_all(f->d), 2); /* the wrong code's, and this */
+  assert_int_equal(count(f->d,
+                         "SELECT count(*) FROM channels WHERE id = $1 AND "
+                         "owner_chat_id IS NULL AND owner_link_code = 'K7Q2ZP'",
+                         tg),
+                   1);
+  const char *good = "{\"update_id\":2,\"message\":{\"message_id\":2,"
+                     "\"from\":{\"id\":900,\"first_name\":\"Owner\"},\"chat\":"
+                     "{\"id\":900,\"type\":\"private\"},\"text\":\"/start "
+                     "K7Q2ZP\"}}";
   assert_int_equal(tg_post(f->d, a, tg, good), 200);
-  assert_int_equal(poll_all(f->d), 2);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 1);
+  assert_int_equal(poll_all(f->d), 1);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
   assert_int_equal(count(f->d,
                          "SELECT count(*) FROM channels WHERE id = $1 AND "
                          "owner_chat_id = '900' AND owner_link_code IS NULL "
@@ -745,10 +761,11 @@ static void test_owner_link(void **state) {
   /* Redelivered: nothing new (the code is spent, the row is there). */
   assert_int_equal(tg_post(f->d, a, tg, good), 200);
   assert_int_equal(poll_all(f->d), 1);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 1);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
   assert_int_equal(count(f->d,
                          "SELECT count(*) FROM unified_messages WHERE content "
-                         "LIKE '%K7Q2ZP%'",
+                         "LIKE '%K7Q2ZP%' AND session_id IN (SELECT id FROM "
+                         "sessions WHERE contact_id = '900')",
                          NULL),
                    0);
   /* The owner's next message says so. */
@@ -776,7 +793,7 @@ static void test_owner_link(void **state) {
                          "owner_chat_id = '900' AND owner_link_code = 'OLD999'",
                          tg),
                    1);
-  assert_int_equal(count(f->d, N_EVENTS, f->profile), 3);
+  assert_int_equal(count(f->d, N_EVENTS, f->profile), 4);
   arena_free(a);
 }
 
@@ -849,6 +866,42 @@ static void test_set_aside(void **state) {
                          NULL),
                    0);
   assert_int_equal(count(f->d, N_EVENTS, f->profile), 2);
+
+  /* A transient failure (here a serialization failure, 40001, as a busy
+   * database gives) is retried however often it happens and never sets
+   * a good payload aside; once the database is well, it is processed.
+   * PostgreSQL only: a trigger there can fail with any SQLSTATE. */
+  if (!strcmp(test_backend(), "postgres")) {
+    OK(db_exec(f->d,
+               "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN IF NEW.content = 'flaky' THEN RAISE EXCEPTION "
+               "'busy' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$;"
+               "CREATE TRIGGER flaky BEFORE INSERT ON unified_messages FOR "
+               "EACH ROW EXECUTE FUNCTION flaky()",
+               &err));
+    const char *fl = wa_text(a, PNID, "919800000003", "wamid.T1", "flaky");
+    OK(chat_inbound_store(f->d, CHAT_WHATSAPP, ch, -1, fl, strlen(fl), NULL,
+                          &err));
+    for (int i = 0; i < CHAT_INBOUND_MAX_ATTEMPTS + 3; i++) {
+      db_val v[] = {db_ts(0)};
+      OK(db_query(f->d, "UPDATE chat_inbound SET lease_until = $1 WHERE lease_until IS NOT NULL AND state = 'pending'", v, 1, NULL, &err));
+      assert_true(chat_inbound_poll(NULL, f->d, "t", &err) >= 0);
+    }
+    assert_int_equal(count(f->d,
+                           "SELECT count(*) FROM chat_inbound WHERE state = "
+                           "'pending' AND last_error LIKE '%40001%'",
+                           NULL),
+                     1);
+    OK(db_exec(f->d, "DROP TRIGGER flaky ON unified_messages", &err));
+    db_val v[] = {db_ts(0)};
+    OK(db_query(f->d, "UPDATE chat_inbound SET lease_until = $1 WHERE state = 'pending'", v, 1, NULL, &err));
+    assert_true(chat_inbound_poll(NULL, f->d, "t", &err) >= 1);
+    assert_int_equal(count(f->d,
+                           "SELECT count(*) FROM unified_messages WHERE "
+                           "content = 'flaky'",
+                           NULL),
+                     1);
+  }
   arena_free(a);
 }
 

@@ -357,6 +357,13 @@ static void test_transport_and_error_json(void **state) {
   }
   chat_send_transport(NET_ETIMEOUT, &r);
   assert_string_equal(r.code, "timeout");
+  /* An answer lost after the request may have arrived waits for a status
+   * to settle it; a refused connection is tried again after the backoff. */
+  assert_int_equal(r.retry_after_ms, CHAT_SEND_UNSURE_WAIT_MS);
+  chat_send_transport(NET_EBROKEN, &r);
+  assert_int_equal(r.retry_after_ms, CHAT_SEND_UNSURE_WAIT_MS);
+  chat_send_transport(NET_ECONNECT, &r);
+  assert_int_equal(r.retry_after_ms, -1);
   chat_send_transport(NET_EURL, &r);
   assert_int_equal(r.outcome, CHAT_SEND_FAILED);
   chat_send_transport(NET_ETOOLARGE, &r);

@@ -29,6 +29,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "biz/gst.h"
 #include "biz/run.h"
 #include "chat/agent/intent.h"
@@ -439,7 +440,15 @@ static void act_order(agent_ctx *c) {
     x->qty = q;
   }
   gst_totals t;
-  if (gst_invoice_totals(outs, c->n_lines, &t)) t.total = 0;
+  if (gst_invoice_totals(outs, c->n_lines, &t)) {
+    /* Each line fits an invoice but their sum does not: as for a line,
+     * nothing is proposed (never a made-up total). */
+    buf_reset(&c->reply);
+    c->next.n_pending = 0;
+    say(c, R_ORDER_FAILED, "total out of range", NULL, NULL, NULL, NULL);
+    return;
+  }
+  uuid_v7(c->next.order_id);
   newline(c);
   say(c, R_ORDER_TOTAL, money(c, t.total), NULL, NULL, NULL, NULL);
   c->buttons = 1;
@@ -524,10 +533,13 @@ static int act_confirm(agent_ctx *c, db_err *err) {
   json_obj_close(&o);
   json *inv = NULL;
   const char *why = NULL;
-  /* The inbound message's id is the key: a redelivered "yes" replays the
-   * first invoice. */
-  int rc = run_op(c, "create_invoice", buf_cstr(&args), c->message_id, &inv,
-                  &why, err);
+  /* The order's id is the key (the inbound message's for a state written
+   * before orders had one): a redelivered "yes", or a second "yes" handled
+   * at the same moment by another worker, replays the first invoice. */
+  const char *key = c->st.order_id[0]
+                        ? arena_printf(c->a, "order:%s", c->st.order_id)
+                        : c->message_id;
+  int rc = run_op(c, "create_invoice", buf_cstr(&args), key, &inv, &why, err);
   buf_free(&args);
   if (rc < 0) return -1;
   c->items = c->st.pending;
@@ -538,8 +550,8 @@ static int act_confirm(agent_ctx *c, db_err *err) {
      * draft come back, it is issued here, under a key of its own. */
     const char *a =
         arena_printf(c->a, "{\"invoice_id\":\"%s\"}", json_text(inv, "id"));
-    rc = run_op(c, "issue_invoice", a,
-                arena_printf(c->a, "%s:issue", c->message_id), &inv, &why, err);
+    rc = run_op(c, "issue_invoice", a, arena_printf(c->a, "%s:issue", key),
+                &inv, &why, err);
     if (rc < 0) return -1;
   }
   if (rc > 0) {

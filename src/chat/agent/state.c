@@ -22,6 +22,10 @@ void agent_state_read(arena *a, const char *text, agent_state *out) {
   int64_t fb;
   if (f && f->type == JSON_NUMBER && !json_int64(f, &fb) && fb >= 0 && fb < 100)
     out->fallbacks = (int)fb;
+  const json *oid = json_get(j, "order_id");
+  if (oid && oid->type == JSON_STRING &&
+      uuid_normalize(oid->str, out->order_id))
+    out->order_id[0] = 0;
   const json *p = json_get(j, "pending");
   if (!p || p->type != JSON_ARRAY) return;
   for (size_t i = 0; i < p->n && out->n_pending < AGENT_PENDING_MAX; i++) {
@@ -59,6 +63,7 @@ void agent_state_write(buf *b, const agent_state *s) {
       json_obj_close(&it);
     }
     json_obj_close(&arr);
+    if (s->order_id[0]) json_obj_str(&o, "order_id", s->order_id);
   }
   json_obj_close(&o);
 }

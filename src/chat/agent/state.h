@@ -4,7 +4,8 @@
  *
  *   {"lang": "en" | "hinglish" | "hi",        the language last seen
  *    "fallbacks": N,                          fallbacks in a row
- *    "pending": [{"product_id", "quantity"}]} an order awaiting yes or no
+ *    "pending": [{"product_id", "quantity"}], an order awaiting yes or no
+ *    "order_id": "<uuid>"}                    that order's id
  *
  * quantity is an exact decimal string in the product's unit ("2.500").
  * Unknown members are dropped; a malformed state reads as empty. Pure. */
@@ -29,6 +30,10 @@ typedef struct agent_state {
   int fallbacks;
   agent_pending pending[AGENT_PENDING_MAX];
   int n_pending;
+  /* The pending order's own id, made when it is proposed: its invoice's
+   * Idempotency-Key, so two "yes" taps handled at once (by two workers)
+   * make one invoice. "" when there is none. */
+  char order_id[37];
 } agent_state;
 
 /* Reads text (NULL or "" is the empty state). Never fails: what cannot be
