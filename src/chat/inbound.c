@@ -259,6 +259,14 @@ static chan_entry *channel_get(batch *b, const char *id, const char *pnid,
               : chat_channel_by_phone_number_id(b->d, b->ba, pnid, &e->ch,
                                                 &e->found, err);
   if (rc) return NULL;
+  if (e->found && !id && !e->ch.verified) {
+    /* The shared route: any business may have typed this number into a
+     * channel; only one that proved it owns it gets its messages. */
+    log_warn("chat: WhatsApp number %.32s is not verified for its channel "
+             "%s (rpc/connect_whatsapp); its messages are dropped",
+             pnid, e->ch.id);
+    e->found = 0;
+  }
   if (e->found) {
     db_val v[] = {db_uuid(e->ch.profile_id)};
     db_res *r = NULL;

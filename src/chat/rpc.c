@@ -7,6 +7,7 @@
  *       language, params}}   queues the owner's message (sender 'owner')
  *       and hands the session over to the human (is_bot_active = false)
  *   set_bot_active {session_id, active}
+ *   connect_whatsapp {channel_id}   proves the token may use the number
  *   connect_telegram {channel_id, public_url}   Telegram setWebhook (the
  *       channel's webhook_secret, made here when it has none) and getMe
  *       (bot_username)
@@ -31,7 +32,8 @@
 #define TELEGRAM_TIMEOUT_MS 10000L
 
 static const char *const ops[] = {"send_message", "set_bot_active",
-                                  "connect_telegram", "link_owner_telegram"};
+                                  "connect_telegram", "link_owner_telegram",
+                                  "connect_whatsapp"};
 
 int chat_rpc_known(const char *op) {
   if (!op) return 0;
@@ -387,6 +389,96 @@ static void connect_telegram(db *d, api_req *req, const json *args,
   buf_free(&out);
 }
 
+/* connect_whatsapp {channel_id}: proves that the channel's access token
+ * controls its phone_number_id (Graph GET /<phone_number_id>, which Meta
+ * answers only for a number the token may use), and records it. Without
+ * it the shared webhook route would give a number's messages to whichever
+ * business typed the number in first. */
+static void connect_whatsapp(db *d, api_req *req, const json *args,
+                             api_resp *resp) {
+  char cid[37];
+  if (arg_uuid(args, "channel_id", cid, resp)) return;
+  chat_channel ch;
+  int found = 0;
+  db_err e;
+  if (chat_channel_load(d, req->a, req->who.sub, cid, &ch, &found, &e)) {
+    db_fail(resp, &e);
+    return;
+  }
+  if (!found) {
+    api_fail(resp, E_OP_NOT_FOUND, "no such channel", NULL, NULL);
+    return;
+  }
+  if (ch.platform != CHAT_WHATSAPP) {
+    api_fail(resp, E_OP_INVALID, "not a WhatsApp channel", NULL, NULL);
+    return;
+  }
+  const char *url =
+      arena_printf(req->a, "%s/%s?fields=id,display_phone_number",
+                   chat_settings_get()->whatsapp_api_url, ch.phone_number_id);
+  const char *bearer = arena_printf(req->a, "Bearer %s", ch.access_token);
+  net_header h[] = {{"Authorization", bearer}};
+  net_req q = {.method = "GET",
+               .url = url,
+               .headers = h,
+               .n_headers = 1,
+               .connect_timeout_ms = 5000,
+               .timeout_ms = TELEGRAM_TIMEOUT_MS,
+               .max_response = 64 * 1024};
+  net_result nr;
+  if (net_request(&q, &nr)) {
+    api_failf(resp, E_UNAVAILABLE, "WhatsApp could not be reached (%s)",
+              net_strerror(nr.err));
+    net_result_free(&nr);
+    return;
+  }
+  json *v = NULL;
+  json_error je;
+  int parsed = !json_parse(req->a, buf_cstr(&nr.body), nr.body.len, &v, &je) &&
+               v->type == JSON_OBJECT;
+  const json *idj = parsed ? json_get(v, "id") : NULL;
+  int ok = nr.status == 200 && idj && idj->type == JSON_STRING &&
+           !strcmp(idj->str, ch.phone_number_id);
+  if (!ok) {
+    const json *err = parsed ? json_get(v, "error") : NULL;
+    const json *msg = err && err->type == JSON_OBJECT ? json_get(err, "message") : NULL;
+    api_failf(resp, nr.status >= 500 || nr.status == 429 ? E_UNAVAILABLE : E_OP_CONFLICT,
+              "WhatsApp did not confirm that this channel's access_token may "
+              "use phone_number_id %s (HTTP %ld: %.200s)",
+              ch.phone_number_id, nr.status,
+              msg && msg->type == JSON_STRING ? msg->str : "no reason given");
+    net_result_free(&nr);
+    return;
+  }
+  const json *dj = json_get(v, "display_phone_number");
+  const char *display = dj && dj->type == JSON_STRING && dj->len <= 32
+                            ? arena_strdup(req->a, dj->str)
+                            : NULL;
+  net_result_free(&nr);
+  db_val u[] = {db_uuid(ch.profile_id), db_uuid(ch.id),
+                db_text(ch.phone_number_id),
+                display ? db_text(display) : db_null(), db_ts(time_now_us())};
+  if (db_query_fixed(d,
+                     "UPDATE channels SET verified_phone_number_id = $3, "
+                     "display_phone_number = coalesce(display_phone_number, "
+                     "$4), updated_at = $5 WHERE profile_id = $1 AND id = $2 "
+                     "AND phone_number_id = $3",
+                     u, 5, NULL, &e)) {
+    db_fail(resp, &e);
+    return;
+  }
+  buf out;
+  buf_init(&out, 1024);
+  json_obj o;
+  json_obj_open(&o, &out);
+  json_obj_str(&o, "channel_id", ch.id);
+  json_obj_str(&o, "phone_number_id", ch.phone_number_id);
+  json_obj_bool(&o, "verified", 1);
+  json_obj_close(&o);
+  reply(resp, &out);
+  buf_free(&out);
+}
+
 static void link_owner_telegram(db *d, api_req *req, const json *args,
                                 api_resp *resp) {
   chat_channel ch;
@@ -465,6 +557,8 @@ void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp) {
     connect_telegram(d, req, args, resp);
   else if (!strcmp(op, "link_owner_telegram"))
     link_owner_telegram(d, req, args, resp);
+  else if (!strcmp(op, "connect_whatsapp"))
+    connect_whatsapp(d, req, args, resp);
   else
     api_failf(resp, E_OP_UNKNOWN,
               "Could not find the function public.%.64s in the schema cache",

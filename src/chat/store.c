@@ -18,7 +18,8 @@
   "coalesce(access_token, ''), coalesce(app_secret, ''), "                     \
   "coalesce(verify_token, ''), coalesce(bot_token, ''), "                      \
   "coalesce(webhook_secret, ''), templates, coalesce(default_template, ''), " \
-  "coalesce(rate_limit_per_s, 0), coalesce(owner_chat_id, ''), is_active "
+  "coalesce(rate_limit_per_s, 0), coalesce(owner_chat_id, ''), is_active, " \
+  "coalesce(verified_phone_number_id = phone_number_id, false) "
 
 static const char *dup_text(arena *a, const db_res *r, int col) {
   return arena_strdup(a, db_res_text(r, 0, col));
@@ -43,6 +44,7 @@ static void channel_from(arena *a, const db_res *r, chat_channel *c) {
   c->rate_limit_per_s = (int)db_res_int(r, 0, 13);
   c->owner_chat_id = dup_text(a, r, 14);
   c->is_active = db_res_bool(r, 0, 15);
+  c->verified = db_res_bool(r, 0, 16);
 }
 
 static int channel_query(db *d, arena *a, const char *sql, const db_val *v,

@@ -36,6 +36,9 @@ typedef struct chat_channel {
   int rate_limit_per_s;             /* 0: the provider's default */
   const char *owner_chat_id;        /* Telegram: the owner's linked chat */
   int is_active;
+  /* WhatsApp: rpc/connect_whatsapp proved with the token that the number
+   * is this business's (required on the shared webhook route). */
+  int verified;
 } chat_channel;
 
 /* Loads the channel id (any business when profile_id is NULL). *found is 0

@@ -230,6 +230,8 @@ static const rest_col channels_cols[] = {
     BOOL_DEF("is_active"),
     CREATED,
     UPDATED,
+    {"verified_phone_number_id", DBT_TEXT, 0, CF_READONLY,
+     "set by POST /rest/v1/rpc/connect_whatsapp", 0},
 };
 
 static const rest_col workflow_blueprints_cols[] = {

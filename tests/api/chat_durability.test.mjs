@@ -115,9 +115,25 @@ describe('the shared Meta app: POST /webhooks/whatsapp routed by phone_number_id
     await wa.close();
   });
 
-  test('signed with MUNSHI_WHATSAPP_APP_SECRET, it lands on the channel of its phone_number_id', async () => {
+  test('signed with MUNSHI_WHATSAPP_APP_SECRET, it lands on the channel of its phone_number_id once the number is proved', async () => {
     const meta = new WhatsAppMeta({ munshi: srv.origin, path: '/webhooks/whatsapp', appSecret: secret, phoneNumberId: shop.pnid });
     const waId = randomWaId();
+    // Before rpc/connect_whatsapp proves the channel's token may use the
+    // number, the shared route gives its messages to nobody: any business
+    // could have typed the number in.
+    const before = await shop.countMessages();
+    assert.equal((await meta.post(meta.text(waId, 'too early').payload)).status, 200);
+    await sleep(1500);
+    assert.equal(await shop.countMessages(), before);
+    // A token Meta does not accept for the number proves nothing.
+    const real = wa.tokens[shop.pnid];
+    wa.tokens[shop.pnid] = 'someone-elses-token';
+    let c = await shop.rpc('connect_whatsapp', { channel_id: shop.waChannel.id });
+    assert.equal(c.status, 409, c.info);
+    wa.tokens[shop.pnid] = real;
+    c = await shop.rpc('connect_whatsapp', { channel_id: shop.waChannel.id });
+    assert.equal(c.status, 200, c.info);
+    assert.equal(c.json.verified, true, c.info);
     const { payload, message } = meta.text(waId, 'hi');
     const r = await meta.post(payload);
     assert.equal(r.status, 200, r.info);

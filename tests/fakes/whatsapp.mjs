@@ -89,6 +89,19 @@ export class FakeWhatsApp extends FakeServer {
   get url() { return `${this.origin}/${GRAPH_VERSION}`; }
 
   async onRequest(req, res, rec) {
+    // GET /<phone_number_id>: Meta answers the number's fields only to a
+    // token that may use it (rpc/connect_whatsapp proves ownership so).
+    const g = /^(?:\/v\d+\.\d+)?\/(\d{1,32})\/?(?:\?.*)?$/.exec(req.url);
+    if (g && req.method === 'GET') {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization || '')?.[1];
+      const want = this.tokens[g[1]];
+      if (!token || (want !== undefined && token !== want) || (want === undefined && this.strict)) {
+        reply(res, 401, waErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token', subcode: undefined }));
+        return;
+      }
+      reply(res, 200, { id: g[1], display_phone_number: `+91 ${g[1].slice(-10)}` });
+      return;
+    }
     const m = /^(?:\/v\d+\.\d+)?\/(\d{1,32})\/messages\/?(?:\?.*)?$/.exec(req.url);
     if (!m || req.method !== 'POST') {
       reply(res, 400, waErrorBody(100, { message: `Unsupported ${req.method} request to ${req.url.slice(0, 80)}`, details: 'unknown path' }));

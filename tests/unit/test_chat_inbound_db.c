@@ -54,8 +54,9 @@ static void add_whatsapp(db *d, const char *profile, const char *pnid,
                 app_secret ? db_text(app_secret) : db_null()};
   OK(db_query(d,
               "INSERT INTO channels (profile_id, id, platform, "
-              "phone_number_id, access_token, app_secret, verify_token) "
-              "VALUES ($1, $2, 'whatsapp', $3, 'EAAtoken', $4, 'verify-me')",
+              "phone_number_id, access_token, app_secret, verify_token, "
+              "verified_phone_number_id) VALUES ($1, $2, 'whatsapp', $3, "
+              "'EAAtoken', $4, 'verify-me', $3)",
               v, 4, NULL, &err));
 }
 
@@ -455,6 +456,33 @@ static void test_routing(void **state) {
                    200);
   assert_int_equal(poll_all(f->d), 1);
   assert_int_equal(count(f->d, N_MSG, f->profile), 1);
+
+  /* The shared route delivers only to a channel that proved it owns the
+   * number (rpc/connect_whatsapp): another business that typed in this
+   * number gets nothing until then. */
+  char other[37], squat[37];
+  test_tenant(f->d, NULL, other);
+  uuid_v7(squat);
+  db_val q[] = {db_uuid(other), db_uuid(squat)};
+  OK(db_query(f->d,
+              "INSERT INTO channels (profile_id, id, platform, "
+              "phone_number_id, access_token) VALUES ($1, $2, 'whatsapp', "
+              "'5005', 'not-the-owners')",
+              q, 2, NULL, &err));
+  assert_int_equal(wa_post(f->d, a, NULL, "shared-secret",
+                           wa_text(a, "5005", "9555", "wamid.S1", "hello")),
+                   200);
+  assert_int_equal(poll_all(f->d), 1);
+  assert_int_equal(count(f->d, N_MSG, other), 0);
+  OK(db_query(f->d,
+              "UPDATE channels SET verified_phone_number_id = "
+              "phone_number_id WHERE profile_id = $1 AND id = $2",
+              q, 2, NULL, &err));
+  assert_int_equal(wa_post(f->d, a, NULL, "shared-secret",
+                           wa_text(a, "5005", "9555", "wamid.S2", "hello")),
+                   200);
+  assert_int_equal(poll_all(f->d), 1);
+  assert_int_equal(count(f->d, N_MSG, other), 1);
   s.whatsapp_app_secret = "";
   chat_configure(&s);
   arena_free(a);

@@ -46,6 +46,11 @@ CREATE TABLE channels (
   is_active boolean NOT NULL DEFAULT true,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
+  -- The phone_number_id whose ownership rpc/connect_whatsapp proved with
+  -- the channel's token (Graph GET /<id>). The shared webhook route
+  -- (one Meta app for many businesses) delivers a number's messages
+  -- only to the channel that proved it owns the number.
+  verified_phone_number_id text,
   PRIMARY KEY (profile_id, id),
   CHECK (platform <> 'whatsapp' OR (phone_number_id IS NOT NULL
                                     AND access_token IS NOT NULL)),

@@ -37,6 +37,7 @@ CREATE TABLE channels (
   is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
   updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00','now')),
+  verified_phone_number_id TEXT,
   PRIMARY KEY (profile_id, id),
   CHECK (platform <> 'whatsapp' OR (phone_number_id IS NOT NULL
                                     AND access_token IS NOT NULL)),
