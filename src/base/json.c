@@ -486,6 +486,20 @@ json *json_get(const json *o, const char *key) {
   return NULL;
 }
 
+json *json_get_obj(const json *o, const char *key) {
+  json *v = json_get(o, key);
+  return v && v->type == JSON_OBJECT ? v : NULL;
+}
+
+const char *json_to_text(arena *a, const json *v) {
+  buf b;
+  buf_init(&b, 0);
+  json_write(&b, v);
+  const char *s = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return s;
+}
+
 /* Exponents are refused outright: an exact reading of them is rarely what a
  * client meant for money, and refusing keeps the rule easy to state. */
 static bool has_any(const json *v, const char *chars) {

@@ -51,6 +51,10 @@ int json_parse(arena *a, const char *text, size_t len, json **out,
 
 /* Member of an object by key, or NULL (also when o is not an object). */
 json *json_get(const json *o, const char *key);
+/* Member key of o when it is an object, else NULL. */
+json *json_get_obj(const json *o, const char *key);
+/* v written back as compact JSON text, in the arena (never NULL). */
+const char *json_to_text(arena *a, const json *v);
 
 /* Exact conversions of a JSON_NUMBER; -1 when the number is not of that
  * form (a fraction for an integer, more decimals than scale, any exponent,

@@ -32,11 +32,6 @@ static int fail(tctx *c, const char *fmt, ...) {
   return -1;
 }
 
-static json *get_obj(const json *o, const char *key) {
-  json *v = json_get(o, key);
-  return v && v->type == JSON_OBJECT ? v : NULL;
-}
-
 /* A string member, NULL when absent or not a string. */
 static const char *opt_str(const json *o, const char *key, size_t max) {
   json *v = json_get(o, key);
@@ -55,15 +50,6 @@ static int need_int(tctx *c, const json *o, const char *key, const char *where,
   if (iv) *iv = i;
   if (text) *text = arena_printf(c->a, "%" PRId64, i);
   return 0;
-}
-
-static const char *to_text(arena *a, const json *v) {
-  buf b;
-  buf_init(&b, 0);
-  json_write(&b, v);
-  const char *s = arena_strdup(a, buf_cstr(&b));
-  buf_free(&b);
-  return s;
 }
 
 /* "first last" of a user object, or NULL. */
@@ -87,14 +73,14 @@ static void sender(tctx *c, const json *from, tg_update *out) {
 /* message and edited_message. */
 static int parse_message(tctx *c, const json *m, tg_update *out) {
   int64_t date = 0;
-  json *chat = get_obj(m, "chat");
+  json *chat = json_get_obj(m, "chat");
   if (!chat) return fail(c, "message.chat must be an object");
   if (need_int(c, m, "message_id", "message", NULL, &out->message_id) ||
       need_int(c, chat, "id", "message.chat", NULL, &out->chat_id))
     return -1;
   json *d = json_get(m, "date");
   if (d && d->type == JSON_NUMBER && json_int64(d, &date) == 0) out->date = date;
-  sender(c, get_obj(m, "from"), out);
+  sender(c, json_get_obj(m, "from"), out);
   if (!out->name) {
     out->name = opt_str(chat, "title", 256);
     if (!out->name) out->name = person(c->a, chat);
@@ -116,25 +102,25 @@ static int parse_message(tctx *c, const json *m, tg_update *out) {
   } else if ((v = json_get(m, "photo")) && v->type == JSON_ARRAY && v->n > 0) {
     /* Sizes come smallest first: the last is the original. */
     out->type = "image";
-    json_obj_raw(&o, "photo", to_text(c->a, v->items[v->n - 1]));
-  } else if ((v = get_obj(m, "document"))) {
+    json_obj_raw(&o, "photo", json_to_text(c->a, v->items[v->n - 1]));
+  } else if ((v = json_get_obj(m, "document"))) {
     out->type = "document";
-    json_obj_raw(&o, "document", to_text(c->a, v));
-  } else if ((v = get_obj(m, "voice")) || (v = get_obj(m, "audio"))) {
+    json_obj_raw(&o, "document", json_to_text(c->a, v));
+  } else if ((v = json_get_obj(m, "voice")) || (v = json_get_obj(m, "audio"))) {
     out->type = "audio";
-    json_obj_raw(&o, get_obj(m, "voice") ? "voice" : "audio", to_text(c->a, v));
-  } else if ((v = get_obj(m, "video")) || (v = get_obj(m, "video_note"))) {
+    json_obj_raw(&o, json_get_obj(m, "voice") ? "voice" : "audio", json_to_text(c->a, v));
+  } else if ((v = json_get_obj(m, "video")) || (v = json_get_obj(m, "video_note"))) {
     out->type = "video";
-    json_obj_raw(&o, "video", to_text(c->a, v));
-  } else if ((v = get_obj(m, "location"))) {
+    json_obj_raw(&o, "video", json_to_text(c->a, v));
+  } else if ((v = json_get_obj(m, "location"))) {
     json *lat = json_get(v, "latitude"), *lon = json_get(v, "longitude");
     if (lat && lat->type == JSON_NUMBER && lon && lon->type == JSON_NUMBER) {
       out->type = "location";
-      json_obj_raw(&o, "location", to_text(c->a, v));
+      json_obj_raw(&o, "location", json_to_text(c->a, v));
     }
-  } else if ((v = get_obj(m, "contact"))) {
+  } else if ((v = json_get_obj(m, "contact"))) {
     out->type = "contacts";
-    json_obj_raw(&o, "contact", to_text(c->a, v));
+    json_obj_raw(&o, "contact", json_to_text(c->a, v));
   }
   if (!strcmp(out->type, "unsupported")) {
     /* Name what it was (sticker, poll, ...) without keeping it whole. */
@@ -149,7 +135,7 @@ static int parse_message(tctx *c, const json *m, tg_update *out) {
       }
     }
   }
-  json *reply = get_obj(m, "reply_to_message");
+  json *reply = json_get_obj(m, "reply_to_message");
   int64_t rid;
   if (reply && (v = json_get(reply, "message_id")) && v->type == JSON_NUMBER &&
       json_int64(v, &rid) == 0)
@@ -170,7 +156,7 @@ static int parse_message(tctx *c, const json *m, tg_update *out) {
 static int parse_callback(tctx *c, const json *q, tg_update *out) {
   out->callback_id = opt_str(q, "id", 256);
   if (!out->callback_id) return fail(c, "callback_query.id must be a string");
-  json *from = get_obj(q, "from");
+  json *from = json_get_obj(q, "from");
   if (!from) return fail(c, "callback_query.from must be an object");
   const char *from_id = NULL;
   if (need_int(c, from, "id", "callback_query.from", NULL, &from_id)) return -1;
@@ -180,8 +166,8 @@ static int parse_callback(tctx *c, const json *q, tg_update *out) {
     return fail(c, "callback_query.data must be a string");
   out->text = dv ? dv->str : "";
   out->type = "button";
-  json *m = get_obj(q, "message");
-  json *chat = m ? get_obj(m, "chat") : NULL;
+  json *m = json_get_obj(q, "message");
+  json *chat = m ? json_get_obj(m, "chat") : NULL;
   if (chat) {
     if (need_int(c, chat, "id", "callback_query.message.chat", NULL,
                  &out->chat_id) ||

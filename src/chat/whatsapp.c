@@ -56,21 +56,6 @@ static int need_str(wctx *c, const json *o, const char *key, size_t max,
   return 0;
 }
 
-static json *get_obj(const json *o, const char *key) {
-  json *v = json_get(o, key);
-  return v && v->type == JSON_OBJECT ? v : NULL;
-}
-
-/* Compact JSON text of v, in the arena. */
-static const char *to_text(arena *a, const json *v) {
-  buf b;
-  buf_init(&b, 0);
-  json_write(&b, v);
-  const char *s = arena_strdup(a, buf_cstr(&b));
-  buf_free(&b);
-  return s;
-}
-
 /* Meta's timestamps are decimal seconds in a string. */
 static int64_t parse_ts(const json *o) {
   json *v = json_get(o, "timestamp");
@@ -133,7 +118,7 @@ static int message_body(wctx *c, const json *m, const char *type,
     const char *itype = NULL;
     if ((rc = need_str(c, part, "type", 64, "interactive", &itype))) goto out;
     if (!strcmp(itype, "button_reply") || !strcmp(itype, "list_reply")) {
-      json *r = get_obj(part, itype);
+      json *r = json_get_obj(part, itype);
       const char *rid = NULL, *title = NULL;
       if (!r) {
         rc = fail(c, "interactive.%s must be an object", itype);
@@ -144,7 +129,7 @@ static int message_body(wctx *c, const json *m, const char *type,
         goto out;
       text = title ? title : rid;
     }
-    json_obj_raw(&o, "interactive", to_text(c->a, part));
+    json_obj_raw(&o, "interactive", json_to_text(c->a, part));
   } else if (!strcmp(type, "button")) {
     if (!(part = typed(c, m, "button", &rc))) goto out;
     const char *t = NULL, *payload = NULL;
@@ -156,7 +141,7 @@ static int message_body(wctx *c, const json *m, const char *type,
       goto out;
     }
     text = t ? t : payload;
-    json_obj_raw(&o, "button", to_text(c->a, part));
+    json_obj_raw(&o, "button", json_to_text(c->a, part));
   } else if (!strcmp(type, "image") || !strcmp(type, "document") ||
              !strcmp(type, "audio") || !strcmp(type, "video")) {
     if (!(part = typed(c, m, type, &rc))) goto out;
@@ -165,7 +150,7 @@ static int message_body(wctx *c, const json *m, const char *type,
         (rc = get_str(c, part, "caption", 65536, type, &caption)))
       goto out;
     text = caption ? caption : "";
-    json_obj_raw(&o, type, to_text(c->a, part));
+    json_obj_raw(&o, type, json_to_text(c->a, part));
   } else if (!strcmp(type, "location")) {
     if (!(part = typed(c, m, "location", &rc))) goto out;
     json *lat = json_get(part, "latitude"), *lon = json_get(part, "longitude");
@@ -178,14 +163,14 @@ static int message_body(wctx *c, const json *m, const char *type,
         (rc = get_str(c, part, "address", 1024, "location", &addr)))
       goto out;
     text = name ? name : addr ? addr : "";
-    json_obj_raw(&o, "location", to_text(c->a, part));
+    json_obj_raw(&o, "location", json_to_text(c->a, part));
   } else if (!strcmp(type, "contacts")) {
     json *v = json_get(m, "contacts");
     if (!v || v->type != JSON_ARRAY) {
       rc = fail(c, "a contacts message needs a \"contacts\" array");
       goto out;
     }
-    json_obj_raw(&o, "contacts", to_text(c->a, v));
+    json_obj_raw(&o, "contacts", json_to_text(c->a, v));
   } else if (!strcmp(type, "reaction")) {
     if (!(part = typed(c, m, "reaction", &rc))) goto out;
     const char *mid = NULL, *emoji = NULL;
@@ -193,22 +178,22 @@ static int message_body(wctx *c, const json *m, const char *type,
         (rc = get_str(c, part, "emoji", 64, "reaction", &emoji)))
       goto out;
     text = emoji ? emoji : ""; /* no emoji: the reaction was removed */
-    json_obj_raw(&o, "reaction", to_text(c->a, part));
+    json_obj_raw(&o, "reaction", json_to_text(c->a, part));
   } else {
     /* sticker, system, order, unknown, unsupported and whatever Meta adds:
      * kept with what was sent, so nothing is lost and nothing retried. */
     norm = "unsupported";
     json_obj_str(&o, "original_type", type);
     json *v = json_get(m, type);
-    if (v && strcmp(type, "type")) json_obj_raw(&o, type, to_text(c->a, v));
+    if (v && strcmp(type, "type")) json_obj_raw(&o, type, json_to_text(c->a, v));
     json *errs = json_get(m, "errors");
     if (errs && errs->type == JSON_ARRAY)
-      json_obj_raw(&o, "errors", to_text(c->a, errs));
+      json_obj_raw(&o, "errors", json_to_text(c->a, errs));
   }
-  json *ctx = get_obj(m, "context");
-  if (ctx) json_obj_raw(&o, "context", to_text(c->a, ctx));
-  json *ref = get_obj(m, "referral");
-  if (ref) json_obj_raw(&o, "referral", to_text(c->a, ref));
+  json *ctx = json_get_obj(m, "context");
+  if (ctx) json_obj_raw(&o, "context", json_to_text(c->a, ctx));
+  json *ref = json_get_obj(m, "referral");
+  if (ref) json_obj_raw(&o, "referral", json_to_text(c->a, ref));
   if (json_obj_close(&o)) {
     rc = fail(c, "message metadata too large");
     goto out;
@@ -286,7 +271,7 @@ static int parse_status(wctx *c, const json *s, wa_status *out, int *keep) {
       json_obj_null(&o, "code");
     const char *title = NULL, *msg = NULL, *details = NULL;
     json *t = json_get(e, "title"), *mm = json_get(e, "message");
-    json *ed = get_obj(e, "error_data");
+    json *ed = json_get_obj(e, "error_data");
     json *dt = ed ? json_get(ed, "details") : NULL;
     if (t && t->type == JSON_STRING) title = t->str;
     if (mm && mm->type == JSON_STRING) msg = mm->str;
@@ -310,7 +295,7 @@ static int parse_value(wctx *c, const json *v, wa_change *out) {
   memset(out, 0, sizeof *out);
   if (!v || v->type != JSON_OBJECT)
     return fail(c, "changes[].value must be an object");
-  json *md = get_obj(v, "metadata");
+  json *md = json_get_obj(v, "metadata");
   if (!md) return fail(c, "value.metadata is missing");
   if (need_str(c, md, "phone_number_id", WA_MAX_ID, "metadata",
                &out->phone_number_id) ||
@@ -335,7 +320,7 @@ static int parse_value(wctx *c, const json *v, wa_change *out) {
     if (get_str(c, k, "wa_id", WA_MAX_CONTACT, "contact", &wa) ||
         get_str(c, k, "user_id", WA_MAX_CONTACT, "contact", &uid))
       return -1;
-    json *p = get_obj(k, "profile");
+    json *p = json_get_obj(k, "profile");
     if (p && get_str(c, p, "name", 256, "contact.profile", &name)) return -1;
     cs[i].key = wa ? wa : uid ? uid : "";
     cs[i].wa_id = wa;
