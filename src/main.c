@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "biz/run.h"
 #include "chat/chat.h"
+#include "flow/flow.h"
 #include "db/db.h"
 #include "demo/demo.h"
 #include "http/server.h"
@@ -105,11 +106,14 @@ static int demo(const config *c) {
  * engine and the realtime feed add theirs here. */
 static const jobs_consumer consumers[] = {
     {"chat.agent", chat_agent_handle, NULL},
+    {"flow.trigger", flow_trigger_handle, NULL},
 };
 static const jobs_kind job_kinds[] = {{NULL, NULL, NULL}};
 static const jobs_poller pollers[] = {
     {"chat.inbound", chat_inbound_poll, NULL},
     {"chat.outbox", chat_outbox_poll, NULL},
+    {"flow.steps", flow_steps_poll, NULL},
+    {"flow.cron", flow_cron_poll, NULL},
 };
 #define N_CONSUMERS ((int)(sizeof consumers / sizeof consumers[0]))
 #define N_JOB_KINDS 0
@@ -244,6 +248,12 @@ int main(int argc, char **argv) {
                       c.whatsapp_app_secret, c.llm_url, c.llm_key,
                       c.llm_model, c.llm_timeout_ms};
   chat_configure(&cs);
+  /* Workflow limits take their defaults (flow.h) until config.c grows
+   * settings for them; the Architect shares the chat agent's model. */
+  flow_settings fs = {0};
+  fs.llm_url = c.llm_url, fs.llm_key = c.llm_key, fs.llm_model = c.llm_model;
+  fs.llm_timeout_ms = c.llm_timeout_ms;
+  flow_configure(&fs);
   if (!strcmp(c.command, "help")) {
     config_usage(stdout);
     return 0;

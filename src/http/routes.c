@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chat/chat.h"
+#include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
 #include "rest/rest.h"
@@ -34,6 +35,8 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   req->path = api_param(req, "op");
   if (chat_rpc_known(req->path))
     chat_rpc(d, req->path, req, resp);
+  else if (flow_rpc_known(req->path))
+    flow_rpc(d, req->path, req, resp);
   else
     rpc_handle(d, req, resp);
 }
@@ -48,6 +51,7 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
 WEBHOOK_ROUTE(wa_verify_route, chat_whatsapp_verify)
 WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
 WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
+WEBHOOK_ROUTE(wf_webhook_route, flow_webhook)
 
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
@@ -77,6 +81,7 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp/:id", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

@@ -234,6 +234,9 @@ static const rest_col channels_cols[] = {
      "set by POST /rest/v1/rpc/connect_whatsapp", 0},
 };
 
+#define WF_DERIVED "derived from the blueprint's nodes when it is saved"
+#define WF_ACTIVATE \
+  "set by POST /rest/v1/rpc/activate_workflow and rpc/deactivate_workflow"
 static const rest_col workflow_blueprints_cols[] = {
     PROFILE,
     ID,
@@ -247,6 +250,23 @@ static const rest_col workflow_blueprints_cols[] = {
     {"created_by", DBT_UUID, 0, CF_SERVER, NULL, 0},
     CREATED,
     UPDATED,
+    /* Kept by the workflow module (0008_flow, docs/workflows.md): derived
+     * from the graph when it is saved, or set by the engine. */
+    {"version", DBT_INT, 0, CF_READONLY | CF_NOTNULL | CF_DEFAULT, WF_DERIVED, 0},
+    {"active_version", DBT_INT, 0, CF_READONLY, WF_ACTIVATE, 0},
+    {"trigger_kind", DBT_TEXT, 0, CF_READONLY, WF_DERIVED, 0},
+    {"cron", DBT_TEXT, 0, CF_READONLY, WF_DERIVED, 0},
+    {"timezone", DBT_TEXT, 0, CF_READONLY, WF_DERIVED, 0},
+    {"next_run_at", DBT_TS, 0, CF_READONLY, WF_DERIVED, 0},
+    {"last_run_at", DBT_TS, 0, CF_READONLY, WF_DERIVED, 0},
+    /* The webhook trigger's secret: shown only inside webhook_url. */
+    {"webhook_token", DBT_TEXT, 0, CF_HIDDEN | CF_SERVER, NULL, 0},
+    {"webhook_url", DBT_TEXT, 0, CF_READONLY, WF_DERIVED, 0},
+    TEXT("explanation"),
+    {"max_messages_per_hour", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    {"max_money_per_day", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    {"paused_reason", DBT_TEXT, 0, CF_READONLY, WF_ACTIVATE, 0},
+    {"paused_at", DBT_TS, 0, CF_READONLY, WF_ACTIVATE, 0},
 };
 
 static const rest_col workflow_logs_cols[] = {
@@ -260,6 +280,13 @@ static const rest_col workflow_logs_cols[] = {
     {"started_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     TS("finished_at"),
     CREATED,
+    {"version", DBT_INT, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    TEXT("trigger_kind"),
+    TEXT("trigger_key"),
+    JSON_DEF("input"),
+    JSON_DEF("context"),
+    BOOL_DEF("rehearsal"),
+    UPDATED,
 };
 static const rest_fk workflow_logs_fks[] = {{"blueprint_id", "workflow_blueprints"}};
 
@@ -334,7 +361,10 @@ static const rest_table tables[] = {
      TF_TENANT | TF_TIMESTAMPS, NULL},
     NOFK(workflow_blueprints, TF_TENANT | TF_TIMESTAMPS, NULL),
     {"workflow_logs", workflow_logs_cols, N(workflow_logs_cols),
-     workflow_logs_fks, N(workflow_logs_fks), TF_TENANT, NULL},
+     workflow_logs_fks, N(workflow_logs_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "runs are kept by the workflow engine: start one with POST "
+     "/rest/v1/rpc/run_workflow, stop it with rpc/cancel_run"},
     {"stock_movements", stock_movements_cols, N(stock_movements_cols),
      stock_movements_fks, N(stock_movements_fks),
      TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
