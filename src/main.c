@@ -248,9 +248,15 @@ int main(int argc, char **argv) {
                       c.whatsapp_app_secret, c.llm_url, c.llm_key,
                       c.llm_model, c.llm_timeout_ms};
   chat_configure(&cs);
-  /* Workflow limits take their defaults (flow.h) until config.c grows
-   * settings for them; the Architect shares the chat agent's model. */
+  /* Workflow limits from MUNSHI_FLOW_*; the Architect shares the chat
+   * agent's model. */
   flow_settings fs = {0};
+  fs.max_running_per_profile = c.flow_max_running;
+  fs.step_lease_s = c.flow_step_lease_s;
+  fs.max_attempts = c.flow_max_attempts;
+  fs.log_retention_days = c.flow_log_retention_days;
+  fs.max_step_results = c.flow_max_step_results;
+  fs.public_url = c.flow_public_url;
   fs.llm_url = c.llm_url, fs.llm_key = c.llm_key, fs.llm_model = c.llm_model;
   fs.llm_timeout_ms = c.llm_timeout_ms;
   flow_configure(&fs);

@@ -269,6 +269,36 @@ static int load_chat(config *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* The workflow engine's limits (docs/workflows.md, "Runs"). */
+static int load_flow(config *c, char *err, size_t errlen) {
+  const struct {
+    const char *env;
+    int *dst;
+    long lo, hi, def;
+  } ints[] = {
+      {"MUNSHI_FLOW_MAX_RUNNING", &c->flow_max_running, 1, 1000, 8},
+      {"MUNSHI_FLOW_STEP_LEASE", &c->flow_step_lease_s, 5, 3600, 60},
+      {"MUNSHI_FLOW_MAX_ATTEMPTS", &c->flow_max_attempts, 1, 50, 5},
+      {"MUNSHI_FLOW_LOG_RETENTION_DAYS", &c->flow_log_retention_days, 1, 3650,
+       30},
+      {"MUNSHI_FLOW_MAX_STEP_RESULTS", &c->flow_max_step_results, 2, 100000,
+       500},
+  };
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    const char *t = getenv(ints[i].env);
+    long n = ints[i].def;
+    if (t && *t && number(t, ints[i].lo, ints[i].hi, &n)) {
+      snprintf(err, errlen, "bad value for %s: \"%.40s\" (%ld..%ld)",
+               ints[i].env, t, ints[i].lo, ints[i].hi);
+      return -1;
+    }
+    *ints[i].dst = (int)n;
+  }
+  const char *u = getenv("MUNSHI_FLOW_PUBLIC_URL");
+  return copy(c->flow_public_url, sizeof c->flow_public_url, u ? u : "",
+              "MUNSHI_FLOW_PUBLIC_URL", err, errlen);
+}
+
 int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   c->command = "serve";
@@ -293,6 +323,7 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->max_response = 4 * 1024 * 1024;
   c->max_rows = 1000;
   if (load_chat(c, err, errlen)) return -1;
+  if (load_flow(c, err, errlen)) return -1;
 
   static const struct {
     const char *env, *name;

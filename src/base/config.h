@@ -56,6 +56,13 @@ typedef struct config {
   char llm_key[512];             /* MUNSHI_LLM_KEY */
   char llm_model[128];           /* MUNSHI_LLM_MODEL */
   int llm_timeout_ms;            /* MUNSHI_LLM_TIMEOUT_MS, default 8000 */
+  /* Workflows (src/flow, docs/workflows.md "Runs"): environment only. */
+  int flow_max_running;          /* MUNSHI_FLOW_MAX_RUNNING, default 8 */
+  int flow_step_lease_s;         /* MUNSHI_FLOW_STEP_LEASE, default 60 */
+  int flow_max_attempts;         /* MUNSHI_FLOW_MAX_ATTEMPTS, default 5 */
+  int flow_log_retention_days;   /* MUNSHI_FLOW_LOG_RETENTION_DAYS, 30 */
+  int flow_max_step_results;     /* MUNSHI_FLOW_MAX_STEP_RESULTS, 500 */
+  char flow_public_url[512];     /* MUNSHI_FLOW_PUBLIC_URL, "" */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */
