@@ -832,9 +832,9 @@ static void test_two_workers(void **state) {
   assert_int_equal(wa[0].ran + wa[1].ran, RUNS * 3);
   for (int i = 0; i < RUNS; i++) {
     char key[160];
-    snprintf(key, sizeof key, "wf:%s:e:", runs[i]);
+    snprintf(key, sizeof key, "wf:%.36s:e:", runs[i]);
     assert_int_equal(calls_of(key), 1);
-    snprintf(key, sizeof key, "wf:%s:x:", runs[i]);
+    snprintf(key, sizeof key, "wf:%.36s:x:", runs[i]);
     assert_int_equal(calls_of(key), 1);
     assert_string_equal(run_get(f->d, a, runs[i], NULL, NULL, NULL),
                         "completed");
