@@ -49,7 +49,9 @@ describe('workflow runs', () => {
       nodes: [
         { id: 't', type: 'trigger', params: { event: 'customer.created' } },
         { id: 'c', type: 'condition', params: { if: "customer.full_name != ''" } },
-        { id: 's', type: 'send_message', params: { to: 'customer', text: 'Namaste {{ customer.full_name }}, welcome!' } },
+        { id: 's', type: 'send_message', params: { to: 'customer', text: 'Namaste {{ customer.full_name }}, welcome!',
+          // the customer never wrote: WhatsApp's window is closed
+          template: { name: 'payment_reminder', language: 'en', params: ['{{ customer.full_name }}', 'welcome'] } } },
       ],
       edges: [{ from: 't', to: 'c' }, { from: 'c', to: 's', when: 'true' }],
     });
