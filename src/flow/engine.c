@@ -7,10 +7,12 @@
  * A step goes through three commits:
  *
  *   claim     one statement marks a batch of due workflow_steps rows
- *             'running' with a lease (due_at = now + lease) and claims + 1,
- *             the fencing token every later write of this worker checks;
+ *             'running' with a short lease (due_at = now + CLAIM_LEASE_S)
+ *             and claims + 1, the fencing token every later write of this
+ *             worker checks;
  *   commit 1  the run's row is locked, the step's entry is appended to
- *             workflow_logs.step_results (status "running");
+ *             workflow_logs.step_results (status "running") and the
+ *             step's lease extended to the step lease;
  *   (the node runs, outside any transaction)
  *   commit 2  the run's row is locked again, the claim is checked, the
  *             entry updated with the outcome, the output stored in the
@@ -44,6 +46,10 @@
 
 #define CLAIM_BATCH 8
 #define CLAIM_WINDOW (4 * CLAIM_BATCH) /* due steps looked at per claim */
+/* A claimed step's lease until it starts; commit 1 extends it to the
+ * step's lease. Short, so the steps of a batch whose worker died are free
+ * again soon (they also count against the business's limit meanwhile). */
+#define CLAIM_LEASE_S 10
 #define BACKOFF_BASE_MS 1000L
 #define BACKOFF_MAX_MS (5L * 60 * 1000)
 #define PURGE_EVERY_US (3600LL * 1000000)
@@ -387,8 +393,9 @@ static int claim(db *d, int64_t now, claimed *out, int *n, db_err *err) {
       "updated_at = $1 FROM k WHERE t.profile_id = k.profile_id AND t.id = "
       "k.id RETURNING t.profile_id, t.id, t.run_id, t.node_id, t.scope, "
       "t.item, t.locals, t.claims, t.attempt, t.result_index, t.wake_at"};
-  db_val v[] = {db_ts(now),
-                db_ts(now + (int64_t)settings.step_lease_s * 1000000),
+  int lease_s = settings.step_lease_s < CLAIM_LEASE_S ? settings.step_lease_s
+                                                      : CLAIM_LEASE_S;
+  db_val v[] = {db_ts(now), db_ts(now + (int64_t)lease_s * 1000000),
                 db_int(CLAIM_WINDOW), db_int(settings.max_running_per_profile),
                 db_int(CLAIM_BATCH)};
   db_res *r = NULL;
@@ -641,12 +648,14 @@ static int step_run(db *d, claimed *c, db_err *err) {
     goto out;
   {
     db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id),
-                  db_int(c->result_index), db_uuid(c->run_id), db_ts(now)};
+                  db_int(c->result_index), db_uuid(c->run_id), db_ts(now),
+                  db_ts(now + (int64_t)settings.step_lease_s * 1000000)};
     db_val w[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_ts(now)};
     if (db_query(d,
-                 "UPDATE workflow_steps SET result_index = $3, updated_at = "
-                 "$5 WHERE profile_id = $1 AND id = $2 AND run_id = $4",
-                 v, 5, NULL, err) ||
+                 "UPDATE workflow_steps SET result_index = $3, due_at = $6, "
+                 "updated_at = $5 WHERE profile_id = $1 AND id = $2 AND "
+                 "run_id = $4",
+                 v, 6, NULL, err) ||
         db_query(d,
                  "UPDATE workflow_logs SET status = 'running', updated_at = $3 "
                  "WHERE profile_id = $1 AND id = $2 AND status = 'waiting'",
