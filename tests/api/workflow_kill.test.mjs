@@ -29,6 +29,7 @@ describe('kill -9 during workflow runs', () => {
   let srv;
   let wa;
   let shop;
+  let bpId;
   const env = () => ({ MUNSHI_WHATSAPP_API_URL: wa.url, MUNSHI_WORKERS: '2' });
 
   before(async () => {
@@ -65,7 +66,10 @@ describe('kill -9 during workflow runs', () => {
       if (await pred()) return;
       await sleep(100);
     }
-    throw new Error(`timed out after ${ms} ms: ${what}`);
+    const outbox = sql(db.url, 'SELECT state, count(*) FROM chat_outbox GROUP BY state').join(', ');
+    const steps = sql(db.url, 'SELECT node_id, status, count(*) FROM workflow_steps GROUP BY node_id, status').join(', ');
+    throw new Error(`timed out after ${ms} ms: ${what}; runs ${JSON.stringify(counts(bpId))}, steps [${steps}], ` +
+      `outbox [${outbox}], WhatsApp calls ${wa.attempts.length}, accepted ${wa.sends.length}\n${srv.log().slice(-2000)}`);
   }
 
   test(`${N} runs survive kill -9 while waiting and while sending; one message per customer`, { timeout: 170000 }, async () => {
@@ -85,6 +89,7 @@ describe('kill -9 during workflow runs', () => {
     });
     assert.equal(c.status, 201, c.info);
     const bp = c.json[0].id;
+    bpId = bp;
     assert.equal((await shop.rpc('activate_workflow', { id: bp })).status, 200);
 
     const phones = new Set();
