@@ -77,6 +77,7 @@ describe('kill -9 during workflow runs', () => {
     const c = await shop.rest('POST', 'workflow_blueprints', {
       body: {
         name: 'Welcome after a moment',
+        max_messages_per_hour: 1000000, // the cap is not under test here
         nodes: [
           { id: 't', type: 'trigger', params: { event: 'customer.created' } },
           { id: 'w', type: 'wait', params: { for: '3s' } },
@@ -115,25 +116,32 @@ describe('kill -9 during workflow runs', () => {
 
     await until(() => counts(bp).completed + counts(bp).failed >= N, 90000, 'every run ended');
     const end = counts(bp);
-    await until(() => all.every((w) => wa.sendsTo(w).length > 0) ||
-      Number(sql(db.url, "SELECT count(*) FROM chat_outbox")[0]) === 0, 30000, 'the outbox drained');
+    // Messages the chat outbox had claimed ('sending') when it was killed
+    // stay so until its lease ends and are then never sent again
+    // (outcome_unknown: the provider may have them). The rest drains.
+    const pending = () => Number(sql(db.url, "SELECT count(*) FROM chat_outbox WHERE state <> 'sending'")[0]);
+    await until(() => pending() === 0, 60000, 'the outbox drained');
     await sleep(2000); // time for a repeat to show
+    const stranded = Number(sql(db.url, "SELECT count(*) FROM chat_outbox WHERE state = 'sending'")[0]);
+    const queued = Number(sql(db.url,
+      `SELECT count(*) FROM unified_messages WHERE direction = 'outbound' AND sender = 'workflow'`)[0]);
     const per = all.map((w) => wa.sendsTo(w).length);
     const once = per.filter((n) => n === 1).length;
     const repeats = per.filter((n) => n > 1).length;
-    const missing = per.filter((n) => n === 0).length;
-    const inFlight = Number(sql(db.url,
-      "SELECT count(*) FROM unified_messages WHERE direction = 'outbound' AND error LIKE '%outcome_unknown%'")[0]);
+    const missing = all.filter((w, k) => per[k] === 0);
+    const neverCalled = missing.filter((w) => !wa.attempts.some((a) => String(a.to).replace(/^\+/, '') === w)).length;
     console.log(`# kill test (${process.env.MUNSHI_BACKEND || 'sqlite'}): ${N} runs; kill 1 with ${atKill1.waiting} waiting ` +
-      `and ${atKill1.running} running, kill 2 after ${sentAtKill2} sends; after restart: ${end.completed} completed, ` +
-      `${end.failed} failed; customers with exactly one message: ${once}, repeats: ${repeats}, ` +
-      `none: ${missing}; sends in flight at a kill (outcome_unknown, not re-sent): ${inFlight}; ` +
+      `and ${atKill1.running} running, kill 2 after ${sentAtKill2} sends; after the restarts: ${end.completed} completed, ` +
+      `${end.failed} failed; messages queued by the runs: ${queued}; customers with exactly one message: ${once}, ` +
+      `with more than one: ${repeats}, with none: ${missing.length} (${neverCalled} never sent to WhatsApp); ` +
+      `outbox rows left 'sending' by a kill (in flight or claimed, never re-sent): ${stranded}; ` +
       `WhatsApp calls ${wa.attempts.length}, accepted ${wa.sends.length}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     assert.equal(end.completed, N, `every run completed: ${JSON.stringify(end)}`);
+    assert.equal(queued, N, 'each run queued its message once');
+    assert.equal(Number(sql(db.url, 'SELECT count(*) FROM workflow_steps')[0]), 0, 'no step left');
     assert.equal(repeats, 0, 'no customer got the message twice');
-    // A send in flight at the kill reached the fake (it records a send
-    // before answering), so every customer has it.
-    assert.equal(missing, 0, 'every customer got the message');
-    assert.equal(Number(sql(db.url, `SELECT count(*) FROM workflow_steps`)[0]), 0, 'no step left');
+    // The only customers without their message are those whose message the
+    // outbox held 'sending' at the kill (the window docs/chat.md describes).
+    assert.ok(missing.length <= stranded, `${missing.length} customers without a message, ${stranded} stranded at a kill`);
   });
 });
