@@ -18,7 +18,7 @@ BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libcurl4-openssl-dev libutf8proc-dev
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
               libclang-rt-14-dev sqlite3
-BENCH_PKGS := wrk curl postgresql postgresql-common
+BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that
 # dpkg-query does not report as installed (and nodejs/npm when one of the

@@ -14,7 +14,10 @@
 # post_one (insert a customer), create_invoice (rpc: an issued GST invoice of
 # 3 lines), record_payment (rpc: a payment of 1.00 to one of the customers),
 # chat_webhooks (signed inbound WhatsApp webhooks → stored → the agent's reply
-# queued; bench/chat.sh, which also starts a WhatsApp fake for the replies).
+# queued; bench/chat.sh, which also starts a WhatsApp fake for the replies),
+# workflows (customer.created → condition → send_message, every step
+# persisted: runs/s, p99 from event to completed, server RSS;
+# bench/workflows.sh).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -22,8 +25,9 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks workflows]
 #   BENCH_CHAT_MESSAGES, BENCH_CHAT_DRAIN: see bench/chat.sh
+#   BENCH_WF_CLIENTS, BENCH_WF_DRAIN: see bench/workflows.sh
 #   BENCH_PRELOAD_INVOICES  PostgreSQL only: paid invoices (3 lines each)
 #                      written by SQL before the runs, so the operations run
 #                      against a database that already holds that many [0]
@@ -42,7 +46,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks workflows}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
@@ -276,6 +280,8 @@ field() { # field NAME LINE: the value of NAME=... in a RESULT line
 
 # shellcheck source=bench/chat.sh
 . "$ROOT/bench/chat.sh"
+# shellcheck source=bench/workflows.sh
+. "$ROOT/bench/workflows.sh"
 
 SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 ANON=$(cd "$TMP" && MUNSHI_JWT_SECRET=$SECRET "$BIN" keys | awk '/^anon:/ { print $2 }')
@@ -312,7 +318,7 @@ for backend in $BACKENDS; do
   esac
 
   POSTS=0 INVOICES=0 PAYMENTS=0
-  [[ " $SCENARIOS " == *" chat_webhooks "* ]] && chat_fake_start
+  [[ " $SCENARIOS " == *" chat_webhooks "* || " $SCENARIOS " == *" workflows "* ]] && chat_fake_start
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
@@ -332,6 +338,7 @@ for backend in $BACKENDS; do
   payments_before=$(count_rows payments)
   for sc in $SCENARIOS; do
     if [ "$sc" = chat_webhooks ]; then chat_scenario "$backend"; continue; fi
+    if [ "$sc" = workflows ]; then wf_scenario "$backend" "$db_url"; continue; fi
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
     for ((r = 1; r <= RUNS; r++)); do
@@ -406,6 +413,7 @@ echo
 echo "medians of $RUNS run(s), $DURATION each, $CONNS connections, wrk -t$WRK_THREADS, $CORES cores shared by wrk and the server"
 table
 if [ ${#CHAT_RESULTS[@]} -gt 0 ]; then echo; echo "chat webhooks (medians):"; chat_table; fi
+if [ ${#WF_RESULTS[@]} -gt 0 ]; then echo; echo "workflows (medians):"; wf_table; fi
 [ "$WARN" -eq 0 ] || echo "WARNING: some requests failed; the numbers above are not clean" >&2
 
 mkdir -p bench/results
@@ -425,6 +433,12 @@ mkdir -p bench/results
     echo "Chat webhooks ($CHAT_N signed messages generated per run; processed = the agent's replies appearing):"
     echo
     chat_table
+    echo
+  fi
+  if [ ${#WF_RESULTS[@]} -gt 0 ]; then
+    echo "Workflows (customer.created → condition → send_message; runs/s and latency from the event to the run's end, from the database):"
+    echo
+    wf_table
     echo
   fi
   echo "non-2xx counts responses with status >= 400 (wrk's own count), summed over the runs."
