@@ -50,7 +50,7 @@ wf_setup() { # wf_setup BACKEND DB_URL: channel, blueprint, activation, one prob
                  "template":{"name":"welcome","language":"en","params":["{{ customer.full_name }}"]}}}],
       "edges":[{"from":"t","to":"c"},{"from":"c","to":"s","when":"true"}]}' \
     -H 'Prefer: return=representation') || die "could not save the blueprint (are the workflow parts merged?)"
-  id=$(json_field id <<<"$resp")
+  id=$(grep -o '"id" *: *"[0-9a-f-]\{36\}"' <<<"$resp" | head -n 1 | cut -d'"' -f4)
   [ -n "$id" ] || die "no blueprint id in: $resp"
   api POST /rest/v1/rpc/activate_workflow "{\"id\":\"$id\"}" >/dev/null || die "could not activate the workflow"
   WF_BP=$id
