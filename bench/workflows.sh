@@ -68,8 +68,9 @@ wf_setup() { # wf_setup BACKEND DB_URL: channel, blueprint, activation, one prob
 }
 
 wf_run() { # wf_run BACKEND CLIENTS RUN RUN_NO: one wrk run and its drain; sets WF_LINE
-  local backend=$1 clients=$2 r=$3 run_no=$4 out="$TMP/wrk-$backend-wf-$clients-$r.txt"
-  local t0 rss_idle peak=0 cur sampler samples="$TMP/wf-rss-$run_no.txt"
+  local backend=$1 clients=$2 r=$3 run_no=$4
+  local out="$TMP/wrk-$1-wf-$2-$3.txt" samples="$TMP/wf-rss-$4.txt"
+  local t0 rss_idle peak=0 sampler
   t0=$(wf_now_iso)
   rss_idle=$(wf_rss_kb)
   : >"$samples"
