@@ -229,114 +229,6 @@ static const char *merge_scopes(arena *a, const json *base, const json *over) {
   return s;
 }
 
-/* ---- the step's entry in step_results ------------------------------------------- */
-
-typedef struct entry {
-  const char *node_id, *type, *scope, *status;
-  int64_t started_at, finished_at, retry_at;
-  int attempt;
-  const char *input, *output, *error; /* JSON text, JSON text, text */
-} entry;
-
-static const char *entry_json(arena *a, const entry *e) {
-  buf b;
-  buf_init(&b, 0);
-  json_obj o;
-  json_obj_open(&o, &b);
-  json_obj_str(&o, "node_id", e->node_id);
-  json_obj_str(&o, "type", e->type);
-  if (e->scope && *e->scope) json_obj_str(&o, "scope", e->scope);
-  json_obj_str(&o, "status", e->status);
-  json_obj_ts(&o, "started_at", e->started_at);
-  if (e->finished_at) json_obj_ts(&o, "finished_at", e->finished_at);
-  else json_obj_null(&o, "finished_at");
-  json_obj_int(&o, "attempt", e->attempt);
-  json_obj_raw(&o, "input", e->input ? e->input : "null");
-  json_obj_raw(&o, "output", e->output ? e->output : "null");
-  json_obj_str(&o, "error", e->error);
-  if (e->retry_at) json_obj_ts(&o, "retry_at", e->retry_at);
-  json_obj_close(&o);
-  const char *s = arena_strdup(a, buf_cstr(&b));
-  buf_free(&b);
-  return s;
-}
-
-/* The summary that stands in the last kept slot once a run has more steps
- * than max_step_results: how many entries were not kept, and the entry
- * written last. */
-static const char *summary_json(arena *a, int64_t omitted, const char *last) {
-  return arena_printf(
-      a,
-      "{\"node_id\":null,\"type\":\"summary\",\"status\":\"truncated\","
-      "\"omitted\":%lld,\"message\":\"%lld more step entries were not kept "
-      "(max_step_results); last holds the latest\",\"last\":%s}",
-      (long long)omitted, (long long)omitted, last);
-}
-
-static int set_entry_at(db *d, const char *profile, const char *run,
-                        int64_t idx, const char *text, int64_t now,
-                        db_err *err) {
-  static const char *const sql[2] = {
-      "UPDATE workflow_logs SET step_results = json_set(step_results, '$[' "
-      "|| $3 || ']', json($4)), updated_at = $5 WHERE profile_id = $1 AND "
-      "id = $2",
-      "UPDATE workflow_logs SET step_results = jsonb_set(step_results, "
-      "ARRAY[$3::text], $4::jsonb), updated_at = $5 WHERE profile_id = $1 "
-      "AND id = $2"};
-  char is[24];
-  snprintf(is, sizeof is, "%lld", (long long)idx);
-  db_val v[] = {db_uuid(profile), db_uuid(run), db_text(is), db_json(text),
-                db_ts(now)};
-  return db_query(d, sql[is_pg(d)], v, 5, NULL, err);
-}
-
-static int append_entry(db *d, const char *profile, const char *run,
-                        const char *text, int64_t now, db_err *err) {
-  static const char *const sql[2] = {
-      "UPDATE workflow_logs SET step_results = json_insert(step_results, "
-      "'$[#]', json($3)), updated_at = $4 WHERE profile_id = $1 AND id = $2",
-      "UPDATE workflow_logs SET step_results = step_results || "
-      "jsonb_build_array($3::jsonb), updated_at = $4 WHERE profile_id = $1 "
-      "AND id = $2"};
-  db_val v[] = {db_uuid(profile), db_uuid(run), db_json(text), db_ts(now)};
-  return db_query(d, sql[is_pg(d)], v, 4, NULL, err);
-}
-
-/* Writes the entry: at *idx when the step has one (>= 0), else appended,
- * within the cap; *idx gets where it went. len and last: the array's
- * length and last element as the locked row has them. */
-static int put_entry(db *d, arena *a, const char *profile, const char *run,
-                     int64_t len, const char *last, int64_t *idx,
-                     const char *text, int64_t now, db_err *err) {
-  int64_t cap = settings.max_step_results;
-  const json *lj = parse_or_null(a, last);
-  const json *lt = json_get(lj, "type");
-  int last_is_summary = lt && lt->type == JSON_STRING &&
-                        !strcmp(lt->str, "summary") && json_get(lj, "omitted");
-  if (*idx >= 0 && *idx < len) {
-    if (*idx == len - 1 && last_is_summary) {
-      int64_t om = 0;
-      json_int64(json_get(lj, "omitted"), &om);
-      return set_entry_at(d, profile, run, *idx, summary_json(a, om, text), now,
-                          err);
-    }
-    return set_entry_at(d, profile, run, *idx, text, now, err);
-  }
-  if (len < cap - 1) {
-    *idx = len;
-    return append_entry(d, profile, run, text, now, err);
-  }
-  if (!last_is_summary) { /* the summary takes the cap's last slot */
-    *idx = len;
-    return append_entry(d, profile, run, summary_json(a, 1, text), now, err);
-  }
-  int64_t om = 0;
-  json_int64(json_get(lj, "omitted"), &om);
-  *idx = len - 1;
-  return set_entry_at(d, profile, run, *idx, summary_json(a, om + 1, text),
-                      now, err);
-}
-
 /* ---- claims --------------------------------------------------------------------- */
 
 typedef struct claimed {
@@ -420,15 +312,144 @@ static int claim(db *d, int64_t now, claimed *out, int *n, db_err *err) {
   return 0;
 }
 
-/* ---- one step ------------------------------------------------------------------- */
 
-/* The run's row as a step needs it, locked for the transaction. */
+/* The run's row as a step needs it. */
 typedef struct run_row {
   const char *blueprint_id, *status, *input, *context, *last;
   int version, rehearsal;
   int64_t len;
 } run_row;
 
+/* ---- the step's entry in step_results ------------------------------------------- */
+
+typedef struct entry {
+  const char *node_id, *type, *scope, *status;
+  int64_t started_at, finished_at, retry_at;
+  int attempt;
+  const char *input, *output, *error; /* JSON text, JSON text, text */
+} entry;
+
+static const char *entry_json(arena *a, const entry *e) {
+  buf b;
+  buf_init(&b, 0);
+  json_obj o;
+  json_obj_open(&o, &b);
+  json_obj_str(&o, "node_id", e->node_id);
+  json_obj_str(&o, "type", e->type);
+  if (e->scope && *e->scope) json_obj_str(&o, "scope", e->scope);
+  json_obj_str(&o, "status", e->status);
+  json_obj_ts(&o, "started_at", e->started_at);
+  if (e->finished_at) json_obj_ts(&o, "finished_at", e->finished_at);
+  else json_obj_null(&o, "finished_at");
+  json_obj_int(&o, "attempt", e->attempt);
+  json_obj_raw(&o, "input", e->input ? e->input : "null");
+  json_obj_raw(&o, "output", e->output ? e->output : "null");
+  json_obj_str(&o, "error", e->error);
+  if (e->retry_at) json_obj_ts(&o, "retry_at", e->retry_at);
+  json_obj_close(&o);
+  const char *s = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return s;
+}
+
+/* The summary that stands in the last kept slot once a run has more steps
+ * than max_step_results: how many entries were not kept, and the entry
+ * written last. */
+static const char *summary_json(arena *a, int64_t omitted, const char *last) {
+  return arena_printf(
+      a,
+      "{\"node_id\":null,\"type\":\"summary\",\"status\":\"truncated\","
+      "\"omitted\":%lld,\"message\":\"%lld more step entries were not kept "
+      "(max_step_results); last holds the latest\",\"last\":%s}",
+      (long long)omitted, (long long)omitted, last);
+}
+
+/* Where the step's entry goes, within the cap, and what is written there.
+ * *idx: the step's slot (-1: none yet), set to the slot used. *append 1:
+ * appended at the end; 0: written over slot *idx. len and last: the
+ * array's length and last element as the locked row has them. */
+static const char *entry_slot(arena *a, int64_t len, const char *last,
+                              int64_t *idx, const char *text, int *append) {
+  int64_t cap = settings.max_step_results;
+  const json *lj = parse_or_null(a, last);
+  const json *lt = json_get(lj, "type");
+  int last_is_summary = lt && lt->type == JSON_STRING &&
+                        !strcmp(lt->str, "summary") && json_get(lj, "omitted");
+  int64_t om = 0;
+  if (last_is_summary) json_int64(json_get(lj, "omitted"), &om);
+  *append = 0;
+  if (*idx >= 0 && *idx < len)
+    return *idx == len - 1 && last_is_summary ? summary_json(a, om, text)
+                                              : text;
+  if (len < cap - 1) { /* a slot of its own */
+    *idx = len, *append = 1;
+    return text;
+  }
+  if (!last_is_summary) { /* the summary takes the cap's last slot */
+    *idx = len, *append = 1;
+    return summary_json(a, 1, text);
+  }
+  *idx = len - 1;
+  return summary_json(a, om + 1, text);
+}
+
+/* What one step's commit changes on the run's row, in one statement. */
+typedef struct log_change {
+  int64_t idx;         /* the entry's slot (-1: none yet) */
+  const char *entry;   /* the entry's JSON */
+  const char *node_id; /* NULL, or store output (and vars) in context */
+  const char *output, *vars;
+  const char *status;  /* NULL: unchanged */
+  int ends;            /* finished_at = now, error = error */
+  const char *error;
+} log_change;
+
+static int log_update(db *d, arena *a, const claimed *c,
+                      const run_row *rr, log_change *ch, int64_t now,
+                      db_err *err) {
+  static const char *const sql[2] = {
+      "UPDATE workflow_logs SET step_results = CASE WHEN $3 IS NULL THEN "
+      "json_insert(step_results, '$[#]', json($4)) ELSE "
+      "json_set(step_results, '$[' || $3 || ']', json($4)) END, context = "
+      "CASE WHEN $5 IS NULL THEN context ELSE json_set(context, "
+      "'$.nodes.\"' || $5 || '\"', json($6), '$.vars', "
+      "json_patch(coalesce(json_extract(context, '$.vars'), '{}'), "
+      "json($7))) END, status = coalesce($8, status), finished_at = CASE "
+      "WHEN $9 THEN $10 ELSE finished_at END, error = CASE WHEN $9 THEN $11 "
+      "ELSE error END, updated_at = $10 WHERE profile_id = $1 AND id = $2",
+      "UPDATE workflow_logs SET step_results = CASE WHEN $3::text IS NULL "
+      "THEN step_results || jsonb_build_array($4::jsonb) ELSE "
+      "jsonb_set(step_results, ARRAY[$3::text], $4::jsonb) END, context = "
+      "CASE WHEN $5::text IS NULL THEN context ELSE jsonb_set(jsonb_set("
+      "context, '{nodes}', coalesce(context -> 'nodes', '{}'::jsonb) || "
+      "jsonb_build_object($5::text, $6::jsonb)), '{vars}', coalesce(context "
+      "-> 'vars', '{}'::jsonb) || $7::jsonb) END, status = coalesce($8::text, "
+      "status), finished_at = CASE WHEN $9 THEN $10 ELSE finished_at END, "
+      "error = CASE WHEN $9 THEN $11::text ELSE error END, updated_at = $10 "
+      "WHERE profile_id = $1 AND id = $2"};
+  int append = 0;
+  const char *text = entry_slot(a, rr->len, rr->last, &ch->idx, ch->entry,
+                                &append);
+  char is[24];
+  snprintf(is, sizeof is, "%lld", (long long)ch->idx);
+  db_val v[] = {db_uuid(c->profile_id),
+                db_uuid(c->run_id),
+                append ? db_null() : db_text(is),
+                db_json(text),
+                ch->node_id ? db_text(ch->node_id) : db_null(),
+                db_json(ch->output ? ch->output : "{}"),
+                db_json(ch->vars ? ch->vars : "{}"),
+                ch->status ? db_text(ch->status) : db_null(),
+                db_bool(ch->ends),
+                db_ts(now),
+                ch->error ? db_text(ch->error) : db_null()};
+  return db_query(d, sql[is_pg(d)], v, 11, NULL, err);
+}
+
+/* ---- one step ------------------------------------------------------------------- */
+
+/* The run's row as a step needs it, locked for the transaction (full: with
+ * what the node reads). */
 static int lock_run(db *d, arena *a, const claimed *c, int full, run_row *rr,
                     int *found, db_err *err) {
   static const char *const sql[2][2] = {
@@ -472,49 +493,40 @@ static int run_open(const run_row *rr) {
   return !strcmp(rr->status, "running") || !strcmp(rr->status, "waiting");
 }
 
-/* 1 when the claim still holds (the step is this worker's), 0 when not. */
-static int step_mine(db *d, const claimed *c, int *mine, db_err *err) {
-  static const char *const sql[2] = {
-      "SELECT 1 FROM workflow_steps WHERE profile_id = $1 AND id = $2 AND "
-      "claims = $3",
-      "SELECT 1 FROM workflow_steps WHERE profile_id = $1 AND id = $2 AND "
-      "claims = $3 FOR UPDATE"};
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id), db_int(c->claims)};
+/* Runs a write of the step that holds only while the claim does (the
+ * statement's $3 is the claim); *mine 0 when it changed nothing: the lease
+ * ran out and another worker has the step. */
+static int fenced(db *d, const char *sql, const db_val *v, int n, int *mine,
+                  db_err *err) {
   db_res *r = NULL;
-  if (db_query(d, sql[is_pg(d)], v, 3, &r, err)) return -1;
-  *mine = db_res_rows(r) > 0;
+  if (db_query(d, sql, v, n, &r, err)) return -1;
+  *mine = db_res_changes(r) > 0;
   db_res_free(r);
   return 0;
 }
 
-static int step_delete(db *d, const claimed *c, db_err *err) {
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id)};
+static int step_delete(db *d, const claimed *c, int *mine, db_err *err) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id), db_int(c->claims)};
+  return fenced(d,
+                "DELETE FROM workflow_steps WHERE profile_id = $1 AND id = $2 "
+                "AND claims = $3",
+                v, 3, mine, err);
+}
+
+/* The run's other steps go, except those running elsewhere, which see the
+ * run ended at their commit 2. */
+static int steps_clear(db *d, const claimed *c, db_err *err) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id)};
   return db_query(d,
-                  "DELETE FROM workflow_steps WHERE profile_id = $1 AND id = $2",
+                  "DELETE FROM workflow_steps WHERE profile_id = $1 AND run_id "
+                  "= $2 AND status <> 'running'",
                   v, 2, NULL, err);
 }
 
-/* Ends the run (failed or completed) and removes its other steps, except
- * those running elsewhere, which see the run ended at their commit 2. */
-static int run_end(db *d, const claimed *c, const char *status,
-                   const char *error, int64_t now, db_err *err) {
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_text(status),
-                error ? db_text(error) : db_null(), db_ts(now)};
-  db_val s[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_uuid(c->id)};
-  if (db_query(d,
-               "UPDATE workflow_logs SET status = $3, error = $4, finished_at "
-               "= $5, updated_at = $5 WHERE profile_id = $1 AND id = $2",
-               v, 5, NULL, err))
-    return -1;
-  return db_query(d,
-                  "DELETE FROM workflow_steps WHERE profile_id = $1 AND run_id "
-                  "= $2 AND (id = $3 OR status <> 'running')",
-                  s, 3, NULL, err);
-}
-
-/* After a step ended with the run still open: the run is completed when no
- * step of it is left, waiting when every step left waits. */
-static int run_settle(db *d, const claimed *c, int64_t now, db_err *err) {
+/* The run's status once this step's changes are in: completed when no step
+ * is left (*ends 1), waiting when every step left waits, else running. */
+static int run_next_status(db *d, const claimed *c, const char **status,
+                           int *ends, db_err *err) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id)};
   db_res *r = NULL;
   if (db_query(d,
@@ -524,35 +536,9 @@ static int run_settle(db *d, const claimed *c, int64_t now, db_err *err) {
     return -1;
   int64_t left = db_res_int(r, 0, 0), waiting = db_res_int(r, 0, 1);
   db_res_free(r);
-  const char *st = left == 0 ? "completed" : waiting == left ? "waiting"
-                                                              : "running";
-  db_val u[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_text(st),
-                db_ts(now), db_bool(left == 0)};
-  return db_query(d,
-                  "UPDATE workflow_logs SET status = $3, finished_at = CASE "
-                  "WHEN $5 THEN $4 ELSE finished_at END, updated_at = $4 "
-                  "WHERE profile_id = $1 AND id = $2",
-                  u, 5, NULL, err);
-}
-
-/* Stores a completed node's output in the run's context: nodes[id], and a
- * `set` node's values in vars. */
-static int context_store(db *d, const claimed *c, const char *node_id,
-                         const char *output, const char *vars, int64_t now,
-                         db_err *err) {
-  static const char *const sql[2] = {
-      "UPDATE workflow_logs SET context = json_set(context, '$.nodes.\"' || "
-      "$3 || '\"', json($4), '$.vars', json_patch(coalesce(json_extract("
-      "context, '$.vars'), '{}'), json($5))), updated_at = $6 WHERE "
-      "profile_id = $1 AND id = $2",
-      "UPDATE workflow_logs SET context = jsonb_set(jsonb_set(context, "
-      "'{nodes}', coalesce(context -> 'nodes', '{}'::jsonb) || "
-      "jsonb_build_object($3::text, $4::jsonb)), '{vars}', coalesce(context "
-      "-> 'vars', '{}'::jsonb) || $5::jsonb), updated_at = $6 WHERE "
-      "profile_id = $1 AND id = $2"};
-  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_text(node_id),
-                db_json(output), db_json(vars ? vars : "{}"), db_ts(now)};
-  return db_query(d, sql[is_pg(d)], v, 6, NULL, err);
+  *ends = left == 0;
+  *status = left == 0 ? "completed" : waiting == left ? "waiting" : "running";
+  return 0;
 }
 
 static int step_insert(db *d, const claimed *c, const char *node_id,
@@ -586,38 +572,101 @@ static int64_t backoff_us(int attempt) {
   return (ms + jitter) * 1000;
 }
 
-/* A step's whole life after its claim. Returns -1 only on a database error
- * (the step is then left to its lease). */
-static int step_run(db *d, claimed *c, db_err *err) {
-  arena *a = arena_new();
-  int rc = -1, intx = 0;
+/* Commit 2 of a completed node: its output kept, the steps after it
+ * inserted (one per item and successor after a for_each). */
+static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
+                    int ni, const flow_step_result *res, const json *locals,
+                    const char *out_text, log_change *ch, int64_t now,
+                    int *mine, db_err *err) {
+  const bp_node *node = &bp->nodes[ni];
+  const flow_node_type *nt = node->nt;
+  const char *scope = c->scope ? c->scope : "";
+  *mine = 0;
+  if (step_delete(d, c, mine, err)) return -1;
+  if (!*mine) return 0;
+  const char *vars = NULL;
+  if (!strcmp(node->type, "set")) {
+    const json *oj = parse_or_null(a, out_text);
+    if (oj && oj->type == JSON_OBJECT) vars = out_text;
+  }
+  const char *next_locals = c->locals ? c->locals : "{}";
+  if (!*scope) {
+    ch->node_id = c->node_id, ch->output = out_text, ch->vars = vars;
+  } else { /* inside a for_each: kept in the scope's locals */
+    buf ob;
+    buf_init(&ob, 0);
+    buf_puts(&ob, "{\"nodes\":{");
+    json_write_str(&ob, c->node_id, strlen(c->node_id));
+    buf_putc(&ob, ':');
+    buf_puts(&ob, out_text);
+    buf_puts(&ob, "},\"vars\":");
+    buf_puts(&ob, vars ? vars : "{}");
+    buf_putc(&ob, '}');
+    next_locals = merge_scopes(a, locals, parse_or_null(a, buf_cstr(&ob)));
+    buf_free(&ob);
+  }
+  int next[BP_MAX_NODES];
+  const char *when = NULL;
+  if (nt->flags & NODE_BRANCHES) when = res->branch ? res->branch : "";
+  int nn = bp_next(bp, ni, when, next, BP_MAX_NODES);
+  if (!(nt->flags & NODE_FOREACH)) {
+    for (int j = 0; j < nn; j++)
+      if (step_insert(d, c, bp->nodes[next[j]].id, scope, c->item, next_locals,
+                      now, err))
+        return -1;
+    return 0;
+  }
+  const json *items =
+      parse_or_null(a, res->items.len ? buf_cstr(&res->items) : "[]");
+  const char *why = NULL;
+  if (!items || items->type != JSON_ARRAY)
+    why = arena_printf(a, "node '%s': its items are not a list", c->node_id);
+  else if (items->n > FLOW_FOREACH_MAX)
+    why = arena_printf(a, "node '%s': %zu items, more than the %d a for_each "
+                          "may take",
+                       c->node_id, items->n, FLOW_FOREACH_MAX);
+  if (why) {
+    ch->status = "failed", ch->ends = 1, ch->error = why;
+    return steps_clear(d, c, err);
+  }
+  for (size_t k = 0; k < items->n; k++) {
+    const char *sc2 = *scope
+                          ? arena_printf(a, "%s/%s#%zu", scope, c->node_id, k)
+                          : arena_printf(a, "%s#%zu", c->node_id, k);
+    const char *it = json_to_text(a, items->items[k]);
+    for (int j = 0; j < nn; j++)
+      if (step_insert(d, c, bp->nodes[next[j]].id, sc2, it, next_locals, now,
+                      err))
+        return -1;
+  }
+  return 0;
+}
+
+/* A step's whole life after its claim, in arena a. Returns -1 only on a
+ * database error (the step is then left to its lease). */
+static int step_run(db *d, arena *a, claimed *c, db_err *err) {
+  int rc = -1, intx = 0, mine = 0, found = 0;
   flow_step_result res;
   flow_step_result_init(&res);
   const char *scope = c->scope ? c->scope : "";
   int64_t now = flow_engine_now();
+  int64_t lease_end = now + (int64_t)settings.step_lease_s * 1000000;
 
   /* commit 1: the entry, "running" */
   run_row rr;
-  int found = 0, mine = 0;
   if (db_begin(d, 1, err)) goto out;
   intx = 1;
   if (lock_run(d, a, c, 1, &rr, &found, err)) goto out;
-  if (step_mine(d, c, &mine, err)) goto out;
-  if (!mine) { /* another worker took it over */
-    rc = 0;
-    goto out;
-  }
   if (!found || !run_open(&rr)) {
     /* The run ended (cancelled, failed) while this step waited or while a
      * dead worker held it: the step goes, its entry says it was skipped. */
-    if (found && c->result_index >= 0) {
+    if (step_delete(d, c, &mine, err)) goto out;
+    if (mine && found && c->result_index >= 0) {
       entry e = {c->node_id, "", scope, "skipped", now, now, 0, c->attempt,
-                 NULL,       NULL, arena_printf(a, "the run is %s", rr.status)};
-      if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                    &c->result_index, entry_json(a, &e), now, err))
-        goto out;
+                 NULL, NULL, arena_printf(a, "the run is %s", rr.status)};
+      log_change ch = {.idx = c->result_index, .entry = entry_json(a, &e)};
+      if (log_update(d, a, c, &rr, &ch, now, err)) goto out;
     }
-    if (step_delete(d, c, err)) goto out;
     rc = db_commit(d, err);
     intx = 0;
     goto out;
@@ -629,12 +678,21 @@ static int step_run(db *d, claimed *c, db_err *err) {
     goto out;
   int ni = have ? bp_find(&bp, c->node_id) : -1;
   if (ni < 0) {
-    const char *why =
-        have ? arena_printf(a, "node '%s' is not in version %d of the workflow",
-                            c->node_id, rr.version)
-             : arena_printf(a, "version %d of the workflow cannot be read",
-                            rr.version);
-    if (run_end(d, c, "failed", why, now, err)) goto out;
+    if (step_delete(d, c, &mine, err)) goto out;
+    if (mine) {
+      const char *why =
+          have ? arena_printf(a, "node '%s' is not in version %d of the "
+                                 "workflow",
+                              c->node_id, rr.version)
+               : arena_printf(a, "version %d of the workflow cannot be read",
+                              rr.version);
+      entry e = {c->node_id, "", scope, "failed", now, now, 0, c->attempt,
+                 NULL, NULL, why};
+      log_change ch = {.idx = c->result_index, .entry = entry_json(a, &e),
+                       .status = "failed", .ends = 1, .error = why};
+      if (steps_clear(d, c, err) || log_update(d, a, c, &rr, &ch, now, err))
+        goto out;
+    }
     rc = db_commit(d, err);
     intx = 0;
     goto out;
@@ -643,24 +701,21 @@ static int step_run(db *d, claimed *c, db_err *err) {
   const flow_node_type *nt = node->nt;
   entry e = {c->node_id, node->type, scope, "running", now, 0, 0, c->attempt,
              NULL,       NULL,       NULL};
-  if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                &c->result_index, entry_json(a, &e), now, err))
+  log_change ch1 = {.idx = c->result_index, .entry = entry_json(a, &e),
+                    .status = "running"};
+  if (log_update(d, a, c, &rr, &ch1, now, err)) goto out;
+  c->result_index = ch1.idx;
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id), db_int(c->claims),
+                db_int(c->result_index), db_ts(lease_end), db_ts(now)};
+  if (fenced(d,
+             "UPDATE workflow_steps SET result_index = $4, due_at = $5, "
+             "updated_at = $6 WHERE profile_id = $1 AND id = $2 AND claims = "
+             "$3",
+             v, 6, &mine, err))
     goto out;
-  {
-    db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id),
-                  db_int(c->result_index), db_uuid(c->run_id), db_ts(now),
-                  db_ts(now + (int64_t)settings.step_lease_s * 1000000)};
-    db_val w[] = {db_uuid(c->profile_id), db_uuid(c->run_id), db_ts(now)};
-    if (db_query(d,
-                 "UPDATE workflow_steps SET result_index = $3, due_at = $6, "
-                 "updated_at = $5 WHERE profile_id = $1 AND id = $2 AND "
-                 "run_id = $4",
-                 v, 6, NULL, err) ||
-        db_query(d,
-                 "UPDATE workflow_logs SET status = 'running', updated_at = $3 "
-                 "WHERE profile_id = $1 AND id = $2 AND status = 'waiting'",
-                 w, 3, NULL, err))
-      goto out;
+  if (!mine) { /* another worker took it over: nothing of this is kept */
+    rc = 0;
+    goto out;
   }
   if (db_commit(d, err)) goto out;
   intx = 0;
@@ -727,155 +782,92 @@ static int step_run(db *d, claimed *c, db_err *err) {
   if (db_begin(d, 1, err)) goto out;
   intx = 1;
   if (lock_run(d, a, c, 0, &rr, &found, err)) goto out;
-  if (step_mine(d, c, &mine, err)) goto out;
-  if (!mine) { /* the lease ran out and another worker has the step */
-    log_warn("flow: step %s of run %s outlived its lease; its result is "
-             "dropped", c->node_id, c->run_id);
-    rc = 0;
-    goto out;
-  }
   entry f = {c->node_id, node->type, scope,    "completed", e.started_at, now,
              0,          c->attempt, in_text, out_text,     NULL};
+  log_change ch = {.idx = c->result_index};
   if (!found || !run_open(&rr)) { /* cancelled while it ran */
-    f.status = "skipped";
-    f.error = arena_printf(a, "the run is %s; this step's end was ignored",
-                           found ? rr.status : "gone");
-    if (found && put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                           &c->result_index, entry_json(a, &f), now, err))
-      goto out;
-    if (step_delete(d, c, err)) goto out;
-    rc = db_commit(d, err);
-    intx = 0;
+    if (step_delete(d, c, &mine, err)) goto out;
+    if (mine && found) {
+      f.status = "skipped";
+      f.error = arena_printf(a, "the run is %s; this step's end was ignored",
+                             rr.status);
+      ch.entry = entry_json(a, &f);
+      if (log_update(d, a, c, &rr, &ch, now, err)) goto out;
+    }
+  } else {
+    const char *err_text = res.error[0] ? res.error : NULL;
+    switch (res.outcome) {
+    case NODE_DONE: {
+      if (end_done(d, a, c, &bp, ni, &res, locals, out_text, &ch, now, &mine,
+                   err))
+        goto out;
+      if (!mine) break;
+      if (ch.ends) { /* the for_each could not start its items */
+        f.status = "failed", f.error = ch.error, f.output = NULL;
+        break;
+      }
+      if (run_next_status(d, c, &ch.status, &ch.ends, err)) goto out;
+      break;
+    }
+    case NODE_WAITING: {
+      int64_t wake = res.wake_at > now ? res.wake_at : now;
+      f.status = "waiting", f.finished_at = 0, f.output = NULL;
+      db_val w[] = {db_uuid(c->profile_id), db_uuid(c->id), db_int(c->claims),
+                    db_ts(wake), db_ts(now)};
+      if (fenced(d,
+                 "UPDATE workflow_steps SET status = 'waiting', due_at = $4, "
+                 "wake_at = $4, updated_at = $5 WHERE profile_id = $1 AND id "
+                 "= $2 AND claims = $3",
+                 w, 5, &mine, err))
+        goto out;
+      if (mine && run_next_status(d, c, &ch.status, &ch.ends, err)) goto out;
+      break;
+    }
+    case NODE_RETRY: {
+      int64_t due = now + (res.retry_after_ms > 0
+                               ? (int64_t)res.retry_after_ms * 1000
+                               : backoff_us(c->attempt));
+      f.status = "waiting", f.finished_at = 0, f.output = NULL;
+      f.error = err_text, f.retry_at = due;
+      db_val w[] = {db_uuid(c->profile_id), db_uuid(c->id), db_int(c->claims),
+                    db_ts(due), db_ts(now)};
+      if (fenced(d,
+                 "UPDATE workflow_steps SET status = 'ready', due_at = $4, "
+                 "updated_at = $5 WHERE profile_id = $1 AND id = $2 AND "
+                 "claims = $3",
+                 w, 5, &mine, err))
+        goto out;
+      break;
+    }
+    case NODE_STOP:
+    case NODE_FAILED:
+    case NODE_PAUSED:
+    default: {
+      int stop = res.outcome == NODE_STOP;
+      f.status = stop && !err_text ? "completed" : "failed";
+      f.error = err_text;
+      if (!stop) f.output = NULL;
+      if (step_delete(d, c, &mine, err)) goto out;
+      if (!mine) break;
+      if (steps_clear(d, c, err)) goto out;
+      if (stop && !*scope) ch.node_id = c->node_id, ch.output = out_text;
+      ch.status = stop && !err_text ? "completed" : "failed";
+      ch.ends = 1;
+      ch.error = err_text ? arena_printf(a, "node '%s': %s", c->node_id,
+                                         err_text)
+                          : NULL;
+      break;
+    }
+    }
+    ch.entry = entry_json(a, &f);
+    if (mine && log_update(d, a, c, &rr, &ch, now, err)) goto out;
+  }
+  if (!mine) { /* the lease ran out and another worker has the step */
+    log_warn("flow: step %s of run %s outlived its lease; its result is "
+             "dropped",
+             c->node_id, c->run_id);
+    rc = 0;
     goto out;
-  }
-  const char *err_text = res.error[0] ? res.error : NULL;
-  switch (res.outcome) {
-  case NODE_DONE: {
-    if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                  &c->result_index, entry_json(a, &f), now, err))
-      goto out;
-    const char *vars = NULL;
-    if (!strcmp(node->type, "set")) {
-      const json *oj = parse_or_null(a, out_text);
-      if (oj && oj->type == JSON_OBJECT) vars = out_text;
-    }
-    const char *next_locals = c->locals ? c->locals : "{}";
-    if (!*scope) {
-      if (context_store(d, c, c->node_id, out_text, vars, now, err)) goto out;
-    } else {
-      buf ob;
-      buf_init(&ob, 0);
-      buf_putc(&ob, '{');
-      json_write_str(&ob, "nodes", 5);
-      buf_puts(&ob, ":{");
-      json_write_str(&ob, c->node_id, strlen(c->node_id));
-      buf_putc(&ob, ':');
-      buf_puts(&ob, out_text);
-      buf_puts(&ob, "},\"vars\":");
-      buf_puts(&ob, vars ? vars : "{}");
-      buf_putc(&ob, '}');
-      next_locals = merge_scopes(a, locals, parse_or_null(a, buf_cstr(&ob)));
-      buf_free(&ob);
-    }
-    int next[BP_MAX_NODES];
-    const char *when = (nt->flags & NODE_BRANCHES) ? res.branch : NULL;
-    if ((nt->flags & NODE_BRANCHES) && !when) when = "";
-    int nn = bp_next(&bp, ni, when, next, BP_MAX_NODES);
-    if (nt->flags & NODE_FOREACH) {
-      const json *items = parse_or_null(a, res.items.len ? buf_cstr(&res.items)
-                                                         : "[]");
-      if (!items || items->type != JSON_ARRAY) {
-        if (run_end(d, c, "failed",
-                    arena_printf(a, "node '%s': its items are not a list",
-                                 c->node_id),
-                    now, err))
-          goto out;
-        break;
-      }
-      if (items->n > FLOW_FOREACH_MAX) {
-        if (run_end(d, c, "failed",
-                    arena_printf(a, "node '%s': %zu items, more than the %d "
-                                 "a for_each may take",
-                                 c->node_id, items->n, FLOW_FOREACH_MAX),
-                    now, err))
-          goto out;
-        break;
-      }
-      for (size_t k = 0; k < items->n; k++) {
-        const char *sc2 =
-            *scope ? arena_printf(a, "%s/%s#%zu", scope, c->node_id, k)
-                   : arena_printf(a, "%s#%zu", c->node_id, k);
-        const char *it = json_to_text(a, items->items[k]);
-        for (int j = 0; j < nn; j++)
-          if (step_insert(d, c, bp.nodes[next[j]].id, sc2, it, next_locals,
-                          now, err))
-            goto out;
-      }
-    } else {
-      for (int j = 0; j < nn; j++)
-        if (step_insert(d, c, bp.nodes[next[j]].id, scope, c->item,
-                        next_locals, now, err))
-          goto out;
-    }
-    if (step_delete(d, c, err) || run_settle(d, c, now, err)) goto out;
-    break;
-  }
-  case NODE_WAITING: {
-    int64_t wake = res.wake_at > now ? res.wake_at : now;
-    f.status = "waiting", f.finished_at = 0, f.output = NULL;
-    if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                  &c->result_index, entry_json(a, &f), now, err))
-      goto out;
-    db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id), db_ts(wake),
-                  db_ts(now)};
-    if (db_query(d,
-                 "UPDATE workflow_steps SET status = 'waiting', due_at = $3, "
-                 "wake_at = $3, updated_at = $4 WHERE profile_id = $1 AND id "
-                 "= $2",
-                 v, 4, NULL, err) ||
-        run_settle(d, c, now, err))
-      goto out;
-    break;
-  }
-  case NODE_RETRY: {
-    int64_t due = now + (res.retry_after_ms > 0
-                             ? (int64_t)res.retry_after_ms * 1000
-                             : backoff_us(c->attempt));
-    f.status = "waiting", f.finished_at = 0, f.output = NULL;
-    f.error = err_text, f.retry_at = due;
-    if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                  &c->result_index, entry_json(a, &f), now, err))
-      goto out;
-    db_val v[] = {db_uuid(c->profile_id), db_uuid(c->id), db_ts(due),
-                  db_ts(now)};
-    if (db_query(d,
-                 "UPDATE workflow_steps SET status = 'ready', due_at = $3, "
-                 "updated_at = $4 WHERE profile_id = $1 AND id = $2",
-                 v, 4, NULL, err))
-      goto out;
-    break;
-  }
-  case NODE_STOP:
-  case NODE_FAILED:
-  case NODE_PAUSED:
-  default: {
-    int failed = res.outcome != NODE_STOP || err_text;
-    f.status = res.outcome == NODE_STOP && !err_text ? "completed" : "failed";
-    f.error = err_text;
-    if (res.outcome != NODE_STOP) f.output = NULL;
-    if (put_entry(d, a, c->profile_id, c->run_id, rr.len, rr.last,
-                  &c->result_index, entry_json(a, &f), now, err))
-      goto out;
-    if (res.outcome == NODE_STOP &&
-        context_store(d, c, c->node_id, out_text, NULL, now, err))
-      goto out;
-    const char *why =
-        err_text ? arena_printf(a, "node '%s': %s", c->node_id, err_text)
-                 : NULL;
-    if (run_end(d, c, failed ? "failed" : "completed", why, now, err))
-      goto out;
-    break;
-  }
   }
   rc = db_commit(d, err);
   intx = 0;
@@ -883,7 +875,6 @@ static int step_run(db *d, claimed *c, db_err *err) {
 out:
   if (intx) db_rollback(d);
   flow_step_result_free(&res);
-  arena_free(a);
   return rc;
 }
 
@@ -937,8 +928,12 @@ int flow_steps_poll(void *arg, db *d, const char *worker, db_err *err) {
   int n = 0;
   if (claim(d, now, cs, &n, err)) return -1;
   int rc = 0;
+  /* One arena for the batch, emptied between steps: its first block is
+   * kept, so a step costs no fresh pages. */
+  arena *a = n ? arena_new() : NULL;
   for (int i = 0; i < n; i++) {
-    if (step_run(d, &cs[i], err)) {
+    arena_reset(a);
+    if (step_run(d, a, &cs[i], err)) {
       /* The step stays claimed until its lease ends, and is claimed again
        * then (attempt + 1). */
       log_warn("flow: step %s of run %s: %s", cs[i].node_id, cs[i].run_id,
@@ -947,5 +942,6 @@ int flow_steps_poll(void *arg, db *d, const char *worker, db_err *err) {
     }
     claimed_free(&cs[i]);
   }
+  arena_free(a);
   return rc ? -1 : n;
 }
