@@ -4,9 +4,15 @@
 # The workflow: trigger (customer.created) → condition (the customer's
 # state is 29) → send_message to the customer (a WhatsApp template, to the
 # local fake through the chat outbox). wrk posts customers over REST
-# (bench/post_one.lua: one insert, one customer.created event each) with
-# BENCH_WF_CLIENTS connections; the server's workers start a run per event
-# and take its three steps, each with two commits of its workflow_logs row.
+# (bench/workflow_events.lua: post_one.lua's insert, one customer.created
+# event each); the server's workers start a run per event and take its
+# three steps, each with two commits of its workflow_logs row.
+#
+# Loads (BENCH_WF_LOADS): "N" is N connections posting as fast as the
+# server answers (the events outrun the runs: runs/s is the engine's
+# throughput, and the latency is mostly the backlog's); "N@R" is N
+# connections pacing themselves to R events/s in all (the latency of a
+# run at that rate).
 #
 # Measured from the database once every run has ended (or BENCH_WF_DRAIN
 # seconds passed):
@@ -16,12 +22,12 @@
 #               after seeding) and the highest sampled once a second
 # and checked: every run completed with its 3 step entries.
 #
-#   BENCH_WF_CLIENTS  wrk connections, one run per value [1 16]
+#   BENCH_WF_LOADS    the loads, each run BENCH_RUNS times [1 16 16@100]
 #   BENCH_WF_DRAIN    seconds to wait for the backlog after wrk stops [120]
 
-WF_CLIENTS=${BENCH_WF_CLIENTS:-1 16}
+WF_LOADS=${BENCH_WF_LOADS:-1 16 16@100}
 WF_DRAIN=${BENCH_WF_DRAIN:-120}
-WF_RESULTS=() # "backend clients runs_per_s p50_ms p99_ms rss_idle_mb rss_peak_mb triggers completed backlog_at_end"
+WF_RESULTS=() # "backend load runs_per_s p50_ms p99_ms rss_idle_mb rss_peak_mb triggers completed backlog_at_end"
 
 wf_sql() { # wf_sql SQL: one statement on the bench database, rows as lines
   if [ "$WF_BACKEND" = sqlite ]; then
@@ -67,16 +73,20 @@ wf_setup() { # wf_setup BACKEND DB_URL: channel, blueprint, activation, one prob
   die "the probe's run did not complete within 20 s (status: ${st:-none})"
 }
 
-wf_run() { # wf_run BACKEND CLIENTS RUN RUN_NO: one wrk run and its drain; sets WF_LINE
-  local backend=$1 clients=$2 r=$3 run_no=$4
-  local out="$TMP/wrk-$1-wf-$2-$3.txt" samples="$TMP/wf-rss-$4.txt"
+wf_run() { # wf_run BACKEND LOAD RUN RUN_NO: one wrk run and its drain; sets WF_LINE
+  local backend=$1 load=$2 r=$3 run_no=$4 clients rate pause=0
+  clients=${load%@*}
+  rate=${load#*@}
+  [ "$rate" = "$load" ] && rate=0
+  [ "$rate" -gt 0 ] && pause=$(( clients * 1000 / rate ))
+  local out="$TMP/wrk-$1-wf-$3-$4.txt" samples="$TMP/wf-rss-$4.txt"
   local t0 rss_idle peak=0 sampler
   t0=$(wf_now_iso)
   rss_idle=$(wf_rss_kb)
   : >"$samples"
   ( while :; do wf_rss_kb >>"$samples"; sleep 1; done ) &
   sampler=$!
-  wrk -t1 -c"$clients" -d"$DURATION" --latency -s bench/post_one.lua "$BASE" -- "$run_no" >"$out" 2>&1 \
+  BENCH_WF_DELAY_MS=$pause wrk -t1 -c"$clients" -d"$DURATION" --latency -s bench/workflow_events.lua "$BASE" -- "$run_no" >"$out" 2>&1 \
     || { kill $sampler; cat "$out" >&2; die "wrk failed ($backend workflows)"; }
   local line since triggers done_n k
   line=$(grep '^RESULT ' "$out" | tail -n 1) || { kill $sampler; cat "$out" >&2; die "wrk printed no RESULT line"; }
@@ -113,18 +123,18 @@ wf_run() { # wf_run BACKEND CLIENTS RUN RUN_NO: one wrk run and its drain; sets 
   peak_mb=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
   if [ "$completed" -lt "$triggers" ]; then
     WARN=1
-    echo "  WARNING: $backend workflows -c$clients run $r: $triggers events, $completed runs completed with 3 steps" >&2
+    echo "  WARNING: $backend workflows $load run $r: $triggers events, $completed runs completed with 3 steps" >&2
   fi
-  RAW+=("$backend workflows -c$clients run $r: ${line#RESULT } events=$triggers completed_with_3_steps=$completed backlog_at_wrk_end=$backlog_end span_s=$secs runs_per_s=$rps p50_ms=$p50 p99_ms=$p99 rss_idle_mb=$idle_mb rss_peak_mb=$peak_mb")
+  RAW+=("$backend workflows $load run $r: ${line#RESULT } events=$triggers completed_with_3_steps=$completed backlog_at_wrk_end=$backlog_end span_s=$secs runs_per_s=$rps p50_ms=$p50 p99_ms=$p99 rss_idle_mb=$idle_mb rss_peak_mb=$peak_mb")
   printf '  %-8s %-14s run %d: %8s runs/s  p50 %8s ms  p99 %8s ms  RSS %s → %s MB  (%s events, backlog %s when wrk stopped)\n' \
-    "$backend" "workflows -c$clients" "$r" "$rps" "$p50" "$p99" "$idle_mb" "$peak_mb" "$triggers" "$backlog_end"
+    "$backend" "workflows $load" "$r" "$rps" "$p50" "$p99" "$idle_mb" "$peak_mb" "$triggers" "$backlog_end"
   WF_LINE="$rps $p50 $p99 $idle_mb $peak_mb $triggers $completed $backlog_end"
 }
 
-wf_scenario() { # wf_scenario BACKEND DB_URL: BENCH_RUNS runs per client count, medians into WF_RESULTS
+wf_scenario() { # wf_scenario BACKEND DB_URL: BENCH_RUNS runs per load, medians into WF_RESULTS
   local backend=$1 c r
   wf_setup "$backend" "$2"
-  for c in $WF_CLIENTS; do
+  for c in $WF_LOADS; do
     local rps=() p50=() p99=() idle=() peak=() trig=0 comp=0 backlog=()
     for ((r = 1; r <= RUNS; r++)); do
       run_no=$((run_no + 1))
@@ -139,7 +149,7 @@ wf_scenario() { # wf_scenario BACKEND DB_URL: BENCH_RUNS runs per client count, 
 }
 
 wf_table() {
-  printf '| %-8s | %7s | %8s | %10s | %10s | %12s | %12s | %16s | %14s |\n' backend clients 'runs/s' 'p50 ms' 'p99 ms' 'RSS idle MB' 'RSS peak MB' 'completed/events' 'backlog at end'
+  printf '| %-8s | %7s | %8s | %10s | %10s | %12s | %12s | %16s | %14s |\n' backend load 'runs/s' 'p50 ms' 'p99 ms' 'RSS idle MB' 'RSS peak MB' 'completed/events' 'backlog at end'
   printf '|----------|--------:|---------:|-----------:|-----------:|-------------:|-------------:|-----------------:|---------------:|\n'
   local row
   for row in "${WF_RESULTS[@]}"; do
