@@ -436,7 +436,7 @@ mkdir -p bench/results
     echo
   fi
   if [ ${#WF_RESULTS[@]} -gt 0 ]; then
-    echo "Workflows (customer.created → condition → send_message; runs/s and latency from the event to the run's end, from the database):"
+    echo "Workflows (customer.created → condition → ${WF_GRAPH/send/send_message}; runs/s and latency from the event to the run's end, from the database):"
     echo
     wf_table
     echo

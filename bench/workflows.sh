@@ -23,9 +23,14 @@
 # and checked: every run completed with its 3 step entries.
 #
 #   BENCH_WF_LOADS    the loads, each run BENCH_RUNS times [1 16 16@100]
+#   BENCH_WF_GRAPH    send: the workflow above; set: its last node a `set`
+#                     instead of send_message (no side effect: the engine
+#                     and the expressions alone, as n8n's webhook → set →
+#                     if → set) [send]
 #   BENCH_WF_DRAIN    seconds to wait for the backlog after wrk stops [120]
 
 WF_LOADS=${BENCH_WF_LOADS:-1 16 16@100}
+WF_GRAPH=${BENCH_WF_GRAPH:-send}
 WF_DRAIN=${BENCH_WF_DRAIN:-120}
 WF_RESULTS=() # "backend load runs_per_s p50_ms p99_ms rss_idle_mb rss_peak_mb triggers completed backlog_at_end"
 
@@ -48,12 +53,14 @@ wf_setup() { # wf_setup BACKEND DB_URL: channel, blueprint, activation, one prob
   resp=$(api POST /rest/v1/channels \
     '{"platform":"whatsapp","name":"bench flows","phone_number_id":"9'"$(printf '%014d' $((RANDOM * 32768 + RANDOM)))"'","access_token":"bench-token","app_secret":"s","verify_token":"v","rate_limit_per_s":1000,"templates":[{"name":"welcome","language":"en","params":1}]}' \
     -H 'Prefer: return=representation') || die "could not create the WhatsApp channel"
+  local last='{"id":"s","type":"send_message","params":{"to":"customer","text":"Namaste {{ customer.full_name }}",
+                 "template":{"name":"welcome","language":"en","params":["{{ customer.full_name }}"]}}}'
+  [ "$WF_GRAPH" = set ] && last='{"id":"s","type":"set","params":{"values":{"greeting":"upper(customer.full_name)"}}}'
   resp=$(api POST /rest/v1/workflow_blueprints \
     '{"name":"Welcome new customers in Karnataka","max_messages_per_hour":1000000000,
       "nodes":[{"id":"t","type":"trigger","params":{"event":"customer.created"}},
                {"id":"c","type":"condition","params":{"if":"customer.state_code == '"'29'"'"}},
-               {"id":"s","type":"send_message","params":{"to":"customer","text":"Namaste {{ customer.full_name }}",
-                 "template":{"name":"welcome","language":"en","params":["{{ customer.full_name }}"]}}}],
+               '"$last"'],
       "edges":[{"from":"t","to":"c"},{"from":"c","to":"s","when":"true"}]}' \
     -H 'Prefer: return=representation') || die "could not save the blueprint (are the workflow parts merged?)"
   id=$(grep -o '"id" *: *"[0-9a-f-]\{36\}"' <<<"$resp" | head -n 1 | cut -d'"' -f4)
