@@ -50,6 +50,7 @@
  * step's lease. Short, so the steps of a batch whose worker died are free
  * again soon (they also count against the business's limit meanwhile). */
 #define CLAIM_LEASE_S 10
+#define CHAIN_MAX 16 /* a run's next steps taken at once after one ends */
 #define BACKOFF_BASE_MS 1000L
 #define BACKOFF_MAX_MS (5L * 60 * 1000)
 #define PURGE_EVERY_US (3600LL * 1000000)
@@ -255,6 +256,22 @@ static char *dup_cell(const db_res *r, int row, int col) {
   return p;
 }
 
+/* Row i of a claim's RETURNING into c. */
+static void claimed_read(const db_res *r, int i, claimed *c) {
+  memset(c, 0, sizeof *c);
+  snprintf(c->profile_id, sizeof c->profile_id, "%s", db_res_text(r, i, 0));
+  snprintf(c->id, sizeof c->id, "%s", db_res_text(r, i, 1));
+  snprintf(c->run_id, sizeof c->run_id, "%s", db_res_text(r, i, 2));
+  snprintf(c->node_id, sizeof c->node_id, "%s", db_res_text(r, i, 3));
+  c->scope = dup_cell(r, i, 4);
+  c->item = dup_cell(r, i, 5);
+  c->locals = dup_cell(r, i, 6);
+  c->claims = (int)db_res_int(r, i, 7);
+  c->attempt = (int)db_res_int(r, i, 8);
+  c->result_index = db_res_isnull(r, i, 9) ? -1 : db_res_int(r, i, 9);
+  c->wake_at = db_res_isnull(r, i, 10) ? 0 : db_res_ts(r, i, 10);
+}
+
 /* Claims up to CLAIM_BATCH due steps, at most max_running_per_profile
  * running per business (counting running steps whose lease holds). On
  * PostgreSQL several claimers at once may each see the same count, so the
@@ -293,20 +310,34 @@ static int claim(db *d, int64_t now, claimed *out, int *n, db_err *err) {
   db_res *r = NULL;
   *n = 0;
   if (db_query(d, sql[is_pg(d)], v, 5, &r, err)) return -1;
-  for (int i = 0; i < db_res_rows(r) && i < CLAIM_BATCH; i++) {
-    claimed *c = &out[(*n)++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->profile_id, sizeof c->profile_id, "%s", db_res_text(r, i, 0));
-    snprintf(c->id, sizeof c->id, "%s", db_res_text(r, i, 1));
-    snprintf(c->run_id, sizeof c->run_id, "%s", db_res_text(r, i, 2));
-    snprintf(c->node_id, sizeof c->node_id, "%s", db_res_text(r, i, 3));
-    c->scope = dup_cell(r, i, 4);
-    c->item = dup_cell(r, i, 5);
-    c->locals = dup_cell(r, i, 6);
-    c->claims = (int)db_res_int(r, i, 7);
-    c->attempt = (int)db_res_int(r, i, 8);
-    c->result_index = db_res_isnull(r, i, 9) ? -1 : db_res_int(r, i, 9);
-    c->wake_at = db_res_isnull(r, i, 10) ? 0 : db_res_ts(r, i, 10);
+  for (int i = 0; i < db_res_rows(r) && i < CLAIM_BATCH; i++)
+    claimed_read(r, i, &out[(*n)++]);
+  db_res_free(r);
+  return 0;
+}
+
+/* Claims the step id when it is ready and due: the next step of a run
+ * whose step this worker just ended, taken at once instead of through the
+ * queue (*got 0 when another worker was first, or it is not due). It
+ * replaces the step that ended, so the business's count of running steps
+ * stays as it was. */
+static int claim_next(db *d, const char *profile_id, const char *id,
+                      int64_t now, claimed *out, int *got, db_err *err) {
+  db_val v[] = {db_uuid(profile_id), db_uuid(id),
+                db_ts(now + (int64_t)CLAIM_LEASE_S * 1000000), db_ts(now)};
+  db_res *r = NULL;
+  *got = 0;
+  if (db_query(d,
+               "UPDATE workflow_steps SET status = 'running', claims = claims "
+               "+ 1, attempt = attempt + 1, due_at = $3, updated_at = $4 "
+               "WHERE profile_id = $1 AND id = $2 AND status = 'ready' AND "
+               "due_at <= $4 RETURNING profile_id, id, run_id, node_id, "
+               "scope, item, locals, claims, attempt, result_index, wake_at",
+               v, 4, &r, err))
+    return -1;
+  if (db_res_rows(r) == 1) {
+    claimed_read(r, 0, out);
+    *got = 1;
   }
   db_res_free(r);
   return 0;
@@ -543,8 +574,8 @@ static int run_next_status(db *d, const claimed *c, const char **status,
 
 static int step_insert(db *d, const claimed *c, const char *node_id,
                        const char *scope, const char *item,
-                       const char *locals, int64_t now, db_err *err) {
-  char id[37];
+                       const char *locals, int64_t now, char id[37],
+                       db_err *err) {
   uuid_v7(id);
   db_val v[] = {db_uuid(c->profile_id), db_uuid(id),     db_uuid(c->run_id),
                 db_text(node_id),       db_text(scope),  item ? db_json(item) : db_null(),
@@ -577,7 +608,8 @@ static int64_t backoff_us(int attempt) {
 static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
                     int ni, const flow_step_result *res, const json *locals,
                     const char *out_text, log_change *ch, int64_t now,
-                    int *mine, db_err *err) {
+                    int *mine, char next_id[37], db_err *err) {
+  char id[37];
   const bp_node *node = &bp->nodes[ni];
   const flow_node_type *nt = node->nt;
   const char *scope = c->scope ? c->scope : "";
@@ -612,8 +644,9 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
   if (!(nt->flags & NODE_FOREACH)) {
     for (int j = 0; j < nn; j++)
       if (step_insert(d, c, bp->nodes[next[j]].id, scope, c->item, next_locals,
-                      now, err))
+                      now, id, err))
         return -1;
+    if (nn == 1) memcpy(next_id, id, 37);
     return 0;
   }
   const json *items =
@@ -636,7 +669,7 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
     const char *it = json_to_text(a, items->items[k]);
     for (int j = 0; j < nn; j++)
       if (step_insert(d, c, bp->nodes[next[j]].id, sc2, it, next_locals, now,
-                      err))
+                      id, err))
         return -1;
   }
   return 0;
@@ -644,8 +677,10 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
 
 /* A step's whole life after its claim, in arena a. Returns -1 only on a
  * database error (the step is then left to its lease). */
-static int step_run(db *d, arena *a, claimed *c, db_err *err) {
+static int step_run(db *d, arena *a, claimed *c, char next_id[37],
+                    db_err *err) {
   int rc = -1, intx = 0, mine = 0, found = 0;
+  next_id[0] = 0;
   flow_step_result res;
   flow_step_result_init(&res);
   const char *scope = c->scope ? c->scope : "";
@@ -799,7 +834,7 @@ static int step_run(db *d, arena *a, claimed *c, db_err *err) {
     switch (res.outcome) {
     case NODE_DONE: {
       if (end_done(d, a, c, &bp, ni, &res, locals, out_text, &ch, now, &mine,
-                   err))
+                   next_id, err))
         goto out;
       if (!mine) break;
       if (ch.ends) { /* the for_each could not start its items */
@@ -874,6 +909,7 @@ static int step_run(db *d, arena *a, claimed *c, db_err *err) {
   if (rc == 0) jobs_wake();
 out:
   if (intx) db_rollback(d);
+  if (rc || !mine || res.outcome != NODE_DONE) next_id[0] = 0;
   flow_step_result_free(&res);
   return rc;
 }
@@ -931,17 +967,36 @@ int flow_steps_poll(void *arg, db *d, const char *worker, db_err *err) {
   /* One arena for the batch, emptied between steps: its first block is
    * kept, so a step costs no fresh pages. */
   arena *a = n ? arena_new() : NULL;
+  int ran = n;
   for (int i = 0; i < n; i++) {
-    arena_reset(a);
-    if (step_run(d, a, &cs[i], err)) {
-      /* The step stays claimed until its lease ends, and is claimed again
-       * then (attempt + 1). */
-      log_warn("flow: step %s of run %s: %s", cs[i].node_id, cs[i].run_id,
-               err->message);
-      rc = -1;
+    claimed c = cs[i];
+    char next[37];
+    /* A run's steps one after the other: the next step, when there is
+     * exactly one, is claimed by id at once (up to CHAIN_MAX of them). */
+    for (int k = 0; k <= CHAIN_MAX; k++) {
+      arena_reset(a);
+      int failed = step_run(d, a, &c, next, err);
+      if (failed) {
+        /* The step stays claimed until its lease ends, and is claimed
+         * again then (attempt + 1). */
+        log_warn("flow: step %s of run %s: %s", c.node_id, c.run_id,
+                 err->message);
+        rc = -1;
+      }
+      char profile[37];
+      memcpy(profile, c.profile_id, sizeof profile);
+      claimed_free(&c);
+      int got = 0;
+      if (failed || !next[0] || k == CHAIN_MAX) break;
+      if (claim_next(d, profile, next, flow_engine_now(), &c, &got, err)) {
+        log_warn("flow: claim of the next step: %s", err->message);
+        rc = -1;
+        break;
+      }
+      if (!got) break;
+      ran++;
     }
-    claimed_free(&cs[i]);
   }
   arena_free(a);
-  return rc ? -1 : n;
+  return rc ? -1 : ran;
 }
