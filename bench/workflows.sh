@@ -22,14 +22,15 @@
 #               after seeding) and the highest sampled once a second
 # and checked: every run completed with its 3 step entries.
 #
-#   BENCH_WF_LOADS    the loads, each run BENCH_RUNS times [1 16 16@100]
+#   BENCH_WF_LOADS    the loads, each run BENCH_RUNS times; paced first,
+#                     so their runs find no backlog [16@100 1 16]
 #   BENCH_WF_GRAPH    send: the workflow above; set: its last node a `set`
 #                     instead of send_message (no side effect: the engine
 #                     and the expressions alone, as n8n's webhook → set →
 #                     if → set) [send]
 #   BENCH_WF_DRAIN    seconds to wait for the backlog after wrk stops [120]
 
-WF_LOADS=${BENCH_WF_LOADS:-1 16 16@100}
+WF_LOADS=${BENCH_WF_LOADS:-16@100 1 16}
 WF_GRAPH=${BENCH_WF_GRAPH:-send}
 WF_DRAIN=${BENCH_WF_DRAIN:-120}
 WF_RESULTS=() # "backend load runs_per_s p50_ms p99_ms rss_idle_mb rss_peak_mb triggers completed backlog_at_end"

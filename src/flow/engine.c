@@ -25,7 +25,13 @@
  * their turns on it instead of deadlocking. A worker that dies between the
  * claim and commit 2 leaves its step 'running' with a lease in the past:
  * the next claim takes it with attempt + 1 and runs the node again, whose
- * side effects are kept single by the step's effect key (effects.h). */
+ * side effects are kept single by the step's effect key (effects.h).
+ *
+ * Every statement of a step reaches its rows by a key (the run's, the
+ * step's, the run's steps by the unique index), so they go through
+ * db_query_fixed: PostgreSQL plans each once per connection. Only the
+ * claim, whose plan depends on how many steps are due, is planned per
+ * run. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -139,7 +145,7 @@ int flow_run_start(db *d, arena *a, const flow_run_start_args *s,
                 db_bool(s->rehearsal),
                 db_ts(now)};
   db_res *r = NULL;
-  if (db_query(d,
+  if (db_query_fixed(d,
                "INSERT INTO workflow_logs (profile_id, id, blueprint_id, "
                "status, trigger_event_id, version, trigger_kind, trigger_key, "
                "input, context, rehearsal, started_at, created_at, "
@@ -155,7 +161,7 @@ int flow_run_start(db *d, arena *a, const flow_run_start_args *s,
   if (!fresh) { /* the trigger fired already: answer that run */
     db_val k[] = {db_uuid(s->profile_id), db_uuid(s->blueprint_id),
                   db_text(s->trigger_key ? s->trigger_key : "")};
-    if (db_query(d,
+    if (db_query_fixed(d,
                  "SELECT id FROM workflow_logs WHERE profile_id = $1 AND "
                  "blueprint_id = $2 AND trigger_key = $3",
                  k, 3, &r, err))
@@ -169,7 +175,7 @@ int flow_run_start(db *d, arena *a, const flow_run_start_args *s,
   uuid_v7(sid);
   db_val sv[] = {db_uuid(s->profile_id), db_uuid(sid), db_uuid(id),
                  db_text(bp.nodes[bp.trigger].id), db_ts(now)};
-  if (db_query(d,
+  if (db_query_fixed(d,
                "INSERT INTO workflow_steps (profile_id, id, run_id, node_id, "
                "scope, status, due_at, created_at, updated_at) VALUES ($1, "
                "$2, $3, $4, '', 'ready', $5, $5, $5)",
@@ -327,7 +333,7 @@ static int claim_next(db *d, const char *profile_id, const char *id,
                 db_ts(now + (int64_t)CLAIM_LEASE_S * 1000000), db_ts(now)};
   db_res *r = NULL;
   *got = 0;
-  if (db_query(d,
+  if (db_query_fixed(d,
                "UPDATE workflow_steps SET status = 'running', claims = claims "
                "+ 1, attempt = attempt + 1, due_at = $3, updated_at = $4 "
                "WHERE profile_id = $1 AND id = $2 AND status = 'ready' AND "
@@ -474,7 +480,7 @@ static int log_update(db *d, arena *a, const claimed *c,
                 db_bool(ch->ends),
                 db_ts(now),
                 ch->error ? db_text(ch->error) : db_null()};
-  return db_query(d, sql[is_pg(d)], v, 11, NULL, err);
+  return db_query_fixed(d, sql[is_pg(d)], v, 11, NULL, err);
 }
 
 /* ---- one step ------------------------------------------------------------------- */
@@ -502,7 +508,7 @@ static int lock_run(db *d, arena *a, const claimed *c, int full, run_row *rr,
   db_res *r = NULL;
   memset(rr, 0, sizeof *rr);
   *found = 0;
-  if (db_query(d, sql[is_pg(d)][full], v, 2, &r, err)) return -1;
+  if (db_query_fixed(d, sql[is_pg(d)][full], v, 2, &r, err)) return -1;
   if (db_res_rows(r) > 0) {
     *found = 1;
     rr->status = arena_strdup(a, db_res_text(r, 0, 0));
@@ -530,7 +536,7 @@ static int run_open(const run_row *rr) {
 static int fenced(db *d, const char *sql, const db_val *v, int n, int *mine,
                   db_err *err) {
   db_res *r = NULL;
-  if (db_query(d, sql, v, n, &r, err)) return -1;
+  if (db_query_fixed(d, sql, v, n, &r, err)) return -1;
   *mine = db_res_changes(r) > 0;
   db_res_free(r);
   return 0;
@@ -548,7 +554,7 @@ static int step_delete(db *d, const claimed *c, int *mine, db_err *err) {
  * run ended at their commit 2. */
 static int steps_clear(db *d, const claimed *c, db_err *err) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id)};
-  return db_query(d,
+  return db_query_fixed(d,
                   "DELETE FROM workflow_steps WHERE profile_id = $1 AND run_id "
                   "= $2 AND status <> 'running'",
                   v, 2, NULL, err);
@@ -560,7 +566,7 @@ static int run_next_status(db *d, const claimed *c, const char **status,
                            int *ends, db_err *err) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id)};
   db_res *r = NULL;
-  if (db_query(d,
+  if (db_query_fixed(d,
                "SELECT count(*), count(*) FILTER (WHERE status = 'waiting') "
                "FROM workflow_steps WHERE profile_id = $1 AND run_id = $2",
                v, 2, &r, err))
@@ -580,7 +586,7 @@ static int step_insert(db *d, const claimed *c, const char *node_id,
   db_val v[] = {db_uuid(c->profile_id), db_uuid(id),     db_uuid(c->run_id),
                 db_text(node_id),       db_text(scope),  item ? db_json(item) : db_null(),
                 db_json(locals),        db_ts(now)};
-  return db_query(d,
+  return db_query_fixed(d,
                   "INSERT INTO workflow_steps (profile_id, id, run_id, "
                   "node_id, scope, item, locals, status, due_at, created_at, "
                   "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'ready', "

@@ -64,7 +64,7 @@ int flow_trigger_handle(void *arg, db *d, const event_row *ev, int attempts,
    * and nothing else when no active workflow waits for it. */
   db_val v[] = {db_uuid(ev->profile_id), db_text(ev->event_type)};
   db_res *r = NULL;
-  if (db_query(d,
+  if (db_query_fixed(d,
                "SELECT id, coalesce(active_version, version) FROM "
                "workflow_blueprints WHERE profile_id = $1 AND trigger_event = "
                "$2 AND is_active AND trigger_kind = 'event'",
