@@ -276,7 +276,10 @@ static int hook_before(db *d, arena *a, const rest_table *t,
   biz_fields f = {names, vals, rv->n, 128};
   if (h->before(d, a, who, insert, current, &f, resp)) return -1;
   for (int i = 0; i < f.n; i++) {
-    const rest_col *c = schema_col(t, names[i], strlen(names[i]));
+    /* Any column of the table, the server's hidden ones included. */
+    const rest_col *c = NULL;
+    for (int k = 0; k < t->ncols && !c; k++)
+      if (!strcmp(t->cols[k].name, names[i])) c = &t->cols[k];
     if (!c) return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
     row_set(rv, c, vals[i]);
   }
