@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/json.h"
 #include "db/db.h"
 #include "flow/blueprint.h"
@@ -58,5 +59,11 @@ int bp_json_equal(const json *a, const json *b);
 /* The webhook_url of a token: flow_settings_get()->public_url (without a
  * trailing '/') + "/webhooks/workflows/" + token. */
 const char *bp_webhook_url(arena *a, const char *token);
+
+/* cron_trigger.c: the input of a cron run due at `due` and started at now
+ * ({"scheduled_for", "missed", "missed_count"}), appended to out; returns
+ * missed_count (0 when on time: within two minutes). */
+int64_t flow_cron_input(const char *cron, const char *timezone, int64_t due,
+                        int64_t now, buf *out);
 
 #endif

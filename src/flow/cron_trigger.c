@@ -83,6 +83,24 @@ static int advance(db *d, const due_bp *b, int64_t next, int64_t now,
   return 0;
 }
 
+int64_t flow_cron_input(const char *cron, const char *timezone, int64_t due,
+                        int64_t now, buf *out) {
+  int missed = now - due > CRON_GRACE_US;
+  int64_t count = 0;
+  if (missed) /* the times from the due one up to now, each missed */
+    for (int64_t t = due; t >= 0 && t <= now && count < CRON_MISSED_MAX;
+         t = bp_cron_next(cron, timezone, t))
+      count++;
+  if (missed && count < 1) count = 1; /* a schedule no longer readable */
+  json_obj o;
+  json_obj_open(&o, out);
+  json_obj_ts(&o, "scheduled_for", due);
+  json_obj_bool(&o, "missed", missed);
+  json_obj_int(&o, "missed_count", count);
+  json_obj_close(&o);
+  return count;
+}
+
 static int start_one(db *d, arena *a, const due_bp *b, int64_t now,
                      int *started, db_err *err) {
   *started = 0;
@@ -94,23 +112,12 @@ static int start_one(db *d, arena *a, const due_bp *b, int64_t now,
   int took = 0;
   if (advance(d, b, next, now, &took, err)) return -1;
   if (!took) return 0;
-  int missed = now - b->due > CRON_GRACE_US;
-  int64_t count = 0;
-  if (missed) /* the times from the due one up to now, each missed */
-    for (int64_t t = b->due; t >= 0 && t <= now && count < CRON_MISSED_MAX;
-         t = bp_cron_next(b->cron, b->timezone, t))
-      count++;
-  if (missed && count < 1) count = 1; /* a schedule no longer readable */
   char due[TS_TEXT_LEN + 1];
   ts_format(b->due, due);
   buf in;
   buf_init(&in, 0);
-  json_obj o;
-  json_obj_open(&o, &in);
-  json_obj_ts(&o, "scheduled_for", b->due);
-  json_obj_bool(&o, "missed", missed);
-  json_obj_int(&o, "missed_count", count);
-  json_obj_close(&o);
+  int64_t count = flow_cron_input(b->cron, b->timezone, b->due, now, &in);
+  int missed = count > 0;
   flow_run_start_args s = {.profile_id = b->profile_id,
                            .blueprint_id = b->id,
                            .version = b->version,
