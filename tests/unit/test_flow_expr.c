@@ -366,7 +366,8 @@ static void test_members_and_lists(void **state) {
   fails("invoice.items['x']", "a position in a list is a whole number, not text");
   fails("invoice.total_amount[0]", "cannot take [a number] of a number");
   fails("invoice.items[0.5]", "whole number");
-  fails("3.x", "expected a field name");
+  fails("3.x", "a number has no field 'x' at 3");
+  fails("invoice.", "expected a field name");
   fails("(3).x", "a number has no field 'x'");
   fails("1 in 2", "'in' needs a list");
 }
