@@ -696,6 +696,7 @@ typedef struct ectx {
   int steps;
   char *err;
   size_t errlen;
+  size_t at; /* the node being evaluated, for the step cap's message */
 } ectx;
 
 __attribute__((format(printf, 3, 4))) static int eerr(ectx *c, size_t off,
@@ -715,6 +716,12 @@ static int step(ectx *c, size_t off, int cost) {
     return eerr(c, off, "expression takes too many steps (at most %d)",
                 EXPR_MAX_STEPS);
   return 0;
+}
+
+/* Work proportional to data (text compared, JSON written) costs a step per
+ * kilobyte, so a few nodes over large records stay bounded too. */
+static int cost(ectx *c, size_t bytes) {
+  return bytes >= 1024 ? step(c, c->at, (int)(bytes / 1024)) : 0;
 }
 
 static int tz(const ectx *c) { return c->env ? c->env->tz_offset_s : 0; }
@@ -787,6 +794,7 @@ static int order(ectx *c, const expr_val *a, const expr_val *b, int *cmp) {
   }
   if (a->t == EV_STR && b->t == EV_STR) {
     size_t n = a->n < b->n ? a->n : b->n;
+    if (cost(c, n)) return -1;
     int r = n ? memcmp(a->s, b->s, n) : 0;
     if (r == 0) r = a->n < b->n ? -1 : a->n > b->n;
     *cmp = r < 0 ? -1 : r > 0;
@@ -806,7 +814,9 @@ static int equal(ectx *c, const expr_val *a, const expr_val *b, int *eq) {
     return 0;
   }
   if (a->t == EV_JSON && b->t == EV_JSON) {
-    *eq = strcmp(json_to_text(c->a, a->j), json_to_text(c->a, b->j)) == 0;
+    const char *x = json_to_text(c->a, a->j), *y = json_to_text(c->a, b->j);
+    if (cost(c, strlen(x) + strlen(y))) return -1;
+    *eq = strcmp(x, y) == 0;
     return 0;
   }
   int cmp;
@@ -886,6 +896,7 @@ static int member(ectx *c, const expr_val *v, const post_step *st,
       return 0;
     }
     if (v->t == EV_STR) {
+      if (cost(c, v->n)) return -1;
       set_num(out, (int64_t)utf8_len(v->s, v->n), 0);
       return 0;
     }
@@ -1025,6 +1036,28 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
   return eerr(c, off, "cannot %s %s and %s", opn, type_name(a), type_name(b));
 }
 
+/* Whether t[0..m) occurs in s[0..n): Knuth-Morris-Pratt, so the time is
+ * linear in n + m whatever the text (a naive search of 64 KB of "aaa…"
+ * for "aaa…b" would take billions of comparisons). */
+static int find_text(arena *a, const char *s, size_t n, const char *t,
+                     size_t m) {
+  if (m == 0) return 1;
+  if (m > n) return 0;
+  size_t *fail = arena_alloc(a, m * sizeof *fail);
+  fail[0] = 0;
+  for (size_t i = 1, k = 0; i < m; i++) {
+    while (k > 0 && t[i] != t[k]) k = fail[k - 1];
+    if (t[i] == t[k]) k++;
+    fail[i] = k;
+  }
+  for (size_t i = 0, k = 0; i < n; i++) {
+    while (k > 0 && s[i] != t[k]) k = fail[k - 1];
+    if (s[i] == t[k]) k++;
+    if (k == m) return 1;
+  }
+  return 0;
+}
+
 static int in_op(ectx *c, const expr_val *x, const expr_val *set, size_t off,
                  int *found) {
   *found = 0;
@@ -1037,12 +1070,8 @@ static int in_op(ectx *c, const expr_val *x, const expr_val *set, size_t off,
       *found = 1;
       return 0;
     }
-    if (step(c, off, (int)(set->n / 1024))) return -1;
-    for (size_t i = 0; i + x->n <= set->n; i++)
-      if (memcmp(set->s + i, x->s, x->n) == 0) {
-        *found = 1;
-        break;
-      }
+    if (cost(c, set->n + x->n)) return -1;
+    *found = find_text(c->a, set->s, set->n, x->s, x->n);
     return 0;
   }
   if (set->t == EV_JSON && set->j->type == JSON_OBJECT) {
@@ -1061,7 +1090,9 @@ static int in_op(ectx *c, const expr_val *x, const expr_val *set, size_t off,
       int eq = 0;
       if (expr_from_json(set->j->items[i], &el)) continue;
       /* Elements of another kind are simply not equal here. */
-      if (equal(c, x, &el, &eq) == 0 && eq) {
+      int rc = equal(c, x, &el, &eq);
+      if (rc < 0) return -1;
+      if (rc == 0 && eq) {
         *found = 1;
         break;
       }
@@ -1096,6 +1127,7 @@ static int compare(ectx *c, const enode *e, expr_val *out) {
     return 0;
   }
   int rc = order(c, &a, &b, &r);
+  if (rc < 0) return -1;
   if (rc || a.t == EV_BOOL) {
     if (a.t == EV_NULL || b.t == EV_NULL)
       return eerr(c, e->off,
@@ -1226,6 +1258,7 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
   }
   if (!strcmp(f, "len")) {
     if (want_args(c, e, 1, 1)) return -1;
+    if (av[0].t == EV_STR && cost(c, av[0].n)) return -1;
     if (av[0].t == EV_STR) set_num(out, (int64_t)utf8_len(av[0].s, av[0].n), 0);
     else if (av[0].t == EV_JSON) set_num(out, (int64_t)av[0].j->n, 0);
     else if (av[0].t == EV_NULL) set_num(out, 0, 0);
@@ -1254,8 +1287,9 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
     if (want_args(c, e, 1, EXPR_MAX_ARGS)) return -1;
     int best = 0, mx = f[1] == 'a';
     for (int i = 1; i < e->nkids; i++) {
-      int cmp;
-      if (order(c, &av[i], &av[best], &cmp) || av[i].t == EV_BOOL)
+      int cmp, rc = order(c, &av[i], &av[best], &cmp);
+      if (rc < 0) return -1;
+      if (rc || av[i].t == EV_BOOL)
         return eerr(c, e->off, "%s() cannot compare %s with %s", f,
                     type_name(&av[i]), type_name(&av[best]));
       if (mx ? cmp > 0 : cmp < 0) best = i;
@@ -1307,6 +1341,7 @@ static int call(ectx *c, const enode *e, expr_val *out) {
 }
 
 static int eval(ectx *c, const enode *e, expr_val *out) {
+  c->at = e->off;
   if (step(c, e->off, 1)) return -1;
   switch (e->kind) {
   case N_LIT: *out = e->v; return 0;
@@ -1419,7 +1454,7 @@ static int eval_at(arena *a, const char *src, size_t n, size_t base,
   memset(out, 0, sizeof *out);
   enode *e = parse_all(a, src, n, base, err, errlen);
   if (!e) return -1;
-  ectx c = {a, env, base, 0, err, errlen};
+  ectx c = {a, env, base, 0, err, errlen, 0};
   if (eval(&c, e, out)) {
     memset(out, 0, sizeof *out);
     return -1;

@@ -352,6 +352,13 @@ static void test_members_and_lists(void **state) {
   truth("'gold' in invoice.tags", 1);
   truth("'sku' in invoice.items[0]", 1);
   truth("'Rao' in customer.full_name", 1);
+  truth("'aab' in 'aaab'", 1);
+  truth("'abab' in 'abaabab'", 1);
+  truth("'aba' in 'abba'", 0);
+  truth("'' in 'abc'", 1);
+  truth("'abcd' in 'abc'", 0);
+  truth("'xxxx' in long", 1);
+  truth("'xxy' in long", 0);
   truth("1 in ['1x', null, true]", 0);
   truth("9000 in big", 1);
   is("[1, 'a', 2d, null]", "[1,\"a\",172800,null]");
@@ -498,7 +505,16 @@ static void test_caps(void **state) {
   while (n + 24 < EXPR_MAX_SOURCE) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long+'')");
   assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "too many steps"));
+  /* Work over large text is charged by the kilobyte: len(long) is ~60
+   * steps, so two hundred of them pass the cap. */
+  n = 0;
+  s2 = malloc(EXPR_MAX_SOURCE);
+  n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long)");
+  for (int i = 0; i < 199; i++) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long)");
+  assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
+  assert_non_null(strstr(err, "too many steps"));
   free(s2);
+  is("len(long) + len(long)", "120000");
 }
 
 static void render_is(const char *tmpl, const char *want) {
