@@ -507,6 +507,7 @@ static void test_caps(void **state) {
   assert_non_null(strstr(err, "too many steps"));
   /* Work over large text is charged by the kilobyte: len(long) is ~60
    * steps, so two hundred of them pass the cap. */
+  free(s2);
   n = 0;
   s2 = malloc(EXPR_MAX_SOURCE);
   n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long)");
