@@ -504,8 +504,7 @@ static enode *parse_unary(parser *p) {
     enode *k = parse_unary(p);
     if (!k) return NULL;
     p->depth--;
-    /* A negative literal is folded, so -9223372036854775808 is not an
-     * overflow of its positive half. */
+    /* A negative literal is folded into one literal (no step to run). */
     if (k->kind == N_LIT && k->v.t == EV_NUM && k->v.num != INT64_MIN) {
       k->v.num = -k->v.num;
       k->off = off;
