@@ -52,20 +52,33 @@ int flow_effect_find(const flow_step_ctx *c, const char *key, int *found,
   return rc;
 }
 
-int flow_effect_record(const flow_step_ctx *c, const char *key,
-                       const char *kind, int64_t amount, const char *result,
-                       db_err *err) {
+int flow_effect_once(const flow_step_ctx *c, const char *key, const char *kind,
+                     int64_t amount, const char *result, int *fresh,
+                     db_err *err) {
   const char *node_id = c->bp ? c->bp->nodes[c->node].id : "";
   db_val v[] = {db_uuid(c->profile_id), db_text(key),
                 db_uuid(c->blueprint_id), db_uuid(c->run_id),
                 db_text(node_id), db_text(kind), db_money(amount),
                 db_json(result && *result ? result : "{}"), db_ts(c->now_us)};
-  return db_query_fixed(c->d,
-                        "INSERT INTO workflow_effects (profile_id, key, "
-                        "blueprint_id, run_id, node_id, kind, amount, result, "
-                        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                        "$9) ON CONFLICT (profile_id, key) DO NOTHING",
-                        v, 9, NULL, err);
+  db_res *r = NULL;
+  if (db_query_fixed(c->d,
+                     "INSERT INTO workflow_effects (profile_id, key, "
+                     "blueprint_id, run_id, node_id, kind, amount, result, "
+                     "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                     "$9) ON CONFLICT (profile_id, key) DO NOTHING RETURNING "
+                     "key",
+                     v, 9, &r, err))
+    return -1;
+  *fresh = db_res_rows(r) == 1;
+  db_res_free(r);
+  return 0;
+}
+
+int flow_effect_record(const flow_step_ctx *c, const char *key,
+                       const char *kind, int64_t amount, const char *result,
+                       db_err *err) {
+  int fresh;
+  return flow_effect_once(c, key, kind, amount, result, &fresh, err);
 }
 
 /* Queues the owner's note about the pause, inside the pausing transaction.
