@@ -180,6 +180,7 @@ typedef struct xfer {
   net_result *res;
   bool too_large;
   bool guard;   /* check the address of every socket opened */
+  const char *allow; /* guard_allow, matched by address here */
   bool blocked; /* a socket was refused */
 } xfer;
 
@@ -190,8 +191,21 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose,
   xfer *x = ud;
   (void)purpose;
   if (x->guard && net_addr_forbidden(&addr->addr)) {
-    x->blocked = true;
-    return CURL_SOCKET_BAD;
+    char ip[INET6_ADDRSTRLEN] = "";
+    long port = 0;
+    if (addr->family == AF_INET) {
+      const struct sockaddr_in *s4 = (const void *)&addr->addr;
+      inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+      port = ntohs(s4->sin_port);
+    } else if (addr->family == AF_INET6) {
+      const struct sockaddr_in6 *s6 = (const void *)&addr->addr;
+      inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+      port = ntohs(s6->sin6_port);
+    }
+    if (!ip[0] || !net_host_allowed(x->allow, ip, port)) {
+      x->blocked = true;
+      return CURL_SOCKET_BAD;
+    }
   }
   return socket(addr->family, addr->socktype, addr->protocol);
 }
@@ -427,8 +441,12 @@ static int do_request(const net_req *req, const char *extra_keep,
       unb[hl - 2] = '\0';
       bare = unb;
     }
+    x.allow = req->guard_allow;
+    /* An allowed host is reached as it resolves; with redirects followed,
+     * every other connection is still checked (by address). */
+    x.guard = !net_host_allowed(req->guard_allow, bare, pnum) ||
+              req->follow_redirects;
     if (!net_host_allowed(req->guard_allow, bare, pnum)) {
-      x.guard = true;
       if (guard_resolve(host, pnum, &pin, res)) {
         log_warn("net: %s %s refused: %s", method, host,
                  net_error_name(res->err));
@@ -514,9 +532,11 @@ static int do_request(const net_req *req, const char *extra_keep,
   SETOPT(h, CURLOPT_WRITEDATA, &x);
   SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(h, CURLOPT_HEADERDATA, &x);
-  if (x.guard) {
-    SETOPT(h, CURLOPT_RESOLVE, pin);
+  if (req->guard_private) {
+    if (pin) SETOPT(h, CURLOPT_RESOLVE, pin);
     SETOPT(h, CURLOPT_PROXY, ""); /* the pinned address is the one reached */
+  }
+  if (x.guard) {
     SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     SETOPT(h, CURLOPT_OPENSOCKETDATA, &x);
   }
