@@ -173,7 +173,7 @@ static int row_json(const db_res *r, const char *kinds, buf *out) {
 
 /* A string member of o that is a UUID, canonical, into out; 0 when none. */
 static int uuid_member(const json *o, const char *key, char out[37]) {
-  const json *v = json_get_obj(o, key);
+  const json *v = json_get(o, key);
   if (!v || v->type != JSON_STRING) return 0;
   return uuid_normalize(v->str, out) == 0;
 }
