@@ -347,8 +347,11 @@ static void test_for_each(void **state) {
   add_customer(f, "Asha", "+919800000001", a);
   add_customer(f, "Bala", "+919800000002", b);
   add_customer(f, "Chitra", NULL, c);
-  exec1(f->d, "UPDATE customers SET total_debt = 1500 WHERE id = $1", a, NULL);
-  exec1(f->d, "UPDATE customers SET total_debt = 250 WHERE id = $1", b, NULL);
+  db_val d1[] = {db_money(150000), db_uuid(a)}, d2[] = {db_money(25000), db_uuid(b)};
+  OK(db_query(f->d, "UPDATE customers SET total_debt = $1 WHERE id = $2", d1,
+              2, NULL, &err));
+  OK(db_query(f->d, "UPDATE customers SET total_debt = $1 WHERE id = $2", d2,
+              2, NULL, &err));
   step s;
   step_run(&s, f, "for_each", "{\"over\": \"debtors\"}", NULL);
   assert_int_equal(s.r.outcome, NODE_DONE);
@@ -475,15 +478,12 @@ static void test_books_once(void **state) {
         NULL);
   add_customer(f, "Ramesh", "+919876543210", cust);
   uuid_v7(prod);
-  db_val v[] = {db_uuid(f->profile), db_uuid(prod)};
+  db_val v[] = {db_uuid(f->profile), db_uuid(prod), db_money(10000),
+                db_dec(50000, 3), db_dec(1800, 2)};
   OK(db_query(f->d,
               "INSERT INTO products (profile_id, id, name, base_price, "
-              "current_stock, gst_rate) VALUES ($1, $2, 'Tea', 10000, 50000, "
-              "1800)",
-              v, 2, NULL, &err));
-  if (!strcmp(test_backend(), "postgres"))
-    exec1(f->d, "UPDATE products SET base_price = 100, current_stock = 50, "
-                "gst_rate = 18 WHERE id = $1", prod, NULL);
+              "current_stock, gst_rate) VALUES ($1, $2, 'Tea', $3, $4, $5)",
+              v, 5, NULL, &err));
   char trig[128], params[256];
   snprintf(trig, sizeof trig, "{\"customer_id\": \"%s\"}", cust);
   snprintf(params, sizeof params,
@@ -818,10 +818,9 @@ static void test_env(void **state) {
   char a[37], b[37];
   add_customer(f, "Asha", "+919800000001", a);
   add_customer(f, "Bala", "+919800000002", b);
-  exec1(f->d, "UPDATE customers SET total_debt = 150050 WHERE id = $1", a, NULL);
-  if (!strcmp(test_backend(), "postgres"))
-    exec1(f->d, "UPDATE customers SET total_debt = 1500.50 WHERE id = $1", a,
-          NULL);
+  db_val dv[] = {db_money(150050), db_uuid(a)};
+  OK(db_query(f->d, "UPDATE customers SET total_debt = $1 WHERE id = $2", dv,
+              2, NULL, &err));
   arena *ar = arena_new();
   char trig[128];
   snprintf(trig, sizeof trig, "{\"entity_type\": \"customer\", "
