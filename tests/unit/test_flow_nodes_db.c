@@ -635,8 +635,12 @@ static void test_http(void **state) {
       break;
     }
     if (s.r.outcome != NODE_DONE) fail_msg("http_request: %s", s.r.error);
-    assert_non_null(strstr(buf_cstr(&s.r.output), "\"status\":201"));
-    assert_non_null(strstr(buf_cstr(&s.r.output), "\"body\":{\"ok\":true}"));
+    /* the second answer is the stored one (jsonb may respace it) */
+    json *o = parse(s.a, buf_cstr(&s.r.output));
+    int64_t st = 0;
+    assert_int_equal(json_int64(json_get(o, "status"), &st), 0);
+    assert_int_equal(st, 201);
+    assert_int_equal(json_get(json_get(o, "body"), "ok")->type, JSON_TRUE);
     /* the credential is not in the step's input */
     assert_null(strstr(buf_cstr(&s.r.input), "s3cret"));
     step_free(&s);
