@@ -10,7 +10,7 @@
  *
  * Pausing is one transaction: the blueprint's is_active goes false with
  * paused_reason and paused_at, and - only when this call is the one that
- * paused it (paused_at was NULL) - a message to the owner's phone is queued
+ * paused it (it was active, or never paused) - a message to the owner's phone is queued
  * on the business's first WhatsApp channel, so the owner hears of it once
  * however many steps hit the cap at the same time. */
 #include "flow/effects.h"
@@ -133,7 +133,8 @@ static int pause_workflow(const flow_step_ctx *c, const char *why,
   if (db_query(c->d,
                "UPDATE workflow_blueprints SET is_active = false, "
                "paused_reason = $3, paused_at = $4, updated_at = $4 WHERE "
-               "profile_id = $1 AND id = $2 AND paused_at IS NULL RETURNING "
+               "profile_id = $1 AND id = $2 AND (is_active OR paused_at IS "
+               "NULL) RETURNING "
                "name",
                v, 4, &r, err))
     goto fail;
