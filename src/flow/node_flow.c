@@ -82,19 +82,53 @@ static int condition_run(flow_step_ctx *c, flow_step_result *r, db_err *err) {
 
 /* ---- switch ------------------------------------------------------------- */
 
+/* cases is {label: value}, or a list whose entries are each a label and
+ * its value ("gold", 10) or {value, label?} - the forms bp_parse and the
+ * Architect's drafts use. The i-th case's label and value; 0 when there
+ * is no i-th case or it has no readable shape. */
+static int switch_case(arena *a, const json *cases, size_t i,
+                       const char **label, const json **value) {
+  if (!cases || i >= cases->n) return 0;
+  if (cases->type == JSON_OBJECT) {
+    *label = cases->keys[i];
+    *value = cases->items[i];
+    return 1;
+  }
+  if (cases->type != JSON_ARRAY) return 0;
+  const json *c = cases->items[i];
+  const json *lb = NULL;
+  if (c->type == JSON_OBJECT) {
+    lb = json_get(c, "label");
+    c = json_get(c, "value");
+    if (!c) return 0;
+    if (!lb) lb = c;
+  } else {
+    lb = c;
+  }
+  if (c->type != JSON_STRING && c->type != JSON_NUMBER) return 0;
+  if (lb->type != JSON_STRING && lb->type != JSON_NUMBER) return 0;
+  *label = arena_strndup(a, lb->str, lb->len);
+  *value = c;
+  return 1;
+}
+
 static int switch_validate(arena *a, const json *p, bp_error *e) {
   static const char *const known[] = {"on", "cases", NULL};
   if (np_only(p, known, e) || np_expr(a, p, "on", 1, e)) return -1;
   const json *cs = json_get(p, "cases");
-  if (!cs || cs->type != JSON_OBJECT || cs->n == 0)
-    return np_fail(e, "cases", "must be an object of {label: value}");
+  if (!cs || (cs->type != JSON_OBJECT && cs->type != JSON_ARRAY) || cs->n == 0)
+    return np_fail(e, "cases", "cases must be {label: value} or a list of "
+                               "labels");
   for (size_t i = 0; i < cs->n; i++) {
-    const char *k = cs->keys[i];
+    const char *k;
+    const json *v;
+    if (!switch_case(a, cs, i, &k, &v))
+      return np_fail(e, "cases", "cases[%zu] must be a text, a number or "
+                                 "{value, label}", i);
     if (!*k || strlen(k) > 64 || !strcmp(k, "default"))
-      return np_fail(e, "cases", "a label must be 1 to 64 characters, not "
-                                 "\"default\"");
-    json_type t = cs->items[i]->type;
-    if (t == JSON_ARRAY || t == JSON_OBJECT)
+      return np_fail(e, "cases", "a case's label must be 1 to 64 characters, "
+                                 "not \"default\"");
+    if (v->type == JSON_ARRAY || v->type == JSON_OBJECT)
       return np_fail(e, "cases", "case \"%s\" must be a string, number, "
                                  "true, false or null", k);
   }
@@ -145,9 +179,11 @@ static int switch_run(flow_step_ctx *c, flow_step_result *r, db_err *err) {
   buf_init(&val, 1 << 20);
   if (expr_to_json(&v, &val)) buf_puts(&val, "null");
   r->branch = "default";
-  for (size_t i = 0; cs && i < cs->n; i++)
-    if (value_equals(&v, cs->items[i])) {
-      r->branch = cs->keys[i];
+  const char *label;
+  const json *cv;
+  for (size_t i = 0; switch_case(c->a, cs, i, &label, &cv); i++)
+    if (value_equals(&v, cv)) {
+      r->branch = label;
       break;
     }
   json_obj o;
@@ -354,15 +390,23 @@ static int name_ok(const char *s) {
   return 1;
 }
 
+/* The values of a set: params.values, or (as the Architect may write it)
+ * the params themselves as {name: expression}; {} for none. NULL when
+ * values is not an object. */
+static const json *set_values(const json *p) {
+  static const json empty = {.type = JSON_OBJECT};
+  if (!p) return &empty;
+  const json *vs = json_get(p, "values");
+  if (vs) return vs->type == JSON_OBJECT ? vs : NULL;
+  return p->type == JSON_OBJECT ? p : NULL;
+}
+
 static int set_validate(arena *a, const json *p, bp_error *e) {
-  static const char *const known[] = {"values", NULL};
   static const char *const reserved[] = {
       "trigger", "event", "input", "item", "customer", "invoice", "product",
       "payment", "shipment", "message", "business", "now", "today", NULL};
-  if (np_only(p, known, e)) return -1;
-  const json *vs = json_get(p, "values");
-  if (!vs || vs->type != JSON_OBJECT || vs->n == 0)
-    return np_fail(e, "values", "must be an object of {name: expression}");
+  const json *vs = set_values(p);
+  if (!vs) return np_fail(e, "values", "must be an object of {name: expression}");
   for (size_t i = 0; i < vs->n; i++) {
     if (!name_ok(vs->keys[i]))
       return np_fail(e, "values", "\"%.64s\" is not a name (letters, digits, "
@@ -384,7 +428,7 @@ static int set_validate(arena *a, const json *p, bp_error *e) {
 
 static int set_run(flow_step_ctx *c, flow_step_result *r, db_err *err) {
   (void)err;
-  const json *vs = json_get(c->bp->nodes[c->node].params, "values");
+  const json *vs = set_values(c->bp->nodes[c->node].params);
   node_input_params(c, r);
   json_obj o;
   json_obj_open(&o, &r->output);

@@ -234,10 +234,24 @@ static void test_condition_switch(void **state) {
            "{\"on\": \"trigger.kind\", \"cases\": {\"first\": \"a\"}}", &sa);
   assert_string_equal(s.r.branch, "default");
   step_free(&s);
+  /* cases as a list of labels (the Architect's form) */
+  step_run(&s, f, "switch", "{\"on\": \"trigger.kind\", \"cases\": [\"a\", "
+                            "\"b\"]}", &sa);
+  assert_string_equal(s.r.branch, "b");
+  step_free(&s);
+  step_run(&s, f, "switch", "{\"on\": \"trigger.n\", \"cases\": [{\"value\": "
+                            "10, \"label\": \"ten\"}]}", &sa);
+  assert_string_equal(s.r.branch, "ten");
+  step_free(&s);
 
   step_run(&s, f, "set", "{\"values\": {\"big\": \"trigger.n * 2\"}}", &sa);
   assert_int_equal(s.r.outcome, NODE_DONE);
   assert_non_null(strstr(buf_cstr(&s.r.output), "\"big\":20"));
+  step_free(&s);
+  /* {name: expression} as the params themselves */
+  step_run(&s, f, "set", "{\"half\": \"trigger.n / 2\"}", &sa);
+  assert_int_equal(s.r.outcome, NODE_DONE);
+  assert_non_null(strstr(buf_cstr(&s.r.output), "\"half\":5"));
   step_free(&s);
 }
 
@@ -281,6 +295,12 @@ static void test_validate(void **state) {
                                               "\"bogus\": 1}", &e), -1);
   assert_string_equal(e.param, "bogus");
   assert_int_equal(validate("set", "{\"values\": {\"customer\": \"1\"}}", &e), -1);
+  assert_int_equal(validate("set", "{\"values\": 3}", &e), -1);
+  assert_int_equal(validate("set", "{}", &e), 0);
+  assert_int_equal(validate("switch", "{\"on\": \"x\", \"cases\": [\"a\", "
+                                      "[1]]}", &e), -1);
+  assert_int_equal(validate("switch", "{\"on\": \"x\", \"cases\": [\"a\", "
+                                      "2]}", &e), 0);
   assert_int_equal(validate("stop", "{\"error\": \"no\"}", &e), 0);
   assert_int_equal(validate("trigger", "{\"event\": \"invoice.eaten\"}", &e), -1);
   assert_string_equal(e.param, "event");
