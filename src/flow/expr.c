@@ -468,8 +468,10 @@ static enode *parse_postfix(parser *p) {
     st.off = p->tok.off;
     if (p->tok.k == T_DOT) {
       if (lex(p)) return NULL;
-      /* Any word names a member, keywords included (`x.in`). */
-      if (p->tok.k == T_NAME || (p->tok.k >= T_AND && p->tok.k <= T_NULL)) {
+      /* Any word names a member, keywords included (`x.in`); `&&`, `||`
+       * and `!` are T_AND, T_OR and T_NOT too but have no text. */
+      if (p->tok.s &&
+          (p->tok.k == T_NAME || (p->tok.k >= T_AND && p->tok.k <= T_NULL))) {
         st.name = arena_strndup(p->a, p->tok.s, p->tok.n);
         st.off = p->tok.off;
       } else if (p->tok.k == T_NUM) {

@@ -375,6 +375,12 @@ static void test_members_and_lists(void **state) {
   fails("invoice.items[0.5]", "whole number");
   fails("3.x", "a number has no field 'x' at 3");
   fails("invoice.", "expected a field name");
+  /* Regression (fuzz): an operator after '.' is not a field name. */
+  fails("invoice.&&", "expected a field name after '.' at 9");
+  fails("invoice.||x", "expected a field name");
+  fails("invoice.!", "expected a field name");
+  is("invoice.in", "");
+  is("invoice.NULL", "");
   fails("(3).x", "a number has no field 'x'");
   fails("1 in 2", "'in' needs a list");
 }
