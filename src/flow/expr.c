@@ -291,6 +291,8 @@ static int unexpected(parser *p) {
   if (t->k == T_END) return perr(p, t->off, "expression ends too early");
   if (t->k == T_NUM || t->k == T_NAME || t->k == T_STR || t->k == T_DUR)
     return perr(p, t->off, "unexpected %s", tok_desc(t, b, sizeof b));
+  if (t->s) /* a keyword */
+    return perr(p, t->off, "unexpected '%.*s'", (int)t->n, t->s);
   size_t len = 1;
   while (t->off + len < p->n && len < 2 && strchr("=&|", p->src[t->off + len]))
     len++;

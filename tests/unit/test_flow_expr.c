@@ -430,6 +430,9 @@ static void test_syntax_errors(void **state) {
       {"f(1,2,3,4,5,6,7,8,9)", "too many arguments"},
       {"a &  b", "unexpected '&'"},
       {"\x01", "unexpected character at 1"},
+      {"a not b", "unexpected 'not' at 3"},
+      {"a and or b", "unexpected 'or' at 7"},
+      {"in", "unexpected 'in' at 1"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     err[0] = '\0';
