@@ -575,13 +575,14 @@ int64_t cron_next(const cron_spec *spec, const cron_tz *tz, int64_t after_us) {
     int wd = (int)(((day + 4) % 7 + 7) % 7);
     int dm = (int)(spec->dom >> d & 1), wm = spec->dow >> wd & 1;
     if (spec->dom_star || spec->dow_star ? !(dm && wm) : !(dm || wm)) continue;
-    /* Whole days well before after_us need no look at their minutes. */
-    if ((day + 2) * 86400 < local) continue;
     for (int h = 0; h < 24; h++) {
       if (!(spec->hour >> h & 1)) continue;
       for (int mi = 0; mi < 60; mi++) {
         if (!(spec->minute >> mi & 1)) continue;
-        int64_t t = resolve(tz, day * 86400 + h * 3600 + mi * 60);
+        int64_t L = day * 86400 + h * 3600 + mi * 60;
+        /* No offset is more than 26 hours: such an L is surely past. */
+        if (L + 26 * 3600 < after_s) continue;
+        int64_t t = resolve(tz, L);
         if (t * 1000000 > after_us) return t * 1000000;
       }
     }
