@@ -1490,14 +1490,23 @@ static size_t hole_end(const char *t, size_t i, size_t n) {
   return n;
 }
 
-/* Walks the template: for each hole, parse-only (env NULL, out NULL) or
- * evaluate and append. */
+/* Walks the template: for each hole, parse-only (check: env and out
+ * unused) or evaluate and append. The output may grow by at most
+ * EXPR_MAX_RENDER bytes (or the caller's own cap, if smaller), so a
+ * template of many holes over large records stays bounded. */
 static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
                 buf *out, int check, char *err, size_t errlen) {
   if (n > EXPR_MAX_STRING) {
     snprintf(err, errlen, "template longer than %d bytes", EXPR_MAX_STRING);
     return -1;
   }
+  size_t saved_max = 0;
+  if (!check) {
+    saved_max = out->max;
+    size_t lim = out->len + EXPR_MAX_RENDER;
+    if (!out->max || out->max > lim) out->max = lim;
+  }
+  int rc = 0;
   size_t i = 0;
   while (i < n) {
     const char *open = NULL;
@@ -1509,17 +1518,18 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
     size_t lit_end = open ? (size_t)(open - tmpl) : n;
     if (!check && lit_end > i && buf_append(out, tmpl + i, lit_end - i)) {
       snprintf(err, errlen, "message text too long");
-      return -1;
+      rc = -1;
+      goto out;
     }
     if (!open) break;
     size_t start = lit_end + 2;
     size_t end = hole_end(tmpl, start, n);
     if (end >= n) {
       snprintf(err, errlen, "'{{' at %zu is not closed with '}}'", lit_end + 1);
-      return -1;
+      rc = -1;
+      goto out;
     }
     char msg[256];
-    int rc;
     if (check) {
       rc = parse_all(a, tmpl + start, end - start, start, msg, sizeof msg) ? 0 : -1;
     } else {
@@ -1527,7 +1537,8 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
       rc = eval_at(a, tmpl + start, end - start, start, env, &v, msg, sizeof msg);
       if (rc == 0 && expr_format(&v, env ? env->tz_offset_s : 0, out)) {
         snprintf(err, errlen, "message text too long");
-        return -1;
+        rc = -1;
+        goto out;
       }
     }
     if (rc) {
@@ -1537,11 +1548,13 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
       while (hn && h[hn - 1] == ' ') hn--;
       snprintf(err, errlen, "in {{ %.*s%s }}: %s", (int)(hn > 40 ? 40 : hn), h,
                hn > 40 ? "…" : "", msg);
-      return -1;
+      goto out;
     }
     i = end + 2;
   }
-  return 0;
+out:
+  if (!check) out->max = saved_max;
+  return rc;
 }
 
 int expr_render(arena *a, const char *tmpl, size_t n, const expr_env *env,

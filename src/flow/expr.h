@@ -62,6 +62,7 @@
 #define EXPR_MAX_SCALE 6
 #define EXPR_DIV_SCALE 4
 #define EXPR_MAX_ARGS 8
+#define EXPR_MAX_RENDER 262144 /* bytes one template may render to */
 
 typedef enum {
   EV_NULL,
@@ -112,7 +113,10 @@ int expr_check(arena *a, const char *src, size_t n, char *err, size_t errlen);
 int expr_truthy(const expr_val *v);
 
 /* Renders a template: text with `{{ expr }}` holes, each replaced by its
- * value as text (expr_format). Returns 0 or -1 with err naming the hole. */
+ * value as text (expr_format), appended to out (at most EXPR_MAX_RENDER
+ * bytes, or out's own cap). Returns 0 or -1 with err naming the hole; on
+ * an error out may hold part of the text. The template is at most
+ * EXPR_MAX_STRING bytes. */
 int expr_render(arena *a, const char *tmpl, size_t n, const expr_env *env,
                 buf *out, char *err, size_t errlen);
 /* Syntax of every hole of a template. */

@@ -579,7 +579,28 @@ static void test_templates(void **state) {
                                sizeof err),
                    -1);
   assert_non_null(strstr(err, "too long"));
+  assert_int_equal(b.max, 8); /* the caller's cap is back */
   buf_free(&b);
+  /* Without a cap of its own, a template still renders to at most
+   * EXPR_MAX_RENDER bytes: five holes of 60000 bytes are too many. */
+  buf_init(&b, 0);
+  const char *five = "{{long}}{{long}}{{long}}{{long}}{{long}}";
+  assert_int_equal(expr_render(A, five, strlen(five), &ENV, &b, err, sizeof err), -1);
+  assert_non_null(strstr(err, "too long"));
+  assert_int_equal(b.max, 0);
+  buf_reset(&b);
+  assert_int_equal(expr_render(A, five, 32, &ENV, &b, err, sizeof err), 0);
+  assert_int_equal(b.len, 240000);
+  buf_free(&b);
+  /* A template is at most EXPR_MAX_STRING bytes. */
+  char *big = malloc(EXPR_MAX_STRING + 2);
+  memset(big, 'a', EXPR_MAX_STRING + 1);
+  buf_init(&b, 0);
+  assert_int_equal(expr_render(A, big, EXPR_MAX_STRING + 1, &ENV, &b, err, sizeof err), -1);
+  assert_non_null(strstr(err, "template longer than"));
+  assert_int_equal(expr_template_check(A, big, EXPR_MAX_STRING + 1, err, sizeof err), -1);
+  buf_free(&b);
+  free(big);
 }
 
 static void test_format_and_json(void **state) {
