@@ -134,6 +134,15 @@ int expr_to_json(const expr_val *v, buf *out);
  * (more than EXPR_MAX_SCALE decimals or out of range: -1). */
 int expr_from_json(const json *j, expr_val *out);
 
+/* A value as a time: EV_TIME, or text that is an ISO date or timestamp
+ * (a bare date or a timestamp without an offset in the business's offset
+ * tz_offset_s). 0, or -1 for anything else. For `wait until`. */
+int expr_as_time(const expr_val *v, int tz_offset_s, int64_t *us);
+/* A number (or text that is a decimal) as an integer at scale: exact, so
+ * 12.5 at scale 2 is 1250 and 12.345 at scale 2 is -1 (never rounded), as
+ * is anything out of range. For amounts a node moves (paise: scale 2). */
+int expr_as_decimal(const expr_val *v, int scale, int64_t *out);
+
 /* A duration "30s", "30m", "2h", "3d", "1w" (one number and one unit) to
  * microseconds: 0, or -1 when malformed or above 366 days. */
 int expr_duration_parse(const char *s, size_t n, int64_t *us);

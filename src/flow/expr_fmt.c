@@ -156,3 +156,27 @@ int expr_duration_parse(const char *s, size_t n, int64_t *us) {
   }
   return -1;
 }
+
+int expr_as_time(const expr_val *v, int tz_offset_s, int64_t *us) {
+  if (v->t == EV_TIME) {
+    *us = v->us;
+    return 0;
+  }
+  if (v->t == EV_STR) return xtime_parse(v->s, v->n, tz_offset_s, us);
+  return -1;
+}
+
+int expr_as_decimal(const expr_val *v, int scale, int64_t *out) {
+  int64_t num;
+  int sc;
+  if (scale < 0 || scale > 18) return -1;
+  if (v->t == EV_NUM) num = v->num, sc = v->scale;
+  else if (v->t != EV_STR || xnum_parse(v->s, v->n, &num, &sc)) return -1;
+  if (sc <= scale) return xnum_rescale(num, sc, scale, out);
+  /* More decimals than wanted: only zeros may go. */
+  int64_t r = xnum_round(num, sc, scale);
+  int64_t back;
+  if (xnum_rescale(r, scale, sc, &back) || back != num) return -1;
+  *out = r;
+  return 0;
+}

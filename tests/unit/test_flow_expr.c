@@ -19,6 +19,8 @@
 
 /* 2026-12-01T15:30:00Z = 21:00 in India. */
 #define NOW_US (1796139000LL * 1000000LL)
+/* 2026-11-25T00:00+05:30 = 2026-11-24T18:30Z. */
+#define T_IST_MIDNIGHT_2026_11_25 (1795545000LL * 1000000LL)
 
 static const char *RECORDS =
     "{\"invoice\": {\"total_amount\": 11800.00, \"status\": \"issued\","
@@ -672,6 +674,45 @@ static void test_format_and_json(void **state) {
   assert_int_equal(v.scale, 3);
 }
 
+static void test_conversions(void **state) {
+  (void)state;
+  int64_t x;
+  expr_val v = val("invoice.total_amount");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, 1180000);
+  assert_int_equal(expr_as_decimal(&v, 0, &x), 0);
+  assert_int_equal(x, 11800);
+  v = val("12.345");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1); /* never rounded */
+  assert_int_equal(expr_as_decimal(&v, 3, &x), 0);
+  assert_int_equal(x, 12345);
+  v = val("12.340");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, 1234);
+  v = val("'-2500.5'");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, -250050);
+  v = val("9223372036854775807");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("'abc'");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("3d");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("now() + 1h");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, NOW_US + 3600LL * 1000000);
+  v = val("invoice.due_date");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, T_IST_MIDNIGHT_2026_11_25);
+  v = val("'2026-12-01T10:00:00Z'");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, NOW_US - 5 * 3600LL * 1000000 - 1800LL * 1000000);
+  v = val("'tomorrow'");
+  assert_int_equal(expr_as_time(&v, 19800, &x), -1);
+  v = val("1");
+  assert_int_equal(expr_as_time(&v, 19800, &x), -1);
+}
+
 static void test_duration_parse(void **state) {
   (void)state;
   struct {
@@ -714,6 +755,7 @@ int main(void) {
       cmocka_unit_test(test_templates),
       cmocka_unit_test(test_format_and_json),
       cmocka_unit_test(test_duration_parse),
+      cmocka_unit_test(test_conversions),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
