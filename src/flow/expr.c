@@ -1327,6 +1327,20 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
   return 1;
 }
 
+/* A value from the environment, checked before it is used: text has a
+ * pointer (even when empty) and a length within the cap, a number a scale
+ * the arithmetic knows, JSON a node. */
+static int sane(ectx *c, size_t off, expr_val *v) {
+  if (v->t == EV_STR && !v->s) v->s = "", v->n = 0;
+  if (v->t == EV_STR && v->n > EXPR_MAX_STRING)
+    return eerr(c, off, "text longer than %d bytes", EXPR_MAX_STRING);
+  if (v->t == EV_NUM && (v->scale < 0 || v->scale > EXPR_MAX_SCALE))
+    return eerr(c, off, "a number with more than %d decimals", EXPR_MAX_SCALE);
+  if (v->t == EV_JSON && !v->j) v->t = EV_NULL;
+  if ((unsigned)v->t > (unsigned)EV_JSON) return eerr(c, off, "internal error: unknown value");
+  return 0;
+}
+
 static int call(ectx *c, const enode *e, expr_val *out) {
   expr_val av[EXPR_MAX_ARGS];
   for (int i = 0; i < e->nkids; i++)
@@ -1337,7 +1351,7 @@ static int call(ectx *c, const enode *e, expr_val *out) {
     char msg[200] = "";
     rc = c->env->call(c->env->arg, c->a, e->name, av, e->nkids, out, msg,
                       sizeof msg);
-    if (rc == 0) return 0;
+    if (rc == 0) return sane(c, e->off, out);
     if (rc < 0) return eerr(c, e->off, "%s", msg[0] ? msg : "function failed");
   }
   return eerr(c, e->off, "unknown function '%s'", e->name);
@@ -1353,7 +1367,7 @@ static int eval(ectx *c, const enode *e, expr_val *out) {
     char msg[200] = "";
     if (c->env && c->env->lookup)
       rc = c->env->lookup(c->env->arg, c->a, e->name, out, msg, sizeof msg);
-    if (rc == 0) return 0;
+    if (rc == 0) return sane(c, e->off, out);
     if (rc < 0) return eerr(c, e->off, "%s", msg[0] ? msg : "lookup failed");
     if (!strcmp(e->name, "now") || !strcmp(e->name, "today")) {
       enode f = *e;

@@ -65,7 +65,7 @@ int expr_format(const expr_val *v, int tz_offset_s, buf *out) {
   case EV_NUM:
     dec_format(v->num, v->scale, t);
     return buf_puts(out, t);
-  case EV_STR: return buf_append(out, v->s, v->n);
+  case EV_STR: return v->n ? buf_append(out, v->s, v->n) : 0;
   case EV_TIME: return fmt_time(v->us, tz_offset_s, out);
   case EV_DUR: return fmt_dur(v->us, out);
   case EV_JSON:
@@ -111,8 +111,8 @@ int expr_from_json(const json *j, expr_val *out) {
     return 0;
   case JSON_STRING:
     out->t = EV_STR;
-    out->s = j->str;
-    out->n = j->len;
+    out->s = j->str ? j->str : "";
+    out->n = j->str ? j->len : 0;
     return 0;
   case JSON_ARRAY:
   case JSON_OBJECT:

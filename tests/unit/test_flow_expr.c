@@ -52,6 +52,18 @@ static int t_lookup(void *arg, arena *a, const char *name, expr_val *out,
     out->n = strlen(LONG);
     return 0;
   }
+  if (!strcmp(name, "nullptr_text")) { /* an environment's empty text */
+    memset(out, 0, sizeof *out);
+    out->t = EV_STR;
+    return 0;
+  }
+  if (!strcmp(name, "bad_scale")) {
+    memset(out, 0, sizeof *out);
+    out->t = EV_NUM;
+    out->num = 1;
+    out->scale = 9;
+    return 0;
+  }
   if (!strcmp(name, "nothing")) {
     memset(out, 0, sizeof *out);
     return 0;
@@ -395,6 +407,11 @@ static void test_unknown_names(void **state) {
   is("sales_summary('today')", "Sales today: 4 invoices");
   fails("sales_summary(1)", "takes a period");
   fails("broken", "the record could not be read at 1");
+  /* What the environment answers is checked before it is used. */
+  is("nullptr_text + 'x'", "x");
+  truth("nullptr_text in 'abc'", 1);
+  is("upper(nullptr_text)", "");
+  fails("bad_scale + 1", "more than 6 decimals at 1");
   fails("len()", "len() takes 1 argument, not 0");
   fails("len(1, 2)", "len() takes 1 argument, not 2");
   fails("round()", "round() takes 1 to 2 arguments");
