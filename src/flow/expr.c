@@ -967,6 +967,12 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
                     : op == T_STAR  ? "multiply"
                     : op == T_SLASH ? "divide"
                                     : "take the remainder of";
+  /* Text that is a decimal is a number next to a number (a webhook's
+   * "amount": "500" plus 100 is 600, not "500100"). */
+  expr_val na = *a, nb = *b;
+  if (na.t == EV_NUM && str_num(&nb, &x, &rs) == 0) set_num(&nb, x, rs);
+  if (nb.t == EV_NUM && str_num(&na, &x, &rs) == 0) set_num(&na, x, rs);
+  a = &na, b = &nb;
   if (a->t == EV_NUM && b->t == EV_NUM) {
     int rc;
     switch (op) {

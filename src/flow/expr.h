@@ -29,8 +29,8 @@
  * keywords are case-insensitive. Strings compare byte-wise; a string that
  * is an ISO date or timestamp compares with (and subtracts from) a time, a
  * date alone or a timestamp without an offset meaning the business's local
- * time; a string that is a decimal compares with a number. `+` with text
- * on either side joins the two as message text. `==`/`!=` with null are
+ * time; a string that is a decimal compares and computes with a number.
+ * Otherwise `+` with text on either side joins the two as message text. `==`/`!=` with null are
  * always allowed; ordering null is an error (coalesce gives a default).
  * Member access: an object's key (a missing key, or any member of null, is
  * null), a list's [i] ([-1] the last; out of range: null) and `.length`.

@@ -321,6 +321,13 @@ static void test_strings(void **state) {
   truth("'Asha' < 'Ravi'", 1);
   truth("'b' > 'abc'", 1);
   is("'Total: ' + invoice.total_amount", "Total: 11800.00");
+  /* Text that is a decimal is a number next to a number. */
+  is("'500' + 100", "600");
+  is("100 - '0.50'", "99.50");
+  is("'12.5' * 2", "25.0");
+  is("'10' + '20'", "1020"); /* two texts join */
+  is("'Total: ' + 5", "Total: 5");
+  fails("'abc' - 1", "cannot subtract text and a number");
   is("coalesce(customer.phone, nothing, 'no phone')", "no phone");
   is("coalesce(customer.full_name, 'x')", "Asha Rao");
   is("min(3, 1.5, 2)", "1.5");
