@@ -43,7 +43,7 @@ static const char *const DAYS[] = {"sun", "mon", "tue", "wed",
 typedef struct field_def {
   const char *name;
   int lo, hi;
-  const char *const *names; /* names[i] means lo + i... see name_base */
+  const char *const *names; /* names[i] is the value i + name_base */
   int nnames, name_base;
 } field_def;
 
