@@ -30,16 +30,16 @@
  * is an ISO date or timestamp compares with (and subtracts from) a time, a
  * date alone or a timestamp without an offset meaning the business's local
  * time; a string that is a decimal compares and computes with a number.
- * Otherwise `+` with text on either side joins the two as message text. `==`/`!=` with null are
- * always allowed; ordering null is an error (coalesce gives a default).
- * Member access: an object's key (a missing key, or any member of null, is
- * null), a list's [i] ([-1] the last; out of range: null) and `.length`.
- * `in` looks in a list (by ==), a record's keys or text. Division keeps
- * EXPR_DIV_SCALE decimals, rounded half away from zero; a product keeps
- * the sum of its operands' scales up to EXPR_MAX_SCALE (then rounds). Any
- * result that does not fit is "number too large", never wrapped. Builtins:
- * now(), today() (also as bare names), date(x) (the business day holding
- * a time or an ISO text), days(n), hours(n), minutes(n), upper(s),
+ * Otherwise `+` with text on either side joins the two as message text.
+ * `==`/`!=` with null are always allowed; ordering null is an error (coalesce
+ * gives a default). Member access: an object's key (a missing key, or any
+ * member of null, is null), a list's [i] ([-1] the last; out of range: null)
+ * and `.length`. `in` looks in a list (by ==), a record's keys or text.
+ * Division keeps EXPR_DIV_SCALE decimals, rounded half away from zero; a
+ * product keeps the sum of its operands' scales up to EXPR_MAX_SCALE (then
+ * rounds). Any result that does not fit is "number too large", never wrapped.
+ * Builtins: now(), today() (also as bare names), date(x) (the business day
+ * holding a time or an ISO text), days(n), hours(n), minutes(n), upper(s),
  * lower(s), len(x), round(x[, n]), min(a, …), max(a, …), coalesce(a, b,
  * …), format_money(x) ("1,23,456.50", Indian grouping), contains(s|list,
  * t). Error messages name the byte ("at 5": the fifth byte, 1-based; in a
@@ -76,13 +76,13 @@ typedef enum {
 
 typedef struct expr_val {
   expr_type t;
-  int b;          /* EV_BOOL */
-  int64_t num;    /* EV_NUM */
-  int scale;      /* EV_NUM, 0..EXPR_MAX_SCALE */
-  const char *s;  /* EV_STR, in the arena or the source */
+  int b;         /* EV_BOOL */
+  int64_t num;   /* EV_NUM */
+  int scale;     /* EV_NUM, 0..EXPR_MAX_SCALE */
+  const char *s; /* EV_STR, in the arena or the source */
   size_t n;
-  int64_t us;     /* EV_TIME, EV_DUR */
-  const json *j;  /* EV_JSON */
+  int64_t us;    /* EV_TIME, EV_DUR */
+  const json *j; /* EV_JSON */
 } expr_val;
 
 /* What names and functions mean: supplied by the caller (env.h). Both
@@ -93,12 +93,12 @@ typedef struct expr_val {
  * stay strings (see expr_from_json). */
 typedef struct expr_env {
   void *arg;
-  int (*lookup)(void *arg, arena *a, const char *name, expr_val *out,
-                char *err, size_t errlen);
+  int (*lookup)(void *arg, arena *a, const char *name, expr_val *out, char *err,
+                size_t errlen);
   int (*call)(void *arg, arena *a, const char *name, const expr_val *args,
               int nargs, expr_val *out, char *err, size_t errlen);
-  int64_t now_us;    /* now() */
-  int tz_offset_s;   /* today(), date(): the business's day (IST: 19800) */
+  int64_t now_us;  /* now() */
+  int tz_offset_s; /* today(), date(): the business's day (IST: 19800) */
 } expr_env;
 
 /* Evaluates src[0..n). Returns 0 with *out, or -1 with a message for the

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *RECORDS =
     "{\"invoice\": {\"total_amount\": 11800.00, \"status\": \"issued\","
-    " \"due_date\": \"2026-11-25\", \"issued_at\": \"2026-11-20T04:30:00+00:00\","
+    " \"due_date\": \"2026-11-25\", \"issued_at\": "
+    "\"2026-11-20T04:30:00+00:00\","
     " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"qty\": -1.5}, null, true],"
     " \"max\": 9223372036854775807, \"min\": -9223372036854775808,"
     " \"tiny\": 0.000001, \"nested\": [[[[1]]]]},"
@@ -76,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) {
     buf b;
     buf_init(&b, 1 << 20);
-    if (expr_format(&v, 19800, &b) == 0 && v.t == EV_STR && b.len > EXPR_MAX_STRING)
+    if (expr_format(&v, 19800, &b) == 0 && v.t == EV_STR &&
+        b.len > EXPR_MAX_STRING)
       abort();
     buf_reset(&b);
     expr_to_json(&v, &b);

@@ -26,7 +26,8 @@ static const char *RECORDS =
     "{\"invoice\": {\"total_amount\": 11800.00, \"status\": \"issued\","
     " \"due_date\": \"2026-11-25\", \"invoice_number\": \"INV-0007\","
     " \"issued_at\": \"2026-11-20T04:30:00+00:00\", \"paid\": false,"
-    " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"sku\": \"B2\", \"qty\": 1.5}],"
+    " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"sku\": \"B2\", \"qty\": "
+    "1.5}],"
     " \"tags\": [\"gold\", \"north\"], \"tiny\": 0.0000001},"
     " \"customer\": {\"full_name\": \"Asha Rao\", \"total_debt\": 2500.5,"
     " \"phone\": null, \"created_at\": \"2026-12-01T00:00:00+05:30\"},"
@@ -34,8 +35,8 @@ static const char *RECORDS =
 
 static arena *A;
 static json *ROOT;
-static json *BIG; /* a list of 20000 numbers */
-static char *LONG;  /* 60000 bytes of text */
+static json *BIG;  /* a list of 20000 numbers */
+static char *LONG; /* 60000 bytes of text */
 
 static int t_lookup(void *arg, arena *a, const char *name, expr_val *out,
                     char *err, size_t errlen) {
@@ -83,11 +84,13 @@ static int t_call(void *arg, arena *a, const char *name, const expr_val *args,
       return -1;
     }
     out->t = EV_STR;
-    out->s = arena_printf(a, "Sales %.*s: 4 invoices", (int)args[0].n, args[0].s);
+    out->s =
+        arena_printf(a, "Sales %.*s: 4 invoices", (int)args[0].n, args[0].s);
     out->n = strlen(out->s);
     return 0;
   }
-  if (!strcmp(name, "debtors")) return expr_from_json(json_get(ROOT, "debtors"), out);
+  if (!strcmp(name, "debtors"))
+    return expr_from_json(json_get(ROOT, "debtors"), out);
   return 1;
 }
 
@@ -391,7 +394,8 @@ static void test_members_and_lists(void **state) {
   truth("invoice != null", 1);
   truth("invoice == 1", 0);
   fails("invoice.items.sku", "a list has no field 'sku'");
-  fails("invoice.items['x']", "a position in a list is a whole number, not text");
+  fails("invoice.items['x']",
+        "a position in a list is a whole number, not text");
   fails("invoice.total_amount[0]", "cannot take [a number] of a number");
   fails("invoice.items[0.5]", "whole number");
   fails("3.x", "a number has no field 'x' at 3");
@@ -409,7 +413,8 @@ static void test_members_and_lists(void **state) {
 static void test_unknown_names(void **state) {
   (void)state;
   fails("invoise.total_amount > 10", "unknown name 'invoise' at 1");
-  fails("invoice.total_amount > custmer.total_debt", "unknown name 'custmer' at 24");
+  fails("invoice.total_amount > custmer.total_debt",
+        "unknown name 'custmer' at 24");
   fails("salse_summary('today')", "unknown function 'salse_summary' at 1");
   is("sales_summary('today')", "Sales today: 4 invoices");
   fails("sales_summary(1)", "takes a period");
@@ -467,7 +472,8 @@ static void test_syntax_errors(void **state) {
     if (!strstr(err, cases[i].want))
       fail_msg("'%s': error '%s', want '%s'", cases[i].src, err, cases[i].want);
   }
-  assert_int_equal(expr_check(A, "invoise.x > 3 and f(2)", 22, err, sizeof err), 0);
+  assert_int_equal(expr_check(A, "invoise.x > 3 and f(2)", 22, err, sizeof err),
+                   0);
   /* A NUL byte inside the given length. */
   assert_int_equal(expr_check(A, "1\0 + 2", 6, err, sizeof err), -1);
 }
@@ -523,7 +529,8 @@ static void test_caps(void **state) {
   /* Source cap. */
   memset(src, ' ', EXPR_MAX_SOURCE + 1);
   src[0] = '1';
-  assert_int_equal(expr_eval(A, src, EXPR_MAX_SOURCE + 1, &ENV, &v, err, sizeof err), -1);
+  assert_int_equal(
+      expr_eval(A, src, EXPR_MAX_SOURCE + 1, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "longer than 4096 bytes"));
   free(src);
   /* Steps: membership over a long list stops at the cap. */
@@ -537,7 +544,8 @@ static void test_caps(void **state) {
   n = 0;
   char *s2 = malloc(EXPR_MAX_SOURCE);
   n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long + '')");
-  while (n + 24 < EXPR_MAX_SOURCE) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long+'')");
+  while (n + 24 < EXPR_MAX_SOURCE)
+    n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long+'')");
   assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "too many steps"));
   /* Work over large text is charged by the kilobyte: len(long) is ~60
@@ -546,7 +554,8 @@ static void test_caps(void **state) {
   n = 0;
   s2 = malloc(EXPR_MAX_SOURCE);
   n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long)");
-  for (int i = 0; i < 199; i++) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long)");
+  for (int i = 0; i < 199; i++)
+    n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long)");
   assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "too many steps"));
   free(s2);
@@ -562,7 +571,8 @@ static void render_is(const char *tmpl, const char *want) {
   if (strcmp(buf_cstr(&b), want))
     fail_msg("%s: got '%s', want '%s'", tmpl, buf_cstr(&b), want);
   buf_free(&b);
-  assert_int_equal(expr_template_check(A, tmpl, strlen(tmpl), err, sizeof err), 0);
+  assert_int_equal(expr_template_check(A, tmpl, strlen(tmpl), err, sizeof err),
+                   0);
 }
 
 static void render_fails(const char *tmpl, const char *want) {
@@ -571,15 +581,17 @@ static void render_fails(const char *tmpl, const char *want) {
   char err[256] = "";
   if (expr_render(A, tmpl, strlen(tmpl), &ENV, &b, err, sizeof err) == 0)
     fail_msg("%s: rendered '%s', want error", tmpl, buf_cstr(&b));
-  if (!strstr(err, want)) fail_msg("%s: error '%s', want '%s'", tmpl, err, want);
+  if (!strstr(err, want))
+    fail_msg("%s: error '%s', want '%s'", tmpl, err, want);
   buf_free(&b);
 }
 
 static void test_templates(void **state) {
   (void)state;
-  render_is("Namaste {{ customer.full_name }}, invoice {{ invoice.invoice_number }} "
-            "of ₹{{ invoice.total_amount }} is due.",
-            "Namaste Asha Rao, invoice INV-0007 of ₹11800.00 is due.");
+  render_is(
+      "Namaste {{ customer.full_name }}, invoice {{ invoice.invoice_number }} "
+      "of ₹{{ invoice.total_amount }} is due.",
+      "Namaste Asha Rao, invoice INV-0007 of ₹11800.00 is due.");
   render_is("no holes", "no holes");
   render_is("", "");
   render_is("{{1+1}}{{2}}", "22");
@@ -592,17 +604,19 @@ static void test_templates(void **state) {
   render_is("{{ sales_summary('today') }}", "Sales today: 4 invoices");
   render_fails("Hi {{ customer.full_name", "'{{' at 4 is not closed");
   render_fails("Hi {{ 'x }}", "is not closed");
-  render_fails("Hi {{ invoise.total }}", "in {{ invoise.total }}: unknown name 'invoise' at 7");
+  render_fails("Hi {{ invoise.total }}",
+               "in {{ invoise.total }}: unknown name 'invoise' at 7");
   render_fails("Hi {{ }}", "expression is empty");
   render_fails("{{ 1 + }}", "expression ends too early");
   char err[256];
-  assert_int_equal(expr_template_check(A, "{{ a +* b }}", 12, err, sizeof err), -1);
+  assert_int_equal(expr_template_check(A, "{{ a +* b }}", 12, err, sizeof err),
+                   -1);
   assert_non_null(strstr(err, "unexpected '*' at 7"));
   /* The caller's buffer cap is honoured. */
   buf b;
   buf_init(&b, 8);
-  assert_int_equal(expr_render(A, "{{ customer.full_name }} and more", 33, &ENV, &b, err,
-                               sizeof err),
+  assert_int_equal(expr_render(A, "{{ customer.full_name }} and more", 33, &ENV,
+                               &b, err, sizeof err),
                    -1);
   assert_non_null(strstr(err, "too long"));
   assert_int_equal(b.max, 8); /* the caller's cap is back */
@@ -611,7 +625,8 @@ static void test_templates(void **state) {
    * EXPR_MAX_RENDER bytes: five holes of 60000 bytes are too many. */
   buf_init(&b, 0);
   const char *five = "{{long}}{{long}}{{long}}{{long}}{{long}}";
-  assert_int_equal(expr_render(A, five, strlen(five), &ENV, &b, err, sizeof err), -1);
+  assert_int_equal(
+      expr_render(A, five, strlen(five), &ENV, &b, err, sizeof err), -1);
   assert_non_null(strstr(err, "too long"));
   assert_int_equal(b.max, 0);
   buf_reset(&b);
@@ -622,9 +637,11 @@ static void test_templates(void **state) {
   char *big = malloc(EXPR_MAX_STRING + 2);
   memset(big, 'a', EXPR_MAX_STRING + 1);
   buf_init(&b, 0);
-  assert_int_equal(expr_render(A, big, EXPR_MAX_STRING + 1, &ENV, &b, err, sizeof err), -1);
+  assert_int_equal(
+      expr_render(A, big, EXPR_MAX_STRING + 1, &ENV, &b, err, sizeof err), -1);
   assert_non_null(strstr(err, "template longer than"));
-  assert_int_equal(expr_template_check(A, big, EXPR_MAX_STRING + 1, err, sizeof err), -1);
+  assert_int_equal(
+      expr_template_check(A, big, EXPR_MAX_STRING + 1, err, sizeof err), -1);
   buf_free(&b);
   free(big);
 }
@@ -742,8 +759,8 @@ static void test_duration_parse(void **state) {
   struct {
     const char *s;
     int64_t secs;
-  } ok[] = {{"30s", 30},      {"30m", 1800},    {"2h", 7200},
-            {"3d", 259200},   {"1w", 604800},   {"5 days", 432000},
+  } ok[] = {{"30s", 30},         {"30m", 1800},           {"2h", 7200},
+            {"3d", 259200},      {"1w", 604800},          {"5 days", 432000},
             {" 2 hours ", 7200}, {"366d", 366 * 86400LL}, {"0s", 0}};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t us = -1;
@@ -751,8 +768,18 @@ static void test_duration_parse(void **state) {
       fail_msg("refused '%s'", ok[i].s);
     assert_int_equal(us, ok[i].secs * 1000000);
   }
-  const char *bad[] = {"",   "3",   "d",    "3x",     "-3d",       "1.5h", "367d",
-                       "53w", "3dd", "3 d s", "99999999999999999999s", "3D"};
+  const char *bad[] = {"",
+                       "3",
+                       "d",
+                       "3x",
+                       "-3d",
+                       "1.5h",
+                       "367d",
+                       "53w",
+                       "3dd",
+                       "3 d s",
+                       "99999999999999999999s",
+                       "3D"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t us = 42;
     if (expr_duration_parse(bad[i], strlen(bad[i]), &us) == 0)
