@@ -705,6 +705,48 @@ int expr_check(arena *a, const char *src, size_t n, char *err, size_t errlen) {
   return parse_all(a, src, n, 0, err, errlen) ? 0 : -1;
 }
 
+static const char *const BUILTINS[] = {
+    "now",     "today", "date",     "days",         "hours",
+    "minutes", "upper", "lower",    "len",          "round",
+    "min",     "max",   "coalesce", "format_money", "contains"};
+
+int expr_is_builtin(const char *name) {
+  for (size_t i = 0; i < sizeof BUILTINS / sizeof BUILTINS[0]; i++)
+    if (!strcmp(name, BUILTINS[i])) return 1;
+  return 0;
+}
+
+typedef struct names_walk {
+  expr_name_fn fn;
+  void *arg;
+  size_t base;
+} names_walk;
+
+/* Visits the tree; its depth is bounded by the parse's. */
+static int visit_names(const names_walk *w, const enode *e) {
+  int rc;
+  if (e->kind == N_NAME && strcmp(e->name, "now") && strcmp(e->name, "today") &&
+      (rc = w->fn(w->arg, e->name, 0, w->base + e->off + 1)))
+    return rc;
+  if (e->kind == N_CALL && !expr_is_builtin(e->name) &&
+      (rc = w->fn(w->arg, e->name, 1, w->base + e->off + 1)))
+    return rc;
+  for (int i = 0; i < e->nkids; i++)
+    if ((rc = visit_names(w, e->kids[i]))) return rc;
+  for (int i = 0; i < e->nsteps; i++)
+    if (e->steps[i].index && (rc = visit_names(w, e->steps[i].index)))
+      return rc;
+  return 0;
+}
+
+int expr_names(arena *a, const char *src, size_t n, expr_name_fn fn, void *arg,
+               char *err, size_t errlen) {
+  enode *e = parse_all(a, src, n, 0, err, errlen);
+  if (!e) return -1;
+  names_walk w = {fn, arg, 0};
+  return visit_names(&w, e);
+}
+
 /* ---- values -------------------------------------------------------------- */
 
 static const char *type_name(const expr_val *v) {
@@ -1617,7 +1659,8 @@ static size_t hole_end(const char *t, size_t i, size_t n) {
  * EXPR_MAX_RENDER bytes (or the caller's own cap, if smaller), so a
  * template of many holes over large records stays bounded. */
 static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
-                buf *out, int check, char *err, size_t errlen) {
+                buf *out, int check, const names_walk *names, char *err,
+                size_t errlen) {
   if (n > EXPR_MAX_STRING) {
     snprintf(err, errlen, "template longer than %d bytes", EXPR_MAX_STRING);
     return -1;
@@ -1653,8 +1696,14 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
     }
     char msg[256];
     if (check) {
-      rc = parse_all(a, tmpl + start, end - start, start, msg, sizeof msg) ? 0
-                                                                           : -1;
+      enode *e =
+          parse_all(a, tmpl + start, end - start, start, msg, sizeof msg);
+      rc = e ? 0 : -1;
+      if (e && names) {
+        names_walk w = *names;
+        w.base = start;
+        if ((rc = visit_names(&w, e))) goto out;
+      }
     } else {
       expr_val v;
       rc = eval_at(a, tmpl + start, end - start, start, env, &v, msg,
@@ -1683,10 +1732,16 @@ out:
 
 int expr_render(arena *a, const char *tmpl, size_t n, const expr_env *env,
                 buf *out, char *err, size_t errlen) {
-  return walk(a, tmpl, n, env, out, 0, err, errlen);
+  return walk(a, tmpl, n, env, out, 0, NULL, err, errlen);
 }
 
 int expr_template_check(arena *a, const char *tmpl, size_t n, char *err,
                         size_t errlen) {
-  return walk(a, tmpl, n, NULL, NULL, 1, err, errlen);
+  return walk(a, tmpl, n, NULL, NULL, 1, NULL, err, errlen);
+}
+
+int expr_template_names(arena *a, const char *tmpl, size_t n, expr_name_fn fn,
+                        void *arg, char *err, size_t errlen) {
+  names_walk w = {fn, arg, 0};
+  return walk(a, tmpl, n, NULL, NULL, 1, &w, err, errlen);
 }

@@ -109,6 +109,20 @@ int expr_eval(arena *a, const char *src, size_t n, const expr_env *env,
 /* Syntax only (for validating a blueprint when it is saved): 0 or -1 with
  * err. Names are not resolved. */
 int expr_check(arena *a, const char *src, size_t n, char *err, size_t errlen);
+/* The names an expression reads at its root and the functions it calls
+ * that are not builtins, for checking a blueprint when it is saved (so an
+ * `invoise` is found then, not when the step runs). fn gets each with
+ * is_call and its 1-based byte offset (in the template, for a template);
+ * a nonzero answer stops the walk and is returned. -1 with err on a syntax
+ * error (fn may return -1 too, having written its own message). */
+typedef int (*expr_name_fn)(void *arg, const char *name, int is_call,
+                            size_t at);
+int expr_names(arena *a, const char *src, size_t n, expr_name_fn fn, void *arg,
+               char *err, size_t errlen);
+int expr_template_names(arena *a, const char *tmpl, size_t n, expr_name_fn fn,
+                        void *arg, char *err, size_t errlen);
+/* 1 when name is a builtin function (now, len, format_money, …). */
+int expr_is_builtin(const char *name);
 /* The truth of a value: false, null, 0, "", [] and {} are false. */
 int expr_truthy(const expr_val *v);
 

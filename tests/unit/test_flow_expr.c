@@ -754,6 +754,49 @@ static void test_conversions(void **state) {
   assert_int_equal(expr_as_time(&v, 19800, &x), -1);
 }
 
+typedef struct seen {
+  char text[512];
+  int stop_at; /* stop (return 7) at this call, 0: never */
+  int calls;
+} seen;
+
+static int note_name(void *arg, const char *name, int is_call, size_t at) {
+  seen *s = arg;
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof s->text - n, "%s%s%s@%zu", n ? " " : "", name,
+           is_call ? "()" : "", at);
+  return ++s->calls == s->stop_at ? 7 : 0;
+}
+
+static void test_names(void **state) {
+  (void)state;
+  char err[256];
+  seen s = {"", 0, 0};
+  const char *src =
+      "invoise.total > 10 and sales_summary(x[y.z]) != len(now) "
+      "or today() in [customer, item.a]";
+  assert_int_equal(
+      expr_names(A, src, strlen(src), note_name, &s, err, sizeof err), 0);
+  assert_string_equal(
+      s.text, "invoise@1 sales_summary()@24 x@38 y@40 customer@73 item@83");
+  seen t = {"", 2, 0};
+  assert_int_equal(
+      expr_names(A, src, strlen(src), note_name, &t, err, sizeof err), 7);
+  assert_string_equal(t.text, "invoise@1 sales_summary()@24");
+  seen u = {"", 0, 0};
+  assert_int_equal(expr_names(A, "1 +", 3, note_name, &u, err, sizeof err), -1);
+  assert_non_null(strstr(err, "ends too early"));
+  const char *tmpl =
+      "Hi {{ customer.full_name }}, {{ format_money(invoce.total) }} {{ x }}";
+  seen v = {"", 0, 0};
+  assert_int_equal(expr_template_names(A, tmpl, strlen(tmpl), note_name, &v,
+                                       err, sizeof err),
+                   0);
+  assert_string_equal(v.text, "customer@7 invoce@46 x@66");
+  assert_true(expr_is_builtin("format_money"));
+  assert_false(expr_is_builtin("sales_summary"));
+}
+
 static void test_duration_parse(void **state) {
   (void)state;
   struct {
@@ -807,6 +850,7 @@ int main(void) {
       cmocka_unit_test(test_format_and_json),
       cmocka_unit_test(test_duration_parse),
       cmocka_unit_test(test_conversions),
+      cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
