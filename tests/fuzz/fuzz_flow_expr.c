@@ -57,6 +57,15 @@ static int call(void *arg, arena *a, const char *name, const expr_val *args,
   return 1;
 }
 
+/* Counts names; every offset must fall inside the input. */
+static int count_name(void *arg, const char *name, int is_call, size_t at) {
+  size_t *n = arg;
+  (void)is_call;
+  if (!name[0] || at == 0 || at > n[1]) abort();
+  n[0]++;
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static json *root;
   static arena *fixed;
@@ -97,6 +106,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf_free(&out);
   int64_t us;
   (void)expr_duration_parse(src, size, &us);
+  size_t counted[2] = {0, size};
+  if ((expr_names(a, src, size, count_name, counted, err, sizeof err) == 0) !=
+      (checked == 0))
+    abort();
+  if ((expr_template_names(a, src, size, count_name, counted, err,
+                           sizeof err) == 0) != (tc == 0))
+    abort();
 
   if (size < 256) {
     char line[256];
