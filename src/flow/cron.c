@@ -418,22 +418,30 @@ cron_tz *cron_tz_from_tzif(const char *name, const void *data, size_t n,
   const char *footer = NULL;
   size_t footer_n = 0;
   if (d[4] >= '2') {
+    /* The 64-bit section; when it is cut short or malformed, the version 1
+     * data already checked above is used instead. */
     const unsigned char *h = d + 44 + v1;
-    if ((size_t)(h - d) + 44 > n || memcmp(h, "TZif", 4) != 0) goto bad;
-    for (int i = 0; i < 6; i++) c[i] = be32(h + 20 + 4 * i);
-    size_t v2 = (size_t)c[3] * 9 + (size_t)c[4] * 6 + c[5] + (size_t)c[2] * 12 +
-                c[1] + c[0];
-    if (c[3] > 100000 || c[4] == 0 || c[4] > 256 || c[5] > 65536 ||
-        c[2] > 100000 || c[1] > 256 || c[0] > 256 ||
-        (size_t)(h - d) + 44 + v2 > n)
-      goto bad;
-    body = h + 44;
-    timesize = 8;
-    const char *f = (const char *)body + v2;
-    const char *end = (const char *)d + n;
-    if (f < end && *f == '\n') {
-      const char *nl = memchr(f + 1, '\n', (size_t)(end - f - 1));
-      if (nl) footer = f + 1, footer_n = (size_t)(nl - f - 1);
+    uint32_t c2[6] = {0};
+    int ok = (size_t)(h - d) + 44 <= n && memcmp(h, "TZif", 4) == 0;
+    size_t v2 = 0;
+    if (ok) {
+      for (int i = 0; i < 6; i++) c2[i] = be32(h + 20 + 4 * i);
+      v2 = (size_t)c2[3] * 9 + (size_t)c2[4] * 6 + c2[5] + (size_t)c2[2] * 12 +
+           c2[1] + c2[0];
+      ok = c2[3] <= 100000 && c2[4] != 0 && c2[4] <= 256 && c2[5] <= 65536 &&
+           c2[2] <= 100000 && c2[1] <= 256 && c2[0] <= 256 &&
+           (size_t)(h - d) + 44 + v2 <= n;
+    }
+    if (ok) {
+      memcpy(c, c2, sizeof c);
+      body = h + 44;
+      timesize = 8;
+      const char *f = (const char *)body + v2;
+      const char *end = (const char *)d + n;
+      if (f < end && *f == '\n') {
+        const char *nl = memchr(f + 1, '\n', (size_t)(end - f - 1));
+        if (nl) footer = f + 1, footer_n = (size_t)(nl - f - 1);
+      }
     }
   }
   uint32_t ntrans = c[3], ntypes = c[4];

@@ -323,6 +323,14 @@ static void test_tzif_v1_and_footer(void **state) {
     cron_tz *bad = cron_tz_from_tzif("Test/V1", f, n, err, sizeof err);
     assert_null(bad);
   }
+  /* Marked version 2 but cut off after the version 1 data: that data is
+   * used. */
+  f[4] = '2';
+  tz = cron_tz_from_tzif("Test/V2cut", f, p, err, sizeof err);
+  if (!tz) fail_msg("%s", err);
+  assert_int_equal(cron_tz_offset(tz, 1000000000LL * 1000000), 3600);
+  cron_tz_free(tz);
+  f[4] = 0;
   f[44 + 4] = 7; /* a type index out of range */
   assert_null(cron_tz_from_tzif("Test/V1", f, p, err, sizeof err));
   assert_non_null(strstr(err, "unreadable"));
@@ -349,6 +357,32 @@ static void test_tzif_v1_and_footer(void **state) {
   assert_int_equal(cron_tz_offset(tz, T("2031-03-09T07:00:00Z")), -4 * 3600);
   assert_int_equal(cron_tz_offset(tz, T("2031-11-02T05:59:59Z")), -4 * 3600);
   assert_int_equal(cron_tz_offset(tz, T("2031-11-02T06:00:00Z")), -5 * 3600);
+  cron_tz_free(tz);
+}
+
+static uint32_t be32_at(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+/* A real file cut inside its 64-bit section still gives the right offsets
+ * from its 32-bit one (which runs to 2037). */
+static void test_real_file_v1_fallback(void **state) {
+  (void)state;
+  FILE *fp = fopen("/usr/share/zoneinfo/America/New_York", "rb");
+  if (!fp) fail_msg("tzdata is not installed");
+  static unsigned char d[65536];
+  size_t n = fread(d, 1, sizeof d, fp);
+  fclose(fp);
+  assert_true(n > 44 && d[4] >= '2');
+  size_t v1 = 44 + (size_t)be32_at(d + 32) * 5 + (size_t)be32_at(d + 36) * 6 +
+              be32_at(d + 40) + (size_t)be32_at(d + 28) * 8 + be32_at(d + 24) +
+              be32_at(d + 20);
+  char err[128];
+  cron_tz *tz = cron_tz_from_tzif("Cut/New_York", d, v1 + 50, err, sizeof err);
+  if (!tz) fail_msg("%s", err);
+  assert_int_equal(cron_tz_offset(tz, T("2027-07-15T12:00:00Z")), -4 * 3600);
+  assert_int_equal(cron_tz_offset(tz, T("2027-01-15T12:00:00Z")), -5 * 3600);
   cron_tz_free(tz);
 }
 
@@ -393,6 +427,7 @@ int main(void) {
       cmocka_unit_test(test_london),
       cmocka_unit_test(test_zone_names),
       cmocka_unit_test(test_tzif_v1_and_footer),
+      cmocka_unit_test(test_real_file_v1_fallback),
       cmocka_unit_test(test_threads),
       cmocka_unit_test(test_no_run),
   };
