@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,33 +61,33 @@ static int v6_forbidden(const unsigned char *b) {
   return 0;
 }
 
+/* The address is copied out with memcpy rather than read through a cast
+ * pointer: a sockaddr_in read as a sockaddr breaks C's aliasing rules,
+ * and an optimising compiler may then read a stale family. */
 int net_addr_forbidden(const struct sockaddr *sa) {
   if (!sa) return 1;
-  if (sa->sa_family == AF_INET) {
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-    return v4_forbidden(ntohl(s4->sin_addr.s_addr));
+  sa_family_t fam;
+  memcpy(&fam, (const char *)sa + offsetof(struct sockaddr, sa_family),
+         sizeof fam);
+  if (fam == AF_INET) {
+    struct sockaddr_in s4;
+    memcpy(&s4, sa, sizeof s4);
+    return v4_forbidden(ntohl(s4.sin_addr.s_addr));
   }
-  if (sa->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *s6 =
-        (const struct sockaddr_in6 *)(const void *)sa;
-    return v6_forbidden(s6->sin6_addr.s6_addr);
+  if (fam == AF_INET6) {
+    struct sockaddr_in6 s6;
+    memcpy(&s6, sa, sizeof s6);
+    return v6_forbidden(s6.sin6_addr.s6_addr);
   }
   return 1;
 }
 
 int net_addr_text_forbidden(const char *text) {
-  struct sockaddr_in s4;
-  struct sockaddr_in6 s6;
-  memset(&s4, 0, sizeof s4);
-  memset(&s6, 0, sizeof s6);
-  if (inet_pton(AF_INET, text, &s4.sin_addr) == 1) {
-    s4.sin_family = AF_INET;
-    return net_addr_forbidden((struct sockaddr *)&s4);
-  }
-  if (inet_pton(AF_INET6, text, &s6.sin6_addr) == 1) {
-    s6.sin6_family = AF_INET6;
-    return net_addr_forbidden((struct sockaddr *)&s6);
-  }
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (!text) return 1;
+  if (inet_pton(AF_INET, text, &a4) == 1) return v4_forbidden(ntohl(a4.s_addr));
+  if (inet_pton(AF_INET6, text, &a6) == 1) return v6_forbidden(a6.s6_addr);
   return 1;
 }
 
