@@ -648,9 +648,13 @@ int flow_render(flow_env *env, const char *tmpl, buf *out, char *err,
     char e2[256];
     if (expr_eval(env->a, open + 2, (size_t)(close - open - 2), &env->e, &v,
                   e2, sizeof e2)) {
-      snprintf(err, errlen, "in {{%.*s}}: %s",
-               (int)(close - open - 2 > 60 ? 60 : close - open - 2), open + 2,
-               e2);
+      /* worded as expr_render words it */
+      const char *h = open + 2;
+      size_t hn = (size_t)(close - h);
+      while (hn && *h == ' ') h++, hn--;
+      while (hn && h[hn - 1] == ' ') hn--;
+      snprintf(err, errlen, "in {{ %.*s%s }}: %s", (int)(hn > 40 ? 40 : hn), h,
+               hn > 40 ? "…" : "", e2);
       return -1;
     }
     const json *text = v.t == EV_JSON && is_report(env, v.j)

@@ -10,8 +10,8 @@
  * update_record refuses fields it may not touch, http_request reaches a
  * local fake only through the allow-list and sends an unsafe call once,
  * the caps pause the workflow and tell the owner once, and a rehearsal
- * (dry_run) touches nothing. Tests of expressions skip while src/flow/
- * expr.c is the stub. */
+ * (dry_run) touches nothing; reports render as message text and answer
+ * conditions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,17 +43,6 @@ static void exec1(db *d, const char *sql, const char *a1, const char *a2) {
   db_val v[] = {db_text(a1), db_text(a2)};
   int n = a2 ? 2 : a1 ? 1 : 0;
   if (db_query(d, sql, v, n, NULL, &err)) fail_msg("%s: %s", sql, err.message);
-}
-
-/* The expression tests need the real evaluator (flow-expr). */
-static void need_expr(void) {
-  arena *a = arena_new();
-  expr_env e = {0};
-  expr_val v;
-  char msg[64];
-  int rc = expr_eval(a, "1 == 1", 6, &e, &v, msg, sizeof msg);
-  arena_free(a);
-  if (rc) skip();
 }
 
 /* ---- a step around one node -------------------------------------------- */
@@ -202,7 +191,6 @@ static int64_t count(test_fixture *f, const char *sql) {
 
 static void test_condition_switch(void **state) {
   test_fixture *f = *state;
-  need_expr();
   step s;
   step_args sa = {.trigger = "{\"amount\": 150.50, \"kind\": \"b\"}"};
   step_run(&s, f, "condition", "{\"if\": \"trigger.amount > 100\"}", &sa);
@@ -331,7 +319,6 @@ static void test_trigger_stop(void **state) {
 
 static void test_wait(void **state) {
   test_fixture *f = *state;
-  need_expr();
   int64_t now = time_now_us();
   step s;
   step_args sa = {.now = now};
@@ -638,22 +625,9 @@ static void test_http(void **state) {
   assert_int_equal(fake_server_count(fs), 0);
 
   setenv("MUNSHI_HTTP_ALLOW_HOSTS", allow, 1);
-  int expr_real = 0;
-  {
-    arena *a = arena_new();
-    expr_env e = {0};
-    expr_val v;
-    char m[64];
-    expr_real = expr_eval(a, "1", 1, &e, &v, m, sizeof m) == 0;
-    arena_free(a);
-  }
   fake_server_enqueue_simple(fs, 201, "application/json", "{\"ok\":true}");
   for (int i = 0; i < 2; i++) {
     step_run(&s, f, "http_request", params, &sa);
-    if (!expr_real) {
-      step_free(&s);
-      break;
-    }
     if (s.r.outcome != NODE_DONE) fail_msg("http_request: %s", s.r.error);
     /* the second answer is the stored one (jsonb may respace it) */
     json *o = parse(s.a, buf_cstr(&s.r.output));
@@ -665,7 +639,7 @@ static void test_http(void **state) {
     assert_null(strstr(buf_cstr(&s.r.input), "s3cret"));
     step_free(&s);
   }
-  if (expr_real) {
+  {
     /* POST is unsafe: sent once under its key */
     assert_int_equal(fake_server_count(fs), 1);
     const fake_request *rq = fake_server_request(fs, 0);
@@ -866,7 +840,6 @@ static void test_env(void **state) {
   assert_string_equal(json_get(biz, "business_name")->str, "Test Shop");
 
   arena_free(ar);
-  need_expr();
   ar = arena_new();
   t = parse(ar, trig);
   flow_env_init(&env, f->d, ar, f->profile, t, NULL, NULL, time_now_us());
