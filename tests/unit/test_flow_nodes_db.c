@@ -344,6 +344,15 @@ static void test_wait(void **state) {
   step_run(&s, f, "wait", "{\"until\": \"trigger.due\"}", &sa);
   assert_int_equal(s.r.outcome, NODE_DONE);
   step_free(&s);
+  /* until a bare date: the start of that day in IST (18:30 UTC the day
+   * before), not UTC midnight */
+  sa = (step_args){.now = now, .trigger = "{\"due\": \"2090-01-02\"}"};
+  step_run(&s, f, "wait", "{\"until\": \"trigger.due\"}", &sa);
+  assert_int_equal(s.r.outcome, NODE_WAITING);
+  int64_t want;
+  assert_int_equal(ts_parse("2090-01-01T18:30:00+00:00", &want), 0);
+  assert_true(s.r.wake_at == want);
+  step_free(&s);
 }
 
 /* ---- for_each ----------------------------------------------------------- */
