@@ -417,7 +417,7 @@ static int report_debtors(flow_env *env, buf *o, char *err, size_t errlen) {
   if (!n) {
     buf_puts(&text, "No one owes you money.");
   } else {
-    buf_printf(&text, "%zu customer%s owe ₹", n, n == 1 ? "" : "s");
+    buf_printf(&text, "%zu customer%s ₹", n, n == 1 ? " owes" : "s owe");
     money_text(&text, total);
     buf_puts(&text, ":");
     for (size_t i = 0; i < n && i < REPORT_LIST_MAX; i++) {
@@ -631,11 +631,15 @@ int flow_render(flow_env *env, const char *tmpl, buf *out, char *err,
                 size_t errlen) {
   if (!strstr(tmpl, "{{"))
     return expr_render(env->a, tmpl, strlen(tmpl), &env->e, out, err, errlen);
+  /* The same cap on the rendered text as expr_render keeps, whatever the
+   * caller's buffer allows. */
+  const size_t start = out->len;
   const char *p = tmpl;
   for (;;) {
+    if (out->len - start > EXPR_MAX_RENDER) goto big;
     const char *open = strstr(p, "{{");
     if (!open) {
-      if (buf_puts(out, p)) goto big;
+      if (buf_puts(out, p) || out->len - start > EXPR_MAX_RENDER) goto big;
       return 0;
     }
     if (buf_append(out, p, (size_t)(open - p))) goto big;

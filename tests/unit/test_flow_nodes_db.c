@@ -866,7 +866,7 @@ static void test_env(void **state) {
   buf_init(&out, 1 << 16);
   if (flow_render(&env, "Dues: {{ debtors() }}", &out, msg, sizeof msg))
     fail_msg("render: %s", msg);
-  assert_string_equal(buf_cstr(&out), "Dues: 1 customer owe ₹1,500.50:\n1. "
+  assert_string_equal(buf_cstr(&out), "Dues: 1 customer owes ₹1,500.50:\n1. "
                                       "Asha ₹1,500.50");
   buf_reset(&out);
   if (flow_render(&env, "{{ sales_summary('today') }}", &out, msg, sizeof msg))
@@ -880,6 +880,31 @@ static void test_env(void **state) {
   assert_int_equal(flow_eval(&env, "sales_summary('decade')", &v, msg,
                              sizeof msg), -1);
   buf_free(&out);
+  arena_free(ar);
+
+  /* the rendered text is capped (EXPR_MAX_RENDER) even in a buffer with no
+   * cap of its own: five holes of 60,000 bytes each */
+  ar = arena_new();
+  buf big;
+  buf_init(&big, 0);
+  assert_int_equal(buf_puts(&big, "{\"s\": \""), 0);
+  for (int i = 0; i < 60000; i++) assert_int_equal(buf_puts(&big, "x"), 0);
+  assert_int_equal(buf_puts(&big, "\"}"), 0);
+  t = parse(ar, buf_cstr(&big));
+  flow_env_init(&env, f->d, ar, f->profile, t, NULL, NULL, time_now_us());
+  buf_init(&out, 0);
+  assert_int_equal(flow_render(&env, "{{ trigger.s }}{{ trigger.s }}", &out,
+                               msg, sizeof msg), 0);
+  assert_int_equal(out.len, 120000);
+  buf_reset(&out);
+  assert_int_equal(flow_render(&env,
+                               "{{ trigger.s }}{{ trigger.s }}{{ trigger.s }}"
+                               "{{ trigger.s }}{{ trigger.s }} tail",
+                               &out, msg, sizeof msg),
+                   -1);
+  assert_non_null(strstr(msg, "too long"));
+  buf_free(&out);
+  buf_free(&big);
   arena_free(ar);
 }
 
