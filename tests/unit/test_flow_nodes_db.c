@@ -559,6 +559,30 @@ static void test_books_once(void **state) {
   step_free(&s);
   assert_int_equal(count(f, "SELECT count(*) FROM workflow_effects WHERE key "
                             "= 'wf:books:bad:'"), 0);
+
+  /* an invoice the stock cannot cover: the books' 409 (MU409) is a
+   * refusal that stays one - failed at once, not retried */
+  snprintf(params, sizeof params,
+           "{\"items\": [{\"product_id\": \"%s\", \"quantity\": 1000}]}",
+           prod);
+  sa = (step_args){.trigger = trig, .key = "wf:books:nostock:"};
+  step_run(&s, f, "create_invoice", params, &sa);
+  assert_int_equal(s.r.outcome, NODE_FAILED);
+  assert_non_null(strstr(s.r.error, "(409)"));
+  step_free(&s);
+
+  /* the money cap weighs an invoice before it is made: 2 x 100 + 18% GST
+   * = 236.00 passes a cap of 100.00, so no invoice and the workflow
+   * paused (found by review: the cap used to stop only the next one) */
+  const char *bp3 = "0190aaaa-0000-7000-8000-0000000000c3";
+  add_blueprint(f, bp3, 10, 10000);
+  snprintf(params, sizeof params,
+           "{\"items\": [{\"product_id\": \"%s\", \"quantity\": 2}]}", prod);
+  sa = (step_args){.bp_id = bp3, .trigger = trig, .key = "wf:books:capinv:"};
+  step_run(&s, f, "create_invoice", params, &sa);
+  assert_int_equal(s.r.outcome, NODE_PAUSED);
+  step_free(&s);
+  assert_int_equal(count(f, "SELECT count(*) FROM invoices"), 1);
 }
 
 static void test_update_record(void **state) {
