@@ -67,6 +67,13 @@ int op_customer_statement(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_sales_summary(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_debtors(biz_ctx *c, const json *args, buf *out, biz_err *e);
 
+/* What create_invoice would bill for args, without writing anything: the
+ * same checks and the same arithmetic (prices, discounts, GST by place of
+ * supply), so a caller can weigh an invoice before making it (a workflow's
+ * money cap). Reads only; no transaction needed. */
+int biz_invoice_total(biz_ctx *c, const json *args, int64_t *total,
+                      biz_err *e);
+
 /* The columns of a row a client writes through /rest/v1, as name/value
  * pairs the check may change or add to (up to cap). */
 typedef struct biz_fields {

@@ -685,6 +685,17 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   return invoice_events(c, v.id, snap, "invoice.created", "invoice.issued", e);
 }
 
+int biz_invoice_total(biz_ctx *c, const json *args, int64_t *total,
+                      biz_err *e) {
+  new_invoice v;
+  memset(&v, 0, sizeof v);
+  if (read_invoice_args(c, args, &v, e) || read_context(c, &v, e) ||
+      price_lines(c, &v, e))
+    return -1;
+  *total = v.t.total;
+  return 0;
+}
+
 int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   static const char *const known[] = {"invoice_id", NULL};
   char id[37];

@@ -417,7 +417,7 @@ static int report_debtors(flow_env *env, buf *o, char *err, size_t errlen) {
   if (!n) {
     buf_puts(&text, "No one owes you money.");
   } else {
-    buf_printf(&text, "%zu customer%s owe ₹", n, n == 1 ? "" : "s");
+    buf_printf(&text, "%zu customer%s ₹", n, n == 1 ? " owes" : "s owe");
     money_text(&text, total);
     buf_puts(&text, ":");
     for (size_t i = 0; i < n && i < REPORT_LIST_MAX; i++) {
@@ -631,11 +631,15 @@ int flow_render(flow_env *env, const char *tmpl, buf *out, char *err,
                 size_t errlen) {
   if (!strstr(tmpl, "{{"))
     return expr_render(env->a, tmpl, strlen(tmpl), &env->e, out, err, errlen);
+  /* The same cap on the rendered text as expr_render keeps, whatever the
+   * caller's buffer allows. */
+  const size_t start = out->len;
   const char *p = tmpl;
   for (;;) {
+    if (out->len - start > EXPR_MAX_RENDER) goto big;
     const char *open = strstr(p, "{{");
     if (!open) {
-      if (buf_puts(out, p)) goto big;
+      if (buf_puts(out, p) || out->len - start > EXPR_MAX_RENDER) goto big;
       return 0;
     }
     if (buf_append(out, p, (size_t)(open - p))) goto big;
@@ -648,9 +652,13 @@ int flow_render(flow_env *env, const char *tmpl, buf *out, char *err,
     char e2[256];
     if (expr_eval(env->a, open + 2, (size_t)(close - open - 2), &env->e, &v,
                   e2, sizeof e2)) {
-      snprintf(err, errlen, "in {{%.*s}}: %s",
-               (int)(close - open - 2 > 60 ? 60 : close - open - 2), open + 2,
-               e2);
+      /* worded as expr_render words it */
+      const char *h = open + 2;
+      size_t hn = (size_t)(close - h);
+      while (hn && *h == ' ') h++, hn--;
+      while (hn && h[hn - 1] == ' ') hn--;
+      snprintf(err, errlen, "in {{ %.*s%s }}: %s", (int)(hn > 40 ? 40 : hn), h,
+               hn > 40 ? "…" : "", e2);
       return -1;
     }
     const json *text = v.t == EV_JSON && is_report(env, v.j)

@@ -112,6 +112,17 @@ done:
   return out;
 }
 
+/* A 409 from the books is mostly a refusal that stays one (MU409: not
+ * enough stock, no state code set; a unique or foreign key): failing at
+ * once tells the owner now instead of after five back-offs. Only MU410 —
+ * the same Idempotency-Key in flight, i.e. another worker still runs this
+ * step's operation — passes on a later try. */
+static int retryable_refusal(const api_resp *resp, const json *body) {
+  if (resp->status != 409) return 0;
+  const char *code = body ? np_str(body, "code") : NULL;
+  return code && !strcmp(code, "MU410");
+}
+
 static int book_run(const book_op *o, flow_step_ctx *c, flow_step_result *r,
                     db_err *err) {
   char msg[300];
@@ -151,6 +162,23 @@ static int book_run(const book_op *o, flow_step_ctx *c, flow_step_result *r,
       json_decimal(&tmp, 2, &amount);
     } else if (a) {
       json_decimal(a, 2, &amount);
+    }
+  }
+  if (o == &op_invoice) {
+    /* The invoice's total is known only once it is made: weigh it first
+     * with the books' own arithmetic, so the cap stops the invoice that
+     * would pass it rather than the next one. Arguments the books refuse
+     * are left for the operation to answer. */
+    biz_ctx bc = {.d = c->d, .a = c->a, .profile_id = c->profile_id,
+                  .now_us = c->now_us};
+    biz_err be;
+    memset(&be, 0, sizeof be);
+    if (biz_invoice_total(&bc, args, &amount, &be)) {
+      if (be.code == E_DB || be.code == E_UNAVAILABLE) {
+        *err = be.db;
+        return -1;
+      }
+      amount = 0;
     }
   }
   char why[256];
@@ -193,7 +221,8 @@ static int book_run(const book_op *o, flow_step_ctx *c, flow_step_result *r,
      * database unavailable, a conflict that outlived biz_run's own
      * retries) may pass. */
     node_outcome oc = resp.status >= 400 && resp.status < 500 &&
-                              resp.status != 409 && resp.status != 429
+                              !retryable_refusal(&resp, body) &&
+                              resp.status != 429
                           ? NODE_FAILED
                           : NODE_RETRY;
     flow_step_fail(r, oc, "%s: %s (%d)", o->op, why2, resp.status);

@@ -221,22 +221,10 @@ static int wait_validate(arena *a, const json *p, bp_error *e) {
 
 /* The time `until` names: a time value, or text holding a timestamp or a
  * date (midnight in India). */
-static int until_time(const expr_val *v, int64_t *us) {
-  if (v->t == EV_TIME) {
-    *us = v->us;
-    return 0;
-  }
-  if (v->t == EV_STR && v->n < 64) {
-    char t[64];
-    snprintf(t, sizeof t, "%.*s", (int)v->n, v->s);
-    int32_t d;
-    if (!ts_parse(t, us)) return 0;
-    if (!date_parse(t, &d)) {
-      *us = (int64_t)d * US_PER_DAY - IST_OFFSET_US;
-      return 0;
-    }
-  }
-  return -1;
+/* A bare date means the start of that day in the business's zone (IST),
+ * not UTC midnight: expr_as_time knows the offset. */
+static int until_time(const flow_step_ctx *c, const expr_val *v, int64_t *us) {
+  return expr_as_time(v, c->env->e.tz_offset_s, us);
 }
 
 static int wait_run(flow_step_ctx *c, flow_step_result *r, db_err *err) {
@@ -258,7 +246,7 @@ static int wait_run(flow_step_ctx *c, flow_step_result *r, db_err *err) {
         node_input_params(c, r);
         return flow_step_fail(r, NODE_FAILED, "until: %s", msg);
       }
-      if (until_time(&v, &at)) {
+      if (until_time(c, &v, &at)) {
         node_input_params(c, r);
         return flow_step_fail(r, NODE_FAILED,
                               "until: not a time or a date");

@@ -194,13 +194,15 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose,
     char ip[INET6_ADDRSTRLEN] = "";
     long port = 0;
     if (addr->family == AF_INET) {
-      const struct sockaddr_in *s4 = (const void *)&addr->addr;
-      inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-      port = ntohs(s4->sin_port);
+      struct sockaddr_in s4;
+      memcpy(&s4, &addr->addr, sizeof s4);
+      inet_ntop(AF_INET, &s4.sin_addr, ip, sizeof ip);
+      port = ntohs(s4.sin_port);
     } else if (addr->family == AF_INET6) {
-      const struct sockaddr_in6 *s6 = (const void *)&addr->addr;
-      inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-      port = ntohs(s6->sin6_port);
+      struct sockaddr_in6 s6;
+      memcpy(&s6, &addr->addr, sizeof s6);
+      inet_ntop(AF_INET6, &s6.sin6_addr, ip, sizeof ip);
+      port = ntohs(s6.sin6_port);
     }
     if (!ip[0] || !net_host_allowed(x->allow, ip, port)) {
       x->blocked = true;
@@ -248,9 +250,16 @@ static int guard_resolve(const char *host, long port, struct curl_slist **pin,
       break;
     }
     char t[INET6_ADDRSTRLEN];
-    const void *src = p->ai_family == AF_INET
-        ? (const void *)&((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr
-        : (const void *)&((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr;
+    struct sockaddr_in s4;
+    struct sockaddr_in6 s6;
+    const void *src;
+    if (p->ai_family == AF_INET) {
+      memcpy(&s4, p->ai_addr, sizeof s4);
+      src = &s4.sin_addr;
+    } else {
+      memcpy(&s6, p->ai_addr, sizeof s6);
+      src = &s6.sin6_addr;
+    }
     if (!inet_ntop(p->ai_family, src, t, sizeof t)) continue;
     buf_printf(&line, p->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
                n ? "," : "", t);

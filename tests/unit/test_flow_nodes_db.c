@@ -10,8 +10,8 @@
  * update_record refuses fields it may not touch, http_request reaches a
  * local fake only through the allow-list and sends an unsafe call once,
  * the caps pause the workflow and tell the owner once, and a rehearsal
- * (dry_run) touches nothing. Tests of expressions skip while src/flow/
- * expr.c is the stub. */
+ * (dry_run) touches nothing; reports render as message text and answer
+ * conditions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,17 +43,6 @@ static void exec1(db *d, const char *sql, const char *a1, const char *a2) {
   db_val v[] = {db_text(a1), db_text(a2)};
   int n = a2 ? 2 : a1 ? 1 : 0;
   if (db_query(d, sql, v, n, NULL, &err)) fail_msg("%s: %s", sql, err.message);
-}
-
-/* The expression tests need the real evaluator (flow-expr). */
-static void need_expr(void) {
-  arena *a = arena_new();
-  expr_env e = {0};
-  expr_val v;
-  char msg[64];
-  int rc = expr_eval(a, "1 == 1", 6, &e, &v, msg, sizeof msg);
-  arena_free(a);
-  if (rc) skip();
 }
 
 /* ---- a step around one node -------------------------------------------- */
@@ -202,7 +191,6 @@ static int64_t count(test_fixture *f, const char *sql) {
 
 static void test_condition_switch(void **state) {
   test_fixture *f = *state;
-  need_expr();
   step s;
   step_args sa = {.trigger = "{\"amount\": 150.50, \"kind\": \"b\"}"};
   step_run(&s, f, "condition", "{\"if\": \"trigger.amount > 100\"}", &sa);
@@ -331,7 +319,6 @@ static void test_trigger_stop(void **state) {
 
 static void test_wait(void **state) {
   test_fixture *f = *state;
-  need_expr();
   int64_t now = time_now_us();
   step s;
   step_args sa = {.now = now};
@@ -356,6 +343,15 @@ static void test_wait(void **state) {
                    .trigger = "{\"due\": \"2020-01-01T00:00:00+00:00\"}"};
   step_run(&s, f, "wait", "{\"until\": \"trigger.due\"}", &sa);
   assert_int_equal(s.r.outcome, NODE_DONE);
+  step_free(&s);
+  /* until a bare date: the start of that day in IST (18:30 UTC the day
+   * before), not UTC midnight */
+  sa = (step_args){.now = now, .trigger = "{\"due\": \"2090-01-02\"}"};
+  step_run(&s, f, "wait", "{\"until\": \"trigger.due\"}", &sa);
+  assert_int_equal(s.r.outcome, NODE_WAITING);
+  int64_t want;
+  assert_int_equal(ts_parse("2090-01-01T18:30:00+00:00", &want), 0);
+  assert_true(s.r.wake_at == want);
   step_free(&s);
 }
 
@@ -563,6 +559,30 @@ static void test_books_once(void **state) {
   step_free(&s);
   assert_int_equal(count(f, "SELECT count(*) FROM workflow_effects WHERE key "
                             "= 'wf:books:bad:'"), 0);
+
+  /* an invoice the stock cannot cover: the books' 409 (MU409) is a
+   * refusal that stays one - failed at once, not retried */
+  snprintf(params, sizeof params,
+           "{\"items\": [{\"product_id\": \"%s\", \"quantity\": 1000}]}",
+           prod);
+  sa = (step_args){.trigger = trig, .key = "wf:books:nostock:"};
+  step_run(&s, f, "create_invoice", params, &sa);
+  assert_int_equal(s.r.outcome, NODE_FAILED);
+  assert_non_null(strstr(s.r.error, "(409)"));
+  step_free(&s);
+
+  /* the money cap weighs an invoice before it is made: 2 x 100 + 18% GST
+   * = 236.00 passes a cap of 100.00, so no invoice and the workflow
+   * paused (found by review: the cap used to stop only the next one) */
+  const char *bp3 = "0190aaaa-0000-7000-8000-0000000000c3";
+  add_blueprint(f, bp3, 10, 10000);
+  snprintf(params, sizeof params,
+           "{\"items\": [{\"product_id\": \"%s\", \"quantity\": 2}]}", prod);
+  sa = (step_args){.bp_id = bp3, .trigger = trig, .key = "wf:books:capinv:"};
+  step_run(&s, f, "create_invoice", params, &sa);
+  assert_int_equal(s.r.outcome, NODE_PAUSED);
+  step_free(&s);
+  assert_int_equal(count(f, "SELECT count(*) FROM invoices"), 1);
 }
 
 static void test_update_record(void **state) {
@@ -638,22 +658,9 @@ static void test_http(void **state) {
   assert_int_equal(fake_server_count(fs), 0);
 
   setenv("MUNSHI_HTTP_ALLOW_HOSTS", allow, 1);
-  int expr_real = 0;
-  {
-    arena *a = arena_new();
-    expr_env e = {0};
-    expr_val v;
-    char m[64];
-    expr_real = expr_eval(a, "1", 1, &e, &v, m, sizeof m) == 0;
-    arena_free(a);
-  }
   fake_server_enqueue_simple(fs, 201, "application/json", "{\"ok\":true}");
   for (int i = 0; i < 2; i++) {
     step_run(&s, f, "http_request", params, &sa);
-    if (!expr_real) {
-      step_free(&s);
-      break;
-    }
     if (s.r.outcome != NODE_DONE) fail_msg("http_request: %s", s.r.error);
     /* the second answer is the stored one (jsonb may respace it) */
     json *o = parse(s.a, buf_cstr(&s.r.output));
@@ -665,7 +672,7 @@ static void test_http(void **state) {
     assert_null(strstr(buf_cstr(&s.r.input), "s3cret"));
     step_free(&s);
   }
-  if (expr_real) {
+  {
     /* POST is unsafe: sent once under its key */
     assert_int_equal(fake_server_count(fs), 1);
     const fake_request *rq = fake_server_request(fs, 0);
@@ -866,7 +873,6 @@ static void test_env(void **state) {
   assert_string_equal(json_get(biz, "business_name")->str, "Test Shop");
 
   arena_free(ar);
-  need_expr();
   ar = arena_new();
   t = parse(ar, trig);
   flow_env_init(&env, f->d, ar, f->profile, t, NULL, NULL, time_now_us());
@@ -884,7 +890,7 @@ static void test_env(void **state) {
   buf_init(&out, 1 << 16);
   if (flow_render(&env, "Dues: {{ debtors() }}", &out, msg, sizeof msg))
     fail_msg("render: %s", msg);
-  assert_string_equal(buf_cstr(&out), "Dues: 1 customer owe ₹1,500.50:\n1. "
+  assert_string_equal(buf_cstr(&out), "Dues: 1 customer owes ₹1,500.50:\n1. "
                                       "Asha ₹1,500.50");
   buf_reset(&out);
   if (flow_render(&env, "{{ sales_summary('today') }}", &out, msg, sizeof msg))
@@ -898,6 +904,31 @@ static void test_env(void **state) {
   assert_int_equal(flow_eval(&env, "sales_summary('decade')", &v, msg,
                              sizeof msg), -1);
   buf_free(&out);
+  arena_free(ar);
+
+  /* the rendered text is capped (EXPR_MAX_RENDER) even in a buffer with no
+   * cap of its own: five holes of 60,000 bytes each */
+  ar = arena_new();
+  buf big;
+  buf_init(&big, 0);
+  assert_int_equal(buf_puts(&big, "{\"s\": \""), 0);
+  for (int i = 0; i < 60000; i++) assert_int_equal(buf_puts(&big, "x"), 0);
+  assert_int_equal(buf_puts(&big, "\"}"), 0);
+  t = parse(ar, buf_cstr(&big));
+  flow_env_init(&env, f->d, ar, f->profile, t, NULL, NULL, time_now_us());
+  buf_init(&out, 0);
+  assert_int_equal(flow_render(&env, "{{ trigger.s }}{{ trigger.s }}", &out,
+                               msg, sizeof msg), 0);
+  assert_int_equal(out.len, 120000);
+  buf_reset(&out);
+  assert_int_equal(flow_render(&env,
+                               "{{ trigger.s }}{{ trigger.s }}{{ trigger.s }}"
+                               "{{ trigger.s }}{{ trigger.s }} tail",
+                               &out, msg, sizeof msg),
+                   -1);
+  assert_non_null(strstr(msg, "too long"));
+  buf_free(&out);
+  buf_free(&big);
   arena_free(ar);
 }
 
