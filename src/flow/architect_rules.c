@@ -1217,7 +1217,9 @@ static void draft(drafter *d) {
                     : "Tell me about new invoices");
   } else if (has_any(tk, w_customer) && is_new) {
     draft_event(d, "customer.created", NULL, M_WELCOME, M_NEW_CUSTOMER_OWNER, 1,
-                "Tell me about new customers");
+                d->s.to_customer && !d->s.to_owner
+                    ? "Welcome new customers"
+                    : "Tell me about new customers");
   } else if (has_any(tk, w_product) && is_new) {
     draft_event(d, "product.created", NULL, -1, M_NEW_PRODUCT, 1,
                 "Tell me about new products");
