@@ -320,6 +320,7 @@ typedef struct wait_slot {
   int64_t secs;
   char unit;    /* 'm' 'h' 'd' 'w' */
   int count;
+  int more;     /* "3 more days", "aur 2 din": after the wait before it */
 } wait_slot;
 
 typedef struct slots {
@@ -376,10 +377,10 @@ static int number_word(const toks *tk, int i) {
   return 0;
 }
 
-static void add_wait(slots *s, int at, int count, char unit) {
+static void add_wait(slots *s, int at, int count, char unit, int more) {
   if (s->nwaits >= MAX_WAITS || count <= 0) return;
   wait_slot *w = &s->waits[s->nwaits++];
-  w->at = at, w->count = count, w->unit = unit;
+  w->at = at, w->count = count, w->unit = unit, w->more = more;
   w->secs = (int64_t)count * unit_secs(unit);
 }
 
@@ -437,20 +438,23 @@ static void read_times(toks *tk, slots *s) {
 
 static void read_waits(toks *tk, slots *s) {
   for (int i = 0; i < tk->n; i++) {
-    char u = unit_at(tk, i + 1);
+    /* "3 more days": the unit one word further */
+    int gap = word_in(tk, i + 1, w_more) && unit_at(tk, i + 2) ? 1 : 0;
+    char u = unit_at(tk, i + 1 + gap);
     if (!u) continue;
+    int more = gap || word_in(tk, i - 1, w_more);
     if (is_int(tk, i, 1, 365)) {
-      add_wait(s, i, ival(tk, i), u);
-      tk->used[i] = tk->used[i + 1] = 1;
+      add_wait(s, i, ival(tk, i), u, more);
     } else if (number_word(tk, i) && !tk->used[i]) {
-      add_wait(s, i, number_word(tk, i), u);
-      tk->used[i] = tk->used[i + 1] = 1;
+      add_wait(s, i, number_word(tk, i), u, more);
     } else if ((word_is(tk, i, "next") || word_is(tk, i, "agle") ||
                 word_is(tk, i, "agla")) &&
                u == 'd') {
-      add_wait(s, i, 1, 'd');
-      tk->used[i] = tk->used[i + 1] = 1;
+      add_wait(s, i, 1, 'd', 0);
+    } else {
+      continue;
     }
+    for (int k = 0; k <= 1 + gap; k++) tk->used[i + k] = 1;
   }
   /* "after 7" with no unit: the unit of the wait before it. */
   for (int i = 0; i < tk->n; i++) {
@@ -460,7 +464,8 @@ static void read_waits(toks *tk, slots *s) {
     for (int k = 0; k < s->nwaits; k++)
       if (s->waits[k].at < i) u = s->waits[k].unit;
     if (!u) continue;
-    add_wait(s, i, ival(tk, i), u);
+    add_wait(s, i, ival(tk, i), u,
+             word_in(tk, i + 1, w_more) || word_in(tk, i - 1, w_more));
     tk->used[i] = 1;
   }
   /* in order of the words */
@@ -1033,9 +1038,7 @@ static void draft_remind(drafter *d) {
   int n = s->nwaits;
   for (int i = 0; i < n; i++) at[i] = s->waits[i].secs;
   for (int i = 1; i < n; i++)
-    if (word_in(tk, s->waits[i].at - 1, w_more) ||
-        word_in(tk, s->waits[i].at + 2, w_more) || at[i] <= at[i - 1])
-      at[i] += at[i - 1];
+    if (s->waits[i].more || at[i] <= at[i - 1]) at[i] += at[i - 1];
   gb_trigger_event(&d->g, "invoice.issued");
   gb_wait(&d->g, at[0]);
   gb_check(&d->g, and_expr(d, unpaid, amount_expr(d, "invoice.total_amount")));
