@@ -277,7 +277,7 @@ L(w_night, "night", "tonight", "raat", "rat", "रात");
 L(w_baje, "baje", "bje", "baaje", "बजे");
 
 L(w_after, "after", "later", "baad", "bad", "बाद", "aur", "then", "phir");
-L(w_more, "more", "aur", "another", "further", "extra");
+L(w_more, "more", "another", "further", "extra", "zyada");
 
 L(w_gt, "above", "over", "more", "greater", "exceeds", "exceeding", "exceed",
   "beyond", "bigger", "larger", "higher", "zyada", "jyada", "zyaada",

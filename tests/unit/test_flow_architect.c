@@ -61,7 +61,7 @@ static const want prompts[] = {
      "trigger(invoice.issued) > wait(5d) > condition(" UNPAID
      ") > send_message(customer)",
      "{{ customer.full_name }} ji|{{ invoice.balance_due }}|Kripya"},
-    {"bill ke 3 din baad customer ko yaad dilao aur 4 din baad mujhe batao",
+    {"bill ke 3 din baad customer ko yaad dilao aur 7 din baad mujhe batao",
      "hinglish",
      "trigger(invoice.issued) > wait(3d) > condition(" UNPAID
      ") > send_message(customer) > wait(4d) > condition(" UNPAID
