@@ -92,7 +92,8 @@ void flow_rpc_draft(db *d, api_req *req, const json *args, api_resp *resp) {
       if (be.node[0]) llm_error = arena_printf(a, "%s)", llm_error);
     } else {
       source = "llm";
-      dr.explanation = arch_explain(a, nodes, edges, "en");
+      dr.explanation =
+          arch_explain(a, nodes, edges, arch_prompt_lang(prompt, p->len));
     }
   }
   if (!strcmp(source, "rules")) {

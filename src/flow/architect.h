@@ -38,6 +38,9 @@ typedef struct arch_draft {
  * Returns 0, or -1 when the prompt is not valid UTF-8 or empty. */
 int arch_draft_rules(arena *a, const char *prompt, size_t n, arch_draft *out);
 
+/* The language a prompt is written in: "en", "hinglish" or "hi". */
+const char *arch_prompt_lang(const char *prompt, size_t n);
+
 /* A plain explanation of any graph (nodes and edges as parsed JSON
  * arrays), walking it from the trigger: what starts it, each step, and
  * that a draft does nothing until activated. lang as in arch_draft. */

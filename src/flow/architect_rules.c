@@ -1239,6 +1239,26 @@ static const char *lang_name(lang_t l) {
   return l == LANG_HI ? "hi" : l == LANG_HINGLISH ? "hinglish" : "en";
 }
 
+const char *arch_prompt_lang(const char *prompt, size_t n) {
+  if (!prompt) return "en";
+  if (n > ARCH_PROMPT_MAX) {
+    n = ARCH_PROMPT_MAX;
+    while (n > 0 && ((unsigned char)prompt[n] & 0xC0) == 0x80) n--;
+  }
+  size_t flen;
+  char *f = textfold(prompt, n, &flen);
+  if (!f) return "en";
+  toks *tk = malloc(sizeof *tk);
+  const char *r = "en";
+  if (tk) {
+    tokenize(f, flen, tk);
+    r = lang_name(detect_lang(tk));
+    free(tk);
+  }
+  free(f);
+  return r;
+}
+
 int arch_draft_rules(arena *a, const char *prompt, size_t n, arch_draft *out) {
   memset(out, 0, sizeof *out);
   if (!prompt) return -1;
@@ -1280,11 +1300,19 @@ int arch_draft_rules(arena *a, const char *prompt, size_t n, arch_draft *out) {
     if (!json_parse(a, out->nodes, strlen(out->nodes), &jn, &jerr) &&
         !json_parse(a, out->edges, strlen(out->edges), &je, &jerr)) {
       const char *ex = arch_explain(a, jn, je, out->lang);
-      if (d->s.time_defaulted)
-        ex = arena_printf(a, "%s (No time was given, so I chose %d:%02d %s; "
-                             "change it if you like.)",
-                          ex, d->s.hh % 12 ? d->s.hh % 12 : 12, d->s.mm,
-                          d->s.hh < 12 ? "am" : "pm");
+      static const char *const note[3] = {
+          " (No time was given, so I chose %s; change it if you like.)",
+          " (Samay nahi bataya tha, isliye %s rakha hai; chahein to badal "
+          "dein.)",
+          " (समय नहीं बताया था, इसलिए %s रखा है; चाहें तो बदल दें।)"};
+      if (d->s.time_defaulted) {
+        const char *at =
+            arena_printf(a, "%d:%02d %s", d->s.hh % 12 ? d->s.hh % 12 : 12,
+                         d->s.mm, d->s.hh < 12 ? "am" : "pm");
+        const char *h = strstr(note[d->lang], "%s");
+        ex = arena_printf(a, "%s%.*s%s%s", ex, (int)(h - note[d->lang]),
+                          note[d->lang], at, h + 2);
+      }
       out->explanation = ex;
     }
   }

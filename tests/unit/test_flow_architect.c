@@ -384,7 +384,17 @@ static void test_explanation(void **state) {
   assert_true(strstr(d.explanation, "wait 3 days") < strstr(d.explanation, "wait 4 days"));
   p = "roz raat 10 baje mujhe aaj ki bikri bhejo";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
-  assert_non_null(strstr(d.explanation, "Every day at 10:00 pm"));
+  /* told in the owner's language */
+  assert_non_null(strstr(d.explanation, "Roz 10:00 pm baje"));
+  assert_non_null(strstr(d.explanation, "aap (owner) ko WhatsApp message bhejo"));
+  assert_non_null(strstr(d.explanation, "Yeh draft hai"));
+  p = "बिल के 3 दिन बाद ग्राहक को याद दिलाओ";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_non_null(strstr(d.explanation, "जब बिल जारी हो, 3 दिन रुको; फिर अगर बिल अभी बाकी हो, ग्राहक को WhatsApp संदेश भेजो"));
+  p = "send me the sales every monday";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_non_null(strstr(d.explanation, "Every Monday at 9:00 am"));
+  assert_non_null(strstr(d.explanation, "No time was given, so I chose 9:00 am"));
   p = "tell me when a payment above 50000 comes";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   assert_non_null(strstr(d.explanation, "if the payment is above ₹50000"));
