@@ -1302,8 +1302,8 @@ int arch_draft_rules(arena *a, const char *prompt, size_t n, arch_draft *out) {
       const char *ex = arch_explain(a, jn, je, out->lang);
       static const char *const note[3] = {
           " (No time was given, so I chose %s; change it if you like.)",
-          " (Samay nahi bataya tha, isliye %s rakha hai; chahein to badal "
-          "dein.)",
+          (" (Samay nahi bataya tha, isliye %s rakha hai; chahein to badal "
+           "dein.)"),
           " (समय नहीं बताया था, इसलिए %s रखा है; चाहें तो बदल दें।)"};
       if (d->s.time_defaulted) {
         const char *at =
