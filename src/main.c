@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "biz/run.h"
 #include "chat/chat.h"
+#include "flow/bpstore.h"
 #include "flow/flow.h"
 #include "db/db.h"
 #include "demo/demo.h"
@@ -172,6 +173,9 @@ static int worker(const config *c) {
 static int serve(const config *c) {
   if (migrate(c)) return -1;
   rest_set_limits(c->max_response, c->max_rows);
+  /* Blueprints written over REST are checked and versioned by flow. */
+  rest_set_write_hook("workflow_blueprints", flow_bp_rest_before,
+                      flow_bp_rest_after_insert);
   auth *au = make_auth(c);
   http_config hc = {.listen = c->listen,
                     .port = c->port,

@@ -83,7 +83,7 @@ int bp_find(const blueprint *bp, const char *id);
  * no case matched). Writes up to cap indexes into out; returns how many. */
 int bp_next(const blueprint *bp, int i, const char *when, int *out, int cap);
 
-/* The error as the API answers it: {"code":"MW001","message":..,
+/* The error as the API answers it: 400 {"code":"MU400","message":..,
  * "details":"node 'c', parameter 'if'",...} written into resp. */
 struct api_resp;
 void bp_error_reply(const bp_error *e, struct api_resp *resp);

@@ -35,6 +35,13 @@ int flow_effect_find(const flow_step_ctx *c, const char *key, int *found,
 int flow_effect_record(const flow_step_ctx *c, const char *key,
                        const char *kind, int64_t amount, const char *result,
                        db_err *err);
+/* flow_effect_record that says whether this call made the row: *fresh 0
+ * when the key was there already (another worker made the effect and
+ * committed first: the caller rolls its own effect back and answers the
+ * stored result). Inside the effect's transaction. */
+int flow_effect_once(const flow_step_ctx *c, const char *key, const char *kind,
+                     int64_t amount, const char *result, int *fresh,
+                     db_err *err);
 /* Would one more effect of kind (moving amount paise) pass a cap? *over 1
  * (and the workflow paused, the owner told) when it would. */
 int flow_caps_check(const flow_step_ctx *c, const char *kind, int64_t amount,

@@ -25,12 +25,26 @@
  *   primary := number | 'string' | "string" | duration (3d, 2h, 30m, 45s,
  *              1w) | true | false | null | name | name '(' args ')' |
  *              '(' expr ')' | '[' list ']'
- * `=` is accepted for `==`. Strings compare byte-wise; a string that is an
- * ISO date or timestamp compares with a time. Division keeps
- * EXPR_DIV_SCALE decimals, rounded half away from zero. Builtins:
- * now(), today(), date(x), days(n), hours(n), upper(s), lower(s),
- * len(x), round(x, n), min(a, b), max(a, b), coalesce(a, b, …),
- * format_money(x) ("1,23,456.50", Indian grouping), contains(s, t). */
+ * `=` is accepted for `==`, `x not in list` for `not (x in list)`;
+ * keywords are case-insensitive. Strings compare byte-wise; a string that
+ * is an ISO date or timestamp compares with (and subtracts from) a time, a
+ * date alone or a timestamp without an offset meaning the business's local
+ * time; a string that is a decimal compares with a number. `+` with text
+ * on either side joins the two as message text. `==`/`!=` with null are
+ * always allowed; ordering null is an error (coalesce gives a default).
+ * Member access: an object's key (a missing key, or any member of null, is
+ * null), a list's [i] ([-1] the last; out of range: null) and `.length`.
+ * `in` looks in a list (by ==), a record's keys or text. Division keeps
+ * EXPR_DIV_SCALE decimals, rounded half away from zero; a product keeps
+ * the sum of its operands' scales up to EXPR_MAX_SCALE (then rounds). Any
+ * result that does not fit is "number too large", never wrapped. Builtins:
+ * now(), today() (also as bare names), date(x) (the business day holding
+ * a time or an ISO text), days(n), hours(n), minutes(n), upper(s),
+ * lower(s), len(x), round(x[, n]), min(a, …), max(a, …), coalesce(a, b,
+ * …), format_money(x) ("1,23,456.50", Indian grouping), contains(s|list,
+ * t). Error messages name the byte ("at 5": the fifth byte, 1-based; in a
+ * template, of the template). Work over large text or JSON costs a step
+ * per kilobyte, so time and memory stay bounded by the step cap. */
 #ifndef MUNSHI_FLOW_EXPR_H
 #define MUNSHI_FLOW_EXPR_H
 

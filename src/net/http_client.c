@@ -16,6 +16,9 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "net/ssrf.h"
 
 #define NET_DEFAULT_ATTEMPTS 3
 #define NET_DEFAULT_BASE_BACKOFF_MS 500L
@@ -88,6 +92,9 @@ static const struct {
     [NET_EBROKEN] = {"broken", "connection closed before a complete answer"},
     [NET_EBADREQ] = {"bad_request", "invalid request (method or header)"},
     [NET_EOTHER] = {"other", "request failed"},
+    [NET_EBLOCKED] = {"blocked",
+                      "the address is not allowed (loopback, private, "
+                      "link-local, multicast or metadata)"},
 };
 
 const char *net_strerror(net_error e) {
@@ -172,7 +179,104 @@ typedef struct xfer {
   const char *extra_keep; /* one more header to keep (the retry helper's) */
   net_result *res;
   bool too_large;
+  bool guard;   /* check the address of every socket opened */
+  const char *allow; /* guard_allow, matched by address here */
+  bool blocked; /* a socket was refused */
 } xfer;
+
+/* guard_private's last check: the address libcurl is about to connect to,
+ * whatever brought it there (a pinned name, a literal, a redirect). */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose,
+                                    struct curl_sockaddr *addr) {
+  xfer *x = ud;
+  (void)purpose;
+  if (x->guard && net_addr_forbidden(&addr->addr)) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    long port = 0;
+    if (addr->family == AF_INET) {
+      const struct sockaddr_in *s4 = (const void *)&addr->addr;
+      inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+      port = ntohs(s4->sin_port);
+    } else if (addr->family == AF_INET6) {
+      const struct sockaddr_in6 *s6 = (const void *)&addr->addr;
+      inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+      port = ntohs(s6->sin6_port);
+    }
+    if (!ip[0] || !net_host_allowed(x->allow, ip, port)) {
+      x->blocked = true;
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+/* Resolves host, refuses a forbidden address, and pins host:port to the
+ * addresses checked (*pin, for CURLOPT_RESOLVE). 0, or -1 with res set. */
+static int guard_resolve(const char *host, long port, struct curl_slist **pin,
+                         net_result *res) {
+  char name[256];
+  size_t hl = strlen(host);
+  /* CURLUPART_HOST gives IPv6 literals in brackets */
+  if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+    host++;
+    hl -= 2;
+  }
+  if (hl == 0 || hl >= sizeof name) {
+    res->err = NET_EURL;
+    snprintf(res->message, sizeof res->message, "bad host");
+    return -1;
+  }
+  memcpy(name, host, hl);
+  name[hl] = '\0';
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  int g = getaddrinfo(name, NULL, &hints, &ai);
+  if (g != 0 || !ai) {
+    res->err = NET_ECONNECT;
+    snprintf(res->message, sizeof res->message, "could not resolve host");
+    return -1;
+  }
+  buf line;
+  buf_init(&line, 4096);
+  buf_printf(&line, "%s:%ld:", name, port);
+  int rc = 0, n = 0;
+  for (struct addrinfo *p = ai; p; p = p->ai_next) {
+    if (net_addr_forbidden(p->ai_addr)) {
+      rc = -1;
+      break;
+    }
+    char t[INET6_ADDRSTRLEN];
+    const void *src = p->ai_family == AF_INET
+        ? (const void *)&((struct sockaddr_in *)(void *)p->ai_addr)->sin_addr
+        : (const void *)&((struct sockaddr_in6 *)(void *)p->ai_addr)->sin6_addr;
+    if (!inet_ntop(p->ai_family, src, t, sizeof t)) continue;
+    buf_printf(&line, p->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
+               n ? "," : "", t);
+    n++;
+  }
+  freeaddrinfo(ai);
+  if (rc) {
+    res->err = NET_EBLOCKED;
+    snprintf(res->message, sizeof res->message,
+             "the host resolves to an address that is not allowed");
+  } else if (!n) {
+    rc = -1;
+    res->err = NET_ECONNECT;
+    snprintf(res->message, sizeof res->message, "could not resolve host");
+  } else {
+    struct curl_slist *s = curl_slist_append(NULL, buf_cstr(&line));
+    if (!s) {
+      rc = -1;
+      res->err = NET_EOTHER;
+      snprintf(res->message, sizeof res->message, "out of memory");
+    }
+    *pin = s;
+  }
+  buf_free(&line);
+  return rc;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   xfer *x = ud;
@@ -272,8 +376,9 @@ static void fail(net_result *res, net_error e, const char *detail) {
 static int do_request(const net_req *req, const char *extra_keep,
                       net_result *res) {
   int rc = -1;
-  struct curl_slist *hdrs = NULL;
+  struct curl_slist *hdrs = NULL, *pin = NULL;
   CURLU *url = NULL;
+  char *port = NULL;
   char *host = NULL;
   char *scheme = NULL;
   const char *method = req->method ? req->method : "GET";
@@ -320,6 +425,34 @@ static int do_request(const net_req *req, const char *extra_keep,
   if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
     fail(res, NET_EURL, "only http and https URLs are allowed");
     goto out;
+  }
+  if (req->guard_private) {
+    if (curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+        CURLUE_OK) {
+      fail(res, NET_EURL, "not a valid absolute URL");
+      goto out;
+    }
+    long pnum = strtol(port, NULL, 10);
+    const char *bare = host;
+    char unb[256];
+    size_t hl = strlen(host);
+    if (hl >= 2 && hl < sizeof unb && host[0] == '[' && host[hl - 1] == ']') {
+      memcpy(unb, host + 1, hl - 2);
+      unb[hl - 2] = '\0';
+      bare = unb;
+    }
+    x.allow = req->guard_allow;
+    /* An allowed host is reached as it resolves; with redirects followed,
+     * every other connection is still checked (by address). */
+    x.guard = !net_host_allowed(req->guard_allow, bare, pnum) ||
+              req->follow_redirects;
+    if (!net_host_allowed(req->guard_allow, bare, pnum)) {
+      if (guard_resolve(host, pnum, &pin, res)) {
+        log_warn("net: %s %s refused: %s", method, host,
+                 net_error_name(res->err));
+        goto out;
+      }
+    }
   }
 
   for (size_t i = 0; i < req->n_headers; i++) {
@@ -399,6 +532,14 @@ static int do_request(const net_req *req, const char *extra_keep,
   SETOPT(h, CURLOPT_WRITEDATA, &x);
   SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
   SETOPT(h, CURLOPT_HEADERDATA, &x);
+  if (req->guard_private) {
+    if (pin) SETOPT(h, CURLOPT_RESOLVE, pin);
+    SETOPT(h, CURLOPT_PROXY, ""); /* the pinned address is the one reached */
+  }
+  if (x.guard) {
+    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SETOPT(h, CURLOPT_OPENSOCKETDATA, &x);
+  }
 
   bool has_body = req->body_len > 0;
   bool wants_length = !strcmp(method, "POST") || !strcmp(method, "PUT") ||
@@ -431,6 +572,8 @@ static int do_request(const net_req *req, const char *extra_keep,
   }
   if (x.too_large) {
     fail(res, NET_ETOOLARGE, "response body over the cap");
+  } else if (x.blocked) {
+    fail(res, NET_EBLOCKED, "the address is not allowed");
   } else {
     fail(res, map_curl(cc), errbuf[0] ? errbuf : curl_easy_strerror(cc));
   }
@@ -444,6 +587,8 @@ out:
     kept_clear(res);
   }
   curl_slist_free_all(hdrs);
+  curl_slist_free_all(pin);
+  curl_free(port);
   curl_free(host);
   curl_free(scheme);
   curl_url_cleanup(url);

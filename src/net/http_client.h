@@ -45,6 +45,7 @@ typedef enum net_error {
   NET_EBROKEN = 6,   /* connection dropped mid-exchange, or no answer */
   NET_EBADREQ = 7,   /* the request itself is invalid (method, header) */
   NET_EOTHER = 8,
+  NET_EBLOCKED = 9,  /* guard_private: the host is a forbidden address */
 } net_error;
 
 /* A short fixed English phrase, e.g. "timed out"; never NULL. */
@@ -75,6 +76,15 @@ typedef struct net_req {
    * CA bundle libcurl was built with; NULL for that bundle. For a private
    * CA and for tests. Verification itself can never be turned off. */
   const char *ca_pem;
+  /* For URLs that come from someone's data (a workflow's http_request):
+   * refuse hosts that resolve to loopback, private, link-local, multicast
+   * or metadata addresses (net/ssrf.h) with NET_EBLOCKED. The host is
+   * resolved here, every address checked, the connection pinned to them
+   * and every socket's address checked again; no proxy is used. */
+  int guard_private;
+  /* With guard_private: "host:port,..." reachable all the same (a local
+   * test server, an intranet service the operator trusts). */
+  const char *guard_allow;
 } net_req;
 
 /* A kept response header; both strings are owned by the result. */

@@ -15,6 +15,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "biz/biz.h"
+#include "rest/rest.h"
 #include "rest/rest_int.h"
 
 /* Rows one POST may carry; PostgREST has no such cap, but one request
@@ -35,6 +36,31 @@ static int write_fail_db(const rest_table *t, api_resp *resp,
     if (m) return api_fail(resp, E_UNIQUE, m, NULL, NULL);
   }
   return rest_fail_db(resp, err);
+}
+
+/* ---- hooks of other modules (rest_set_write_hook) ------------------------- */
+
+#define MAX_WRITE_HOOKS 8
+static struct write_hook {
+  const char *table;
+  rest_write_hook before;
+  rest_insert_hook after_insert;
+} write_hooks[MAX_WRITE_HOOKS];
+static int n_write_hooks;
+
+void rest_set_write_hook(const char *table, rest_write_hook before,
+                         rest_insert_hook after_insert) {
+  int i = 0;
+  while (i < n_write_hooks && strcmp(write_hooks[i].table, table)) i++;
+  if (i == MAX_WRITE_HOOKS) return; /* a programming error: the cap is ours */
+  if (i == n_write_hooks) n_write_hooks++;
+  write_hooks[i] = (struct write_hook){table, before, after_insert};
+}
+
+static const struct write_hook *hook_of(const rest_table *t) {
+  for (int i = 0; i < n_write_hooks; i++)
+    if (!strcmp(write_hooks[i].table, t->name)) return &write_hooks[i];
+  return NULL;
 }
 
 /* ---- body values -------------------------------------------------------- */
@@ -234,6 +260,50 @@ static void server_columns(arena *a, const rest_table *t,
   if ((c = schema_col(t, "updated_at", 10))) row_set(rv, c, db_ts(t_now));
 }
 
+/* Runs a module's before hook on the row's columns; what it changed or
+ * added replaces or joins them. */
+static int hook_before(db *d, arena *a, const rest_table *t,
+                       const struct write_hook *h, const api_principal *who,
+                       int insert, const json *current, row_vals *rv,
+                       api_resp *resp) {
+  if (!h || !h->before) return 0;
+  const char *names[128];
+  db_val vals[128];
+  for (int i = 0; i < rv->n; i++) {
+    names[i] = rv->cols[i]->name;
+    vals[i] = rv->vals[i];
+  }
+  biz_fields f = {names, vals, rv->n, 128};
+  if (h->before(d, a, who, insert, current, &f, resp)) return -1;
+  for (int i = 0; i < f.n; i++) {
+    /* Any column of the table, the server's hidden ones included. */
+    const rest_col *c = NULL;
+    for (int k = 0; k < t->ncols && !c; k++)
+      if (!strcmp(t->cols[k].name, names[i])) c = &t->cols[k];
+    if (!c) return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+    row_set(rv, c, vals[i]);
+  }
+  return 0;
+}
+
+/* Row `row` of r (columns f) as a JSON object, for the hooks. */
+static int row_json(arena *a, const rest_table *t, const fetch_list *f,
+                    const db_res *r, int row, json **out, api_resp *resp) {
+  buf b;
+  buf_init(&b, 0);
+  rest_render_plain_row(&b, t, f, r, row);
+  json_error je;
+  int rc = json_parse(a, b.data ? b.data : "", b.len, out, &je);
+  buf_free(&b);
+  return rc ? api_fail(resp, E_INTERNAL, NULL, NULL, NULL) : 0;
+}
+
+/* Every column a client may read: what the hooks see of a row. */
+static void fetch_readable(const rest_table *t, fetch_list *f) {
+  for (int k = 0; k < t->ncols; k++)
+    if (rest_col_readable(&t->cols[k])) fetch_add(f, &t->cols[k]);
+}
+
 /* ---- the answer ----------------------------------------------------------- */
 
 /* A bulk insert has one result (one row) per body row: they are rendered
@@ -279,15 +349,14 @@ static int write_result(db *d, api_req *req, const rest_query *q,
 
 /* Runs the business hook for a row just inserted (biz_after_insert). */
 static int after_insert(db *d, arena *a, const rest_table *t,
+                        const struct write_hook *h, const api_principal *who,
                         const fetch_list *f, const db_res *r, api_resp *resp) {
-  buf row;
-  buf_init(&row, 0);
-  rest_render_plain_row(&row, t, f, r, 0);
   json *obj;
-  json_error je;
-  int rc = json_parse(a, row.data, row.len, &obj, &je);
-  buf_free(&row);
-  const json *owner = rc ? NULL : json_get(obj, "profile_id");
+  if (row_json(a, t, f, r, 0, &obj, resp)) return -1;
+  if (h && h->after_insert && h->after_insert(d, a, who, obj, resp))
+    return -1;
+  if (!(t->flags & TF_EVENTS)) return 0;
+  const json *owner = json_get(obj, "profile_id");
   if (!owner || owner->type != JSON_STRING)
     return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
   biz_ctx c = {.d = d, .a = a, .profile_id = owner->str,
@@ -333,7 +402,8 @@ typedef struct insert_plan {
   const rest_table *t;
   const fetch_list *f;
   int returning; /* RETURNING f, into *out */
-  int hooked;    /* run biz_after_insert on the row */
+  int hooked;    /* run biz_after_insert or the module's hook on the row */
+  const struct write_hook *hook; /* rest_set_write_hook's, or NULL */
 } insert_plan;
 
 /* Checks, completes and inserts one body row. *db_failed tells a database
@@ -347,6 +417,8 @@ static int insert_row(db *d, api_req *req, const insert_plan *p,
       check_row(req->a, p->t, &rv, 1, resp))
     return -1;
   server_columns(req->a, p->t, &req->who, 1, &rv);
+  if (hook_before(d, req->a, p->t, p->hook, &req->who, 1, NULL, &rv, resp))
+    return -1;
   sqlb b;
   sqlb_init(&b, req->a, db_kind_of(d));
   sqlb_puts(&b, "INSERT INTO ");
@@ -366,7 +438,8 @@ static int insert_row(db *d, api_req *req, const insert_plan *p,
   int rc = db_query(d, buf_cstr(&b.sql), b.params, b.n, out, err);
   sqlb_free(&b);
   *db_failed = rc != 0;
-  if (!rc && p->hooked) rc = after_insert(d, req->a, p->t, p->f, *out, resp);
+  if (!rc && p->hooked)
+    rc = after_insert(d, req->a, p->t, p->hook, &req->who, p->f, *out, resp);
   return rc;
 }
 
@@ -382,10 +455,9 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
    * new row is read back whole for the hook. */
   fetch_list f;
   fetch_for_query(q, &f);
-  insert_plan p = {.t = t, .f = &f, .hooked = (t->flags & TF_EVENTS) != 0};
-  if (p.hooked)
-    for (int k = 0; k < t->ncols; k++)
-      if (!(t->cols[k].flags & CF_HIDDEN)) fetch_add(&f, &t->cols[k]);
+  insert_plan p = {.t = t, .f = &f, .hook = hook_of(t)};
+  p.hooked = (t->flags & TF_EVENTS) || (p.hook && p.hook->after_insert);
+  if (p.hooked) fetch_readable(t, &f);
   p.returning = pf->representation || p.hooked;
   db_res **results = NULL;
   if (p.returning) {
@@ -395,7 +467,7 @@ int rest_insert(db *d, api_req *req, rest_query *q, const rest_prefs *pf,
   db_err err;
   /* With return=representation the answer is rendered before COMMIT, so an
    * answer refused (too large, not one row) takes the rows back with it. */
-  int in_tx = nrows > 1 || pf->representation || p.hooked;
+  int in_tx = nrows > 1 || pf->representation || p.hooked || p.hook;
   if (in_tx && db_begin(d, 1, &err)) return rest_fail_db(resp, &err);
   /* Rows are checked and written one at a time, so memory follows the body;
    * an error anywhere rolls back the rows before it. */
@@ -471,6 +543,97 @@ static int check_update_delete(const rest_query *q, int is_delete,
   return 0;
 }
 
+/* A PATCH on a table with a before hook: the rows it matches are read and
+ * locked, and each is updated by its key with the fields the hook made of
+ * the body and that row, in one transaction. */
+static int update_hooked(db *d, api_req *req, rest_query *q,
+                         const rest_prefs *pf, const row_vals *body,
+                         const struct write_hook *h, api_resp *resp) {
+  const rest_table *t = q->table;
+  const rest_col *pc = schema_col(t, "profile_id", 10);
+  const rest_col *ic = schema_col(t, "id", 2);
+  if (!ic) return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+  fetch_list all = {.n = 0}, f;
+  fetch_readable(t, &all);
+  fetch_for_query(q, &f);
+  db_err err;
+  db_res *cur = NULL, **results = NULL;
+  int n = 0, rc = 0;
+  sqlb b;
+  sqlb_init(&b, req->a, db_kind_of(d));
+  if (db_begin(d, 1, &err)) {
+    sqlb_free(&b);
+    return rest_fail_db(resp, &err);
+  }
+  sqlb_puts(&b, "SELECT ");
+  sql_columns(&b, &all);
+  sqlb_puts(&b, " FROM ");
+  sqlb_puts(&b, t->name);
+  sql_where(&b, t, &req->who, &q->where);
+  if (db_kind_of(d) == DB_POSTGRES) sqlb_puts(&b, " FOR UPDATE");
+  if (db_query(d, buf_cstr(&b.sql), b.params, b.n, &cur, &err)) {
+    rc = write_fail_db(t, resp, &err);
+    goto out;
+  }
+  n = db_res_rows(cur);
+  if (n > INSERT_MAX_ROWS) {
+    rc = api_failf(resp, E_TOO_LARGE,
+                   "at most %d rows of %s may be changed in one request",
+                   INSERT_MAX_ROWS, t->name);
+    goto out;
+  }
+  results = arena_alloc(req->a, sizeof *results * (n ? (size_t)n : 1));
+  memset(results, 0, sizeof *results * (n ? (size_t)n : 1));
+  for (int i = 0; i < n && !rc; i++) {
+    json *row;
+    row_vals rv = *body;
+    if (row_json(req->a, t, &all, cur, i, &row, resp) ||
+        hook_before(d, req->a, t, h, &req->who, 0, row, &rv, resp)) {
+      rc = -1;
+      break;
+    }
+    const json *id = json_get(row, "id"), *prof = json_get(row, "profile_id");
+    if (!id || id->type != JSON_STRING ||
+        (pc && (!prof || prof->type != JSON_STRING))) {
+      rc = api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+      break;
+    }
+    sqlb u;
+    sqlb_init(&u, req->a, db_kind_of(d));
+    sqlb_puts(&u, "UPDATE ");
+    sqlb_puts(&u, t->name);
+    sqlb_puts(&u, " SET ");
+    for (int k = 0; k < rv.n; k++) {
+      if (k) sqlb_puts(&u, ", ");
+      sqlb_puts(&u, rv.cols[k]->name);
+      sqlb_puts(&u, " = ");
+      sqlb_param(&u, rv.vals[k]);
+    }
+    sqlb_puts(&u, " WHERE id = ");
+    sqlb_param(&u, db_uuid(id->str));
+    if (pc) {
+      sqlb_puts(&u, " AND profile_id = ");
+      sqlb_param(&u, db_uuid(prof->str));
+    }
+    if (pf->representation) sql_returning(&u, &f);
+    if (db_query(d, buf_cstr(&u.sql), u.params, u.n, &results[i], &err))
+      rc = write_fail_db(t, resp, &err);
+    sqlb_free(&u);
+  }
+  if (!rc) rc = write_result(d, req, q, pf, &f, results, n, 204, 200, resp);
+  if (!rc && db_commit(d, &err)) {
+    rc = rest_fail_db(resp, &err);
+    goto done; /* db_commit ended the transaction either way */
+  }
+out:
+  if (rc) db_rollback(d);
+done:
+  for (int i = 0; results && i < n; i++) db_res_free(results[i]);
+  db_res_free(cur);
+  sqlb_free(&b);
+  return rc;
+}
+
 int rest_update_delete(db *d, api_req *req, rest_query *q,
                        const rest_prefs *pf, int is_delete, api_resp *resp) {
   if (check_update_delete(q, is_delete, resp)) return -1;
@@ -484,6 +647,8 @@ int rest_update_delete(db *d, api_req *req, rest_query *q,
     if (pf->representation) buf_puts(&resp->body, pf->object ? "{}" : "[]");
     return 0;
   }
+  const struct write_hook *h = is_delete ? NULL : hook_of(q->table);
+  if (h && h->before) return update_hooked(d, req, q, pf, &rv, h, resp);
   fetch_list f;
   fetch_for_query(q, &f);
   sqlb b;

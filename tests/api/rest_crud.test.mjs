@@ -70,7 +70,7 @@ describe('insert', () => {
   });
 
   test('types round-trip: boolean, null, jsonb, text', async () => {
-    const nodes = [{ id: 'n1', type: 'trigger', config: { event: 'invoice.created', n: 3 } }];
+    const nodes = [{ id: 'n1', type: 'trigger', params: { event: 'invoice.created' }, position: { x: 3, y: 1.5 } }];
     const r = await rest('POST', 'workflow_blueprints', {
       token: u.token, headers: REP,
       body: { name: 'Remind', description: null, nodes, edges: [], is_active: true, trigger_event: 'invoice.created' },
@@ -506,7 +506,7 @@ describe('embedding (one level, along foreign keys)', () => {
       ],
     });
     assert.equal(m.status, 201, m.info);
-    const w = await rest('POST', 'workflow_blueprints', { token: u.token, headers: REP, body: { name: 'Dunning', nodes: [], edges: [] } });
+    const w = await rest('POST', 'workflow_blueprints', { token: u.token, headers: REP, body: { name: 'Dunning', nodes: [{ id: 'n1', type: 'trigger', params: { manual: true } }], edges: [] } });
     assert.equal(w.status, 201, w.info);
     wf = w.json[0];
     const l = await rest('POST', 'workflow_logs', {
