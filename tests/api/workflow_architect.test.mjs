@@ -9,10 +9,6 @@
 //    source "rules", llm_error), a question from the model, a model down;
 //  - rpc/rehearse_workflow {id, last_n}: the last N matching events replayed
 //    with what would be sent to whom, and nothing written.
-//
-// The Architect saves through the blueprints part (bp_parse, bpstore);
-// until that part is merged its stubs refuse every graph, and these tests
-// say so and skip instead of failing on someone else's stub.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -22,17 +18,6 @@ import { countAll, expectPgError, randomUuid, rest, rows, signup } from './lib.m
 
 function rpc(token, name, args, origin) {
   return rest('POST', `rpc/${name}`, { token, body: args, origin });
-}
-
-const NOT_BUILT = /not built yet/;
-
-/** null when drafting works here, else why it cannot yet. */
-async function draftingReady(token, origin) {
-  const r = await rpc(token, 'draft_workflow', { prompt: 'jab bhi payment aaye customer ko dhanyavaad bhejo' }, origin);
-  if (r.status === 200) return null;
-  if (NOT_BUILT.test(r.text)) return `the blueprints part is not merged yet: ${r.info}`;
-  assert.fail(`draft_workflow failed: ${r.info}`);
-  return null;
 }
 
 async function names(token, origin) {
@@ -50,14 +35,11 @@ async function blueprint(token, id, origin) {
 
 describe('rpc/draft_workflow', () => {
   let owner;
-  let notReady = null;
   before(async () => {
     owner = await signup();
-    notReady = await draftingReady(owner.token);
   });
 
-  test('English: the reminder with escalation, saved inactive with the prompt and the explanation', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('English: the reminder with escalation, saved inactive with the prompt and the explanation', async () => {
     const prompt = 'when an invoice is 3 days overdue, remind the customer; after 7, tell me';
     const r = await rpc(owner.token, 'draft_workflow', { prompt });
     assert.equal(r.status, 200, r.info);
@@ -88,8 +70,7 @@ describe('rpc/draft_workflow', () => {
     assert.equal(row.trigger_event, 'invoice.issued');
   });
 
-  test('Hinglish: the daily sales at 10 pm, to the owner, a cron in Asia/Kolkata', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('Hinglish: the daily sales at 10 pm, to the owner, a cron in Asia/Kolkata', async () => {
     const r = await rpc(owner.token, 'draft_workflow', { prompt: 'roz raat 10 baje mujhe aaj ki bikri bhejo' });
     assert.equal(r.status, 200, r.info);
     assert.deepEqual(r.json.nodes[0].params, { cron: '0 22 * * *', timezone: 'Asia/Kolkata' });
@@ -100,15 +81,13 @@ describe('rpc/draft_workflow', () => {
     assert.equal(row.trigger_kind, 'cron');
   });
 
-  test('an amount in lakh becomes exact rupees in the condition', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('an amount in lakh becomes exact rupees in the condition', async () => {
     const r = await rpc(owner.token, 'draft_workflow', { prompt: 'agar 1.5 lakh se zyada ka bill bane to mujhe batao' });
     assert.equal(r.status, 200, r.info);
     assert.equal(r.json.nodes[1].params.if, 'invoice.total_amount > 150000');
   });
 
-  test('an ambiguous prompt gets a question and saves nothing', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('an ambiguous prompt gets a question and saves nothing', async () => {
     const before0 = (await rows('workflow_blueprints', owner.token, 'select=id')).length;
     for (const prompt of ['remind them', 'yaad dilao', 'hello']) {
       const r = await rpc(owner.token, 'draft_workflow', { prompt });
@@ -136,14 +115,11 @@ describe('rpc/draft_workflow', () => {
 
 describe('rpc/rehearse_workflow', () => {
   let owner;
-  let notReady = null;
   before(async () => {
     owner = await signup();
-    notReady = await draftingReady(owner.token);
   });
 
-  test('replays the last payments: what would be sent to whom, nothing written', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('replays the last payments: what would be sent to whom, nothing written', async () => {
     const c = await rest('POST', 'customers', {
       token: owner.token, headers: { Prefer: 'return=representation' },
       body: { full_name: 'Asha Verma', phone_number: `+9198${String(Date.now()).slice(-8)}` },
@@ -169,8 +145,6 @@ describe('rpc/rehearse_workflow', () => {
     assert.equal(r.json.event, 'payment.received');
     assert.equal(r.json.found, 2, 'the last two of three payments');
     assert.deepEqual(await counts(), c0, 'a rehearsal writes nothing');
-    const cannot = r.json.rehearsals.flatMap((x) => x.steps).find((s) => /cannot run/.test(s.error || ''));
-    if (cannot) return t.skip(`the nodes part is not merged yet: ${cannot.error}`);
     const [first, second] = r.json.rehearsals;
     assert.equal(first.trigger.event_type, 'payment.received');
     assert.equal(first.trigger.amount_received, 1250.5);
@@ -189,8 +163,7 @@ describe('rpc/rehearse_workflow', () => {
     assert.equal(bp1.is_active, false);
   });
 
-  test('a workflow with nothing to replay yet answers so', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('a workflow with nothing to replay yet answers so', async () => {
     const d = await rpc(owner.token, 'draft_workflow', { prompt: 'tell me when an invoice is cancelled' });
     assert.equal(d.status, 200, d.info);
     const r = await rpc(owner.token, 'rehearse_workflow', { id: d.json.id });
@@ -199,12 +172,11 @@ describe('rpc/rehearse_workflow', () => {
     assert.deepEqual(r.json.rehearsals, []);
   });
 
-  test('bad arguments and other businesses\' workflows', async (t) => {
+  test('bad arguments and other businesses\' workflows', async () => {
     expectPgError(await rpc(owner.token, 'rehearse_workflow', {}), 400, 'MU400');
     expectPgError(await rpc(owner.token, 'rehearse_workflow', { id: randomUuid(), last_n: 0 }), 400, 'MU400');
     expectPgError(await rpc(owner.token, 'rehearse_workflow', { id: randomUuid(), last_n: 51 }), 400, 'MU400');
     expectPgError(await rpc(owner.token, 'rehearse_workflow', { id: randomUuid(), last_n: 2.5 }), 400, 'MU400');
-    if (notReady) return t.skip(notReady);
     expectPgError(await rpc(owner.token, 'rehearse_workflow', { id: randomUuid() }), 404, 'MU404');
     const d = await rpc(owner.token, 'draft_workflow', { prompt: 'welcome every new customer' });
     assert.equal(d.status, 200, d.info);
@@ -218,7 +190,6 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
   let srv;
   let llm;
   let owner;
-  let notReady = null;
   const good = {
     name: 'Thank big payers',
     nodes: [
@@ -237,8 +208,6 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
       MUNSHI_LLM_URL: llm.url, MUNSHI_LLM_KEY: 'sk-arch', MUNSHI_LLM_MODEL: 'arch-model', MUNSHI_LLM_TIMEOUT_MS: '3000',
     });
     owner = await signup({ origin: srv.origin });
-    llm.script.push({ call: { name: 'draft_workflow', arguments: good } });
-    notReady = await draftingReady(owner.token, srv.origin);
   });
   after(async () => {
     if (srv) await srv.stop();
@@ -246,8 +215,7 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
     if (llm) await llm.close();
   });
 
-  test('the model\'s graph, checked and saved: source "llm"; the request offers the two tools', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('the model\'s graph, checked and saved: source "llm"; the request offers the two tools', async () => {
     llm.script.push({ call: { name: 'draft_workflow', arguments: good } });
     const r = await rpc(owner.token, 'draft_workflow', { prompt: 'thank customers who pay more than 10000' }, srv.origin);
     assert.equal(r.status, 200, r.info);
@@ -265,8 +233,7 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
     assert.deepEqual(row.nodes, good.nodes);
   });
 
-  test('simple faults are repaired: no edges, an event spelled otherwise', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('simple faults are repaired: no edges, an event spelled otherwise', async () => {
     const linear = {
       name: 'Remind',
       nodes: [
@@ -285,8 +252,7 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
     assert.match(r.json.repairs, /chained/);
   });
 
-  test('an invalid graph from the model is refused and never saved: the offline draft instead', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('an invalid graph from the model is refused and never saved: the offline draft instead', async () => {
     const cyclic = {
       name: 'Loop',
       nodes: [
@@ -308,8 +274,7 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
     assert.ok(!after0.some((x) => x.name === 'Loop'), 'the invalid graph was not saved');
   });
 
-  test('the model asks a question; a model that is down falls back to the rules', async (t) => {
-    if (notReady) return t.skip(notReady);
+  test('the model asks a question; a model that is down falls back to the rules', async () => {
     llm.script.push({ call: { name: 'ask_question', arguments: { question: 'Remind whom, and when?' } } });
     const q = await rpc(owner.token, 'draft_workflow', { prompt: 'remind them' }, srv.origin);
     assert.equal(q.status, 200, q.info);

@@ -2,7 +2,8 @@
  * of the offline drafter (English, Hinglish and Devanagari, each with the
  * graph it must produce: trigger, waits, conditions with exact amounts,
  * recipients and the fields of its texts; and the ambiguous prompts that
- * must give a question), every draft checked by bp_parse, the plain
+ * must give a question), every draft checked by bp_parse (blueprint.c),
+ * the plain
  * explanation, the LLM path's request, answers and repairs, and the dry
  * walk of a rehearsal over test-only node types. */
 #include <setjmp.h>
@@ -242,32 +243,8 @@ static void shape_of(arena *a, const arch_draft *d, buf *shape, buf *texts) {
   }
 }
 
-/* 1 when bp_parse is the real one: the issue's own example passes. Until
- * the blueprints part lands on main it is a stub that refuses all. */
-static int bp_parse_real(void) {
-  static const char *example =
-      "{\"name\":\"Remind unpaid after 3 days\",\"nodes\":[{\"id\":\"t\","
-      "\"type\":\"trigger\",\"params\":{\"event\":\"invoice.issued\"}},"
-      "{\"id\":\"w\",\"type\":\"wait\",\"params\":{\"for\":\"3d\"}},{\"id\":"
-      "\"c\",\"type\":\"condition\",\"params\":{\"if\":\"invoice.status != "
-      "'paid'\"}},{\"id\":\"s\",\"type\":\"send_message\",\"params\":{\"to\":"
-      "\"customer\",\"text\":\"Namaste {{ customer.full_name }}\"}}],"
-      "\"edges\":[{\"from\":\"t\",\"to\":\"w\"},{\"from\":\"w\",\"to\":\"c\"},"
-      "{\"from\":\"c\",\"to\":\"s\",\"when\":\"true\"}]}";
-  arena *a = arena_new();
-  blueprint bp;
-  bp_error e;
-  int ok = bp_parse_text(a, example, &bp, &e) == 0;
-  arena_free(a);
-  return ok;
-}
-
 static void test_prompt_set(void **state) {
   (void)state;
-  int real = bp_parse_real();
-  if (!real)
-    fprintf(stderr, "note: bp_parse is still a stub here; the drafts are "
-                    "checked by it once the blueprints part is merged\n");
   int drafts = 0, questions = 0;
   for (size_t i = 0; i < N_PROMPTS; i++) {
     const want *w = &prompts[i];
@@ -299,17 +276,16 @@ static void test_prompt_set(void **state) {
         fail_msg("%s: the texts lack \"%s\":\n%s", w->prompt, one, buf_cstr(&texts));
       f += l + (f[l] == '|');
     }
-    if (real) {
-      json *n, *e;
-      json_error je;
-      blueprint bp;
-      bp_error be;
-      assert_int_equal(json_parse(a, d.nodes, strlen(d.nodes), &n, &je), 0);
-      assert_int_equal(json_parse(a, d.edges, strlen(d.edges), &e, &je), 0);
-      if (bp_parse(a, d.name, n, e, &bp, &be))
-        fail_msg("%s: bp_parse refused the draft: node '%s' param '%s': %s",
-                 w->prompt, be.node, be.param, be.message);
-    }
+    /* every draft is a valid blueprint */
+    json *n, *e;
+    json_error je;
+    blueprint bp;
+    bp_error be;
+    assert_int_equal(json_parse(a, d.nodes, strlen(d.nodes), &n, &je), 0);
+    assert_int_equal(json_parse(a, d.edges, strlen(d.edges), &e, &je), 0);
+    if (bp_parse(a, d.name, n, e, &bp, &be))
+      fail_msg("%s: bp_parse refused the draft: node '%s' param '%s': %s",
+               w->prompt, be.node, be.param, be.message);
     buf_free(&shape);
     buf_free(&texts);
     drafts++;
