@@ -39,7 +39,8 @@ static const struct {
 enum {
   P_WHEN, P_WHEN_EVENT, P_WEBHOOK, P_MANUAL, P_DAILY, P_WEEKLY, P_MONTHLY,
   P_SCHEDULE, P_TZ, P_THEN, P_IF, P_IFNOT, P_SEND, P_FOREACH, P_STOP, P_DRAFT,
-  P_NO_TRIGGER, P_CUSTOMER, P_OWNER, P_WAIT, P_WAIT_UNTIL, P_CALL, P__N
+  P_NO_TRIGGER, P_CUSTOMER, P_OWNER, P_WAIT, P_WAIT_UNTIL, P_CALL, P_TEMPLATE,
+  P__N
 };
 /* %s holes in the order the code fills them. */
 static const char *const phrase[P__N][3] = {
@@ -80,6 +81,12 @@ static const char *const phrase[P__N][3] = {
     [P_WAIT] = {"wait %s", "%s ruko", "%s रुको"},
     [P_WAIT_UNTIL] = {"wait until %s", "%s tak ruko", "%s तक रुको"},
     [P_CALL] = {"call %s", "%s ko call karo", "%s को कॉल करो"},
+    [P_TEMPLATE] = {" (outside WhatsApp's 24-hour window: the approved "
+                    "template \"%s\")",
+                    " (WhatsApp ki 24 ghante ki window ke baahar: approved "
+                    "template \"%s\")",
+                    " (WhatsApp की 24 घंटे की विंडो के बाहर: मंज़ूर टेम्पलेट "
+                    "\"%s\")"},
 };
 
 typedef struct walk {
@@ -335,8 +342,11 @@ static void step_words(walk *w, int i) {
     wait_words(w, node);
   } else if (!strcmp(type, "send_message")) {
     const char *text = str_param(node, "text");
+    const json *tpl = json_get(json_get(node, "params"), "template");
+    const json *tname = json_get(tpl, "name");
     say(w, P_SEND, recipient_words(w, str_param(node, "to")), NULL);
     if (text) buf_printf(w->b, ": \"%s\"", text);
+    if (tname && tname->type == JSON_STRING) say(w, P_TEMPLATE, tname->str, NULL);
   } else if (!strcmp(type, "for_each")) {
     say(w, P_FOREACH, over_words(w, str_param(node, "over")), NULL);
   } else if (!strcmp(type, "stop")) {

@@ -34,16 +34,22 @@ static const char *const system_prompt =
     "{\"manual\": true}.\n"
     "- condition: {\"if\": expression}; its edges out carry when \"true\" or "
     "\"false\".\n"
-    "- switch: {\"on\": expression, \"cases\": [labels]}; edges carry when = a "
-    "label or \"default\".\n"
-    "- wait: {\"for\": \"30m\"|\"2h\"|\"3d\"|\"1w\"} or {\"until\": time}.\n"
+    "- switch: {\"on\": expression, \"cases\": {label: value}}; edges carry "
+    "when = a label or \"default\".\n"
+    "- wait: {\"for\": \"30m\"|\"2h\"|\"3d\"|\"1w\"} or {\"until\": "
+    "expression giving a time}.\n"
     "- for_each: {\"over\": \"debtors\"|\"customers\"|\"overdue_invoices\"|"
-    "\"low_stock_products\"}; the nodes after it run once per item (item).\n"
+    "\"low_stock_products\", \"limit\"?: 1-1000}; the nodes after it run once "
+    "per item, where customer/invoice/product are the item's record.\n"
     "- send_message: {\"to\": \"customer\"|\"owner\"|\"+91…\", \"text\": "
-    "template}; templates hold {{ expression }} holes.\n"
-    "- create_invoice, record_payment, adjust_stock, update_record, "
-    "http_request {method, url, headers, body}, set {names: expressions}, "
-    "stop.\n"
+    "template, \"template\"?: {\"name\", \"language\": \"en\"|\"hi\", "
+    "\"params\": [templates]}} (a WhatsApp template for customers who have "
+    "not written in 24 hours); templates hold {{ expression }} holes.\n"
+    "- create_invoice {customer_id?, items, due_date?, notes?}, "
+    "record_payment {amount_received, payment_mode, invoice_id?}, "
+    "adjust_stock {product_id?, delta, reason?}, update_record {fields: "
+    "{name: template}}, http_request {url, method, headers, body}, set "
+    "{values: {name: expression}}, stop {error?}.\n"
     "Events E: ";
 
 static const char *const system_prompt_tail =
@@ -53,8 +59,8 @@ static const char *const system_prompt_tail =
     "total_amount, balance_due, status, due_date), payment (amount_received, "
     "payment_mode), product (name, current_stock, low_stock_threshold, unit), "
     "shipment (status, awb_number), message (content), business "
-    "(business_name), now(), today(); reports for messages: "
-    "sales_summary('today'|'yesterday'|'week'|'month'), debtors(), "
+    "(business_name), a node's id (its output), now(), today(); reports for "
+    "messages: sales_summary('today'|'yesterday'|'week'|'month'), debtors(), "
     "gst_collected('today'|'week'|'month'), stock_low(). 1 lakh = 100000.";
 
 void arch_llm_request(buf *b, const char *model, const char *prompt) {

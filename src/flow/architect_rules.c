@@ -849,10 +849,70 @@ static const char *const texts[M__N][3] = {
          "नया ग्राहक: {{ customer.full_name }} ({{ customer.phone_number }})।"},
 };
 
+/* The WhatsApp template each message to a customer falls back on outside
+ * the 24-hour window (send_message's `template`): the name the owner gives
+ * it in WhatsApp Manager and its parameters, in order. */
+static const struct {
+  int kind;
+  const char *name;
+  const char *params[4];
+} templates[] = {
+    {M_REMIND, "payment_reminder",
+     {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
+      "{{ invoice.total_amount }}", "{{ invoice.balance_due }}"}},
+    {M_THANK_PAY, "payment_thanks",
+     {"{{ customer.full_name }}", "{{ payment.amount_received }}"}},
+    {M_THANK_INV, "invoice_paid_thanks",
+     {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
+      "{{ invoice.total_amount }}"}},
+    {M_WELCOME, "welcome_customer",
+     {"{{ customer.full_name }}", "{{ business.business_name }}"}},
+    {M_FEEDBACK, "delivery_feedback", {"{{ customer.full_name }}"}},
+    {M_INV_CUSTOMER, "invoice_ready",
+     {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
+      "{{ invoice.total_amount }}"}},
+    {M_DEBT_REMIND, "dues_reminder",
+     {"{{ customer.full_name }}", "{{ customer.total_debt }}",
+      "{{ business.business_name }}"}},
+};
+
+/* A message to the customer: the text, and the template WhatsApp takes
+ * when the customer has not written for 24 hours (none for a text the
+ * owner wrote: its template cannot be guessed). */
+static void gb_send_customer(gb *g, const char *text, int kind,
+                             const char *lang) {
+  int t = -1;
+  for (size_t i = 0; kind >= 0 && i < sizeof templates / sizeof templates[0];
+       i++)
+    if (templates[i].kind == kind) t = (int)i;
+  if (t < 0) {
+    gb_send(g, "customer", text);
+    return;
+  }
+  buf b;
+  buf_init(&b, 0);
+  json_obj o, tp, ps;
+  json_obj_open(&o, &b);
+  json_obj_str(&o, "to", "customer");
+  json_obj_str(&o, "text", text);
+  json_obj_nest(&o, "template", &tp);
+  json_obj_str(&tp, "name", templates[t].name);
+  json_obj_str(&tp, "language", lang);
+  json_obj_arr(&tp, "params", &ps);
+  for (int k = 0; k < 4 && templates[t].params[k]; k++)
+    json_obj_str(&ps, NULL, templates[t].params[k]);
+  json_obj_close(&ps);
+  json_obj_close(&tp);
+  json_obj_close(&o);
+  gb_add(g, gb_id(g, ID_SEND), "send_message", arena_strdup(g->a, buf_cstr(&b)));
+  buf_free(&b);
+}
+
 static const char *period_label[4][3] = {
     {"Today's sales", "Aaj ki bikri", "आज की बिक्री"},
     {"Yesterday's sales", "Kal ki bikri", "कल की बिक्री"},
-    {"This week's sales", "Is hafte ki bikri", "इस हफ्ते की बिक्री"},
+    {"Sales of the last 7 days", "Pichhle 7 din ki bikri",
+     "पिछले 7 दिन की बिक्री"},
     {"This month's sales", "Is mahine ki bikri", "इस महीने की बिक्री"},
 };
 static const char *const period_arg[4] = {"today", "yesterday", "week",
@@ -917,6 +977,13 @@ static const char *text_or_quoted(drafter *d, int kind) {
     return q;
   }
   return msg(d, kind);
+}
+
+static void send_customer(drafter *d, int kind) {
+  int quoted = d->s.quoted != NULL;
+  const char *text = text_or_quoted(d, kind);
+  gb_send_customer(&d->g, text, quoted ? -1 : kind,
+                   d->lang == LANG_HI ? "hi" : "en");
 }
 
 static const char *amount_expr(drafter *d, const char *field) {
@@ -1021,7 +1088,7 @@ static void draft_remind(drafter *d) {
     gb_each(&d->g, "debtors");
     const char *c = amount_expr(d, "customer.total_debt");
     if (c) gb_check(&d->g, c);
-    gb_send(&d->g, "customer", text_or_quoted(d, M_DEBT_REMIND));
+    send_customer(d, M_DEBT_REMIND);
     d->name = s->has_amount ? arena_printf(d->a, "Remind debtors with dues %s ₹%s",
                                            s->cmp, rupees(d->a, s->paise))
                             : "Remind everyone who owes money";
@@ -1042,7 +1109,7 @@ static void draft_remind(drafter *d) {
   gb_trigger_event(&d->g, "invoice.issued");
   gb_wait(&d->g, at[0]);
   gb_check(&d->g, and_expr(d, unpaid, amount_expr(d, "invoice.total_amount")));
-  if (cust) gb_send(&d->g, "customer", text_or_quoted(d, M_REMIND));
+  if (cust) send_customer(d, M_REMIND);
   if (owner && cust && n >= 2) {
     gb_wait(&d->g, at[n - 1] - at[0]);
     gb_check(&d->g, unpaid);
@@ -1122,7 +1189,7 @@ static void draft_event(drafter *d, const char *event, const char *amount_field,
                                 (!s->to_owner && !default_owner));
   int owner = owner_kind >= 0 && (s->to_owner || (!cust && default_owner));
   if (!cust && !owner) cust = cust_kind >= 0, owner = !cust;
-  if (cust) gb_send(&d->g, "customer", text_or_quoted(d, cust_kind));
+  if (cust) send_customer(d, cust_kind);
   if (owner) gb_send(&d->g, "owner", text_or_quoted(d, owner_kind));
   d->name = s->has_amount
                 ? arena_printf(d->a, "%s %s ₹%s", name,
@@ -1173,7 +1240,7 @@ static void draft(drafter *d) {
     gb_trigger_event(&d->g, "shipment.updated");
     gb_check(&d->g, "shipment.status == 'delivered'");
     if (s->nwaits) gb_wait(&d->g, s->waits[0].secs);
-    gb_send(&d->g, "customer", text_or_quoted(d, M_FEEDBACK));
+    send_customer(d, M_FEEDBACK);
     d->name = s->nwaits ? arena_printf(d->a, "Ask for feedback %s after delivery",
                                        name_dur(d, s->waits[0].secs))
                         : "Ask for feedback after delivery";

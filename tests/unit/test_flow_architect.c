@@ -358,6 +358,23 @@ static void test_explanation(void **state) {
     if (!strstr(d.explanation, parts[i]))
       fail_msg("explanation lacks \"%s\": %s", parts[i], d.explanation);
   assert_true(strstr(d.explanation, "wait 3 days") < strstr(d.explanation, "wait 4 days"));
+  /* the customer's message falls back on a WhatsApp template, the owner's not */
+  assert_non_null(strstr(d.explanation,
+                         "outside WhatsApp's 24-hour window: the approved template \"payment_reminder\""));
+  assert_non_null(strstr(d.nodes,
+                         "\"template\":{\"name\":\"payment_reminder\",\"language\":\"en\","
+                         "\"params\":[\"{{ customer.full_name }}\",\"{{ invoice.invoice_number }}\","
+                         "\"{{ invoice.total_amount }}\",\"{{ invoice.balance_due }}\"]}"));
+  {
+    const char *first = strstr(d.nodes, "\"template\"");
+    assert_null(strstr(first + 1, "\"template\""));
+  }
+  p = "send \"Thanks for shopping with us!\" to every new customer";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_null(strstr(d.nodes, "template"));
+  p = "जब भी भुगतान आए ग्राहक को धन्यवाद भेजो";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_non_null(strstr(d.nodes, "\"name\":\"payment_thanks\",\"language\":\"hi\""));
   p = "roz raat 10 baje mujhe aaj ki bikri bhejo";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   /* told in the owner's language */
