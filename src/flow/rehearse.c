@@ -75,17 +75,24 @@ static const char *dur_words(arena *a, int64_t us) {
   return arena_printf(a, "%" PRId64 "s", s);
 }
 
-/* "would send “text” to who" from a dry run's output. */
-static const char *would_of(arena *a, const json *out) {
+/* "would send "text" to who" from a dry run's output; who is said as the
+ * owner reads it: the customer's name, or "the owner", with the number
+ * (in: the step's input, whose "to" says whom the node meant). */
+static const char *would_of(arena *a, const json *out, const json *in,
+                            const char *customer_name) {
   const json *would = json_get(out, "would");
   if (!would || would->type != JSON_STRING) return NULL;
   const json *to = json_get(out, "to"), *text = json_get(out, "text");
   if (!strcmp(would->str, "send")) {
-    const char *who = to && to->type == JSON_STRING ? to->str
-                      : to ? json_to_text(a, to) : "?";
-    const json *name = json_get(out, "to_name");
-    if (name && name->type == JSON_STRING)
-      who = arena_printf(a, "%s (%s)", name->str, who);
+    const char *number = to && to->type == JSON_STRING ? to->str
+                         : to ? json_to_text(a, to) : "?";
+    const json *meant = json_get(in, "to");
+    const char *who = number;
+    if (meant && meant->type == JSON_STRING && !strcmp(meant->str, "owner"))
+      who = arena_printf(a, "the owner (%s)", number);
+    else if (meant && meant->type == JSON_STRING &&
+             !strcmp(meant->str, "customer") && customer_name)
+      who = arena_printf(a, "%s (%s)", customer_name, number);
     return arena_printf(a, "would send \"%s\" to %s",
                         text && text->type == JSON_STRING ? text->str : "",
                         who);
@@ -172,7 +179,19 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
   }
   const char *output = r.output.len ? buf_cstr(&r.output) : "{}";
   const json *out = parse_or(w->a, output, "{}");
-  if (!would && (nt && (nt->flags & NODE_EFFECT))) would = would_of(w->a, out);
+  const json *in = parse_or(w->a, buf_cstr(&r.input), "{}");
+  if (!would && nt && (nt->flags & NODE_EFFECT) && json_get(out, "would")) {
+    const char *name = NULL;
+    const json *meant = json_get(in, "to");
+    if (w->d && meant && meant->type == JSON_STRING &&
+        !strcmp(meant->str, "customer")) {
+      int dberr = 0;
+      const json *cust = flow_env_record(&env, "customer", &dberr);
+      const json *fn = json_get(cust, "full_name");
+      if (fn && fn->type == JSON_STRING) name = fn->str;
+    }
+    would = would_of(w->a, out, in, name);
+  }
   if (follow) remember(w, node->id, node->type, output);
 
   json_obj s;
@@ -182,7 +201,7 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
   if (*scope) json_obj_str(&s, "scope", scope);
   json_obj_str(&s, "status", status);
   if (branch) json_obj_str(&s, "branch", branch);
-  json_obj_raw(&s, "input", json_to_text(w->a, parse_or(w->a, buf_cstr(&r.input), "{}")));
+  json_obj_raw(&s, "input", json_to_text(w->a, in));
   json_obj_raw(&s, "output", json_to_text(w->a, out));
   if (would) json_obj_str(&s, "would", would);
   if (error) json_obj_str(&s, "error", error);

@@ -163,6 +163,61 @@ describe('rpc/rehearse_workflow', () => {
     assert.equal(bp1.is_active, false);
   });
 
+  test('waits reported, not waited; the customer and then the owner; a for_each over the real debtors', async () => {
+    const phone = `+9197${String(Date.now()).slice(-8)}`;
+    const pr = await rest('PATCH', `profiles?id=eq.${owner.userId}`, {
+      token: owner.token, body: { state_code: '29', owner_phone: '+919800000001' },
+    });
+    assert.ok(pr.status === 204 || pr.status === 200, pr.info);
+    const c = await rest('POST', 'customers', {
+      token: owner.token, headers: { Prefer: 'return=representation' },
+      body: { full_name: 'Bala Kumar', phone_number: phone, state_code: '29' },
+    });
+    assert.equal(c.status, 201, c.info);
+    const p = await rest('POST', 'products', {
+      token: owner.token, headers: { Prefer: 'return=representation' },
+      body: { name: 'Atta 10kg', base_price: '450.00', gst_rate: 0, current_stock: 100 },
+    });
+    assert.equal(p.status, 201, p.info);
+    const inv = await rpc(owner.token, 'create_invoice', { customer_id: c.json[0].id, items: [{ product_id: p.json[0].id, quantity: 2 }] });
+    assert.equal(inv.status, 200, inv.info);
+    assert.equal(inv.json.status, 'pending', 'issued at once');
+    const number = inv.json.invoice_number;
+
+    const d = await rpc(owner.token, 'draft_workflow', { prompt: 'when an invoice is 3 days overdue, remind the customer; after 7, tell me' });
+    assert.equal(d.status, 200, d.info);
+    const r = await rpc(owner.token, 'rehearse_workflow', { id: d.json.id, last_n: 1 });
+    assert.equal(r.status, 200, r.info);
+    assert.equal(r.json.found, 1);
+    const one = r.json.rehearsals[0];
+    assert.equal(one.source.event_type, 'invoice.issued');
+    assert.deepEqual(one.steps.map((x) => [x.node_id, x.status]), [
+      ['trigger', 'completed'], ['wait', 'would_wait'], ['check', 'completed'], ['send', 'completed'],
+      ['wait_2', 'would_wait'], ['check_2', 'completed'], ['send_2', 'completed'],
+    ], JSON.stringify(one));
+    assert.equal(one.steps[1].would, 'would wait 3d');
+    assert.equal(one.steps[4].would, 'would wait 4d');
+    assert.equal(one.steps[2].branch, 'true', 'the invoice is unpaid');
+    assert.equal(one.would.length, 2);
+    assert.match(one.would[0], new RegExp(`^would send "Namaste Bala Kumar, .*${number.replace(/\//g, '\\/')}.*900\\.00.*" to Bala Kumar \\(\\${phone}\\)$`), one.would[0]);
+    assert.match(one.would[1], /still unpaid 7 days after it was issued.*" to the owner \(\+919800000001\)$/, one.would[1]);
+
+    const m = await rpc(owner.token, 'draft_workflow', { prompt: 'when I click, remind everyone who owes money' });
+    assert.equal(m.status, 200, m.info);
+    assert.deepEqual(m.json.nodes.map((x) => x.type), ['trigger', 'for_each', 'send_message']);
+    assert.equal(m.json.nodes[0].params.manual, true);
+    const before0 = await countAll('unified_messages');
+    const rm = await rpc(owner.token, 'rehearse_workflow', { id: m.json.id });
+    assert.equal(rm.status, 200, rm.info);
+    assert.equal(rm.json.trigger, 'manual');
+    assert.equal(rm.json.found, 1, 'never run: once with an empty input');
+    const mr = rm.json.rehearsals[0];
+    assert.equal(mr.steps[1].items, 1, JSON.stringify(mr));
+    assert.equal(mr.steps[2].scope, 'each#0');
+    assert.match(mr.would[0], /^would send "Namaste Bala Kumar, ₹900\.00 is due .*" to Bala Kumar/, mr.would[0]);
+    assert.equal(await countAll('unified_messages'), before0);
+  });
+
   test('a workflow with nothing to replay yet answers so', async () => {
     const d = await rpc(owner.token, 'draft_workflow', { prompt: 'tell me when an invoice is cancelled' });
     assert.equal(d.status, 200, d.info);
