@@ -230,14 +230,19 @@ L(w_remind, "remind", "reminder", "reminders", "reminding", "yaad", "dilao",
 L(w_dues, "overdue", "unpaid", "due", "dues", "pending", "baki", "baaki",
   "bakaya", "udhaar", "udhar", "outstanding", "owe", "owes", "debt", "debts",
   "debtors", "credit", "बकाया", "बाकी", "उधार");
-L(w_invoice, "invoice", "invoices", "bill", "bills", "challan", "बिल",
-  "इनवॉइस", "चालान");
+L(w_invoice, "invoice", "invoices", "bill", "bills", "challan", "order",
+  "orders", "बिल", "इनवॉइस", "चालान", "ऑर्डर");
 L(w_payment, "payment", "payments", "paisa", "paise", "pay", "paid", "bhugtan",
   "bhugtaan", "bhuktan", "upi", "भुगतान", "पेमेंट", "पैसे");
 L(w_thank, "thank", "thanks", "thankyou", "thanku", "dhanyavaad", "dhanyavad",
   "dhanyawad", "dhanyawaad", "shukriya", "shukria", "धन्यवाद", "शुक्रिया");
-L(w_sales, "sales", "sale", "bikri", "bikree", "bikri", "revenue", "kamai",
-  "turnover", "बिक्री", "सेल");
+L(w_sales, "sales", "sale", "bikri", "bikree", "revenue", "kamai",
+  "turnover", "hisaab", "hisab", "बिक्री", "सेल", "हिसाब");
+/* "not paid", "hasn't paid", "nahi diya": an unpaid invoice, said with a
+ * negation the single words of w_dues do not catch. */
+L(p_unpaid, "not paid", "not been paid", "isnt paid", "hasnt paid",
+  "havent paid", "hasnt been paid", "not yet paid", "nahi diya", "nahi kiya",
+  "nahi chukaya", "nahi aaya", "नहीं दिया", "नहीं चुकाया");
 L(w_gst, "gst", "जीएसटी");
 L(w_stock, "stock", "inventory", "maal", "saman", "samaan", "स्टॉक", "माल");
 L(w_low, "low", "kam", "khatam", "finish", "finished", "short", "shortage",
@@ -729,7 +734,7 @@ enum {
   M_REMIND, M_REMIND_OWNER, M_THANK_PAY, M_THANK_INV, M_WELCOME, M_FEEDBACK,
   M_PAY_OWNER, M_INV_OWNER, M_INV_CUSTOMER, M_CANCEL_OWNER, M_PAID_OWNER,
   M_LOW_STOCK, M_NEW_PRODUCT, M_MESSAGE_OWNER, M_DEBT_REMIND, M_NEW_CUSTOMER_OWNER,
-  M__N
+  M_DELIVERED_OWNER, M__N
 };
 
 /* [kind][lang]: English, Hinglish, Hindi. {days}: the wait of an
@@ -843,6 +848,13 @@ static const char *const texts[M__N][3] = {
          "bhugtan karein.",
          "नमस्ते {{ customer.full_name }} जी, {{ business.business_name }} में "
          "आपका ₹{{ customer.total_debt }} बाकी है। कृपया जल्दी भुगतान करें।"},
+    [M_DELIVERED_OWNER] =
+        {"Delivered: shipment {{ shipment.awb_number }} ({{ "
+         "shipment.courier_name }}) to {{ customer.full_name }}.",
+         "Delivery ho gayi: shipment {{ shipment.awb_number }} ({{ "
+         "shipment.courier_name }}) {{ customer.full_name }} ko.",
+         "डिलीवरी हो गई: शिपमेंट {{ shipment.awb_number }} ({{ "
+         "shipment.courier_name }}) {{ customer.full_name }} को।"},
     [M_NEW_CUSTOMER_OWNER] =
         {"New customer: {{ customer.full_name }} ({{ customer.phone_number }}).",
          "Naya grahak: {{ customer.full_name }} ({{ customer.phone_number }}).",
@@ -1209,15 +1221,19 @@ static topic_t read_topic(drafter *d, int *report) {
   }
   if (sales) return T_REPORT;
   if (gst) return (*report = 1), T_REPORT;
-  if (has_any(tk, w_feedback) || has_any(tk, w_delivery)) return T_FEEDBACK;
+  /* a delivery told to the owner is news, not a request for feedback */
+  if (has_any(tk, w_feedback) ||
+      (has_any(tk, w_delivery) && (!d->s.to_owner || d->s.to_customer)))
+    return T_FEEDBACK;
+  if (has_any(tk, w_delivery)) return T_NOTIFY;
   if (has_any(tk, w_welcome)) return T_WELCOME;
   if (has_any(tk, w_remind)) return T_REMIND;
   /* "send me the list of debtors every Monday": a report to the owner. */
   if (has_any(tk, w_dues) && (d->s.sched || d->s.has_time) && d->s.to_owner &&
       !d->s.to_customer)
     return (*report = 2), T_REPORT;
-  if (has_any(tk, w_dues) && !has_any(tk, w_thank) &&
-      (d->s.nwaits || d->s.sched))
+  if ((has_any(tk, w_dues) || has_phrase_in(tk, p_unpaid)) &&
+      !has_any(tk, w_thank) && (d->s.nwaits || d->s.sched))
     return T_REMIND;
   if (has_any(tk, w_thank)) return T_THANK;
   return T_NOTIFY;
@@ -1241,6 +1257,7 @@ static void draft(drafter *d) {
     gb_check(&d->g, "shipment.status == 'delivered'");
     if (s->nwaits) gb_wait(&d->g, s->waits[0].secs);
     send_customer(d, M_FEEDBACK);
+    if (s->to_owner) gb_send(&d->g, "owner", msg(d, M_DELIVERED_OWNER));
     d->name = s->nwaits ? arena_printf(d->a, "Ask for feedback %s after delivery",
                                        name_dur(d, s->waits[0].secs))
                         : "Ask for feedback after delivery";
@@ -1270,7 +1287,12 @@ static void draft(drafter *d) {
   }
   /* Something happened: tell someone. */
   int is_new = has_any(tk, w_new);
-  if (inv && has_any(tk, w_cancel)) {
+  if (has_any(tk, w_delivery)) {
+    gb_trigger_event(&d->g, "shipment.updated");
+    gb_check(&d->g, "shipment.status == 'delivered'");
+    gb_send(&d->g, "owner", text_or_quoted(d, M_DELIVERED_OWNER));
+    d->name = "Tell me when an order is delivered";
+  } else if (inv && has_any(tk, w_cancel)) {
     draft_event(d, "invoice.cancelled", "invoice.total_amount", -1,
                 M_CANCEL_OWNER, 1, "Tell me when an invoice is cancelled");
   } else if (inv && find_phrase(tk, "paid") >= 0) {
@@ -1279,7 +1301,8 @@ static void draft(drafter *d) {
   } else if (pay) {
     draft_event(d, "payment.received", "payment.amount_received", M_THANK_PAY,
                 M_PAY_OWNER, 1, "Tell me about payments");
-  } else if (inv && (has_any(tk, w_issue) || d->s.has_amount)) {
+  } else if (inv && (has_any(tk, w_issue) || d->s.has_amount ||
+                     d->s.to_customer)) {
     draft_event(d, "invoice.issued", "invoice.total_amount", M_INV_CUSTOMER,
                 M_INV_OWNER, !d->s.to_customer,
                 d->s.to_customer && !d->s.to_owner

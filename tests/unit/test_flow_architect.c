@@ -183,6 +183,42 @@ static const want prompts[] = {
     {"notify me whenever a customer sends a message", "en",
      "trigger(message.received) > send_message(owner)",
      "{{ message.content }}"},
+    /* said other ways */
+    {"Send a thank you message whenever a customer pays", "en",
+     "trigger(payment.received) > send_message(customer)",
+     "{{ payment.amount_received }}"},
+    {"if invoice is not paid in 15 days tell me", "en",
+     "trigger(invoice.issued) > wait(15d) > condition(" UNPAID
+     ") > send_message(owner)",
+     "15 days"},
+    {"agar bill 10 din tak nahi chukaya to mujhe batao", "hinglish",
+     "trigger(invoice.issued) > wait(10d) > condition(" UNPAID
+     ") > send_message(owner)",
+     "10 din"},
+    {"remind customers with dues above 10000 every monday at 11 am", "en",
+     "trigger(0 11 * * 1) > for_each(debtors) > condition(customer.total_debt "
+     "> 10000) > send_message(customer)",
+     "{{ customer.total_debt }}"},
+    {"when a shipment is delivered tell me", "en",
+     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "send_message(owner)",
+     "{{ shipment.awb_number }}|{{ customer.full_name }}"},
+    {"delivery ke baad mujhe aur customer dono ko batao", "hinglish",
+     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "send_message(customer) > send_message(owner)",
+     "pahunch gaya|Delivery ho gayi"},
+    {"notify me of every new order", "en",
+     "trigger(invoice.issued) > send_message(owner)",
+     "{{ invoice.invoice_number }}"},
+    {"har roz shaam 7 baje aaj ka hisaab bhejo", "hinglish",
+     "trigger(0 19 * * *) > send_message(owner)",
+     "{{ sales_summary('today') }}"},
+    {"send weekly sales report every sunday evening at 8", "en",
+     "trigger(0 20 * * 0) > send_message(owner)",
+     "{{ sales_summary('week') }}"},
+    {"when I click, remind everyone who owes money", "en",
+     "trigger(manual) > for_each(debtors) > send_message(customer)",
+     "{{ customer.total_debt }}"},
     /* ambiguous: a question, nothing drafted */
     {"remind them", "en", NULL, NULL},
     {"send a reminder", "en", NULL, NULL},
