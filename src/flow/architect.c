@@ -85,10 +85,10 @@ void flow_rpc_draft(db *d, api_req *req, const json *args, api_resp *resp) {
       reply_question(resp, dr.question, "llm", NULL);
       return;
     } else if (draft_check(a, &dr, &nodes, &edges, &be)) {
-      llm_error = arena_printf(
-          a, "the model's graph was refused: %s%s%s%s%s", be.message,
-          be.node[0] ? " (node " : "", be.node, be.param[0] ? ", " : "",
-          be.param[0] ? be.param : "");
+      llm_error =
+          arena_printf(a, "the model's graph was refused: %s%s%s%s%s",
+                       be.message, be.node[0] ? " (node " : "", be.node,
+                       be.param[0] ? ", " : "", be.param[0] ? be.param : "");
       if (be.node[0]) llm_error = arena_printf(a, "%s)", llm_error);
     } else {
       source = "llm";

@@ -25,21 +25,50 @@ static const struct {
   const char *event, *words[3];
 } event_words[] = {
     {"invoice.created", {"an invoice is created", "invoice bane", "बिल बने"}},
-    {"invoice.issued", {"an invoice is issued", "invoice jaari ho", "बिल जारी हो"}},
-    {"invoice.paid", {"an invoice is fully paid", "invoice poora chuke", "बिल पूरा चुके"}},
-    {"invoice.cancelled", {"an invoice is cancelled", "invoice radd ho", "बिल रद्द हो"}},
+    {"invoice.issued",
+     {"an invoice is issued", "invoice jaari ho", "बिल जारी हो"}},
+    {"invoice.paid",
+     {"an invoice is fully paid", "invoice poora chuke", "बिल पूरा चुके"}},
+    {"invoice.cancelled",
+     {"an invoice is cancelled", "invoice radd ho", "बिल रद्द हो"}},
     {"payment.received", {"a payment is received", "payment aaye", "भुगतान आए"}},
-    {"customer.created", {"a new customer is added", "naya customer jude", "नया ग्राहक जुड़े"}},
-    {"product.created", {"a new product is added", "naya product jude", "नया प्रोडक्ट जुड़े"}},
-    {"stock.low", {"a product's stock falls to its low-stock level", "kisi product ka stock kam ho", "किसी प्रोडक्ट का स्टॉक कम हो"}},
+    {"customer.created",
+     {"a new customer is added", "naya customer jude", "नया ग्राहक जुड़े"}},
+    {"product.created",
+     {"a new product is added", "naya product jude", "नया प्रोडक्ट जुड़े"}},
+    {"stock.low",
+     {"a product's stock falls to its low-stock level",
+      "kisi product ka stock kam ho", "किसी प्रोडक्ट का स्टॉक कम हो"}},
     {"message.received", {"a message comes in", "message aaye", "संदेश आए"}},
-    {"shipment.updated", {"a shipment's status changes", "shipment ka status badle", "शिपमेंट का स्टेटस बदले"}},
+    {"shipment.updated",
+     {"a shipment's status changes", "shipment ka status badle",
+      "शिपमेंट का स्टेटस बदले"}},
 };
 
 enum {
-  P_WHEN, P_WHEN_EVENT, P_WEBHOOK, P_MANUAL, P_DAILY, P_WEEKLY, P_MONTHLY,
-  P_SCHEDULE, P_TZ, P_THEN, P_IF, P_IFNOT, P_SEND, P_FOREACH, P_STOP, P_DRAFT,
-  P_NO_TRIGGER, P_CUSTOMER, P_OWNER, P_WAIT, P_WAIT_UNTIL, P_CALL, P_TEMPLATE,
+  P_WHEN,
+  P_WHEN_EVENT,
+  P_WEBHOOK,
+  P_MANUAL,
+  P_DAILY,
+  P_WEEKLY,
+  P_MONTHLY,
+  P_SCHEDULE,
+  P_TZ,
+  P_THEN,
+  P_IF,
+  P_IFNOT,
+  P_SEND,
+  P_FOREACH,
+  P_STOP,
+  P_DRAFT,
+  P_NO_TRIGGER,
+  P_CUSTOMER,
+  P_OWNER,
+  P_WAIT,
+  P_WAIT_UNTIL,
+  P_CALL,
+  P_TEMPLATE,
   P__N
 };
 /* %s holes in the order the code fills them. */
@@ -50,8 +79,7 @@ static const char *const phrase[P__N][3] = {
     [P_WEBHOOK] = {"When its webhook URL is called",
                    "Jab iska webhook URL bulaya jaye",
                    "जब इसका वेबहुक URL बुलाया जाए"},
-    [P_MANUAL] = {"When you run it", "Jab aap ise chalayein",
-                  "जब आप इसे चलाएँ"},
+    [P_MANUAL] = {"When you run it", "Jab aap ise chalayein", "जब आप इसे चलाएँ"},
     [P_DAILY] = {"Every day at %s", "Roz %s baje", "रोज़ %s बजे"},
     [P_WEEKLY] = {"Every %s at %s", "Har %s %s baje", "हर %s %s बजे"},
     [P_MONTHLY] = {"On day %s of every month at %s",
@@ -211,12 +239,15 @@ static int clause_words(walk *w, buf *b, const char *c, size_t n) {
     const char *clause, *words[3];
   } fixed[] = {
       {"invoice.balance_due > 0",
-       {"the invoice is still unpaid", "invoice abhi baaki ho", "बिल अभी बाकी हो"}},
+       {"the invoice is still unpaid", "invoice abhi baaki ho",
+        "बिल अभी बाकी हो"}},
       {"invoice.status != 'paid'",
-       {"the invoice is still unpaid", "invoice abhi baaki ho", "बिल अभी बाकी हो"}},
+       {"the invoice is still unpaid", "invoice abhi baaki ho",
+        "बिल अभी बाकी हो"}},
       {"invoice.status != 'cancelled'", {"", "", ""}},
       {"shipment.status == 'delivered'",
-       {"the shipment is delivered", "shipment pahunch gaya ho", "शिपमेंट पहुंच गया हो"}},
+       {"the shipment is delivered", "shipment pahunch gaya ho",
+        "शिपमेंट पहुंच गया हो"}},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strlen(fixed[i].clause) == n && !memcmp(c, fixed[i].clause, n)) {
@@ -226,17 +257,24 @@ static int clause_words(walk *w, buf *b, const char *c, size_t n) {
   static const struct {
     const char *field, *words[3];
   } fields[] = {
-      {"invoice.total_amount", {"the invoice total", "invoice ki raqam", "बिल की रकम"}},
-      {"invoice.balance_due", {"the amount due on the invoice", "invoice ka baaki", "बिल का बाकी"}},
+      {"invoice.total_amount",
+       {"the invoice total", "invoice ki raqam", "बिल की रकम"}},
+      {"invoice.balance_due",
+       {"the amount due on the invoice", "invoice ka baaki", "बिल का बाकी"}},
       {"payment.amount_received", {"the payment", "payment", "भुगतान"}},
-      {"customer.total_debt", {"the customer's dues", "customer ka udhaar", "ग्राहक का उधार"}},
+      {"customer.total_debt",
+       {"the customer's dues", "customer ka udhaar", "ग्राहक का उधार"}},
   };
   static const struct {
     const char *op, *words[3];
-  } ops[] = {{" >= ", {"%s is at least ₹%s", "%s kam se kam ₹%s ho", "%s कम से कम ₹%s हो"}},
-             {" <= ", {"%s is at most ₹%s", "%s zyada se zyada ₹%s ho", "%s ज़्यादा से ज़्यादा ₹%s हो"}},
-             {" > ", {"%s is above ₹%s", "%s ₹%s se zyada ho", "%s ₹%s से ज़्यादा हो"}},
-             {" < ", {"%s is below ₹%s", "%s ₹%s se kam ho", "%s ₹%s से कम हो"}}};
+  } ops[] = {
+      {" >= ",
+       {"%s is at least ₹%s", "%s kam se kam ₹%s ho", "%s कम से कम ₹%s हो"}},
+      {" <= ",
+       {"%s is at most ₹%s", "%s zyada se zyada ₹%s ho",
+        "%s ज़्यादा से ज़्यादा ₹%s हो"}},
+      {" > ", {"%s is above ₹%s", "%s ₹%s se zyada ho", "%s ₹%s से ज़्यादा हो"}},
+      {" < ", {"%s is below ₹%s", "%s ₹%s se kam ho", "%s ₹%s से कम हो"}}};
   for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
     size_t fl = strlen(fields[f].field);
     if (n <= fl || memcmp(c, fields[f].field, fl)) continue;
@@ -266,7 +304,8 @@ static void condition_words(walk *w, const char *expr) {
     buf one;
     buf_init(&one, 0);
     if (!clause_words(w, &one, s, n)) buf_printf(&one, "%.*s", (int)n, s);
-    if (one.len) buf_printf(w->b, "%s%s", k++ ? and_word[w->lang] : "", buf_cstr(&one));
+    if (one.len)
+      buf_printf(w->b, "%s%s", k++ ? and_word[w->lang] : "", buf_cstr(&one));
     buf_free(&one);
     s += n;
     if (e) s += 5;
@@ -285,10 +324,15 @@ static const char *over_words(walk *w, const char *over) {
   static const struct {
     const char *over, *words[3];
   } t[] = {
-      {"debtors", {"each customer who owes you money", "har udhaar wale customer", "हर उधार वाले ग्राहक"}},
+      {"debtors",
+       {"each customer who owes you money", "har udhaar wale customer",
+        "हर उधार वाले ग्राहक"}},
       {"customers", {"each customer", "har customer", "हर ग्राहक"}},
-      {"overdue_invoices", {"each overdue invoice", "har overdue invoice", "हर बकाया बिल"}},
-      {"low_stock_products", {"each product running low", "har kam stock wale product", "हर कम स्टॉक वाले प्रोडक्ट"}},
+      {"overdue_invoices",
+       {"each overdue invoice", "har overdue invoice", "हर बकाया बिल"}},
+      {"low_stock_products",
+       {"each product running low", "har kam stock wale product",
+        "हर कम स्टॉक वाले प्रोडक्ट"}},
   };
   for (size_t i = 0; over && i < sizeof t / sizeof t[0]; i++)
     if (!strcmp(over, t[i].over)) return t[i].words[w->lang];
@@ -298,13 +342,21 @@ static const char *over_words(walk *w, const char *over) {
 static void wait_words(walk *w, const json *node) {
   const char *f = str_param(node, "for"), *u = str_param(node, "until");
   if (f) {
-    static const char *const units[3][5][2] = {
-        {{"second", "seconds"}, {"minute", "minutes"}, {"hour", "hours"},
-         {"day", "days"}, {"week", "weeks"}},
-        {{"second", "second"}, {"minute", "minute"}, {"ghanta", "ghante"},
-         {"din", "din"}, {"hafta", "hafte"}},
-        {{"सेकंड", "सेकंड"}, {"मिनट", "मिनट"}, {"घंटा", "घंटे"}, {"दिन", "दिन"},
-         {"हफ्ता", "हफ्ते"}}};
+    static const char *const units[3][5][2] = {{{"second", "seconds"},
+                                                {"minute", "minutes"},
+                                                {"hour", "hours"},
+                                                {"day", "days"},
+                                                {"week", "weeks"}},
+                                               {{"second", "second"},
+                                                {"minute", "minute"},
+                                                {"ghanta", "ghante"},
+                                                {"din", "din"},
+                                                {"hafta", "hafte"}},
+                                               {{"सेकंड", "सेकंड"},
+                                                {"मिनट", "मिनट"},
+                                                {"घंटा", "घंटे"},
+                                                {"दिन", "दिन"},
+                                                {"हफ्ता", "हफ्ते"}}};
     size_t l = strlen(f);
     const char *kinds = "smhdw";
     const char *k = l >= 2 ? strchr(kinds, f[l - 1]) : NULL;
@@ -346,13 +398,15 @@ static void step_words(walk *w, int i) {
     const json *tname = json_get(tpl, "name");
     say(w, P_SEND, recipient_words(w, str_param(node, "to")), NULL);
     if (text) buf_printf(w->b, ": \"%s\"", text);
-    if (tname && tname->type == JSON_STRING) say(w, P_TEMPLATE, tname->str, NULL);
+    if (tname && tname->type == JSON_STRING)
+      say(w, P_TEMPLATE, tname->str, NULL);
   } else if (!strcmp(type, "for_each")) {
     say(w, P_FOREACH, over_words(w, str_param(node, "over")), NULL);
   } else if (!strcmp(type, "stop")) {
     say(w, P_STOP, NULL, NULL);
   } else if (!strcmp(type, "http_request")) {
-    say(w, P_CALL, str_param(node, "url") ? str_param(node, "url") : "URL", NULL);
+    say(w, P_CALL, str_param(node, "url") ? str_param(node, "url") : "URL",
+        NULL);
   } else {
     buf_puts(w->b, type);
     const json *p = json_get(node, "params");
@@ -417,8 +471,8 @@ const char *arch_explain(arena *a, const json *nodes, const json *edges,
   w.b = &b;
   w.lang = lang_index(lang);
   int trig = -1;
-  for (size_t i = 0; nodes && nodes->type == JSON_ARRAY && i < nodes->n &&
-                     i < BP_MAX_NODES;
+  for (size_t i = 0;
+       nodes && nodes->type == JSON_ARRAY && i < nodes->n && i < BP_MAX_NODES;
        i++) {
     const json *t = json_get(nodes->items[i], "type");
     if (t && t->type == JSON_STRING && !strcmp(t->str, "trigger")) {

@@ -124,14 +124,14 @@ void arch_llm_request(buf *b, const char *model, const char *prompt) {
 static const struct {
   const char *from, *to;
 } type_alias[] = {
-    {"delay", "wait"},          {"sleep", "wait"},
-    {"if", "condition"},        {"branch", "condition"},
-    {"filter", "condition"},    {"send", "send_message"},
+    {"delay", "wait"},           {"sleep", "wait"},
+    {"if", "condition"},         {"branch", "condition"},
+    {"filter", "condition"},     {"send", "send_message"},
     {"message", "send_message"}, {"whatsapp", "send_message"},
-    {"notify", "send_message"}, {"send_whatsapp", "send_message"},
-    {"loop", "for_each"},       {"foreach", "for_each"},
-    {"start", "trigger"},       {"event", "trigger"},
-    {"schedule", "trigger"},    {"cron", "trigger"},
+    {"notify", "send_message"},  {"send_whatsapp", "send_message"},
+    {"loop", "for_each"},        {"foreach", "for_each"},
+    {"start", "trigger"},        {"event", "trigger"},
+    {"schedule", "trigger"},     {"cron", "trigger"},
 };
 
 static const struct {
@@ -215,7 +215,9 @@ int arch_repair(arena *a, const json *nodes, const json *edges,
     const json *id = get_str(n, "id"), *ty = get_str(n, "type");
     if (!ty) goto out;
     ids[i] = id ? id->str : arena_printf(a, "n%zu", i + 1);
-    if (!id) buf_printf(&nt, "%snode %zu given id %s", nt.len ? "; " : "", i + 1, ids[i]);
+    if (!id)
+      buf_printf(&nt, "%snode %zu given id %s", nt.len ? "; " : "", i + 1,
+                 ids[i]);
     const char *type = ty->str;
     if (!flow_node_find(type)) {
       for (size_t k = 0; k < sizeof type_alias / sizeof type_alias[0]; k++)
@@ -245,16 +247,17 @@ int arch_repair(arena *a, const json *nodes, const json *edges,
           if (!strcmp(params->keys[k], "event"))
             json_obj_str(&p, "event", m);
           else
-            json_obj_raw(&p, params->keys[k], json_to_text(a, params->items[k]));
+            json_obj_raw(&p, params->keys[k],
+                         json_to_text(a, params->items[k]));
         }
         json_obj_close(&p);
         json_obj_close(&o);
         continue;
       }
     }
-    json_obj_raw(&o, "params",
-                 params && params->type == JSON_OBJECT ? json_to_text(a, params)
-                                                       : "{}");
+    json_obj_raw(
+        &o, "params",
+        params && params->type == JSON_OBJECT ? json_to_text(a, params) : "{}");
     json_obj_close(&o);
   }
   if (json_obj_close(&na)) goto out;
@@ -289,9 +292,12 @@ int arch_repair(arena *a, const json *nodes, const json *edges,
       json_obj_nest(&ea, NULL, &o);
       json_obj_str(&o, "from", f->str);
       json_obj_str(&o, "to", t->str);
-      if (w && w->type == JSON_STRING) json_obj_str(&o, "when", w->str);
-      else if (w && w->type == JSON_TRUE) json_obj_str(&o, "when", "true");
-      else if (w && w->type == JSON_FALSE) json_obj_str(&o, "when", "false");
+      if (w && w->type == JSON_STRING)
+        json_obj_str(&o, "when", w->str);
+      else if (w && w->type == JSON_TRUE)
+        json_obj_str(&o, "when", "true");
+      else if (w && w->type == JSON_FALSE)
+        json_obj_str(&o, "when", "false");
       json_obj_close(&o);
     }
     if (renamed)
@@ -337,7 +343,9 @@ int arch_llm_parse(arena *a, const char *body, size_t len, arch_draft *out,
     return -1;
   }
   const json *ch = json_get(j, "choices");
-  const json *msg = ch && ch->type == JSON_ARRAY && ch->n ? json_get(ch->items[0], "message") : NULL;
+  const json *msg = ch && ch->type == JSON_ARRAY && ch->n
+                        ? json_get(ch->items[0], "message")
+                        : NULL;
   const json *calls = json_get(msg, "tool_calls");
   const char *name = "draft_workflow";
   const json *args = NULL;

@@ -47,7 +47,9 @@ static int utf8_len(unsigned char c) {
   return 4;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 /* "1,00,000" and "50,000": a comma followed by 2 or 3 digits and then no
  * digit separates groups inside the number. */
@@ -98,7 +100,8 @@ static void tokenize(const char *f, size_t n, toks *tk) {
     } else if (c >= 'a' && c <= 'z') {
       kind = TK_WORD;
       tk->latin_letters++;
-    } else if ((c == '\'' || (k == 3 && c == 0xE2 && b1 == 0x80 && b2 == 0x99)) &&
+    } else if ((c == '\'' ||
+                (k == 3 && c == 0xE2 && b1 == 0x80 && b2 == 0x99)) &&
                cls == TK_WORD) {
       kind = -2; /* "today's" reads as "todays" */
     } else if (c == '.' && cls == TK_NUM && i + 1 < n && is_digit(f[i + 1]) &&
@@ -109,9 +112,9 @@ static void tokenize(const char *f, size_t n, toks *tk) {
     } else if (c == ',' && cls == TK_NUM && group_comma(f, i, n)) {
       i++;
       continue;
-    } else if (c == ':' && cls == TK_NUM && len >= 1 && len <= 2 &&
-               i + 2 < n && f[i + 1] >= '0' && f[i + 1] <= '5' &&
-               is_digit(f[i + 2]) && !(i + 3 < n && is_digit(f[i + 3]))) {
+    } else if (c == ':' && cls == TK_NUM && len >= 1 && len <= 2 && i + 2 < n &&
+               f[i + 1] >= '0' && f[i + 1] <= '5' && is_digit(f[i + 2]) &&
+               !(i + 3 < n && is_digit(f[i + 3]))) {
       tok *t = &tk->t[tk->n];
       int h = 0;
       for (size_t d = 0; d < len; d++)
@@ -134,7 +137,8 @@ static void tokenize(const char *f, size_t n, toks *tk) {
         kind = -1; /* danda */
       else
         kind = TK_WORD, tk->deva_letters++;
-    } else if (k == 3 && c == 0xE2 && b1 == 0x80 && (b2 == 0x8C || b2 == 0x8D)) {
+    } else if (k == 3 && c == 0xE2 && b1 == 0x80 &&
+               (b2 == 0x8C || b2 == 0x8D)) {
       kind = -2; /* joiners inside a word */
     } else if (c >= 0xC3 && c != 0xE2 && c != 0xF0) {
       kind = TK_WORD; /* letters of other scripts */
@@ -211,20 +215,22 @@ static int is_int(const toks *tk, int i, int lo, int hi) {
   int64_t m = tk->t[i].milli;
   return m >= 0 && m % 1000 == 0 && m / 1000 >= lo && m / 1000 <= hi;
 }
-static int ival(const toks *tk, int i) { return (int)(tk->t[i].milli / 1000); }
+static int ival(const toks *tk, int i) {
+  return (int)(tk->t[i].milli / 1000);
+}
 
 /* ---- vocabulary ------------------------------------------------------ */
 
 #define L(name, ...) static const char *const name[] = {__VA_ARGS__, NULL}
 
 L(w_owner, "me", "mujhe", "mujhko", "muje", "mujhe", "owner", "myself",
-  "hamein", "humein", "hume", "hamko", "humko", "mere", "malik", "maalik",
-  "मुझे", "मुझको", "मालिक", "हमें");
+  "hamein", "humein", "hume", "hamko", "humko", "mere", "malik", "maalik", "मुझे",
+  "मुझको", "मालिक", "हमें");
 L(w_customer, "customer", "customers", "customer's", "grahak", "graahak",
   "grahakon", "client", "clients", "buyer", "buyers", "party", "customerko",
   "ग्राहक", "ग्राहकों", "ग्राहको");
-L(w_them, "them", "him", "her", "unko", "usko", "unhe", "unhein", "use",
-  "उन्हें", "उसे", "उनको", "उसको");
+L(w_them, "them", "him", "her", "unko", "usko", "unhe", "unhein", "use", "उन्हें",
+  "उसे", "उनको", "उसको");
 L(w_remind, "remind", "reminder", "reminders", "reminding", "yaad", "dilao",
   "dilana", "dilaye", "dilaiye", "याद", "रिमाइंडर");
 L(w_dues, "overdue", "unpaid", "due", "dues", "pending", "baki", "baaki",
@@ -236,8 +242,8 @@ L(w_payment, "payment", "payments", "paisa", "paise", "pay", "paid", "bhugtan",
   "bhugtaan", "bhuktan", "upi", "भुगतान", "पेमेंट", "पैसे");
 L(w_thank, "thank", "thanks", "thankyou", "thanku", "dhanyavaad", "dhanyavad",
   "dhanyawad", "dhanyawaad", "shukriya", "shukria", "धन्यवाद", "शुक्रिया");
-L(w_sales, "sales", "sale", "bikri", "bikree", "revenue", "kamai",
-  "turnover", "hisaab", "hisab", "बिक्री", "सेल", "हिसाब");
+L(w_sales, "sales", "sale", "bikri", "bikree", "revenue", "kamai", "turnover",
+  "hisaab", "hisab", "बिक्री", "सेल", "हिसाब");
 /* "not paid", "hasn't paid", "nahi diya": an unpaid invoice, said with a
  * negation the single words of w_dues do not catch. */
 L(p_unpaid, "not paid", "not been paid", "isnt paid", "hasnt paid",
@@ -260,8 +266,8 @@ L(w_product, "product", "products", "item", "items", "प्रोडक्ट")
 L(w_message, "message", "messages", "msg", "texts", "writes", "likhe");
 L(w_issue, "issue", "issued", "created", "create", "raise", "raised", "new",
   "generated", "banao", "bane", "banta", "banaya", "naya", "made", "sent");
-L(w_everyone, "everyone", "all", "sab", "sabko", "sabhi", "har", "each",
-  "सब", "सबको", "सभी");
+L(w_everyone, "everyone", "all", "sab", "sabko", "sabhi", "har", "each", "सब",
+  "सबको", "सभी");
 L(w_manual, "manually", "manual", "click", "demand");
 
 L(w_daily, "daily", "everyday", "roz", "rozana", "roj", "nightly", "रोज",
@@ -285,13 +291,12 @@ L(w_after, "after", "later", "baad", "bad", "बाद", "aur", "then", "phir");
 L(w_more, "more", "another", "further", "extra", "zyada");
 
 L(w_gt, "above", "over", "more", "greater", "exceeds", "exceeding", "exceed",
-  "beyond", "bigger", "larger", "higher", "zyada", "jyada", "zyaada",
-  "jyaada", "adhik", "upar", "ooper", "ज्यादा", "अधिक", "ऊपर");
+  "beyond", "bigger", "larger", "higher", "zyada", "jyada", "zyaada", "jyaada",
+  "adhik", "upar", "ooper", "ज्यादा", "अधिक", "ऊपर");
 L(w_ge, "least", "minimum");
-L(w_lt, "below", "under", "less", "smaller", "lower", "kam", "neeche",
-  "niche", "कम", "नीचे");
-L(w_rupee, "rs", "rupees", "rupee", "rupaye", "rupay", "inr", "रुपये",
-  "रुपए");
+L(w_lt, "below", "under", "less", "smaller", "lower", "kam", "neeche", "niche",
+  "कम", "नीचे");
+L(w_rupee, "rs", "rupees", "rupee", "rupaye", "rupay", "inr", "रुपये", "रुपए");
 
 L(w_today, "today", "todays", "aaj", "aj", "आज");
 L(w_yesterday, "yesterday", "yesterdays", "kal", "कल");
@@ -301,11 +306,11 @@ L(w_month, "month", "months", "monthly", "mahine", "mahina", "महीने");
 /* Hindi words a Latin-letter prompt is written with. */
 L(w_hinglish, "hai", "ho", "ko", "ki", "ka", "ke", "se", "mujhe", "bhejo",
   "bhej", "bhejna", "bhejdo", "bhejiye", "bhejein", "jab", "bhi", "aaye",
-  "aaya", "aayi", "roz", "raat", "subah", "shaam", "baje", "din", "baad",
-  "aaj", "bikri", "dhanyavaad", "dhanyavad", "shukriya", "grahak", "karo",
-  "batao", "bata", "dena", "yaad", "dilao", "naya", "nayi", "par", "pe",
-  "agar", "wala", "mahine", "hafte", "tarikh", "zyada", "jyada", "maal",
-  "khatam", "unko", "usko", "sabko", "har", "kar", "lakh", "kripya");
+  "aaya", "aayi", "roz", "raat", "subah", "shaam", "baje", "din", "baad", "aaj",
+  "bikri", "dhanyavaad", "dhanyavad", "shukriya", "grahak", "karo", "batao",
+  "bata", "dena", "yaad", "dilao", "naya", "nayi", "par", "pe", "agar", "wala",
+  "mahine", "hafte", "tarikh", "zyada", "jyada", "maal", "khatam", "unko",
+  "usko", "sabko", "har", "kar", "lakh", "kripya");
 
 typedef enum { LANG_EN, LANG_HINGLISH, LANG_HI } lang_t;
 
@@ -321,18 +326,18 @@ static lang_t detect_lang(const toks *tk) {
 #define MAX_WAITS 4
 
 typedef struct wait_slot {
-  int at;       /* token index, for order */
+  int at; /* token index, for order */
   int64_t secs;
-  char unit;    /* 'm' 'h' 'd' 'w' */
+  char unit; /* 'm' 'h' 'd' 'w' */
   int count;
-  int more;     /* "3 more days", "aur 2 din": after the wait before it */
+  int more; /* "3 more days", "aur 2 din": after the wait before it */
 } wait_slot;
 
 typedef struct slots {
   lang_t lang;
   int has_time, hh, mm;
   int time_defaulted;
-  int sched; /* 0 none, 1 daily, 2 weekly, 3 monthly */
+  int sched;    /* 0 none, 1 daily, 2 weekly, 3 monthly */
   unsigned dow; /* bit 0 Sunday .. 6 Saturday */
   int dom;
   wait_slot waits[MAX_WAITS];
@@ -369,14 +374,14 @@ static int number_word(const toks *tk, int i) {
   static const struct {
     const char *w;
     int v;
-  } nw[] = {{"a", 1},      {"an", 1},     {"one", 1},   {"ek", 1},
-            {"two", 2},    {"do", 2},     {"three", 3}, {"teen", 3},
-            {"four", 4},   {"char", 4},   {"chaar", 4}, {"five", 5},
-            {"paanch", 5}, {"panch", 5},  {"six", 6},   {"chhe", 6},
-            {"seven", 7},  {"saat", 7},   {"eight", 8}, {"aath", 8},
-            {"nine", 9},   {"nau", 9},    {"ten", 10},  {"das", 10},
-            {"एक", 1},     {"दो", 2},     {"तीन", 3},   {"चार", 4},
-            {"पांच", 5},   {"सात", 7},    {"दस", 10}};
+  } nw[] = {{"a", 1},      {"an", 1},    {"one", 1},   {"ek", 1},
+            {"two", 2},    {"do", 2},    {"three", 3}, {"teen", 3},
+            {"four", 4},   {"char", 4},  {"chaar", 4}, {"five", 5},
+            {"paanch", 5}, {"panch", 5}, {"six", 6},   {"chhe", 6},
+            {"seven", 7},  {"saat", 7},  {"eight", 8}, {"aath", 8},
+            {"nine", 9},   {"nau", 9},   {"ten", 10},  {"das", 10},
+            {"एक", 1},     {"दो", 2},    {"तीन", 3},   {"चार", 4},
+            {"पांच", 5},    {"सात", 7},   {"दस", 10}};
   for (size_t k = 0; k < sizeof nw / sizeof nw[0]; k++)
     if (word_is(tk, i, nw[k].w)) return nw[k].v;
   return 0;
@@ -545,9 +550,12 @@ static void read_amount(toks *tk, slots *s) {
     /* English puts the comparison before the number ("more than rs 5000"),
      * Hindi after it ("5000 se zyada"). */
     for (int b = i - 1; b >= 0 && b >= i - 4 && !cmp; b--) {
-      if (word_in(tk, b, w_ge)) cmp = ">=";
-      else if (word_in(tk, b, w_gt)) cmp = ">";
-      else if (word_in(tk, b, w_lt)) cmp = "<";
+      if (word_in(tk, b, w_ge))
+        cmp = ">=";
+      else if (word_in(tk, b, w_gt))
+        cmp = ">";
+      else if (word_in(tk, b, w_lt))
+        cmp = "<";
       else if (!(word_in(tk, b, w_rupee) || word_is(tk, b, "than") ||
                  word_is(tk, b, "of") || word_is(tk, b, "is") ||
                  word_is(tk, b, "at") || word_is(tk, b, "the") ||
@@ -555,11 +563,13 @@ static void read_amount(toks *tk, slots *s) {
         break;
     }
     for (int f = j; f < tk->n && f <= j + 2 && !cmp; f++) {
-      if (word_is(tk, f, "or") && (word_is(tk, f + 1, "more") ||
-                                   word_is(tk, f + 1, "above")))
+      if (word_is(tk, f, "or") &&
+          (word_is(tk, f + 1, "more") || word_is(tk, f + 1, "above")))
         cmp = ">=";
-      else if (word_in(tk, f, w_gt)) cmp = ">";
-      else if (word_in(tk, f, w_lt)) cmp = "<";
+      else if (word_in(tk, f, w_gt))
+        cmp = ">";
+      else if (word_in(tk, f, w_lt))
+        cmp = "<";
       else if (!(word_is(tk, f, "se") || word_is(tk, f, "से")))
         break;
     }
@@ -698,7 +708,8 @@ static void gb_trigger_flag(gb *g, const char *flag) {
   gb_add(g, "trigger", "trigger", arena_printf(g->a, "{\"%s\":true}", flag));
 }
 static const char *dur_text(arena *a, int64_t secs) {
-  if (secs % (7 * 86400) == 0) return arena_printf(a, "%" PRId64 "w", secs / (7 * 86400));
+  if (secs % (7 * 86400) == 0)
+    return arena_printf(a, "%" PRId64 "w", secs / (7 * 86400));
   if (secs % 86400 == 0) return arena_printf(a, "%" PRId64 "d", secs / 86400);
   if (secs % 3600 == 0) return arena_printf(a, "%" PRId64 "h", secs / 3600);
   return arena_printf(a, "%" PRId64 "m", secs / 60);
@@ -731,10 +742,24 @@ static const char *rupees(arena *a, int64_t paise) {
 /* ---- texts ----------------------------------------------------------- */
 
 enum {
-  M_REMIND, M_REMIND_OWNER, M_THANK_PAY, M_THANK_INV, M_WELCOME, M_FEEDBACK,
-  M_PAY_OWNER, M_INV_OWNER, M_INV_CUSTOMER, M_CANCEL_OWNER, M_PAID_OWNER,
-  M_LOW_STOCK, M_NEW_PRODUCT, M_MESSAGE_OWNER, M_DEBT_REMIND, M_NEW_CUSTOMER_OWNER,
-  M_DELIVERED_OWNER, M__N
+  M_REMIND,
+  M_REMIND_OWNER,
+  M_THANK_PAY,
+  M_THANK_INV,
+  M_WELCOME,
+  M_FEEDBACK,
+  M_PAY_OWNER,
+  M_INV_OWNER,
+  M_INV_CUSTOMER,
+  M_CANCEL_OWNER,
+  M_PAID_OWNER,
+  M_LOW_STOCK,
+  M_NEW_PRODUCT,
+  M_MESSAGE_OWNER,
+  M_DEBT_REMIND,
+  M_NEW_CUSTOMER_OWNER,
+  M_DELIVERED_OWNER,
+  M__N
 };
 
 /* [kind][lang]: English, Hinglish, Hindi. {days}: the wait of an
@@ -753,10 +778,13 @@ static const char *const texts[M__N][3] = {
          "invoice.balance_due }} अभी बाकी है। कृपया जल्दी भुगतान करें।"},
     [M_REMIND_OWNER] =
         {"Invoice {{ invoice.invoice_number }} of {{ customer.full_name }} is "
-         "still unpaid {days} after it was issued: ₹{{ invoice.balance_due }} due.",
-         "{{ customer.full_name }} ka invoice {{ invoice.invoice_number }} {days} "
+         "still unpaid {days} after it was issued: ₹{{ invoice.balance_due }} "
+         "due.",
+         "{{ customer.full_name }} ka invoice {{ invoice.invoice_number }} "
+         "{days} "
          "baad bhi baaki hai: ₹{{ invoice.balance_due }}.",
-         "{{ customer.full_name }} का बिल {{ invoice.invoice_number }} {days} बाद "
+         "{{ customer.full_name }} का बिल {{ invoice.invoice_number }} {days} "
+         "बाद "
          "भी बाकी है: ₹{{ invoice.balance_due }}।"},
     [M_THANK_PAY] =
         {"Thank you {{ customer.full_name }}! We have received your payment "
@@ -856,7 +884,8 @@ static const char *const texts[M__N][3] = {
          "डिलीवरी हो गई: शिपमेंट {{ shipment.awb_number }} ({{ "
          "shipment.courier_name }}) {{ customer.full_name }} को।"},
     [M_NEW_CUSTOMER_OWNER] =
-        {"New customer: {{ customer.full_name }} ({{ customer.phone_number }}).",
+        {"New customer: {{ customer.full_name }} ({{ customer.phone_number "
+         "}}).",
          "Naya grahak: {{ customer.full_name }} ({{ customer.phone_number }}).",
          "नया ग्राहक: {{ customer.full_name }} ({{ customer.phone_number }})।"},
 };
@@ -869,21 +898,27 @@ static const struct {
   const char *name;
   const char *params[4];
 } templates[] = {
-    {M_REMIND, "payment_reminder",
+    {M_REMIND,
+     "payment_reminder",
      {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
       "{{ invoice.total_amount }}", "{{ invoice.balance_due }}"}},
-    {M_THANK_PAY, "payment_thanks",
+    {M_THANK_PAY,
+     "payment_thanks",
      {"{{ customer.full_name }}", "{{ payment.amount_received }}"}},
-    {M_THANK_INV, "invoice_paid_thanks",
+    {M_THANK_INV,
+     "invoice_paid_thanks",
      {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
       "{{ invoice.total_amount }}"}},
-    {M_WELCOME, "welcome_customer",
+    {M_WELCOME,
+     "welcome_customer",
      {"{{ customer.full_name }}", "{{ business.business_name }}"}},
     {M_FEEDBACK, "delivery_feedback", {"{{ customer.full_name }}"}},
-    {M_INV_CUSTOMER, "invoice_ready",
+    {M_INV_CUSTOMER,
+     "invoice_ready",
      {"{{ customer.full_name }}", "{{ invoice.invoice_number }}",
       "{{ invoice.total_amount }}"}},
-    {M_DEBT_REMIND, "dues_reminder",
+    {M_DEBT_REMIND,
+     "dues_reminder",
      {"{{ customer.full_name }}", "{{ customer.total_debt }}",
       "{{ business.business_name }}"}},
 };
@@ -916,7 +951,8 @@ static void gb_send_customer(gb *g, const char *text, int kind,
   json_obj_close(&ps);
   json_obj_close(&tp);
   json_obj_close(&o);
-  gb_add(g, gb_id(g, ID_SEND), "send_message", arena_strdup(g->a, buf_cstr(&b)));
+  gb_add(g, gb_id(g, ID_SEND), "send_message",
+         arena_strdup(g->a, buf_cstr(&b)));
   buf_free(&b);
 }
 
@@ -934,14 +970,15 @@ static const char *const period_arg[4] = {"today", "yesterday", "week",
 
 enum { Q_WHAT, Q_REMIND_WHO, Q_REMIND_WHEN, Q_REPORT_WHEN, Q__N };
 static const char *const questions[Q__N][3] = {
-    [Q_WHAT] = {"What should start this workflow, and what should it do? For "
-                "example: \"when a payment comes, thank the customer\" or "
-                "\"send me today's sales every day at 9 pm\".",
-                "Yeh workflow kab chale aur kya kare? Jaise: \"jab bhi payment "
-                "aaye customer ko dhanyavaad bhejo\" ya \"roz raat 9 baje mujhe "
-                "aaj ki bikri bhejo\".",
-                "यह वर्कफ़्लो कब चले और क्या करे? जैसे: \"जब भी भुगतान आए ग्राहक "
-                "को धन्यवाद भेजो\" या \"रोज़ रात 9 बजे मुझे आज की बिक्री भेजो\"।"},
+    [Q_WHAT] =
+        {"What should start this workflow, and what should it do? For "
+         "example: \"when a payment comes, thank the customer\" or "
+         "\"send me today's sales every day at 9 pm\".",
+         "Yeh workflow kab chale aur kya kare? Jaise: \"jab bhi payment "
+         "aaye customer ko dhanyavaad bhejo\" ya \"roz raat 9 baje mujhe "
+         "aaj ki bikri bhejo\".",
+         "यह वर्कफ़्लो कब चले और क्या करे? जैसे: \"जब भी भुगतान आए ग्राहक "
+         "को धन्यवाद भेजो\" या \"रोज़ रात 9 बजे मुझे आज की बिक्री भेजो\"।"},
     [Q_REMIND_WHO] =
         {"Remind whom, about what, and when? For example: \"when an invoice "
          "is 3 days overdue, remind the customer; after 7, tell me\".",
@@ -965,7 +1002,13 @@ static const char *const questions[Q__N][3] = {
 /* ---- drafting -------------------------------------------------------- */
 
 typedef enum {
-  T_NONE, T_LOW_STOCK, T_REPORT, T_FEEDBACK, T_WELCOME, T_REMIND, T_THANK,
+  T_NONE,
+  T_LOW_STOCK,
+  T_REPORT,
+  T_FEEDBACK,
+  T_WELCOME,
+  T_REMIND,
+  T_THANK,
   T_NOTIFY
 } topic_t;
 
@@ -1015,7 +1058,7 @@ static const char *ask(drafter *d, int q) {
 }
 
 static const char *when_words(drafter *d) {
-  static const char *const dn[7] = {"Sunday",   "Monday", "Tuesday",
+  static const char *const dn[7] = {"Sunday",    "Monday",   "Tuesday",
                                     "Wednesday", "Thursday", "Friday",
                                     "Saturday"};
   int h12 = d->s.hh % 12 ? d->s.hh % 12 : 12;
@@ -1028,8 +1071,7 @@ static const char *when_words(drafter *d) {
     buf_init(&b, 0);
     int k = 0;
     for (int i = 0; i < 7; i++)
-      if (d->s.dow & (1u << i))
-        buf_printf(&b, "%s%s", k++ ? ", " : "", dn[i]);
+      if (d->s.dow & (1u << i)) buf_printf(&b, "%s%s", k++ ? ", " : "", dn[i]);
     const char *r = arena_printf(d->a, "every %s at %d:%02d %s", buf_cstr(&b),
                                  h12, d->s.mm, ap);
     buf_free(&b);
@@ -1039,8 +1081,9 @@ static const char *when_words(drafter *d) {
 }
 
 static const char *wait_words(drafter *d, int64_t secs) {
-  const char *u = secs % 86400 == 0 ? "day" : secs % 3600 == 0 ? "hour"
-                                                               : "minute";
+  const char *u = secs % 86400 == 0  ? "day"
+                  : secs % 3600 == 0 ? "hour"
+                                     : "minute";
   int64_t n = secs / (secs % 86400 == 0 ? 86400 : secs % 3600 == 0 ? 3600 : 60);
   if (d->lang == LANG_HINGLISH) {
     const char *hu = u[0] == 'd' ? "din" : u[0] == 'h' ? "ghante" : "minute";
@@ -1069,18 +1112,19 @@ static const char *with_days(drafter *d, const char *tmpl, const char *days) {
   return arena_printf(d->a, "%.*s%s%s", (int)(m - tmpl), tmpl, days, m + 6);
 }
 
-static const char *unpaid = "invoice.balance_due > 0 and invoice.status != 'cancelled'";
+static const char *unpaid =
+    "invoice.balance_due > 0 and invoice.status != 'cancelled'";
 
 /* The reminder on unpaid invoices: after the first wait the customer (or
  * the owner, when only the owner is named), after a later one the owner. */
 static void draft_remind(drafter *d) {
   slots *s = &d->s;
   const toks *tk = &d->tk;
-  int object = has_any(tk, w_invoice) || has_any(tk, w_dues) ||
-               has_any(tk, w_payment);
-  int debtors_sweep = s->sched && (has_any(tk, w_everyone) ||
-                                   find_phrase(tk, "debtors") >= 0 ||
-                                   has_any(tk, w_dues));
+  int object =
+      has_any(tk, w_invoice) || has_any(tk, w_dues) || has_any(tk, w_payment);
+  int debtors_sweep =
+      s->sched && (has_any(tk, w_everyone) || find_phrase(tk, "debtors") >= 0 ||
+                   has_any(tk, w_dues));
   if (!object) {
     d->name = ask(d, Q_REMIND_WHO);
     return;
@@ -1092,7 +1136,8 @@ static void draft_remind(drafter *d) {
     }
     /* Everyone who owes, on a schedule or when the owner runs it. */
     if (s->sched) {
-      if (!s->has_time) s->has_time = 1, s->hh = 10, s->mm = 0, s->time_defaulted = 1;
+      if (!s->has_time)
+        s->has_time = 1, s->hh = 10, s->mm = 0, s->time_defaulted = 1;
       gb_trigger_cron(&d->g, s);
     } else {
       gb_trigger_flag(&d->g, "manual");
@@ -1101,9 +1146,10 @@ static void draft_remind(drafter *d) {
     const char *c = amount_expr(d, "customer.total_debt");
     if (c) gb_check(&d->g, c);
     send_customer(d, M_DEBT_REMIND);
-    d->name = s->has_amount ? arena_printf(d->a, "Remind debtors with dues %s ₹%s",
-                                           s->cmp, rupees(d->a, s->paise))
-                            : "Remind everyone who owes money";
+    d->name = s->has_amount
+                  ? arena_printf(d->a, "Remind debtors with dues %s ₹%s",
+                                 s->cmp, rupees(d->a, s->paise))
+                  : "Remind everyone who owes money";
     return;
   }
   if (s->nwaits == 0) {
@@ -1132,8 +1178,9 @@ static void draft_remind(drafter *d) {
             with_days(d, msg(d, M_REMIND_OWNER), wait_words(d, at[0])));
   }
   if (cust && owner && n >= 2)
-    d->name = arena_printf(d->a, "Remind unpaid invoices after %s, tell me after %s",
-                           name_dur(d, at[0]), name_dur(d, at[n - 1]));
+    d->name =
+        arena_printf(d->a, "Remind unpaid invoices after %s, tell me after %s",
+                     name_dur(d, at[0]), name_dur(d, at[n - 1]));
   else
     d->name = arena_printf(d->a, "Remind %s of unpaid invoices after %s",
                            cust ? "customers" : "me", name_dur(d, at[0]));
@@ -1148,10 +1195,14 @@ static void draft_report(drafter *d, int report) {
     return;
   }
   int period = s->sched == 3 ? 3 : s->sched == 2 ? 2 : 0;
-  if (has_any(tk, w_today)) period = 0;
-  else if (has_any(tk, w_yesterday)) period = 1;
-  else if (has_any(tk, w_month) && s->sched != 1) period = 3;
-  else if (has_any(tk, w_week) && s->sched != 1) period = 2;
+  if (has_any(tk, w_today))
+    period = 0;
+  else if (has_any(tk, w_yesterday))
+    period = 1;
+  else if (has_any(tk, w_month) && s->sched != 1)
+    period = 3;
+  else if (has_any(tk, w_week) && s->sched != 1)
+    period = 2;
   if (!s->has_time) {
     s->has_time = 1, s->time_defaulted = 1;
     s->hh = period == 0 ? 21 : 9, s->mm = 0;
@@ -1160,12 +1211,11 @@ static void draft_report(drafter *d, int report) {
   const char *text;
   static const char *const gst_label[3] = {"GST collected", "GST jama hua",
                                            "जमा जीएसटी"};
-  static const char *const debt_label[3] = {
-      "Customers who owe you money", "Kiska kitna baaki hai",
-      "किसका कितना बाकी है"};
-  static const char *const stock_label[3] = {"Products running low",
-                                             "Kam stock wale products",
-                                             "कम स्टॉक वाले प्रोडक्ट"};
+  static const char *const debt_label[3] = {"Customers who owe you money",
+                                            "Kiska kitna baaki hai",
+                                            "किसका कितना बाकी है"};
+  static const char *const stock_label[3] = {
+      "Products running low", "Kam stock wale products", "कम स्टॉक वाले प्रोडक्ट"};
   if (report == 1) {
     const char *p = period == 1 ? "today" : period_arg[period];
     text = arena_printf(d->a, "%s (%s): {{ gst_collected('%s') }}",
@@ -1245,45 +1295,46 @@ static void draft(drafter *d) {
   topic_t t = read_topic(d, &report);
   int inv = has_any(tk, w_invoice), pay = has_any(tk, w_payment);
   switch (t) {
-  case T_LOW_STOCK:
-    draft_event(d, "stock.low", NULL, -1, M_LOW_STOCK, 1, "Low stock alert");
-    return;
-  case T_REPORT:
-    draft_report(d, report);
-    return;
-  case T_FEEDBACK: {
-    slots *s = &d->s;
-    gb_trigger_event(&d->g, "shipment.updated");
-    gb_check(&d->g, "shipment.status == 'delivered'");
-    if (s->nwaits) gb_wait(&d->g, s->waits[0].secs);
-    send_customer(d, M_FEEDBACK);
-    if (s->to_owner) gb_send(&d->g, "owner", msg(d, M_DELIVERED_OWNER));
-    d->name = s->nwaits ? arena_printf(d->a, "Ask for feedback %s after delivery",
-                                       name_dur(d, s->waits[0].secs))
-                        : "Ask for feedback after delivery";
-    return;
-  }
-  case T_WELCOME:
-    draft_event(d, "customer.created", NULL, M_WELCOME, M_NEW_CUSTOMER_OWNER, 0,
-                "Welcome new customers");
-    return;
-  case T_REMIND:
-    draft_remind(d);
-    return;
-  case T_THANK:
-    if (inv && has_any(tk, w_payment) &&
-        !(find_phrase(tk, "paid") >= 0 || find_phrase(tk, "fully") >= 0))
-      inv = 0;
-    if (inv)
-      draft_event(d, "invoice.paid", "invoice.total_amount", M_THANK_INV, -1, 0,
-                  "Thank customers when an invoice is paid");
-    else
-      draft_event(d, "payment.received", "payment.amount_received", M_THANK_PAY,
-                  -1, 0, "Thank customers for payments");
-    return;
-  case T_NOTIFY:
-  case T_NONE:
-    break;
+    case T_LOW_STOCK:
+      draft_event(d, "stock.low", NULL, -1, M_LOW_STOCK, 1, "Low stock alert");
+      return;
+    case T_REPORT:
+      draft_report(d, report);
+      return;
+    case T_FEEDBACK: {
+      slots *s = &d->s;
+      gb_trigger_event(&d->g, "shipment.updated");
+      gb_check(&d->g, "shipment.status == 'delivered'");
+      if (s->nwaits) gb_wait(&d->g, s->waits[0].secs);
+      send_customer(d, M_FEEDBACK);
+      if (s->to_owner) gb_send(&d->g, "owner", msg(d, M_DELIVERED_OWNER));
+      d->name = s->nwaits
+                    ? arena_printf(d->a, "Ask for feedback %s after delivery",
+                                   name_dur(d, s->waits[0].secs))
+                    : "Ask for feedback after delivery";
+      return;
+    }
+    case T_WELCOME:
+      draft_event(d, "customer.created", NULL, M_WELCOME, M_NEW_CUSTOMER_OWNER,
+                  0, "Welcome new customers");
+      return;
+    case T_REMIND:
+      draft_remind(d);
+      return;
+    case T_THANK:
+      if (inv && has_any(tk, w_payment) &&
+          !(find_phrase(tk, "paid") >= 0 || find_phrase(tk, "fully") >= 0))
+        inv = 0;
+      if (inv)
+        draft_event(d, "invoice.paid", "invoice.total_amount", M_THANK_INV, -1,
+                    0, "Thank customers when an invoice is paid");
+      else
+        draft_event(d, "payment.received", "payment.amount_received",
+                    M_THANK_PAY, -1, 0, "Thank customers for payments");
+      return;
+    case T_NOTIFY:
+    case T_NONE:
+      break;
   }
   /* Something happened: tell someone. */
   int is_new = has_any(tk, w_new);
@@ -1301,8 +1352,8 @@ static void draft(drafter *d) {
   } else if (pay) {
     draft_event(d, "payment.received", "payment.amount_received", M_THANK_PAY,
                 M_PAY_OWNER, 1, "Tell me about payments");
-  } else if (inv && (has_any(tk, w_issue) || d->s.has_amount ||
-                     d->s.to_customer)) {
+  } else if (inv &&
+             (has_any(tk, w_issue) || d->s.has_amount || d->s.to_customer)) {
     draft_event(d, "invoice.issued", "invoice.total_amount", M_INV_CUSTOMER,
                 M_INV_OWNER, !d->s.to_customer,
                 d->s.to_customer && !d->s.to_owner

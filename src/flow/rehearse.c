@@ -68,8 +68,10 @@ static void remember(rwalk *w, const char *id, const char *type,
 
 static const char *dur_words(arena *a, int64_t us) {
   int64_t s = us / 1000000;
-  if (s > 0 && s % (7 * 86400) == 0) return arena_printf(a, "%" PRId64 "w", s / (7 * 86400));
-  if (s > 0 && s % 86400 == 0) return arena_printf(a, "%" PRId64 "d", s / 86400);
+  if (s > 0 && s % (7 * 86400) == 0)
+    return arena_printf(a, "%" PRId64 "w", s / (7 * 86400));
+  if (s > 0 && s % 86400 == 0)
+    return arena_printf(a, "%" PRId64 "d", s / 86400);
   if (s > 0 && s % 3600 == 0) return arena_printf(a, "%" PRId64 "h", s / 3600);
   if (s > 0 && s % 60 == 0) return arena_printf(a, "%" PRId64 "m", s / 60);
   return arena_printf(a, "%" PRId64 "s", s);
@@ -85,7 +87,8 @@ static const char *would_of(arena *a, const json *out, const json *in,
   const json *to = json_get(out, "to"), *text = json_get(out, "text");
   if (!strcmp(would->str, "send")) {
     const char *number = to && to->type == JSON_STRING ? to->str
-                         : to ? json_to_text(a, to) : "?";
+                         : to                          ? json_to_text(a, to)
+                                                       : "?";
     const json *meant = json_get(in, "to");
     const char *who = number;
     if (meant && meant->type == JSON_STRING && !strcmp(meant->str, "owner"))
@@ -107,7 +110,8 @@ static void walk_next(rwalk *w, int i, const char *branch, const json *item,
                       const char *scope, int64_t now, int depth) {
   int next[BP_MAX_EDGES];
   int n = bp_next(w->bp, i, branch, next, BP_MAX_EDGES);
-  for (int k = 0; k < n; k++) walk_node(w, next[k], item, scope, now, depth + 1);
+  for (int k = 0; k < n; k++)
+    walk_node(w, next[k], item, scope, now, depth + 1);
 }
 
 static void walk_node(rwalk *w, int i, const json *item, const char *scope,
@@ -148,33 +152,33 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
     follow = 0;
   } else {
     switch (r.outcome) {
-    case NODE_DONE:
-      if (nt->flags & NODE_BRANCHES) branch = r.branch ? r.branch : "false";
-      break;
-    case NODE_WAITING: {
-      int64_t until = r.wake_at > now ? r.wake_at : now;
-      const json *f = json_get(node->params, "for");
-      status = "would_wait";
-      would = f && f->type == JSON_STRING
-                  ? arena_printf(w->a, "would wait %s", f->str)
-                  : arena_printf(w->a, "would wait %s",
-                                 dur_words(w->a, until - now));
-      next_now = until;
-      break;
-    }
-    case NODE_STOP:
-      status = r.error[0] ? "failed" : "stopped";
-      if (r.error[0]) error = arena_strdup(w->a, r.error);
-      w->stopped = 1;
-      follow = 0;
-      break;
-    case NODE_RETRY:
-    case NODE_FAILED:
-    case NODE_PAUSED:
-      status = "failed";
-      error = arena_strdup(w->a, r.error[0] ? r.error : "failed");
-      follow = 0;
-      break;
+      case NODE_DONE:
+        if (nt->flags & NODE_BRANCHES) branch = r.branch ? r.branch : "false";
+        break;
+      case NODE_WAITING: {
+        int64_t until = r.wake_at > now ? r.wake_at : now;
+        const json *f = json_get(node->params, "for");
+        status = "would_wait";
+        would = f && f->type == JSON_STRING
+                    ? arena_printf(w->a, "would wait %s", f->str)
+                    : arena_printf(w->a, "would wait %s",
+                                   dur_words(w->a, until - now));
+        next_now = until;
+        break;
+      }
+      case NODE_STOP:
+        status = r.error[0] ? "failed" : "stopped";
+        if (r.error[0]) error = arena_strdup(w->a, r.error);
+        w->stopped = 1;
+        follow = 0;
+        break;
+      case NODE_RETRY:
+      case NODE_FAILED:
+      case NODE_PAUSED:
+        status = "failed";
+        error = arena_strdup(w->a, r.error[0] ? r.error : "failed");
+        follow = 0;
+        break;
     }
   }
   const char *output = r.output.len ? buf_cstr(&r.output) : "{}";
@@ -208,9 +212,12 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
   const json *items = NULL;
   if (follow && nt && (nt->flags & NODE_FOREACH))
     items = parse_or(w->a, buf_cstr(&r.items), "[]");
-  if (items) json_obj_int(&s, "items", items->type == JSON_ARRAY ? (int64_t)items->n : 0);
+  if (items)
+    json_obj_int(&s, "items",
+                 items->type == JSON_ARRAY ? (int64_t)items->n : 0);
   json_obj_close(&s);
-  if (would && strncmp(would, "would wait", 10)) json_obj_str(w->would, NULL, would);
+  if (would && strncmp(would, "would wait", 10))
+    json_obj_str(w->would, NULL, would);
   if (error) w->failed = 1;
   flow_step_result_free(&r);
   if (!follow) return;
@@ -220,8 +227,8 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
         w->truncated = 1;
         break;
       }
-      const char *sc = arena_printf(w->a, "%s%s%s#%zu", scope, *scope ? "/" : "",
-                                    node->id, k);
+      const char *sc = arena_printf(w->a, "%s%s%s#%zu", scope,
+                                    *scope ? "/" : "", node->id, k);
       walk_next(w, i, NULL, items->items[k], sc, next_now, depth);
     }
     return;
@@ -252,7 +259,9 @@ void flow_rehearse_walk(db *d, arena *a, const char *profile_id,
   json_obj_close(&would);
   json_obj_raw(out, "would", buf_cstr(&wb));
   json_obj_str(out, "outcome",
-               w.failed ? "failed" : w.stopped ? "stopped" : "completed");
+               w.failed    ? "failed"
+               : w.stopped ? "stopped"
+                           : "completed");
   if (w.truncated) json_obj_bool(out, "truncated", 1);
   buf_free(&wb);
   buf_free(&w.ctx_nodes);
@@ -276,7 +285,7 @@ static const json *event_trigger(arena *a, const db_res *r, int row) {
   json_obj o;
   json_obj_open(&o, &b);
   static const char *const added[] = {"event_id", "event_type", "entity_type",
-                                       "entity_id"};
+                                      "entity_id"};
   const char *vals[4] = {db_res_text(r, row, 0), db_res_text(r, row, 1),
                          db_res_text(r, row, 2), db_res_text(r, row, 3)};
   for (size_t k = 0; p->type == JSON_OBJECT && k < p->n; k++) {
@@ -301,16 +310,16 @@ static int cron_times(const blueprint *bp, int64_t now, int n, int64_t *out) {
   cron_spec spec;
   char e[128];
   if (cron_parse(bp->cron, &spec, e, sizeof e)) return 0;
-  const cron_tz *tz = cron_tz_get(bp->timezone ? bp->timezone : CRON_DEFAULT_TZ,
-                                  e, sizeof e);
+  const cron_tz *tz =
+      cron_tz_get(bp->timezone ? bp->timezone : CRON_DEFAULT_TZ, e, sizeof e);
   if (!tz) return 0;
   /* Widen the window back from now until it holds n times: a ring of the
    * last n seen, and a bound on the work for schedules of every minute. */
   for (int64_t span = 86400LL * 1000000; span <= 5 * 366 * 86400LL * 1000000;
        span *= 4) {
     int cnt = 0, steps = 0;
-    for (int64_t t = cron_next(&spec, tz, now - span); t > 0 && t <= now &&
-                                                       steps < 200000;
+    for (int64_t t = cron_next(&spec, tz, now - span);
+         t > 0 && t <= now && steps < 200000;
          t = cron_next(&spec, tz, t), steps++)
       out[cnt++ % n] = t;
     if (cnt >= n || span * 4 > 5 * 366 * 86400LL * 1000000) {
@@ -325,8 +334,7 @@ static int cron_times(const blueprint *bp, int64_t now, int n, int64_t *out) {
   return 0;
 }
 
-void flow_rpc_rehearse(db *d, api_req *req, const json *args,
-                       api_resp *resp) {
+void flow_rpc_rehearse(db *d, api_req *req, const json *args, api_resp *resp) {
   arena *a = req->a;
   const json *id = json_get(args, "id"), *ln = json_get(args, "last_n");
   if (!id || id->type != JSON_STRING || !id->len) {

@@ -17,9 +17,9 @@
 #include "db/db.h"
 #include "flow/blueprint.h"
 
-#define REHEARSE_MAX_N 50       /* last_n */
-#define REHEARSE_MAX_STEPS 200  /* steps of one replay */
-#define REHEARSE_MAX_ITEMS 20   /* items of a for_each that are walked */
+#define REHEARSE_MAX_N 50      /* last_n */
+#define REHEARSE_MAX_STEPS 200 /* steps of one replay */
+#define REHEARSE_MAX_ITEMS 20  /* items of a for_each that are walked */
 
 /* Walks bp for one trigger (an object) and writes, as members of out (an
  * open JSON object): "steps" [{node_id, type, scope, status, input,

@@ -150,7 +150,8 @@ static const want prompts[] = {
      "send_message(owner)",
      "{{ payment.amount_received }}"},
     /* low stock */
-    {"when stock is low tell me", "en", "trigger(stock.low) > send_message(owner)",
+    {"when stock is low tell me", "en",
+     "trigger(stock.low) > send_message(owner)",
      "{{ product.name }}|{{ product.current_stock }}"},
     {"jab maal kam ho jaye mujhe batao", "hinglish",
      "trigger(stock.low) > send_message(owner)", "{{ product.name }}"},
@@ -234,8 +235,8 @@ static const char *main_param(const json *n, const char *type) {
   const json *p = json_get(n, "params");
   const char *k = "over";
   if (!strcmp(type, "trigger"))
-    k = json_get(p, "event")  ? "event"
-        : json_get(p, "cron") ? "cron"
+    k = json_get(p, "event")    ? "event"
+        : json_get(p, "cron")   ? "cron"
         : json_get(p, "manual") ? "manual"
                                 : "webhook";
   else if (!strcmp(type, "wait"))
@@ -287,9 +288,11 @@ static void test_prompt_set(void **state) {
     arena *a = arena_new();
     arch_draft d;
     assert_int_equal(arch_draft_rules(a, w->prompt, strlen(w->prompt), &d), 0);
-    if (w->lang && strcmp(d.lang, w->lang)) fail_msg("%s: lang %s", w->prompt, d.lang);
+    if (w->lang && strcmp(d.lang, w->lang))
+      fail_msg("%s: lang %s", w->prompt, d.lang);
     if (!w->shape) {
-      if (!d.question) fail_msg("%s: a draft, not a question: %s", w->prompt, d.nodes);
+      if (!d.question)
+        fail_msg("%s: a draft, not a question: %s", w->prompt, d.nodes);
       assert_null(d.nodes);
       questions++;
       arena_free(a);
@@ -303,13 +306,15 @@ static void test_prompt_set(void **state) {
     buf_init(&texts, 0);
     shape_of(a, &d, &shape, &texts);
     if (strcmp(buf_cstr(&shape), w->shape))
-      fail_msg("%s\n  got  %s\n  want %s", w->prompt, buf_cstr(&shape), w->shape);
+      fail_msg("%s\n  got  %s\n  want %s", w->prompt, buf_cstr(&shape),
+               w->shape);
     for (const char *f = w->fields; f && *f;) {
       size_t l = strcspn(f, "|");
       char one[128];
       snprintf(one, sizeof one, "%.*s", (int)l, f);
       if (!strstr(buf_cstr(&texts), one))
-        fail_msg("%s: the texts lack \"%s\":\n%s", w->prompt, one, buf_cstr(&texts));
+        fail_msg("%s: the texts lack \"%s\":\n%s", w->prompt, one,
+                 buf_cstr(&texts));
       f += l + (f[l] == '|');
     }
     /* every draft is a valid blueprint */
@@ -337,19 +342,26 @@ static void test_amounts(void **state) {
   static const struct {
     const char *prompt, *cond;
   } t[] = {
-      {"tell me about payments above 2 crore", "payment.amount_received > 20000000"},
-      {"tell me about payments above 1.25 lakh", "payment.amount_received > 125000"},
-      {"tell me about payments of at least 500", "payment.amount_received >= 500"},
-      {"10000 se kam ka payment aaye to mujhe batao", "payment.amount_received < 10000"},
-      {"tell me about payments above rs 99.99", "payment.amount_received > 99.99"},
+      {"tell me about payments above 2 crore",
+       "payment.amount_received > 20000000"},
+      {"tell me about payments above 1.25 lakh",
+       "payment.amount_received > 125000"},
+      {"tell me about payments of at least 500",
+       "payment.amount_received >= 500"},
+      {"10000 se kam ka payment aaye to mujhe batao",
+       "payment.amount_received < 10000"},
+      {"tell me about payments above rs 99.99",
+       "payment.amount_received > 99.99"},
       {"tell me about payments over 2.5k", "payment.amount_received > 2500"},
   };
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     arena *a = arena_new();
     arch_draft d;
-    assert_int_equal(arch_draft_rules(a, t[i].prompt, strlen(t[i].prompt), &d), 0);
+    assert_int_equal(arch_draft_rules(a, t[i].prompt, strlen(t[i].prompt), &d),
+                     0);
     if (!d.nodes || !strstr(d.nodes, t[i].cond))
-      fail_msg("%s: want %s in %s", t[i].prompt, t[i].cond, d.nodes ? d.nodes : d.question);
+      fail_msg("%s: want %s in %s", t[i].prompt, t[i].cond,
+               d.nodes ? d.nodes : d.question);
     arena_free(a);
   }
   /* A fraction of a paisa is no amount: no condition is drafted. */
@@ -384,23 +396,33 @@ static void test_explanation(void **state) {
   (void)state;
   arena *a = arena_new();
   arch_draft d;
-  const char *p = "when an invoice is 3 days overdue, remind the customer; after 7, tell me";
+  const char *p =
+      "when an invoice is 3 days overdue, remind the customer; after 7, tell "
+      "me";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
-  const char *parts[] = {"When an invoice is issued", "wait 3 days",
-                        "if the invoice is still unpaid", "send the customer",
-                        "wait 4 days", "send you (the owner)",
-                        "nothing runs until you activate it"};
+  const char *parts[] = {"When an invoice is issued",
+                         "wait 3 days",
+                         "if the invoice is still unpaid",
+                         "send the customer",
+                         "wait 4 days",
+                         "send you (the owner)",
+                         "nothing runs until you activate it"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     if (!strstr(d.explanation, parts[i]))
       fail_msg("explanation lacks \"%s\": %s", parts[i], d.explanation);
-  assert_true(strstr(d.explanation, "wait 3 days") < strstr(d.explanation, "wait 4 days"));
-  /* the customer's message falls back on a WhatsApp template, the owner's not */
+  assert_true(strstr(d.explanation, "wait 3 days") <
+              strstr(d.explanation, "wait 4 days"));
+  /* the customer's message falls back on a WhatsApp template, the owner's not
+   */
   assert_non_null(strstr(d.explanation,
-                         "outside WhatsApp's 24-hour window: the approved template \"payment_reminder\""));
-  assert_non_null(strstr(d.nodes,
-                         "\"template\":{\"name\":\"payment_reminder\",\"language\":\"en\","
-                         "\"params\":[\"{{ customer.full_name }}\",\"{{ invoice.invoice_number }}\","
-                         "\"{{ invoice.total_amount }}\",\"{{ invoice.balance_due }}\"]}"));
+                         "outside WhatsApp's 24-hour window: the approved "
+                         "template \"payment_reminder\""));
+  assert_non_null(
+      strstr(d.nodes,
+             "\"template\":{\"name\":\"payment_reminder\",\"language\":\"en\","
+             "\"params\":[\"{{ customer.full_name }}\",\"{{ "
+             "invoice.invoice_number }}\","
+             "\"{{ invoice.total_amount }}\",\"{{ invoice.balance_due }}\"]}"));
   {
     const char *first = strstr(d.nodes, "\"template\"");
     assert_null(strstr(first + 1, "\"template\""));
@@ -410,20 +432,25 @@ static void test_explanation(void **state) {
   assert_null(strstr(d.nodes, "template"));
   p = "जब भी भुगतान आए ग्राहक को धन्यवाद भेजो";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
-  assert_non_null(strstr(d.nodes, "\"name\":\"payment_thanks\",\"language\":\"hi\""));
+  assert_non_null(
+      strstr(d.nodes, "\"name\":\"payment_thanks\",\"language\":\"hi\""));
   p = "roz raat 10 baje mujhe aaj ki bikri bhejo";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   /* told in the owner's language */
   assert_non_null(strstr(d.explanation, "Roz 10:00 pm baje"));
-  assert_non_null(strstr(d.explanation, "aap (owner) ko WhatsApp message bhejo"));
+  assert_non_null(
+      strstr(d.explanation, "aap (owner) ko WhatsApp message bhejo"));
   assert_non_null(strstr(d.explanation, "Yeh draft hai"));
   p = "बिल के 3 दिन बाद ग्राहक को याद दिलाओ";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
-  assert_non_null(strstr(d.explanation, "जब बिल जारी हो, 3 दिन रुको; फिर अगर बिल अभी बाकी हो, ग्राहक को WhatsApp संदेश भेजो"));
+  assert_non_null(strstr(d.explanation,
+                         "जब बिल जारी हो, 3 दिन रुको; फिर अगर बिल अभी बाकी हो, "
+                         "ग्राहक को WhatsApp संदेश भेजो"));
   p = "send me the sales every monday";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   assert_non_null(strstr(d.explanation, "Every Monday at 9:00 am"));
-  assert_non_null(strstr(d.explanation, "No time was given, so I chose 9:00 am"));
+  assert_non_null(
+      strstr(d.explanation, "No time was given, so I chose 9:00 am"));
   p = "tell me when a payment above 50000 comes";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   assert_non_null(strstr(d.explanation, "if the payment is above ₹50000"));
@@ -432,11 +459,15 @@ static void test_explanation(void **state) {
   json_error je;
   const char *nodes =
       "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"webhook\":true}},"
-      "{\"id\":\"c\",\"type\":\"condition\",\"params\":{\"if\":\"trigger.x == 1\"}},"
+      "{\"id\":\"c\",\"type\":\"condition\",\"params\":{\"if\":\"trigger.x == "
+      "1\"}},"
       "{\"id\":\"a\",\"type\":\"stop\",\"params\":{}},"
-      "{\"id\":\"b\",\"type\":\"send_message\",\"params\":{\"to\":\"+919812345678\",\"text\":\"x\"}}]";
-  const char *edges = "[{\"from\":\"t\",\"to\":\"c\"},{\"from\":\"c\",\"to\":\"a\",\"when\":\"true\"},"
-                      "{\"from\":\"c\",\"to\":\"b\",\"when\":\"false\"}]";
+      "{\"id\":\"b\",\"type\":\"send_message\",\"params\":{\"to\":\"+"
+      "919812345678\",\"text\":\"x\"}}]";
+  const char *edges =
+      "[{\"from\":\"t\",\"to\":\"c\"},{\"from\":\"c\",\"to\":\"a\",\"when\":"
+      "\"true\"},"
+      "{\"from\":\"c\",\"to\":\"b\",\"when\":\"false\"}]";
   assert_int_equal(json_parse(a, nodes, strlen(nodes), &n, &je), 0);
   assert_int_equal(json_parse(a, edges, strlen(edges), &e, &je), 0);
   const char *x = arch_explain(a, n, e, "en");
@@ -461,10 +492,12 @@ static void test_llm_request(void **state) {
   assert_string_equal(json_get(j, "tool_choice")->str, "required");
   const json *tools = json_get(j, "tools");
   assert_int_equal(tools->n, 2);
-  assert_string_equal(json_get(json_get(tools->items[0], "function"), "name")->str,
-                      "draft_workflow");
-  assert_string_equal(json_get(json_get(tools->items[1], "function"), "name")->str,
-                      "ask_question");
+  assert_string_equal(
+      json_get(json_get(tools->items[0], "function"), "name")->str,
+      "draft_workflow");
+  assert_string_equal(
+      json_get(json_get(tools->items[1], "function"), "name")->str,
+      "ask_question");
   const json *msgs = json_get(j, "messages");
   assert_int_equal(msgs->n, 2);
   const char *sys = json_get(msgs->items[0], "content")->str;
@@ -479,8 +512,9 @@ static void test_llm_request(void **state) {
 static const char *completion(arena *a, const char *name, const char *args) {
   buf b;
   buf_init(&b, 0);
-  buf_puts(&b, "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"tool_calls\":"
-               "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":");
+  buf_puts(&b,
+           "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"tool_calls\":"
+           "[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":");
   json_write_str(&b, name, strlen(name));
   buf_puts(&b, ",\"arguments\":");
   json_write_str(&b, args, strlen(args));
@@ -500,64 +534,85 @@ static void test_llm_answers(void **state) {
   const char *good =
       "{\"name\":\"Thanks\",\"nodes\":[{\"id\":\"t\",\"type\":\"trigger\","
       "\"params\":{\"event\":\"payment.received\"}},{\"id\":\"s\",\"type\":"
-      "\"send_message\",\"params\":{\"to\":\"customer\",\"text\":\"Thank you\"}}],"
+      "\"send_message\",\"params\":{\"to\":\"customer\",\"text\":\"Thank "
+      "you\"}}],"
       "\"edges\":[{\"from\":\"t\",\"to\":\"s\"}]}";
   const char *body = completion(a, "draft_workflow", good);
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
   assert_string_equal(d.name, "Thanks");
   assert_string_equal(rep, "");
   assert_non_null(strstr(d.nodes, "\"payment.received\""));
   assert_string_equal(d.edges, "[{\"from\":\"t\",\"to\":\"s\"}]");
   /* repaired: no edges, an event and a type spelled otherwise */
   const char *linear =
-      "{\"name\":\"R\",\"nodes\":[{\"id\":\"t\",\"type\":\"trigger\",\"params\":"
+      "{\"name\":\"R\",\"nodes\":[{\"id\":\"t\",\"type\":\"trigger\","
+      "\"params\":"
       "{\"event\":\"Invoice_Overdue\"}},{\"id\":\"w\",\"type\":\"delay\","
       "\"params\":{\"for\":\"3d\"}},{\"id\":\"c\",\"type\":\"condition\","
-      "\"params\":{\"if\":\"invoice.balance_due > 0\"}},{\"type\":\"send_message\","
+      "\"params\":{\"if\":\"invoice.balance_due > "
+      "0\"}},{\"type\":\"send_message\","
       "\"params\":{\"to\":\"customer\",\"text\":\"Pay\"}}]}";
   body = completion(a, "draft_workflow", linear);
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
   assert_non_null(strstr(d.nodes, "\"event\":\"invoice.issued\""));
   assert_non_null(strstr(d.nodes, "{\"id\":\"w\",\"type\":\"wait\""));
   assert_non_null(strstr(d.nodes, "{\"id\":\"n4\",\"type\":\"send_message\""));
-  assert_string_equal(d.edges,
-                      "[{\"from\":\"t\",\"to\":\"w\"},{\"from\":\"w\",\"to\":\"c\"},"
-                      "{\"from\":\"c\",\"to\":\"n4\",\"when\":\"true\"}]");
+  assert_string_equal(
+      d.edges,
+      "[{\"from\":\"t\",\"to\":\"w\"},{\"from\":\"w\",\"to\":\"c\"},"
+      "{\"from\":\"c\",\"to\":\"n4\",\"when\":\"true\"}]");
   assert_non_null(strstr(rep, "chained"));
   assert_non_null(strstr(rep, "Invoice_Overdue read as invoice.issued"));
   /* {source, target} edges */
   const char *st =
-      "{\"name\":\"S\",\"nodes\":[{\"id\":\"a\",\"type\":\"trigger\",\"params\":"
+      "{\"name\":\"S\",\"nodes\":[{\"id\":\"a\",\"type\":\"trigger\","
+      "\"params\":"
       "{\"manual\":true}},{\"id\":\"b\",\"type\":\"stop\",\"params\":{}}],"
       "\"edges\":[{\"source\":\"a\",\"target\":\"b\"}]}";
   body = completion(a, "draft_workflow", st);
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
   assert_string_equal(d.edges, "[{\"from\":\"a\",\"to\":\"b\"}]");
   /* a question */
   body = completion(a, "ask_question", "{\"question\":\"Remind whom?\"}");
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), 0);
   assert_string_equal(d.question, "Remind whom?");
   /* content with the graph in a fence */
   const char *fenced =
-      "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"```json\\n"
-      "{\\\"name\\\":\\\"X\\\",\\\"nodes\\\":[{\\\"id\\\":\\\"t\\\",\\\"type\\\":"
-      "\\\"trigger\\\",\\\"params\\\":{\\\"manual\\\":true}}],\\\"edges\\\":[]}\\n```\"}}]}";
-  assert_int_equal(arch_llm_parse(a, fenced, strlen(fenced), &d, &rep, why, sizeof why), 0);
+      "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"```"
+      "json\\n"
+      "{\\\"name\\\":\\\"X\\\",\\\"nodes\\\":[{\\\"id\\\":\\\"t\\\","
+      "\\\"type\\\":"
+      "\\\"trigger\\\",\\\"params\\\":{\\\"manual\\\":true}}],\\\"edges\\\":[]}"
+      "\\n```\"}}]}";
+  assert_int_equal(
+      arch_llm_parse(a, fenced, strlen(fenced), &d, &rep, why, sizeof why), 0);
   assert_string_equal(d.name, "X");
   assert_string_equal(d.edges, "[]");
   /* nothing usable */
   const char *bad[] = {
-      "not json", "{\"choices\":[]}",
-      "{\"choices\":[{\"message\":{\"content\":\"I cannot help with that.\"}}]}",
+      "not json",
+      "{\"choices\":[]}",
+      "{\"choices\":[{\"message\":{\"content\":\"I cannot help with "
+      "that.\"}}]}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(arch_llm_parse(a, bad[i], strlen(bad[i]), &d, &rep, why, sizeof why), -1);
+    assert_int_equal(
+        arch_llm_parse(a, bad[i], strlen(bad[i]), &d, &rep, why, sizeof why),
+        -1);
   body = completion(a, "price", "{}");
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
-  body = completion(a, "draft_workflow", "{\"name\":\"x\",\"nodes\":[{\"id\":\"t\"}]}");
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
+  body = completion(a, "draft_workflow",
+                    "{\"name\":\"x\",\"nodes\":[{\"id\":\"t\"}]}");
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
   body = completion(a, "draft_workflow", "{\"name\":\"x\",\"nodes\":[]}");
-  assert_int_equal(arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
+  assert_int_equal(
+      arch_llm_parse(a, body, strlen(body), &d, &rep, why, sizeof why), -1);
   arena_free(a);
 }
 
@@ -609,12 +664,16 @@ static int run_fail(flow_step_ctx *c, flow_step_result *r, db_err *e) {
   return flow_step_fail(r, NODE_FAILED, "boom");
 }
 
-static const flow_node_type t_trigger = {"trigger", NODE_TRIGGER, NULL, run_trigger};
+static const flow_node_type t_trigger = {"trigger", NODE_TRIGGER, NULL,
+                                         run_trigger};
 static const flow_node_type t_wait = {"wait", NODE_WAIT, NULL, run_wait};
-static const flow_node_type t_cond = {"condition", NODE_BRANCHES, NULL, run_cond};
-static const flow_node_type t_send = {"send_message", NODE_EFFECT, NULL, run_send};
+static const flow_node_type t_cond = {"condition", NODE_BRANCHES, NULL,
+                                      run_cond};
+static const flow_node_type t_send = {"send_message", NODE_EFFECT, NULL,
+                                      run_send};
 static const flow_node_type t_each = {"for_each", NODE_FOREACH, NULL, run_each};
-static const flow_node_type t_fail = {"http_request", NODE_EFFECT, NULL, run_fail};
+static const flow_node_type t_fail = {"http_request", NODE_EFFECT, NULL,
+                                      run_fail};
 
 static const json *pj(arena *a, const char *s) {
   json *j;
@@ -623,7 +682,8 @@ static const json *pj(arena *a, const char *s) {
   return j;
 }
 
-static const json *rehearse(arena *a, const blueprint *bp, const char *trigger) {
+static const json *rehearse(arena *a, const blueprint *bp,
+                            const char *trigger) {
   buf b;
   buf_init(&b, 0);
   json_obj o;
@@ -645,9 +705,15 @@ static void test_rehearse_walk(void **state) {
                      {"c", "condition", empty, &t_cond},
                      {"s", "send_message", empty, &t_send},
                      {"x", "http_request", empty, &t_fail}};
-  bp_edge edges[] = {{0, 1, NULL}, {1, 2, NULL}, {2, 3, "true"}, {2, 4, "false"}};
-  blueprint bp = {.name = "n", .nodes = nodes, .nnodes = 5, .edges = edges,
-                  .nedges = 4, .trigger = 0, .kind = BP_TRIGGER_MANUAL};
+  bp_edge edges[] = {
+      {0, 1, NULL}, {1, 2, NULL}, {2, 3, "true"}, {2, 4, "false"}};
+  blueprint bp = {.name = "n",
+                  .nodes = nodes,
+                  .nnodes = 5,
+                  .edges = edges,
+                  .nedges = 4,
+                  .trigger = 0,
+                  .kind = BP_TRIGGER_MANUAL};
   effects_made = 0;
   const json *r = rehearse(a, &bp, "{\"amount\":500}");
   const json *steps = json_get(r, "steps");
@@ -658,7 +724,8 @@ static void test_rehearse_walk(void **state) {
   assert_string_equal(json_get(steps->items[3], "node_id")->str, "s");
   assert_string_equal(json_get(steps->items[3], "would")->str,
                       "would send \"hello\" to customer");
-  assert_string_equal(json_get(json_get(steps->items[3], "input"), "text")->str, "hello");
+  assert_string_equal(json_get(json_get(steps->items[3], "input"), "text")->str,
+                      "hello");
   assert_int_equal(json_get(r, "would")->n, 1);
   assert_string_equal(json_get(r, "outcome")->str, "completed");
   assert_int_equal(effects_made, 0);
@@ -675,8 +742,13 @@ static void test_rehearse_walk(void **state) {
                   {"f", "for_each", empty, &t_each},
                   {"s", "send_message", empty, &t_send}};
   bp_edge e2[] = {{0, 1, NULL}, {1, 2, NULL}};
-  blueprint bp2 = {.name = "n", .nodes = n2, .nnodes = 3, .edges = e2,
-                   .nedges = 2, .trigger = 0, .kind = BP_TRIGGER_MANUAL};
+  blueprint bp2 = {.name = "n",
+                   .nodes = n2,
+                   .nnodes = 3,
+                   .edges = e2,
+                   .nedges = 2,
+                   .trigger = 0,
+                   .kind = BP_TRIGGER_MANUAL};
   r = rehearse(a, &bp2, "{}");
   steps = json_get(r, "steps");
   assert_int_equal(steps->n, 5);
@@ -686,10 +758,16 @@ static void test_rehearse_walk(void **state) {
                       "would send \"hello\" to \"c\"");
   /* a node type that cannot run is a failed step, not a crash */
   static const flow_node_type t_norun = {"set", 0, NULL, NULL};
-  bp_node n3[] = {{"t", "trigger", empty, &t_trigger}, {"v", "set", empty, &t_norun}};
+  bp_node n3[] = {{"t", "trigger", empty, &t_trigger},
+                  {"v", "set", empty, &t_norun}};
   bp_edge e3[] = {{0, 1, NULL}};
-  blueprint bp3 = {.name = "n", .nodes = n3, .nnodes = 2, .edges = e3,
-                   .nedges = 1, .trigger = 0, .kind = BP_TRIGGER_MANUAL};
+  blueprint bp3 = {.name = "n",
+                   .nodes = n3,
+                   .nnodes = 2,
+                   .edges = e3,
+                   .nedges = 1,
+                   .trigger = 0,
+                   .kind = BP_TRIGGER_MANUAL};
   r = rehearse(a, &bp3, "{}");
   assert_string_equal(json_get(r, "outcome")->str, "failed");
   assert_int_equal(effects_made, 0);
@@ -698,9 +776,9 @@ static void test_rehearse_walk(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_prompt_set),   cmocka_unit_test(test_amounts),
-      cmocka_unit_test(test_bad_prompts),  cmocka_unit_test(test_explanation),
-      cmocka_unit_test(test_llm_request),  cmocka_unit_test(test_llm_answers),
+      cmocka_unit_test(test_prompt_set),    cmocka_unit_test(test_amounts),
+      cmocka_unit_test(test_bad_prompts),   cmocka_unit_test(test_explanation),
+      cmocka_unit_test(test_llm_request),   cmocka_unit_test(test_llm_answers),
       cmocka_unit_test(test_rehearse_walk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,9 @@
 
 #define OK(x) assert_int_equal((x), 0)
 
-static int setup(void **state) { return test_fixture_setup(state); }
+static int setup(void **state) {
+  return test_fixture_setup(state);
+}
 static int teardown(void **state) {
   flow_settings s = {0};
   flow_configure(&s);
@@ -74,12 +76,13 @@ static int64_t num(const json *o, const char *k) {
 
 /* Rows the Architect must never write outside a draft. */
 static int64_t writes(db *d) {
-  return test_count(d, "SELECT (SELECT count(*) FROM workflow_logs) + "
-                       "(SELECT count(*) FROM workflow_steps) + "
-                       "(SELECT count(*) FROM workflow_effects) + "
-                       "(SELECT count(*) FROM unified_messages) + "
-                       "(SELECT count(*) FROM sessions) + "
-                       "(SELECT count(*) FROM events)",
+  return test_count(d,
+                    "SELECT (SELECT count(*) FROM workflow_logs) + "
+                    "(SELECT count(*) FROM workflow_steps) + "
+                    "(SELECT count(*) FROM workflow_effects) + "
+                    "(SELECT count(*) FROM unified_messages) + "
+                    "(SELECT count(*) FROM sessions) + "
+                    "(SELECT count(*) FROM events)",
                     NULL);
 }
 static int64_t blueprints(db *d) {
@@ -92,7 +95,9 @@ static void test_draft(void **state) {
   arena *a = arena_new();
   int st;
   int64_t w0 = writes(f->d);
-  const char *prompt = "when an invoice is 3 days overdue, remind the customer; after 7, tell me";
+  const char *prompt =
+      "when an invoice is 3 days overdue, remind the customer; after 7, tell "
+      "me";
   const json *r = call(f, a, flow_rpc_draft,
                        arena_printf(a, "{\"prompt\": \"%s\"}", prompt), &st);
   assert_int_equal(st, 200);
@@ -102,10 +107,11 @@ static void test_draft(void **state) {
   db_val v[] = {db_uuid(id)};
   db_res *res = NULL;
   db_err err;
-  OK(db_query(f->d,
-              "SELECT is_active, prompt, explanation, trigger_kind, "
-              "trigger_event, version, name FROM workflow_blueprints WHERE id = $1",
-              v, 1, &res, &err));
+  OK(db_query(
+      f->d,
+      "SELECT is_active, prompt, explanation, trigger_kind, "
+      "trigger_event, version, name FROM workflow_blueprints WHERE id = $1",
+      v, 1, &res, &err));
   assert_int_equal(db_res_rows(res), 1);
   assert_int_equal(db_res_bool(res, 0, 0), 0);
   assert_string_equal(db_res_text(res, 0, 1), prompt);
@@ -115,7 +121,11 @@ static void test_draft(void **state) {
   assert_int_equal(db_res_int(res, 0, 5), 1);
   assert_string_equal(db_res_text(res, 0, 6), str(r, "name"));
   db_res_free(res);
-  assert_int_equal(test_count(f->d, "SELECT count(*) FROM workflow_versions WHERE blueprint_id = $1", id), 1);
+  assert_int_equal(
+      test_count(
+          f->d,
+          "SELECT count(*) FROM workflow_versions WHERE blueprint_id = $1", id),
+      1);
 
   /* a question, bad arguments: nothing saved */
   int64_t b0 = blueprints(f->d);
@@ -123,8 +133,8 @@ static void test_draft(void **state) {
   assert_int_equal(st, 200);
   assert_non_null(strstr(str(r, "question"), "Remind whom"));
   assert_null(json_get(r, "id"));
-  static const char *const bad[] = {"{}", "{\"prompt\": 1}", "{\"prompt\": \" \"}",
-                                    "{\"prompt\": null}"};
+  static const char *const bad[] = {
+      "{}", "{\"prompt\": 1}", "{\"prompt\": \" \"}", "{\"prompt\": null}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     r = call(f, a, flow_rpc_draft, bad[i], &st);
     assert_int_equal(st, 400);
@@ -141,8 +151,10 @@ static void test_draft_llm(void **state) {
   arena *a = arena_new();
   fake_server *fs = fake_server_start();
   assert_non_null(fs);
-  flow_settings s = {.llm_url = fake_server_url(fs), .llm_key = "k-1",
-                     .llm_model = "m-1", .llm_timeout_ms = 5000};
+  flow_settings s = {.llm_url = fake_server_url(fs),
+                     .llm_key = "k-1",
+                     .llm_model = "m-1",
+                     .llm_timeout_ms = 5000};
   flow_configure(&s);
   /* a model that answers a graph with an unknown node type and a cycle */
   const char *bad =
@@ -158,13 +170,20 @@ static void test_draft_llm(void **state) {
   fake_server_enqueue(fs, fr);
   int st;
   int64_t b0 = blueprints(f->d);
-  const json *r = call(f, a, flow_rpc_draft,
-                       "{\"prompt\": \"jab bhi payment aaye customer ko dhanyavaad bhejo\"}", &st);
+  const json *r = call(
+      f, a, flow_rpc_draft,
+      "{\"prompt\": \"jab bhi payment aaye customer ko dhanyavaad bhejo\"}",
+      &st);
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "source"), "rules");
   assert_non_null(strstr(str(r, "llm_error"), "refused"));
-  assert_int_equal(blueprints(f->d), b0 + 2); /* the rules' draft and its version */
-  assert_int_equal(test_count(f->d, "SELECT count(*) FROM workflow_blueprints WHERE name = $1", "Loop"), 0);
+  assert_int_equal(blueprints(f->d),
+                   b0 + 2); /* the rules' draft and its version */
+  assert_int_equal(
+      test_count(f->d,
+                 "SELECT count(*) FROM workflow_blueprints WHERE name = $1",
+                 "Loop"),
+      0);
   const fake_request *q = fake_server_request(fs, 0);
   assert_string_equal(q->path, "/chat/completions");
   assert_string_equal(fake_request_header(q, "Authorization"), "Bearer k-1");
@@ -173,7 +192,8 @@ static void test_draft_llm(void **state) {
   /* a good graph: used as the model wrote it */
   const char *good =
       "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":{\"name\":"
-      "\"draft_workflow\",\"arguments\":{\"name\":\"Thanks\",\"nodes\":[{\"id\":"
+      "\"draft_workflow\",\"arguments\":{\"name\":\"Thanks\",\"nodes\":[{"
+      "\"id\":"
       "\"t\",\"type\":\"trigger\",\"params\":{\"event\":\"payment_received\"}},"
       "{\"id\":\"s\",\"type\":\"send_message\",\"params\":{\"to\":\"customer\","
       "\"text\":\"Thank you {{ customer.full_name }}\"}}]}}}]}}]}";
@@ -184,13 +204,20 @@ static void test_draft_llm(void **state) {
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "source"), "llm");
   assert_string_equal(str(r, "name"), "Thanks");
-  assert_non_null(strstr(str(r, "repairs"), "payment_received read as payment.received"));
-  assert_non_null(strstr(str(r, "explanation"), "When a payment is received, send the customer"));
-  assert_int_equal(test_count(f->d, "SELECT count(*) FROM workflow_blueprints WHERE name = $1", "Thanks"), 1);
+  assert_non_null(
+      strstr(str(r, "repairs"), "payment_received read as payment.received"));
+  assert_non_null(strstr(str(r, "explanation"),
+                         "When a payment is received, send the customer"));
+  assert_int_equal(
+      test_count(f->d,
+                 "SELECT count(*) FROM workflow_blueprints WHERE name = $1",
+                 "Thanks"),
+      1);
 
   /* a model down: the rules, saying why */
   fake_server_enqueue_simple(fs, 503, "text/plain", "busy");
-  r = call(f, a, flow_rpc_draft, "{\"prompt\": \"send me today's sales at 9 pm\"}", &st);
+  r = call(f, a, flow_rpc_draft,
+           "{\"prompt\": \"send me today's sales at 9 pm\"}", &st);
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "source"), "rules");
   assert_non_null(strstr(str(r, "llm_error"), "HTTP 503"));
@@ -212,10 +239,13 @@ static void test_rehearse_events(void **state) {
   arena *a = arena_new();
   char id[37];
   create(f, a,
-         "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"event\":\"payment.received\"}},"
-         "{\"id\":\"c\",\"type\":\"condition\",\"params\":{\"if\":\"trigger.k > 1\"}},"
+         "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"event\":\"payment."
+         "received\"}},"
+         "{\"id\":\"c\",\"type\":\"condition\",\"params\":{\"if\":\"trigger.k "
+         "> 1\"}},"
          "{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]",
-         "[{\"from\":\"t\",\"to\":\"c\"},{\"from\":\"c\",\"to\":\"x\",\"when\":\"true\"}]",
+         "[{\"from\":\"t\",\"to\":\"c\"},{\"from\":\"c\",\"to\":\"x\",\"when\":"
+         "\"true\"}]",
          id);
   db_err err;
   char ev[4][37];
@@ -224,22 +254,26 @@ static void test_rehearse_events(void **state) {
     uuid_v7(entity);
     OK(db_begin(f->d, 1, &err));
     /* one event of another type among them, never replayed */
-    OK(event_emit(f->d, f->profile, k == 2 ? "invoice.issued" : "payment.received",
+    OK(event_emit(f->d, f->profile,
+                  k == 2 ? "invoice.issued" : "payment.received",
                   k == 2 ? "invoice" : "payment", entity,
                   arena_printf(a, "{\"k\": %d}", k), ev[k], &err));
     OK(db_commit(f->d, &err));
   }
   int64_t w0 = writes(f->d);
   int st;
-  const json *r = call(f, a, flow_rpc_rehearse,
-                       arena_printf(a, "{\"id\": \"%s\", \"last_n\": 2}", id), &st);
+  const json *r =
+      call(f, a, flow_rpc_rehearse,
+           arena_printf(a, "{\"id\": \"%s\", \"last_n\": 2}", id), &st);
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "trigger"), "event");
   assert_int_equal(num(r, "found"), 2);
   const json *list = json_get(r, "rehearsals");
   /* the last two payments, oldest first: k = 1 then k = 3 */
-  assert_string_equal(str(json_get(list->items[0], "source"), "event_id"), ev[1]);
-  assert_string_equal(str(json_get(list->items[1], "source"), "event_id"), ev[3]);
+  assert_string_equal(str(json_get(list->items[0], "source"), "event_id"),
+                      ev[1]);
+  assert_string_equal(str(json_get(list->items[1], "source"), "event_id"),
+                      ev[3]);
   const json *t0 = json_get(list->items[0], "trigger");
   assert_string_equal(str(t0, "event_type"), "payment.received");
   assert_string_equal(str(t0, "entity_type"), "payment");
@@ -256,11 +290,12 @@ static void test_rehearse_events(void **state) {
   char other[37];
   test_tenant(f->d, NULL, other);
   memcpy(f->profile, other, sizeof other);
-  r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\"}", id), &st);
+  r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\"}", id),
+           &st);
   assert_int_equal(st, 404);
-  static const char *const bad[] = {"{}", "{\"id\": 5}", "{\"id\": \"x\", \"last_n\": 0}",
-                                    "{\"id\": \"x\", \"last_n\": 51}",
-                                    "{\"id\": \"x\", \"last_n\": \"5\"}"};
+  static const char *const bad[] = {
+      "{}", "{\"id\": 5}", "{\"id\": \"x\", \"last_n\": 0}",
+      "{\"id\": \"x\", \"last_n\": 51}", "{\"id\": \"x\", \"last_n\": \"5\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     r = call(f, a, flow_rpc_rehearse, bad[i], &st);
     assert_int_equal(st, 400);
@@ -272,16 +307,19 @@ static void test_rehearse_cron(void **state) {
   test_fixture *f = *state;
   arena *a = arena_new();
   char id[37];
-  create(f, a,
-         "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"cron\":\"0 22 * * *\","
-         "\"timezone\":\"Asia/Kolkata\"}},{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]",
-         "[{\"from\":\"t\",\"to\":\"x\"}]", id);
+  create(
+      f, a,
+      "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"cron\":\"0 22 * * *\","
+      "\"timezone\":\"Asia/"
+      "Kolkata\"}},{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]",
+      "[{\"from\":\"t\",\"to\":\"x\"}]", id);
   int st;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   int64_t now = (int64_t)ts.tv_sec * 1000000;
-  const json *r = call(f, a, flow_rpc_rehearse,
-                       arena_printf(a, "{\"id\": \"%s\", \"last_n\": 3}", id), &st);
+  const json *r =
+      call(f, a, flow_rpc_rehearse,
+           arena_printf(a, "{\"id\": \"%s\", \"last_n\": 3}", id), &st);
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "cron"), "0 22 * * *");
   assert_int_equal(num(r, "found"), 3);
@@ -305,14 +343,15 @@ static void add_run(test_fixture *f, const char *bp, const char *input,
                     int rehearsal, int64_t at) {
   char id[37];
   uuid_v7(id);
-  db_val v[] = {db_uuid(f->profile), db_uuid(id), db_uuid(bp), db_json(input),
-                db_bool(rehearsal), db_ts(at)};
+  db_val v[] = {db_uuid(f->profile), db_uuid(id),        db_uuid(bp),
+                db_json(input),      db_bool(rehearsal), db_ts(at)};
   db_err err;
-  if (db_query(f->d,
-               "INSERT INTO workflow_logs (profile_id, id, blueprint_id, status, "
-               "input, rehearsal, trigger_kind, started_at) VALUES ($1, $2, $3, "
-               "'completed', $4, $5, 'manual', $6)",
-               v, 6, NULL, &err))
+  if (db_query(
+          f->d,
+          "INSERT INTO workflow_logs (profile_id, id, blueprint_id, status, "
+          "input, rehearsal, trigger_kind, started_at) VALUES ($1, $2, $3, "
+          "'completed', $4, $5, 'manual', $6)",
+          v, 6, NULL, &err))
     fail_msg("%s", err.message);
 }
 
@@ -323,17 +362,22 @@ static void test_rehearse_runs(void **state) {
   const char *stop = "[{\"from\":\"t\",\"to\":\"x\"}]";
   create(f, a,
          "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"manual\":true}},"
-         "{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]", stop, id);
+         "{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]",
+         stop, id);
   create(f, a,
          "[{\"id\":\"t\",\"type\":\"trigger\",\"params\":{\"webhook\":true}},"
-         "{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]", stop, hook);
+         "{\"id\":\"x\",\"type\":\"stop\",\"params\":{}}]",
+         stop, hook);
   int st;
   /* never run: a manual workflow once with {}, a webhook not at all */
-  const json *r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\"}", id), &st);
+  const json *r = call(f, a, flow_rpc_rehearse,
+                       arena_printf(a, "{\"id\": \"%s\"}", id), &st);
   assert_int_equal(st, 200);
   assert_int_equal(num(r, "found"), 1);
-  assert_int_equal(json_get(json_get(r, "rehearsals")->items[0], "trigger")->n, 0);
-  r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\"}", hook), &st);
+  assert_int_equal(json_get(json_get(r, "rehearsals")->items[0], "trigger")->n,
+                   0);
+  r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\"}", hook),
+           &st);
   assert_int_equal(st, 200);
   assert_int_equal(num(r, "found"), 0);
 
@@ -343,7 +387,8 @@ static void test_rehearse_runs(void **state) {
   add_run(f, id, "{\"n\": 99}", 1, t + 2000000); /* a rehearsal: not replayed */
   add_run(f, id, "{\"n\": 3}", 0, t + 3000000);
   int64_t w0 = writes(f->d);
-  r = call(f, a, flow_rpc_rehearse, arena_printf(a, "{\"id\": \"%s\", \"last_n\": 2}", id), &st);
+  r = call(f, a, flow_rpc_rehearse,
+           arena_printf(a, "{\"id\": \"%s\", \"last_n\": 2}", id), &st);
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "trigger"), "manual");
   assert_int_equal(num(r, "found"), 2);
