@@ -207,6 +207,12 @@ static void cron_words(walk *w, const char *cron, const char *tz) {
       buf_free(&days);
     } else if (!strcmp(f[4], "*") && all_digits(f[2], strlen(f[2]))) {
       say(w, P_MONTHLY, f[2], at);
+      /* cron skips the months without that day */
+      static const char *const skip[3] = {
+          " (months without that day are skipped)",
+          " (jin mahino mein yeh tarikh nahi, unmein nahi)",
+          " (जिन महीनों में यह तारीख नहीं, उनमें नहीं)"};
+      if (strlen(f[2]) == 2 && strcmp(f[2], "29") >= 0) buf_puts(w->b, skip[w->lang]);
       done = 1;
     }
   }
@@ -339,35 +345,69 @@ static const char *over_words(walk *w, const char *over) {
   return over ? over : "?";
 }
 
+/* The wait the drafter writes on an invoice's due date (its date when it
+ * has none), as architect_rules.c spells it. */
+#define DUE_BASE "date(coalesce(invoice.due_date, invoice.invoice_date))"
+
+/* "3d" as "3 days" ("3 din", "3 दिन") into out; "" when it is not one
+ * number and one unit. */
+static void duration_words(walk *w, const char *f, char *out, size_t cap) {
+  static const char *const units[3][5][2] = {
+      {{"second", "seconds"}, {"minute", "minutes"}, {"hour", "hours"},
+       {"day", "days"}, {"week", "weeks"}},
+      {{"second", "second"}, {"minute", "minute"}, {"ghanta", "ghante"},
+       {"din", "din"}, {"hafta", "hafte"}},
+      {{"सेकंड", "सेकंड"}, {"मिनट", "मिनट"}, {"घंटा", "घंटे"}, {"दिन", "दिन"},
+       {"हफ्ता", "हफ्ते"}}};
+  size_t l = strlen(f);
+  const char *kinds = "smhdw";
+  const char *k = l >= 2 ? strchr(kinds, f[l - 1]) : NULL;
+  out[0] = 0;
+  if (k && *k && all_digits(f, l - 1) && l < 12) {
+    int one = l == 2 && f[0] == '1';
+    snprintf(out, cap, "%.*s %s", (int)(l - 1), f,
+             units[w->lang][k - kinds][one ? 0 : 1]);
+  }
+}
+
 static void wait_words(walk *w, const json *node) {
   const char *f = str_param(node, "for"), *u = str_param(node, "until");
   if (f) {
-    static const char *const units[3][5][2] = {{{"second", "seconds"},
-                                                {"minute", "minutes"},
-                                                {"hour", "hours"},
-                                                {"day", "days"},
-                                                {"week", "weeks"}},
-                                               {{"second", "second"},
-                                                {"minute", "minute"},
-                                                {"ghanta", "ghante"},
-                                                {"din", "din"},
-                                                {"hafta", "hafte"}},
-                                               {{"सेकंड", "सेकंड"},
-                                                {"मिनट", "मिनट"},
-                                                {"घंटा", "घंटे"},
-                                                {"दिन", "दिन"},
-                                                {"हफ्ता", "हफ्ते"}}};
-    size_t l = strlen(f);
-    const char *kinds = "smhdw";
-    const char *k = l >= 2 ? strchr(kinds, f[l - 1]) : NULL;
-    if (k && *k && all_digits(f, l - 1) && l < 12) {
-      int one = l == 2 && f[0] == '1';
-      char t[64];
-      snprintf(t, sizeof t, "%.*s %s", (int)(l - 1), f,
-               units[w->lang][k - kinds][one ? 0 : 1]);
-      say(w, P_WAIT, t, NULL);
+    char t[64];
+    duration_words(w, f, t, sizeof t);
+    say(w, P_WAIT, t[0] ? t : f, NULL);
+  } else if (u && !strncmp(u, DUE_BASE, strlen(DUE_BASE))) {
+    /* the drafter's waits on the due date */
+    static const char *const due[3][3] = {
+        {"wait until the invoice's due date (its date if it has none)",
+         "invoice ki due date (na ho to invoice ki tarikh) tak ruko",
+         "बिल की नियत तारीख (न हो तो बिल की तारीख) तक रुको"},
+        {"wait until %s after the invoice's due date (its date if it has "
+         "none)",
+         "invoice ki due date (na ho to invoice ki tarikh) ke %s baad tak "
+         "ruko",
+         "बिल की नियत तारीख (न हो तो बिल की तारीख) के %s बाद तक रुको"},
+        {"wait until %s before the invoice's due date (its date if it has "
+         "none)",
+         "invoice ki due date (na ho to invoice ki tarikh) se %s pehle tak "
+         "ruko",
+         "बिल की नियत तारीख (न हो तो बिल की तारीख) से %s पहले तक रुको"}};
+    const char *rest = u + strlen(DUE_BASE);
+    int dir = !*rest ? 0 : !strncmp(rest, " + ", 3) ? 1
+                       : !strncmp(rest, " - ", 3) ? 2 : -1;
+    char amount[64] = "";
+    if (dir > 0) duration_words(w, rest + 3, amount, sizeof amount);
+    if (dir < 0 || (dir > 0 && !amount[0])) {
+      say(w, P_WAIT_UNTIL, u, NULL);
     } else {
-      say(w, P_WAIT, f, NULL);
+      const char *fmt = due[dir][w->lang], *h = strstr(fmt, "%s");
+      if (h) {
+        buf_append(w->b, fmt, (size_t)(h - fmt));
+        buf_puts(w->b, amount);
+        buf_puts(w->b, h + 2);
+      } else {
+        buf_puts(w->b, fmt);
+      }
     }
   } else {
     say(w, P_WAIT_UNTIL, u ? u : "?", NULL);

@@ -288,6 +288,8 @@ L(w_night, "night", "tonight", "raat", "rat", "रात");
 L(w_baje, "baje", "bje", "baaje", "बजे");
 
 L(w_after, "after", "later", "baad", "bad", "बाद", "aur", "then", "phir");
+L(w_due_ref, "overdue", "due", "deadline", "duedate");
+L(w_before, "before", "pehle", "pahle", "पहले");
 L(w_more, "more", "another", "further", "extra", "zyada");
 
 L(w_gt, "above", "over", "more", "greater", "exceeds", "exceeding", "exceed",
@@ -506,7 +508,7 @@ static void read_schedule(toks *tk, slots *s) {
     s->dow |= 0x3E;
   /* day of the month */
   for (int i = 0; i < tk->n && !s->dom; i++) {
-    if (is_int(tk, i, 1, 28) &&
+    if (is_int(tk, i, 1, 31) &&
         (word_is(tk, i + 1, "st") || word_is(tk, i + 1, "nd") ||
          word_is(tk, i + 1, "rd") || word_is(tk, i + 1, "th") ||
          word_is(tk, i + 1, "tarikh") || word_is(tk, i + 1, "tareekh") ||
@@ -708,8 +710,6 @@ static void gb_trigger_flag(gb *g, const char *flag) {
   gb_add(g, "trigger", "trigger", arena_printf(g->a, "{\"%s\":true}", flag));
 }
 static const char *dur_text(arena *a, int64_t secs) {
-  if (secs % (7 * 86400) == 0)
-    return arena_printf(a, "%" PRId64 "w", secs / (7 * 86400));
   if (secs % 86400 == 0) return arena_printf(a, "%" PRId64 "d", secs / 86400);
   if (secs % 3600 == 0) return arena_printf(a, "%" PRId64 "h", secs / 3600);
   return arena_printf(a, "%" PRId64 "m", secs / 60);
@@ -718,6 +718,9 @@ static void gb_wait(gb *g, int64_t secs) {
   if (secs <= 0) return;
   gb_add(g, gb_id(g, ID_WAIT), "wait",
          params1(g->a, "for", dur_text(g->a, secs), NULL, NULL));
+}
+static void gb_wait_until(gb *g, const char *expr) {
+  gb_add(g, gb_id(g, ID_WAIT), "wait", params1(g->a, "until", expr, NULL, NULL));
 }
 static void gb_check(gb *g, const char *expr) {
   gb_add(g, gb_id(g, ID_CHECK), "condition",
@@ -778,13 +781,10 @@ static const char *const texts[M__N][3] = {
          "invoice.balance_due }} अभी बाकी है। कृपया जल्दी भुगतान करें।"},
     [M_REMIND_OWNER] =
         {"Invoice {{ invoice.invoice_number }} of {{ customer.full_name }} is "
-         "still unpaid {days} after it was issued: ₹{{ invoice.balance_due }} "
-         "due.",
+         "still unpaid {days}: ₹{{ invoice.balance_due }} due.",
          "{{ customer.full_name }} ka invoice {{ invoice.invoice_number }} "
-         "{days} "
-         "baad bhi baaki hai: ₹{{ invoice.balance_due }}.",
+         "{days} bhi baaki hai: ₹{{ invoice.balance_due }}.",
          "{{ customer.full_name }} का बिल {{ invoice.invoice_number }} {days} "
-         "बाद "
          "भी बाकी है: ₹{{ invoice.balance_due }}।"},
     [M_THANK_PAY] =
         {"Thank you {{ customer.full_name }}! We have received your payment "
@@ -1115,6 +1115,27 @@ static const char *with_days(drafter *d, const char *tmpl, const char *days) {
 static const char *unpaid =
     "invoice.balance_due > 0 and invoice.status != 'cancelled'";
 
+/* The time a wait waits until: the invoice's due date (its date when it
+ * has none) moved by secs. */
+static const char *due_expr(drafter *d, int64_t secs) {
+  const char *base = "date(coalesce(invoice.due_date, invoice.invoice_date))";
+  if (secs == 0) return base;
+  return arena_printf(d->a, "%s %c %s", base, secs < 0 ? '-' : '+',
+                      dur_text(d->a, secs < 0 ? -secs : secs));
+}
+
+/* "7 days after it was issued", "7 days after its due date", "3 days
+ * before its due date" (ref 0, 1, 2), in the prompt's language. */
+static const char *unpaid_since(drafter *d, int64_t secs, int ref) {
+  static const char *const f[3][3] = {
+      {"%s after it was issued", "issue hone ke %s baad", "जारी होने के %s बाद"},
+      {"%s after its due date", "due date ke %s baad", "नियत तारीख के %s बाद"},
+      {"%s before its due date", "due date se %s pehle", "नियत तारीख से %s पहले"}};
+  const char *fmt = f[ref][d->lang], *h = strstr(fmt, "%s");
+  return arena_printf(d->a, "%.*s%s%s", (int)(h - fmt), fmt,
+                      wait_words(d, secs), h + 2);
+}
+
 /* The reminder on unpaid invoices: after the first wait the customer (or
  * the owner, when only the owner is named), after a later one the owner. */
 static void draft_remind(drafter *d) {
@@ -1164,18 +1185,30 @@ static void draft_remind(drafter *d) {
   for (int i = 0; i < n; i++) at[i] = s->waits[i].secs;
   for (int i = 1; i < n; i++)
     if (s->waits[i].more || at[i] <= at[i - 1]) at[i] += at[i - 1];
+  /* "3 days overdue", "before the due date": the waits count from the
+   * invoice's due date (its date when it has none), waits until a time;
+   * otherwise from the issue, waits for a duration. */
+  int due = has_any(tk, w_due_ref);
+  int before = due && has_any(tk, w_before);
   gb_trigger_event(&d->g, "invoice.issued");
-  gb_wait(&d->g, at[0]);
+  if (due)
+    gb_wait_until(&d->g, due_expr(d, before ? -at[0] : at[0]));
+  else
+    gb_wait(&d->g, at[0]);
   gb_check(&d->g, and_expr(d, unpaid, amount_expr(d, "invoice.total_amount")));
   if (cust) send_customer(d, M_REMIND);
+  int64_t last = n >= 2 && cust ? at[n - 1] : at[0];
+  const char *when =
+      unpaid_since(d, last, due ? (before && last == at[0] ? 2 : 1) : 0);
   if (owner && cust && n >= 2) {
-    gb_wait(&d->g, at[n - 1] - at[0]);
+    if (due)
+      gb_wait_until(&d->g, due_expr(d, at[n - 1]));
+    else
+      gb_wait(&d->g, at[n - 1] - at[0]);
     gb_check(&d->g, unpaid);
-    gb_send(&d->g, "owner",
-            with_days(d, msg(d, M_REMIND_OWNER), wait_words(d, at[n - 1])));
+    gb_send(&d->g, "owner", with_days(d, msg(d, M_REMIND_OWNER), when));
   } else if (owner) {
-    gb_send(&d->g, "owner",
-            with_days(d, msg(d, M_REMIND_OWNER), wait_words(d, at[0])));
+    gb_send(&d->g, "owner", with_days(d, msg(d, M_REMIND_OWNER), when));
   }
   if (cust && owner && n >= 2)
     d->name =
@@ -1336,7 +1369,13 @@ static void draft(drafter *d) {
     case T_NONE:
       break;
   }
-  /* Something happened: tell someone. */
+  /* Something happened: tell someone. A schedule here is an action the
+   * drafter cannot make ("create an invoice every month", "a good morning
+   * message every day"): asked, never guessed. */
+  if (d->s.sched) {
+    d->name = ask(d, Q_WHAT);
+    return;
+  }
   int is_new = has_any(tk, w_new);
   if (has_any(tk, w_delivery)) {
     gb_trigger_event(&d->g, "shipment.updated");

@@ -18,6 +18,7 @@
 #include "flow/bpstore.h"
 #include "flow/cron.h"
 #include "flow/env.h"
+#include "flow/expr.h"
 #include "flow/node.h"
 #include "flow/rpc_int.h"
 
@@ -64,17 +65,6 @@ static void remember(rwalk *w, const char *id, const char *type,
       buf_putc(&w->ctx_vars, ':');
       json_write(&w->ctx_vars, o->items[k]);
     }
-}
-
-static const char *dur_words(arena *a, int64_t us) {
-  int64_t s = us / 1000000;
-  if (s > 0 && s % (7 * 86400) == 0)
-    return arena_printf(a, "%" PRId64 "w", s / (7 * 86400));
-  if (s > 0 && s % 86400 == 0)
-    return arena_printf(a, "%" PRId64 "d", s / 86400);
-  if (s > 0 && s % 3600 == 0) return arena_printf(a, "%" PRId64 "h", s / 3600);
-  if (s > 0 && s % 60 == 0) return arena_printf(a, "%" PRId64 "m", s / 60);
-  return arena_printf(a, "%" PRId64 "s", s);
 }
 
 /* "would send "text" to who" from a dry run's output; who is said as the
@@ -156,17 +146,24 @@ static void walk_node(rwalk *w, int i, const json *item, const char *scope,
         if (nt->flags & NODE_BRANCHES) branch = r.branch ? r.branch : "false";
         break;
       case NODE_WAITING: {
-        int64_t until = r.wake_at > now ? r.wake_at : now;
-        const json *f = json_get(node->params, "for");
-        status = "would_wait";
-        would = f && f->type == JSON_STRING
-                    ? arena_printf(w->a, "would wait %s", f->str)
-                    : arena_printf(w->a, "would wait %s",
-                                   dur_words(w->a, until - now));
-        next_now = until;
-        break;
+      int64_t until = r.wake_at > now ? r.wake_at : now;
+      const json *f = json_get(node->params, "for");
+      status = "would_wait";
+      if (f && f->type == JSON_STRING) {
+        would = arena_printf(w->a, "would wait %s", f->str);
+      } else {
+        /* until a time: said as the owner reads times (IST) */
+        expr_val t = {.t = EV_TIME, .us = until};
+        buf tb;
+        buf_init(&tb, 256);
+        expr_format(&t, 19800, &tb);
+        would = arena_printf(w->a, "would wait until %s", buf_cstr(&tb));
+        buf_free(&tb);
       }
-      case NODE_STOP:
+      next_now = until;
+      break;
+    }
+    case NODE_STOP:
         status = r.error[0] ? "failed" : "stopped";
         if (r.error[0]) error = arena_strdup(w->a, r.error);
         w->stopped = 1;

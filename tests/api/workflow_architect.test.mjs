@@ -50,14 +50,15 @@ describe('rpc/draft_workflow', () => {
     assert.deepEqual(d.nodes.map((n) => n.type),
       ['trigger', 'wait', 'condition', 'send_message', 'wait', 'condition', 'send_message']);
     assert.equal(d.nodes[0].params.event, 'invoice.issued');
-    assert.equal(d.nodes[1].params.for, '3d');
-    assert.equal(d.nodes[4].params.for, '4d');
+    // overdue: counted from the due date (the invoice's date when it has none)
+    assert.equal(d.nodes[1].params.until, 'date(coalesce(invoice.due_date, invoice.invoice_date)) + 3d');
+    assert.equal(d.nodes[4].params.until, 'date(coalesce(invoice.due_date, invoice.invoice_date)) + 7d');
     assert.equal(d.nodes[3].params.to, 'customer');
     assert.equal(d.nodes[6].params.to, 'owner');
     assert.match(d.nodes[3].params.text, /\{\{ invoice\.invoice_number \}\}/);
     assert.equal(d.edges.length, 6);
     assert.deepEqual(d.edges[2], { from: 'check', to: 'send', when: 'true' });
-    assert.match(d.explanation, /wait 3 days/);
+    assert.match(d.explanation, /wait until 3 days after the invoice's due date/);
     assert.match(d.explanation, /nothing runs until you activate it/);
 
     const row = await blueprint(owner.token, d.id);
@@ -195,12 +196,14 @@ describe('rpc/rehearse_workflow', () => {
       ['trigger', 'completed'], ['wait', 'would_wait'], ['check', 'completed'], ['send', 'completed'],
       ['wait_2', 'would_wait'], ['check_2', 'completed'], ['send_2', 'completed'],
     ], JSON.stringify(one));
-    assert.equal(one.steps[1].would, 'would wait 3d');
-    assert.equal(one.steps[4].would, 'would wait 4d');
+    // no due date: 3 and 7 days after the invoice's date, midnight in India
+    assert.match(one.steps[1].would, /^would wait until \d\d \w{3} \d{4}, 12:00 AM$/, one.steps[1].would);
+    assert.match(one.steps[4].would, /^would wait until \d\d \w{3} \d{4}, 12:00 AM$/, one.steps[4].would);
+    assert.notEqual(one.steps[1].would, one.steps[4].would);
     assert.equal(one.steps[2].branch, 'true', 'the invoice is unpaid');
     assert.equal(one.would.length, 2);
     assert.match(one.would[0], new RegExp(`^would send "Namaste Bala Kumar, .*${number.replace(/\//g, '\\/')}.*900\\.00.*" to Bala Kumar \\(\\${phone}\\)$`), one.would[0]);
-    assert.match(one.would[1], /still unpaid 7 days after it was issued.*" to the owner \(\+919800000001\)$/, one.would[1]);
+    assert.match(one.would[1], /still unpaid 7 days after its due date.*" to the owner \(\+919800000001\)$/, one.would[1]);
 
     const m = await rpc(owner.token, 'draft_workflow', { prompt: 'when I click, remind everyone who owes money' });
     assert.equal(m.status, 200, m.info);

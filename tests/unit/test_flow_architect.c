@@ -26,6 +26,8 @@
 /* ---- the prompt set -------------------------------------------------- */
 
 #define UNPAID "invoice.balance_due > 0 and invoice.status != 'cancelled'"
+/* "overdue", "before the due date": waits on the due date */
+#define DUE "date(coalesce(invoice.due_date, invoice.invoice_date))"
 
 typedef struct want {
   const char *prompt;
@@ -42,11 +44,20 @@ static const want prompts[] = {
     /* remind on unpaid invoices, and escalate */
     {"when an invoice is 3 days overdue, remind the customer; after 7, tell me",
      "en",
-     "trigger(invoice.issued) > wait(3d) > condition(" UNPAID
-     ") > send_message(customer) > wait(4d) > condition(" UNPAID
+     "trigger(invoice.issued) > wait(" DUE " + 3d) > condition(" UNPAID
+     ") > send_message(customer) > wait(" DUE " + 7d) > condition(" UNPAID
      ") > send_message(owner)",
      "{{ customer.full_name }}|{{ invoice.invoice_number }}|{{ "
-     "invoice.total_amount }}|{{ invoice.balance_due }}|7 days"},
+     "invoice.total_amount }}|{{ invoice.balance_due }}|7 days after its due "
+     "date"},
+    {"remind customers 3 days before the due date", "en",
+     "trigger(invoice.issued) > wait(" DUE " - 3d) > condition(" UNPAID
+     ") > send_message(customer)",
+     "{{ invoice.balance_due }}"},
+    {"due date se 2 din pehle customer ko yaad dilao", "hinglish",
+     "trigger(invoice.issued) > wait(" DUE " - 2d) > condition(" UNPAID
+     ") > send_message(customer)",
+     "{{ customer.full_name }} ji"},
     {"remind customers about unpaid invoices after 2 days and again after 3 "
      "more days tell me",
      "en",
@@ -116,6 +127,9 @@ static const want prompts[] = {
      "{{ sales_summary('month') }}"},
     {"har mahine 1 tarikh ko subah 11 baje mujhe mahine ki bikri bhejo",
      "hinglish", "trigger(0 11 1 * *) > send_message(owner)",
+     "{{ sales_summary('month') }}"},
+    {"on the 31st of every month at 6 pm send me the sales", "en",
+     "trigger(0 18 31 * *) > send_message(owner)",
      "{{ sales_summary('month') }}"},
     {"send me GST collected every month on the 5th at 11 am", "en",
      "trigger(0 11 5 * *) > send_message(owner)",
@@ -228,6 +242,9 @@ static const want prompts[] = {
     {"send me the sales report", "en", NULL, NULL},
     {"hello", NULL, NULL, NULL},
     {"tell me", "en", NULL, NULL},
+    {"create an invoice every month for rent of 5000", "en", NULL, NULL},
+    {"send a good morning message to all customers every day at 8 am", "en",
+     NULL, NULL},
 };
 #define N_PROMPTS (sizeof prompts / sizeof prompts[0])
 
@@ -240,7 +257,7 @@ static const char *main_param(const json *n, const char *type) {
         : json_get(p, "manual") ? "manual"
                                 : "webhook";
   else if (!strcmp(type, "wait"))
-    k = "for";
+    k = json_get(p, "for") ? "for" : "until";
   else if (!strcmp(type, "condition"))
     k = "if";
   else if (!strcmp(type, "send_message"))
@@ -401,17 +418,17 @@ static void test_explanation(void **state) {
       "me";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   const char *parts[] = {"When an invoice is issued",
-                         "wait 3 days",
+                         "wait until 3 days after the invoice's due date",
                          "if the invoice is still unpaid",
                          "send the customer",
-                         "wait 4 days",
+                         "wait until 7 days after the invoice's due date",
                          "send you (the owner)",
                          "nothing runs until you activate it"};
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     if (!strstr(d.explanation, parts[i]))
       fail_msg("explanation lacks \"%s\": %s", parts[i], d.explanation);
-  assert_true(strstr(d.explanation, "wait 3 days") <
-              strstr(d.explanation, "wait 4 days"));
+  assert_true(strstr(d.explanation, "until 3 days") <
+              strstr(d.explanation, "until 7 days"));
   /* the customer's message falls back on a WhatsApp template, the owner's not
    */
   assert_non_null(strstr(d.explanation,
@@ -434,6 +451,13 @@ static void test_explanation(void **state) {
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   assert_non_null(
       strstr(d.nodes, "\"name\":\"payment_thanks\",\"language\":\"hi\""));
+  /* waits counted from the issue, when no due date is named */
+  p = "remind customers about unpaid invoices after 2 days and again after 3 "
+      "more days tell me";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_non_null(strstr(d.explanation, "wait 2 days; then if the invoice"));
+  assert_non_null(strstr(d.explanation, "wait 3 days; then if the invoice"));
+  assert_non_null(strstr(d.explanation, "5 days after it was issued"));
   p = "roz raat 10 baje mujhe aaj ki bikri bhejo";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   /* told in the owner's language */
@@ -454,6 +478,11 @@ static void test_explanation(void **state) {
   p = "tell me when a payment above 50000 comes";
   assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
   assert_non_null(strstr(d.explanation, "if the payment is above ₹50000"));
+  p = "on the 31st of every month at 6 pm send me the sales";
+  assert_int_equal(arch_draft_rules(a, p, strlen(p), &d), 0);
+  assert_non_null(strstr(d.explanation,
+                         "On day 31 of every month at 6:00 pm (months without "
+                         "that day are skipped)"));
   /* a graph the drafter did not write: conditions quoted, branches told */
   json *n, *e;
   json_error je;
