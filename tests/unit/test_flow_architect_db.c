@@ -221,6 +221,19 @@ static void test_draft_llm(void **state) {
   assert_int_equal(st, 200);
   assert_string_equal(str(r, "source"), "rules");
   assert_non_null(strstr(str(r, "llm_error"), "HTTP 503"));
+  /* a model too slow: cut at the timeout, the rules answer */
+  s.llm_timeout_ms = 300;
+  flow_configure(&s);
+  fr = fake_response_new(200);
+  fake_response_json(fr, good);
+  fr->delay_ms = 3000;
+  fake_server_enqueue(fs, fr);
+  r = call(f, a, flow_rpc_draft, "{\"prompt\": \"welcome every new customer\"}",
+           &st);
+  assert_int_equal(st, 200);
+  assert_string_equal(str(r, "source"), "rules");
+  assert_non_null(strstr(str(r, "llm_error"), "timeout"));
+  assert_string_equal(str(r, "name"), "Welcome new customers");
   fake_server_stop(fs);
   arena_free(a);
 }
