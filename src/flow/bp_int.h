@@ -45,7 +45,7 @@ int bp_activation_cols(arena *a, const blueprint *bp, int on, int version,
                        bp_error *be);
 
 /* The first fire of bp's cron strictly after after_us, or -1. */
-int64_t bp_cron_next(const char *cron, const char *timezone, int64_t after_us);
+int64_t bp_cron_next(const char *cron, const char *zone, int64_t after_us);
 
 /* Writes the workflow_versions row of a version. */
 int bp_version_insert(db *d, const char *profile_id, const char *id,
@@ -63,7 +63,7 @@ const char *bp_webhook_url(arena *a, const char *token);
 /* cron_trigger.c: the input of a cron run due at `due` and started at now
  * ({"scheduled_for", "missed", "missed_count"}), appended to out; returns
  * missed_count (0 when on time: within two minutes). */
-int64_t flow_cron_input(const char *cron, const char *timezone, int64_t due,
+int64_t flow_cron_input(const char *cron, const char *zone, int64_t due,
                         int64_t now, buf *out);
 
 #endif

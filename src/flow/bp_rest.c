@@ -103,7 +103,9 @@ int flow_bp_rest_before(db *d, arena *a, const api_principal *who, int insert,
   bp_cols c = {.n = 0};
   bp_trigger_cols(&bp, &c);
   if (changed) bp_cols_set(&c, "version", db_int(version));
-  if (i_on >= 0 || (on && changed)) {
+  /* Writing is_active as it already is changes nothing (a front end that
+   * saves the whole row must not move a cron's due time or lose a tick). */
+  if ((i_on >= 0 && on != was_on) || (on && changed)) {
     const char *token = NULL;
     if (!insert) {
       db_val v[] = {db_uuid(profile), db_uuid(id)};

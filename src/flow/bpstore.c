@@ -46,14 +46,13 @@ void bp_trigger_cols(const blueprint *bp, bp_cols *c) {
                                  : db_null());
 }
 
-int64_t bp_cron_next(const char *cron, const char *timezone,
+int64_t bp_cron_next(const char *cron, const char *zone,
                      int64_t after_us) {
   cron_spec spec;
   char err[128];
   if (!cron || cron_parse(cron, &spec, err, sizeof err)) return -1;
-  const cron_tz *tz = cron_tz_get(timezone && *timezone ? timezone
-                                                         : CRON_DEFAULT_TZ,
-                                  err, sizeof err);
+  const cron_tz *tz =
+      cron_tz_get(zone && *zone ? zone : CRON_DEFAULT_TZ, err, sizeof err);
   if (!tz) return -1;
   return cron_next(&spec, tz, after_us);
 }

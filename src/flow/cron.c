@@ -43,15 +43,13 @@ static const char *const DAYS[] = {"sun", "mon", "tue", "wed",
 typedef struct field_def {
   const char *name;
   int lo, hi;
-  const char *const *names; /* names[i] means lo + i... see name_base */
+  const char *const *names; /* names[i] is the value i + name_base */
   int nnames, name_base;
 } field_def;
 
 static const field_def FIELDS[5] = {
-    {"minute", 0, 59, NULL, 0, 0},
-    {"hour", 0, 23, NULL, 0, 0},
-    {"day of month", 1, 31, NULL, 0, 0},
-    {"month", 1, 12, MONTHS, 12, 1},
+    {"minute", 0, 59, NULL, 0, 0},       {"hour", 0, 23, NULL, 0, 0},
+    {"day of month", 1, 31, NULL, 0, 0}, {"month", 1, 12, MONTHS, 12, 1},
     {"day of week", 0, 7, DAYS, 7, 0},
 };
 
@@ -115,7 +113,8 @@ static int parse_field(const field_def *f, const char *text, size_t n,
       p++;
       if (*p < '0' || *p > '9') goto bad;
       step = 0;
-      while (*p >= '0' && *p <= '9' && step <= 100) step = step * 10 + (*p++ - '0');
+      while (*p >= '0' && *p <= '9' && step <= 100)
+        step = step * 10 + (*p++ - '0');
       if (step < 1 || step > f->hi) {
         snprintf(err, errlen, "cron %s field '%s': the step must be 1 to %d",
                  f->name, tmp, f->hi);
@@ -123,7 +122,8 @@ static int parse_field(const field_def *f, const char *text, size_t n,
       }
       if (single) b = f->hi; /* "5/15" means 5-59/15 */
     }
-    for (int v = a; v <= b; v += step) *bits |= 1ULL << (v == 7 && f->hi == 7 ? 0 : v);
+    for (int v = a; v <= b; v += step)
+      *bits |= 1ULL << (v == 7 && f->hi == 7 ? 0 : v);
     if (*p == '\0') break;
     if (*p != ',') goto bad;
     p++;
@@ -138,7 +138,7 @@ bad:
 int cron_parse(const char *expr, cron_spec *out, char *err, size_t errlen) {
   static const struct {
     const char *at, *fields;
-  } macros[] = {{"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},
+  } macros[] = {{"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},
                 {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
                 {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
                 {"@annually", "0 0 1 1 *"}};
@@ -151,7 +151,8 @@ int cron_parse(const char *expr, cron_spec *out, char *err, size_t errlen) {
   if (*expr == '@') {
     size_t n = strcspn(expr, " \t");
     for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
-      if (strlen(macros[i].at) == n && strncasecmp(expr, macros[i].at, n) == 0 &&
+      if (strlen(macros[i].at) == n &&
+          strncasecmp(expr, macros[i].at, n) == 0 &&
           expr[n + strspn(expr + n, " \t")] == '\0')
         return cron_parse(macros[i].fields, out, err, errlen);
     snprintf(err, errlen, "cron schedule '%.40s' is not understood", expr);
@@ -194,13 +195,15 @@ int cron_parse(const char *expr, cron_spec *out, char *err, size_t errlen) {
   /* Days that never come ("0 0 30 2 *") are refused here, not found out
    * five years later; with a weekday as well, either may match. */
   if (!out->dom_star && out->dow_star) {
-    static const int maxday[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int maxday[13] = {0,  31, 29, 31, 30, 31, 30,
+                                   31, 31, 30, 31, 30, 31};
     int ok = 0;
     for (int m = 1; m <= 12 && !ok; m++)
       if (out->month >> m & 1)
         ok = (out->dom & (((uint32_t)2 << maxday[m]) - 2)) != 0;
     if (!ok) {
-      snprintf(err, errlen, "cron schedule never runs: no such day in those months");
+      snprintf(err, errlen,
+               "cron schedule never runs: no such day in those months");
       memset(out, 0, sizeof *out);
       return -1;
     }
@@ -212,7 +215,8 @@ int cron_parse(const char *expr, cron_spec *out, char *err, size_t errlen) {
 
 /* One end of summer time in a POSIX TZ rule. */
 typedef struct tz_date {
-  char kind; /* 'M' month.week.day, 'J' Julian 1..365 without Feb 29, 'N' 0..365 */
+  char kind; /* 'M' month.week.day, 'J' Julian 1..365 without Feb 29, 'N' 0..365
+              */
   int m, w, d, n;
   int32_t secs; /* local time of day of the change (may be < 0 or > 24h) */
 } tz_date;
@@ -376,8 +380,10 @@ static int32_t tz_offset_s(const cron_tz *tz, int64_t t) {
   int32_t lo = 0, hi = tz->ntrans - 1; /* last transition <= t */
   while (lo < hi) {
     int32_t mid = lo + (hi - lo + 1) / 2;
-    if (tz->trans[mid] <= t) lo = mid;
-    else hi = mid - 1;
+    if (tz->trans[mid] <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return tz->utoff[tz->idx[lo]];
 }
@@ -387,7 +393,8 @@ int cron_tz_offset(const cron_tz *tz, int64_t t_us) {
 }
 
 static uint32_t be32(const unsigned char *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
 }
 static int64_t be64(const unsigned char *p) {
   return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
@@ -411,27 +418,35 @@ cron_tz *cron_tz_from_tzif(const char *name, const void *data, size_t n,
   const char *footer = NULL;
   size_t footer_n = 0;
   if (d[4] >= '2') {
+    /* The 64-bit section; when it is cut short or malformed, the version 1
+     * data already checked above is used instead. */
     const unsigned char *h = d + 44 + v1;
-    if ((size_t)(h - d) + 44 > n || memcmp(h, "TZif", 4) != 0) goto bad;
-    for (int i = 0; i < 6; i++) c[i] = be32(h + 20 + 4 * i);
-    size_t v2 = (size_t)c[3] * 9 + (size_t)c[4] * 6 + c[5] +
-                (size_t)c[2] * 12 + c[1] + c[0];
-    if (c[3] > 100000 || c[4] == 0 || c[4] > 256 || c[5] > 65536 ||
-        c[2] > 100000 || c[1] > 256 || c[0] > 256 ||
-        (size_t)(h - d) + 44 + v2 > n)
-      goto bad;
-    body = h + 44;
-    timesize = 8;
-    const char *f = (const char *)body + v2;
-    const char *end = (const char *)d + n;
-    if (f < end && *f == '\n') {
-      const char *nl = memchr(f + 1, '\n', (size_t)(end - f - 1));
-      if (nl) footer = f + 1, footer_n = (size_t)(nl - f - 1);
+    uint32_t c2[6] = {0};
+    int ok = (size_t)(h - d) + 44 <= n && memcmp(h, "TZif", 4) == 0;
+    size_t v2 = 0;
+    if (ok) {
+      for (int i = 0; i < 6; i++) c2[i] = be32(h + 20 + 4 * i);
+      v2 = (size_t)c2[3] * 9 + (size_t)c2[4] * 6 + c2[5] + (size_t)c2[2] * 12 +
+           c2[1] + c2[0];
+      ok = c2[3] <= 100000 && c2[4] != 0 && c2[4] <= 256 && c2[5] <= 65536 &&
+           c2[2] <= 100000 && c2[1] <= 256 && c2[0] <= 256 &&
+           (size_t)(h - d) + 44 + v2 <= n;
+    }
+    if (ok) {
+      memcpy(c, c2, sizeof c);
+      body = h + 44;
+      timesize = 8;
+      const char *f = (const char *)body + v2;
+      const char *end = (const char *)d + n;
+      if (f < end && *f == '\n') {
+        const char *nl = memchr(f + 1, '\n', (size_t)(end - f - 1));
+        if (nl) footer = f + 1, footer_n = (size_t)(nl - f - 1);
+      }
     }
   }
   uint32_t ntrans = c[3], ntypes = c[4];
-  tz = calloc(1, sizeof *tz + ntrans * sizeof(int64_t) + ntypes * sizeof(int32_t) +
-                     ntrans + 1);
+  tz = calloc(1, sizeof *tz + ntrans * sizeof(int64_t) +
+                     ntypes * sizeof(int32_t) + ntrans + 1);
   if (!tz) {
     snprintf(err, errlen, "out of memory loading time zone");
     return NULL;
@@ -469,7 +484,9 @@ bad:
   return NULL;
 }
 
-void cron_tz_free(cron_tz *tz) { free(tz); }
+void cron_tz_free(cron_tz *tz) {
+  free(tz);
+}
 
 /* A zone of one fixed offset, for UTC and the Kolkata fallback. */
 static cron_tz *fixed_zone(const char *name, int32_t off) {
@@ -484,7 +501,8 @@ static cron_tz *fixed_zone(const char *name, int32_t off) {
 
 static int name_ok(const char *name) {
   size_t n = strlen(name);
-  if (n == 0 || n >= 64 || name[0] == '/' || name[0] == '.' || strstr(name, ".."))
+  if (n == 0 || n >= 64 || name[0] == '/' || name[0] == '.' ||
+      strstr(name, ".."))
     return 0;
   for (size_t i = 0; i < n; i++) {
     char c = name[i];
@@ -512,7 +530,8 @@ static cron_tz *load_zone(const char *name, char *err, size_t errlen) {
   size_t n = data ? fread(data, 1, TZIF_MAX_BYTES, f) : 0;
   fclose(f);
   cron_tz *tz = NULL;
-  if (!data) snprintf(err, errlen, "out of memory loading time zone");
+  if (!data)
+    snprintf(err, errlen, "out of memory loading time zone");
   else if (n == TZIF_MAX_BYTES || n < 4 || memcmp(data, "TZif", 4) != 0)
     snprintf(err, errlen, "unknown time zone '%s'", name); /* a directory, … */
   else
@@ -549,7 +568,8 @@ const cron_tz *cron_tz_get(const char *name, char *err, size_t errlen) {
  * UTC) happens in tz: the first of two in a repeated hour; in a skipped
  * hour, L moved later by the gap. */
 static int64_t resolve(const cron_tz *tz, int64_t L) {
-  int32_t before = tz_offset_s(tz, L - 86400), after = tz_offset_s(tz, L + 86400);
+  int32_t before = tz_offset_s(tz, L - 86400),
+          after = tz_offset_s(tz, L + 86400);
   int64_t ta = L - before, tb = L - after;
   int va = tz_offset_s(tz, ta) == before, vb = tz_offset_s(tz, tb) == after;
   if (va && vb) return ta < tb ? ta : tb;
@@ -575,13 +595,14 @@ int64_t cron_next(const cron_spec *spec, const cron_tz *tz, int64_t after_us) {
     int wd = (int)(((day + 4) % 7 + 7) % 7);
     int dm = (int)(spec->dom >> d & 1), wm = spec->dow >> wd & 1;
     if (spec->dom_star || spec->dow_star ? !(dm && wm) : !(dm || wm)) continue;
-    /* Whole days well before after_us need no look at their minutes. */
-    if ((day + 2) * 86400 < local) continue;
     for (int h = 0; h < 24; h++) {
       if (!(spec->hour >> h & 1)) continue;
       for (int mi = 0; mi < 60; mi++) {
         if (!(spec->minute >> mi & 1)) continue;
-        int64_t t = resolve(tz, day * 86400 + h * 3600 + mi * 60);
+        int64_t L = day * 86400 + h * 3600 + mi * 60;
+        /* No offset is more than 26 hours: such an L is surely past. */
+        if (L + 26 * 3600 < after_s) continue;
+        int64_t t = resolve(tz, L);
         if (t * 1000000 > after_us) return t * 1000000;
       }
     }

@@ -21,11 +21,11 @@
 #define CRON_DEFAULT_TZ "Asia/Kolkata"
 
 typedef struct cron_spec {
-  uint64_t minute;  /* bit m: 0..59 */
-  uint32_t hour;    /* 0..23 */
-  uint32_t dom;     /* 1..31 */
-  uint16_t month;   /* 1..12 */
-  uint8_t dow;      /* 0..6, Sunday 0 (7 accepted as Sunday) */
+  uint64_t minute; /* bit m: 0..59 */
+  uint32_t hour;   /* 0..23 */
+  uint32_t dom;    /* 1..31 */
+  uint16_t month;  /* 1..12 */
+  uint8_t dow;     /* 0..6, Sunday 0 (7 accepted as Sunday) */
   int dom_star, dow_star;
 } cron_spec;
 

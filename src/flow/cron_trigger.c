@@ -83,13 +83,13 @@ static int advance(db *d, const due_bp *b, int64_t next, int64_t now,
   return 0;
 }
 
-int64_t flow_cron_input(const char *cron, const char *timezone, int64_t due,
+int64_t flow_cron_input(const char *cron, const char *zone, int64_t due,
                         int64_t now, buf *out) {
   int missed = now - due > CRON_GRACE_US;
   int64_t count = 0;
   if (missed) /* the times from the due one up to now, each missed */
     for (int64_t t = due; t >= 0 && t <= now && count < CRON_MISSED_MAX;
-         t = bp_cron_next(cron, timezone, t))
+         t = bp_cron_next(cron, zone, t))
       count++;
   if (missed && count < 1) count = 1; /* a schedule no longer readable */
   json_obj o;

@@ -124,7 +124,9 @@ __attribute__((format(printf, 3, 4))) static int perr(parser *p, size_t off,
 static int is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 static int word_is(const char *s, size_t n, const char *w) {
   size_t wn = strlen(w);
@@ -161,8 +163,10 @@ static int lex_string(parser *p, token *t) {
       char c = p->src[k];
       if (c == '\\') {
         c = p->src[++k];
-        if (c == 'n') c = '\n';
-        else if (c == 't') c = '\t';
+        if (c == 'n')
+          c = '\n';
+        else if (c == 't')
+          c = '\t';
         else if (c != '\\' && c != '\'' && c != '"')
           return perr(p, k - 1, "unknown escape '\\%c' in text", c);
       }
@@ -230,8 +234,8 @@ static int lex(parser *p) {
     static const struct {
       const char *w;
       int k;
-    } kw[] = {{"and", T_AND},   {"or", T_OR},       {"not", T_NOT},
-              {"in", T_IN},     {"true", T_TRUE},   {"false", T_FALSE},
+    } kw[] = {{"and", T_AND},  {"or", T_OR},     {"not", T_NOT},
+              {"in", T_IN},    {"true", T_TRUE}, {"false", T_FALSE},
               {"null", T_NULL}};
     t->k = T_NAME;
     for (size_t k = 0; k < sizeof kw / sizeof kw[0]; k++)
@@ -241,28 +245,59 @@ static int lex(parser *p) {
   if (c == '\'' || c == '"') return lex_string(p, t);
   int k = -1, len = 1;
   switch (c) {
-  case '(': k = T_LP; break;
-  case ')': k = T_RP; break;
-  case '[': k = T_LB; break;
-  case ']': k = T_RB; break;
-  case ',': k = T_COMMA; break;
-  case '.': k = T_DOT; break;
-  case '+': k = T_PLUS; break;
-  case '-': k = T_MINUS; break;
-  case '*': k = T_STAR; break;
-  case '/': k = T_SLASH; break;
-  case '%': k = T_PCT; break;
-  case '=': k = T_EQ, len = c2 == '=' ? 2 : 1; break;
-  case '!': k = c2 == '=' ? T_NE : T_NOT, len = c2 == '=' ? 2 : 1; break;
-  case '<': k = c2 == '=' ? T_LE : T_LT, len = c2 == '=' ? 2 : 1; break;
-  case '>': k = c2 == '=' ? T_GE : T_GT, len = c2 == '=' ? 2 : 1; break;
-  case '&':
-    if (c2 == '&') k = T_AND, len = 2;
-    break;
-  case '|':
-    if (c2 == '|') k = T_OR, len = 2;
-    break;
-  default: break;
+    case '(':
+      k = T_LP;
+      break;
+    case ')':
+      k = T_RP;
+      break;
+    case '[':
+      k = T_LB;
+      break;
+    case ']':
+      k = T_RB;
+      break;
+    case ',':
+      k = T_COMMA;
+      break;
+    case '.':
+      k = T_DOT;
+      break;
+    case '+':
+      k = T_PLUS;
+      break;
+    case '-':
+      k = T_MINUS;
+      break;
+    case '*':
+      k = T_STAR;
+      break;
+    case '/':
+      k = T_SLASH;
+      break;
+    case '%':
+      k = T_PCT;
+      break;
+    case '=':
+      k = T_EQ, len = c2 == '=' ? 2 : 1;
+      break;
+    case '!':
+      k = c2 == '=' ? T_NE : T_NOT, len = c2 == '=' ? 2 : 1;
+      break;
+    case '<':
+      k = c2 == '=' ? T_LE : T_LT, len = c2 == '=' ? 2 : 1;
+      break;
+    case '>':
+      k = c2 == '=' ? T_GE : T_GT, len = c2 == '=' ? 2 : 1;
+      break;
+    case '&':
+      if (c2 == '&') k = T_AND, len = 2;
+      break;
+    case '|':
+      if (c2 == '|') k = T_OR, len = 2;
+      break;
+    default:
+      break;
   }
   if (k < 0) {
     if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
@@ -276,12 +311,18 @@ static int lex(parser *p) {
 
 static const char *tok_desc(const token *t, char *b, size_t bn) {
   switch (t->k) {
-  case T_END: return "the end";
-  case T_NUM:
-  case T_NAME: snprintf(b, bn, "'%.*s'", (int)(t->n > 40 ? 40 : t->n), t->s); return b;
-  case T_STR: return "text";
-  case T_DUR: return "a duration";
-  default: return "this";
+    case T_END:
+      return "the end";
+    case T_NUM:
+    case T_NAME:
+      snprintf(b, bn, "'%.*s'", (int)(t->n > 40 ? 40 : t->n), t->s);
+      return b;
+    case T_STR:
+      return "text";
+    case T_DUR:
+      return "a duration";
+    default:
+      return "this";
   }
 }
 
@@ -291,6 +332,8 @@ static int unexpected(parser *p) {
   if (t->k == T_END) return perr(p, t->off, "expression ends too early");
   if (t->k == T_NUM || t->k == T_NAME || t->k == T_STR || t->k == T_DUR)
     return perr(p, t->off, "unexpected %s", tok_desc(t, b, sizeof b));
+  if (t->s) /* a keyword */
+    return perr(p, t->off, "unexpected '%.*s'", (int)t->n, t->s);
   size_t len = 1;
   while (t->off + len < p->n && len < 2 && strchr("=&|", p->src[t->off + len]))
     len++;
@@ -356,102 +399,102 @@ static enode *parse_primary(parser *p) {
   token t = p->tok;
   enode *e;
   switch (t.k) {
-  case T_NUM: {
-    e = node(p, N_LIT, t.off);
-    e->v.t = EV_NUM;
-    int rc = xnum_parse(t.s, t.n, &e->v.num, &e->v.scale);
-    if (rc == -2) {
-      perr(p, t.off, "too many decimals in %.*s (at most %d)",
-           (int)(t.n > 40 ? 40 : t.n), t.s, EXPR_MAX_SCALE);
-      return NULL;
+    case T_NUM: {
+      e = node(p, N_LIT, t.off);
+      e->v.t = EV_NUM;
+      int rc = xnum_parse(t.s, t.n, &e->v.num, &e->v.scale);
+      if (rc == -2) {
+        perr(p, t.off, "too many decimals in %.*s (at most %d)",
+             (int)(t.n > 40 ? 40 : t.n), t.s, EXPR_MAX_SCALE);
+        return NULL;
+      }
+      if (rc) {
+        perr(p, t.off, "number too large");
+        return NULL;
+      }
+      return lex(p) ? NULL : e;
     }
-    if (rc) {
-      perr(p, t.off, "number too large");
-      return NULL;
-    }
-    return lex(p) ? NULL : e;
-  }
-  case T_STR:
-    e = node(p, N_LIT, t.off);
-    e->v.t = EV_STR;
-    e->v.s = t.s;
-    e->v.n = t.n;
-    if (t.n > EXPR_MAX_STRING) {
-      perr(p, t.off, "text too long");
-      return NULL;
-    }
-    return lex(p) ? NULL : e;
-  case T_DUR:
-    e = node(p, N_LIT, t.off);
-    e->v.t = EV_DUR;
-    e->v.us = t.us;
-    return lex(p) ? NULL : e;
-  case T_TRUE:
-  case T_FALSE:
-    e = node(p, N_LIT, t.off);
-    e->v.t = EV_BOOL;
-    e->v.b = t.k == T_TRUE;
-    return lex(p) ? NULL : e;
-  case T_NULL:
-    e = node(p, N_LIT, t.off);
-    e->v.t = EV_NULL;
-    return lex(p) ? NULL : e;
-  case T_NAME: {
-    if (lex(p)) return NULL;
-    if (p->tok.k == T_LP) {
-      e = node(p, N_CALL, t.off);
-      e->name = arena_strndup(p->a, t.s, t.n);
+    case T_STR:
+      e = node(p, N_LIT, t.off);
+      e->v.t = EV_STR;
+      e->v.s = t.s;
+      e->v.n = t.n;
+      if (t.n > EXPR_MAX_STRING) {
+        perr(p, t.off, "text too long");
+        return NULL;
+      }
+      return lex(p) ? NULL : e;
+    case T_DUR:
+      e = node(p, N_LIT, t.off);
+      e->v.t = EV_DUR;
+      e->v.us = t.us;
+      return lex(p) ? NULL : e;
+    case T_TRUE:
+    case T_FALSE:
+      e = node(p, N_LIT, t.off);
+      e->v.t = EV_BOOL;
+      e->v.b = t.k == T_TRUE;
+      return lex(p) ? NULL : e;
+    case T_NULL:
+      e = node(p, N_LIT, t.off);
+      e->v.t = EV_NULL;
+      return lex(p) ? NULL : e;
+    case T_NAME: {
       if (lex(p)) return NULL;
-      kidlist l = {0};
-      if (p->tok.k != T_RP) {
-        for (;;) {
-          if (l.n == EXPR_MAX_ARGS) {
-            perr(p, p->tok.off, "too many arguments to %s (at most %d)",
-                 e->name, EXPR_MAX_ARGS);
-            return NULL;
+      if (p->tok.k == T_LP) {
+        e = node(p, N_CALL, t.off);
+        e->name = arena_strndup(p->a, t.s, t.n);
+        if (lex(p)) return NULL;
+        kidlist l = {0};
+        if (p->tok.k != T_RP) {
+          for (;;) {
+            if (l.n == EXPR_MAX_ARGS) {
+              perr(p, p->tok.off, "too many arguments to %s (at most %d)",
+                   e->name, EXPR_MAX_ARGS);
+              return NULL;
+            }
+            enode *arg = parse_expr(p);
+            if (!arg) return NULL;
+            kids_push(p, &l, arg, 0);
+            if (p->tok.k != T_COMMA) break;
+            if (lex(p)) return NULL;
           }
-          enode *arg = parse_expr(p);
-          if (!arg) return NULL;
-          kids_push(p, &l, arg, 0);
+        }
+        if (expect(p, T_RP, "')' after the arguments")) return NULL;
+        e->kids = l.v;
+        e->nkids = l.n;
+        return e;
+      }
+      e = node(p, N_NAME, t.off);
+      e->name = arena_strndup(p->a, t.s, t.n);
+      return e;
+    }
+    case T_LP:
+      if (lex(p)) return NULL;
+      e = parse_expr(p);
+      if (!e || expect(p, T_RP, "')'")) return NULL;
+      return e;
+    case T_LB: {
+      if (lex(p)) return NULL;
+      e = node(p, N_LIST, t.off);
+      kidlist l = {0};
+      if (p->tok.k != T_RB) {
+        for (;;) {
+          enode *el = parse_expr(p);
+          if (!el) return NULL;
+          kids_push(p, &l, el, 0);
           if (p->tok.k != T_COMMA) break;
           if (lex(p)) return NULL;
         }
       }
-      if (expect(p, T_RP, "')' after the arguments")) return NULL;
+      if (expect(p, T_RB, "']' to close the list")) return NULL;
       e->kids = l.v;
       e->nkids = l.n;
       return e;
     }
-    e = node(p, N_NAME, t.off);
-    e->name = arena_strndup(p->a, t.s, t.n);
-    return e;
-  }
-  case T_LP:
-    if (lex(p)) return NULL;
-    e = parse_expr(p);
-    if (!e || expect(p, T_RP, "')'")) return NULL;
-    return e;
-  case T_LB: {
-    if (lex(p)) return NULL;
-    e = node(p, N_LIST, t.off);
-    kidlist l = {0};
-    if (p->tok.k != T_RB) {
-      for (;;) {
-        enode *el = parse_expr(p);
-        if (!el) return NULL;
-        kids_push(p, &l, el, 0);
-        if (p->tok.k != T_COMMA) break;
-        if (lex(p)) return NULL;
-      }
-    }
-    if (expect(p, T_RB, "']' to close the list")) return NULL;
-    e->kids = l.v;
-    e->nkids = l.n;
-    return e;
-  }
-  default:
-    unexpected(p);
-    return NULL;
+    default:
+      unexpected(p);
+      return NULL;
   }
 }
 
@@ -468,8 +511,10 @@ static enode *parse_postfix(parser *p) {
     st.off = p->tok.off;
     if (p->tok.k == T_DOT) {
       if (lex(p)) return NULL;
-      /* Any word names a member, keywords included (`x.in`). */
-      if (p->tok.k == T_NAME || (p->tok.k >= T_AND && p->tok.k <= T_NULL)) {
+      /* Any word names a member, keywords included (`x.in`); `&&`, `||`
+       * and `!` are T_AND, T_OR and T_NOT too but have no text. */
+      if (p->tok.s &&
+          (p->tok.k == T_NAME || (p->tok.k >= T_AND && p->tok.k <= T_NULL))) {
         st.name = arena_strndup(p->a, p->tok.s, p->tok.n);
         st.off = p->tok.off;
       } else if (p->tok.k == T_NUM) {
@@ -660,30 +705,86 @@ int expr_check(arena *a, const char *src, size_t n, char *err, size_t errlen) {
   return parse_all(a, src, n, 0, err, errlen) ? 0 : -1;
 }
 
+static const char *const BUILTINS[] = {
+    "now",     "today", "date",     "days",         "hours",
+    "minutes", "upper", "lower",    "len",          "round",
+    "min",     "max",   "coalesce", "format_money", "contains"};
+
+int expr_is_builtin(const char *name) {
+  for (size_t i = 0; i < sizeof BUILTINS / sizeof BUILTINS[0]; i++)
+    if (!strcmp(name, BUILTINS[i])) return 1;
+  return 0;
+}
+
+typedef struct names_walk {
+  expr_name_fn fn;
+  void *arg;
+  size_t base;
+} names_walk;
+
+/* Visits the tree; its depth is bounded by the parse's. */
+static int visit_names(const names_walk *w, const enode *e) {
+  int rc;
+  if (e->kind == N_NAME && strcmp(e->name, "now") && strcmp(e->name, "today") &&
+      (rc = w->fn(w->arg, e->name, 0, w->base + e->off + 1)))
+    return rc;
+  if (e->kind == N_CALL && !expr_is_builtin(e->name) &&
+      (rc = w->fn(w->arg, e->name, 1, w->base + e->off + 1)))
+    return rc;
+  for (int i = 0; i < e->nkids; i++)
+    if ((rc = visit_names(w, e->kids[i]))) return rc;
+  for (int i = 0; i < e->nsteps; i++)
+    if (e->steps[i].index && (rc = visit_names(w, e->steps[i].index)))
+      return rc;
+  return 0;
+}
+
+int expr_names(arena *a, const char *src, size_t n, expr_name_fn fn, void *arg,
+               char *err, size_t errlen) {
+  enode *e = parse_all(a, src, n, 0, err, errlen);
+  if (!e) return -1;
+  names_walk w = {fn, arg, 0};
+  return visit_names(&w, e);
+}
+
 /* ---- values -------------------------------------------------------------- */
 
 static const char *type_name(const expr_val *v) {
   switch (v->t) {
-  case EV_NULL: return "nothing (null)";
-  case EV_BOOL: return "true/false";
-  case EV_NUM: return "a number";
-  case EV_STR: return "text";
-  case EV_TIME: return "a time";
-  case EV_DUR: return "a duration";
-  case EV_JSON: return v->j && v->j->type == JSON_ARRAY ? "a list" : "a record";
+    case EV_NULL:
+      return "nothing (null)";
+    case EV_BOOL:
+      return "true/false";
+    case EV_NUM:
+      return "a number";
+    case EV_STR:
+      return "text";
+    case EV_TIME:
+      return "a time";
+    case EV_DUR:
+      return "a duration";
+    case EV_JSON:
+      return v->j && v->j->type == JSON_ARRAY ? "a list" : "a record";
   }
   return "a value";
 }
 
 int expr_truthy(const expr_val *v) {
   switch (v->t) {
-  case EV_NULL: return 0;
-  case EV_BOOL: return v->b != 0;
-  case EV_NUM: return v->num != 0;
-  case EV_STR: return v->n != 0;
-  case EV_TIME: return 1;
-  case EV_DUR: return v->us != 0;
-  case EV_JSON: return v->j && v->j->n != 0;
+    case EV_NULL:
+      return 0;
+    case EV_BOOL:
+      return v->b != 0;
+    case EV_NUM:
+      return v->num != 0;
+    case EV_STR:
+      return v->n != 0;
+    case EV_TIME:
+      return 1;
+    case EV_DUR:
+      return v->us != 0;
+    case EV_JSON:
+      return v->j && v->j->n != 0;
   }
   return 0;
 }
@@ -723,7 +824,9 @@ static int cost(ectx *c, size_t bytes) {
   return bytes >= 1024 ? step(c, c->at, (int)(bytes / 1024)) : 0;
 }
 
-static int tz(const ectx *c) { return c->env ? c->env->tz_offset_s : 0; }
+static int tz(const ectx *c) {
+  return c->env ? c->env->tz_offset_s : 0;
+}
 
 static void set_num(expr_val *v, int64_t num, int scale) {
   memset(v, 0, sizeof *v);
@@ -779,7 +882,8 @@ static int order(ectx *c, const expr_val *a, const expr_val *b, int *cmp) {
     *cmp = xnum_cmp(x, sx, b->num, b->scale);
     return 0;
   }
-  if ((a->t == EV_TIME && b->t == EV_TIME) || (a->t == EV_DUR && b->t == EV_DUR)) {
+  if ((a->t == EV_TIME && b->t == EV_TIME) ||
+      (a->t == EV_DUR && b->t == EV_DUR)) {
     *cmp = a->us < b->us ? -1 : a->us > b->us;
     return 0;
   }
@@ -830,30 +934,35 @@ static json *val_json(arena *a, const expr_val *v) {
   json *j = arena_alloc(a, sizeof *j);
   buf b;
   switch (v->t) {
-  case EV_NULL: j->type = JSON_NULL; break;
-  case EV_BOOL: j->type = v->b ? JSON_TRUE : JSON_FALSE; break;
-  case EV_STR:
-    j->type = JSON_STRING;
-    j->str = v->s;
-    j->len = v->n;
-    break;
-  case EV_NUM:
-  case EV_DUR:
-  case EV_TIME:
-    buf_init(&b, 64);
-    expr_to_json(v, &b);
-    if (v->t == EV_TIME) {
-      j->type = JSON_STRING; /* without the quotes */
-      j->str = b.len >= 2 ? arena_strndup(a, b.data + 1, b.len - 2) : "";
-      j->len = b.len >= 2 ? b.len - 2 : 0;
-    } else {
-      j->type = JSON_NUMBER;
-      j->str = arena_strndup(a, buf_cstr(&b), b.len);
-      j->len = b.len;
-    }
-    buf_free(&b);
-    break;
-  case EV_JSON: break;
+    case EV_NULL:
+      j->type = JSON_NULL;
+      break;
+    case EV_BOOL:
+      j->type = v->b ? JSON_TRUE : JSON_FALSE;
+      break;
+    case EV_STR:
+      j->type = JSON_STRING;
+      j->str = v->s;
+      j->len = v->n;
+      break;
+    case EV_NUM:
+    case EV_DUR:
+    case EV_TIME:
+      buf_init(&b, 64);
+      expr_to_json(v, &b);
+      if (v->t == EV_TIME) {
+        j->type = JSON_STRING; /* without the quotes */
+        j->str = b.len >= 2 ? arena_strndup(a, b.data + 1, b.len - 2) : "";
+        j->len = b.len >= 2 ? b.len - 2 : 0;
+      } else {
+        j->type = JSON_NUMBER;
+        j->str = arena_strndup(a, buf_cstr(&b), b.len);
+        j->len = b.len;
+      }
+      buf_free(&b);
+      break;
+    case EV_JSON:
+      break;
   }
   return j;
 }
@@ -903,8 +1012,8 @@ static int member(ectx *c, const expr_val *v, const post_step *st,
   return eerr(c, st->off, "%s has no field '%s'", type_name(v), st->name);
 }
 
-static int index_of(ectx *c, const expr_val *v, const expr_val *ix,
-                    size_t off, expr_val *out) {
+static int index_of(ectx *c, const expr_val *v, const expr_val *ix, size_t off,
+                    expr_val *out) {
   if (v->t == EV_NULL) {
     memset(out, 0, sizeof *out);
     return 0;
@@ -948,8 +1057,10 @@ static int concat(ectx *c, const expr_val *a, const expr_val *b, size_t off,
     return eerr(c, off, "text longer than %d bytes", EXPR_MAX_STRING);
   }
   /* Memory is a budget too: each kilobyte of text built costs a step. */
-  if (step(c, off, (int)(bb.len / 1024))) rc = -1;
-  else set_str(out, arena_strndup(c->a, buf_cstr(&bb), bb.len), bb.len);
+  if (step(c, off, (int)(bb.len / 1024)))
+    rc = -1;
+  else
+    set_str(out, arena_strndup(c->a, buf_cstr(&bb), bb.len), bb.len);
   buf_free(&bb);
   return rc;
 }
@@ -963,21 +1074,33 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
                     : op == T_STAR  ? "multiply"
                     : op == T_SLASH ? "divide"
                                     : "take the remainder of";
+  /* Text that is a decimal is a number next to a number (a webhook's
+   * "amount": "500" plus 100 is 600, not "500100"). */
+  expr_val na = *a, nb = *b;
+  if (na.t == EV_NUM && str_num(&nb, &x, &rs) == 0) set_num(&nb, x, rs);
+  if (nb.t == EV_NUM && str_num(&na, &x, &rs) == 0) set_num(&na, x, rs);
+  a = &na, b = &nb;
   if (a->t == EV_NUM && b->t == EV_NUM) {
     int rc;
     switch (op) {
-    case T_PLUS: rc = xnum_add(a->num, a->scale, b->num, b->scale, &r, &rs); break;
-    case T_MINUS: rc = xnum_sub(a->num, a->scale, b->num, b->scale, &r, &rs); break;
-    case T_STAR: rc = xnum_mul(a->num, a->scale, b->num, b->scale, &r, &rs); break;
-    case T_SLASH:
-      if (b->num == 0) return eerr(c, off, "division by zero");
-      rs = EXPR_DIV_SCALE;
-      rc = xnum_div(a->num, a->scale, b->num, b->scale, rs, &r);
-      break;
-    default:
-      if (b->num == 0) return eerr(c, off, "division by zero");
-      rc = xnum_mod(a->num, a->scale, b->num, b->scale, &r, &rs);
-      break;
+      case T_PLUS:
+        rc = xnum_add(a->num, a->scale, b->num, b->scale, &r, &rs);
+        break;
+      case T_MINUS:
+        rc = xnum_sub(a->num, a->scale, b->num, b->scale, &r, &rs);
+        break;
+      case T_STAR:
+        rc = xnum_mul(a->num, a->scale, b->num, b->scale, &r, &rs);
+        break;
+      case T_SLASH:
+        if (b->num == 0) return eerr(c, off, "division by zero");
+        rs = EXPR_DIV_SCALE;
+        rc = xnum_div(a->num, a->scale, b->num, b->scale, rs, &r);
+        break;
+      default:
+        if (b->num == 0) return eerr(c, off, "division by zero");
+        rc = xnum_mod(a->num, a->scale, b->num, b->scale, &r, &rs);
+        break;
     }
     if (rc) return too_large(c, off);
     set_num(out, r, rs);
@@ -998,7 +1121,8 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
       ((ka == EV_TIME && kb == EV_DUR) || (ka == EV_DUR && kb == EV_DUR) ||
        (ka == EV_DUR && kb == EV_TIME && op == T_PLUS))) {
     int64_t y = op == T_MINUS ? -tb.us : tb.us;
-    if (tb.us == INT64_MIN || add64(ta.us, y, &r)) return eerr(c, off, "time out of range");
+    if (tb.us == INT64_MIN || add64(ta.us, y, &r))
+      return eerr(c, off, "time out of range");
     set_time(out, ka == EV_DUR && kb == EV_DUR ? EV_DUR : EV_TIME, r);
     return 0;
   }
@@ -1007,7 +1131,8 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
     set_time(out, EV_DUR, r);
     return 0;
   }
-  if (op == T_STAR && ((ka == EV_DUR && kb == EV_NUM) || (ka == EV_NUM && kb == EV_DUR))) {
+  if (op == T_STAR &&
+      ((ka == EV_DUR && kb == EV_NUM) || (ka == EV_NUM && kb == EV_DUR))) {
     const expr_val *d = ka == EV_DUR ? &ta : &tb, *n = ka == EV_DUR ? &tb : &ta;
     if (xnum_mul(d->us, 0, n->num, n->scale, &r, &rs))
       return eerr(c, off, "duration too long");
@@ -1019,10 +1144,12 @@ static int arith(ectx *c, int op, const expr_val *a, const expr_val *b,
     int ds = kb == EV_NUM ? tb.scale : 0;
     if (dn == 0) return eerr(c, off, "division by zero");
     if (kb == EV_NUM) {
-      if (xnum_div(ta.us, 0, dn, ds, 0, &r)) return eerr(c, off, "duration too long");
+      if (xnum_div(ta.us, 0, dn, ds, 0, &r))
+        return eerr(c, off, "duration too long");
       set_time(out, EV_DUR, r);
     } else {
-      if (xnum_div(ta.us, 0, dn, 0, EXPR_DIV_SCALE, &r)) return too_large(c, off);
+      if (xnum_div(ta.us, 0, dn, 0, EXPR_DIV_SCALE, &r))
+        return too_large(c, off);
       set_num(out, r, EXPR_DIV_SCALE);
     }
     return 0;
@@ -1098,7 +1225,8 @@ static int in_op(ectx *c, const expr_val *x, const expr_val *set, size_t off,
     }
     return 0;
   }
-  return eerr(c, off, "'in' needs a list, a record or text on its right, not %s",
+  return eerr(c, off,
+              "'in' needs a list, a record or text on its right, not %s",
               type_name(set));
 }
 
@@ -1115,7 +1243,8 @@ static int compare(ectx *c, const enode *e, expr_val *out) {
     int rc = equal(c, &a, &b, &r);
     if (rc == 1) {
       /* Lists and records differ from everything but their own kind. */
-      if (a.t == EV_JSON || b.t == EV_JSON) r = 0;
+      if (a.t == EV_JSON || b.t == EV_JSON)
+        r = 0;
       else
         return eerr(c, e->off, "cannot compare %s with %s", type_name(&a),
                     type_name(&b));
@@ -1143,10 +1272,18 @@ static int compare(ectx *c, const enode *e, expr_val *out) {
                 type_name(&b));
   }
   switch (op) {
-  case T_LT: set_bool(out, r < 0); break;
-  case T_LE: set_bool(out, r <= 0); break;
-  case T_GT: set_bool(out, r > 0); break;
-  default: set_bool(out, r >= 0); break;
+    case T_LT:
+      set_bool(out, r < 0);
+      break;
+    case T_LE:
+      set_bool(out, r <= 0);
+      break;
+    case T_GT:
+      set_bool(out, r > 0);
+      break;
+    default:
+      set_bool(out, r >= 0);
+      break;
   }
   return 0;
 }
@@ -1158,8 +1295,8 @@ static int want_args(ectx *c, const enode *e, int lo, int hi) {
     if (lo == hi)
       return eerr(c, e->off, "%s() takes %d argument%s, not %d", e->name, lo,
                   lo == 1 ? "" : "s", e->nkids);
-    return eerr(c, e->off, "%s() takes %d to %d arguments, not %d", e->name,
-                lo, hi, e->nkids);
+    return eerr(c, e->off, "%s() takes %d to %d arguments, not %d", e->name, lo,
+                hi, e->nkids);
   }
   return 0;
 }
@@ -1174,7 +1311,8 @@ static int want_num(ectx *c, const enode *e, const expr_val *v, int64_t *num,
   return eerr(c, e->off, "%s() needs a number, not %s", e->name, type_name(v));
 }
 
-static int fmt_money(ectx *c, const enode *e, const expr_val *v, expr_val *out) {
+static int fmt_money(ectx *c, const enode *e, const expr_val *v,
+                     expr_val *out) {
   int64_t num;
   int scale;
   if (want_num(c, e, v, &num, &scale)) return -1;
@@ -1186,14 +1324,16 @@ static int fmt_money(ectx *c, const enode *e, const expr_val *v, expr_val *out) 
   }
   uint64_t m = p < 0 ? 0 - (uint64_t)p : (uint64_t)p;
   char digits[24];
-  int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)(m / 100));
+  int nd =
+      snprintf(digits, sizeof digits, "%llu", (unsigned long long)(m / 100));
   char res[48];
   size_t k = 0;
   if (p < 0) res[k++] = '-';
   /* Indian grouping: the last three digits, then pairs: 12,34,567. */
   for (int i = 0; i < nd; i++) {
     int left = nd - i;
-    if (i > 0 && (left == 3 || (left > 3 && (left - 3) % 2 == 0))) res[k++] = ',';
+    if (i > 0 && (left == 3 || (left > 3 && (left - 3) % 2 == 0)))
+      res[k++] = ',';
     res[k++] = digits[i];
   }
   k += (size_t)snprintf(res + k, sizeof res - k, ".%02u", (unsigned)(m % 100));
@@ -1234,7 +1374,8 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
   }
   if (!strcmp(f, "date")) {
     if (want_args(c, e, 1, 1)) return -1;
-    if (av[0].t == EV_TIME) t = av[0].us;
+    if (av[0].t == EV_TIME)
+      t = av[0].us;
     else if (str_time(c, &av[0], &t))
       return eerr(c, e->off, "date() needs a date like '2026-12-01', not %s",
                   type_name(&av[0]));
@@ -1242,7 +1383,8 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
     return 0;
   }
   if (!strcmp(f, "days") || !strcmp(f, "hours") || !strcmp(f, "minutes")) {
-    if (want_args(c, e, 1, 1) || want_num(c, e, &av[0], &num, &scale)) return -1;
+    if (want_args(c, e, 1, 1) || want_num(c, e, &av[0], &num, &scale))
+      return -1;
     int64_t unit = f[0] == 'd' ? 86400 : f[0] == 'h' ? 3600 : 60;
     int64_t r;
     int rs;
@@ -1258,16 +1400,20 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
   if (!strcmp(f, "len")) {
     if (want_args(c, e, 1, 1)) return -1;
     if (av[0].t == EV_STR && cost(c, av[0].n)) return -1;
-    if (av[0].t == EV_STR) set_num(out, (int64_t)utf8_len(av[0].s, av[0].n), 0);
-    else if (av[0].t == EV_JSON) set_num(out, (int64_t)av[0].j->n, 0);
-    else if (av[0].t == EV_NULL) set_num(out, 0, 0);
+    if (av[0].t == EV_STR)
+      set_num(out, (int64_t)utf8_len(av[0].s, av[0].n), 0);
+    else if (av[0].t == EV_JSON)
+      set_num(out, (int64_t)av[0].j->n, 0);
+    else if (av[0].t == EV_NULL)
+      set_num(out, 0, 0);
     else
       return eerr(c, e->off, "len() needs text or a list, not %s",
                   type_name(&av[0]));
     return 0;
   }
   if (!strcmp(f, "round")) {
-    if (want_args(c, e, 1, 2) || want_num(c, e, &av[0], &num, &scale)) return -1;
+    if (want_args(c, e, 1, 2) || want_num(c, e, &av[0], &num, &scale))
+      return -1;
     int64_t places = 0;
     if (e->nkids == 2) {
       if (av[1].t != EV_NUM || av[1].scale != 0 || av[1].num < 0 ||
@@ -1277,8 +1423,10 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
       places = av[1].num;
     }
     int64_t r;
-    if (scale >= places) r = xnum_round(num, scale, (int)places);
-    else if (xnum_rescale(num, scale, (int)places, &r)) return too_large(c, e->off);
+    if (scale >= places)
+      r = xnum_round(num, scale, (int)places);
+    else if (xnum_rescale(num, scale, (int)places, &r))
+      return too_large(c, e->off);
     set_num(out, r, (int)places);
     return 0;
   }
@@ -1323,6 +1471,21 @@ static int builtin(ectx *c, const enode *e, const expr_val *av, expr_val *out) {
   return 1;
 }
 
+/* A value from the environment, checked before it is used: text has a
+ * pointer (even when empty) and a length within the cap, a number a scale
+ * the arithmetic knows, JSON a node. */
+static int sane(ectx *c, size_t off, expr_val *v) {
+  if (v->t == EV_STR && !v->s) v->s = "", v->n = 0;
+  if (v->t == EV_STR && v->n > EXPR_MAX_STRING)
+    return eerr(c, off, "text longer than %d bytes", EXPR_MAX_STRING);
+  if (v->t == EV_NUM && (v->scale < 0 || v->scale > EXPR_MAX_SCALE))
+    return eerr(c, off, "a number with more than %d decimals", EXPR_MAX_SCALE);
+  if (v->t == EV_JSON && !v->j) v->t = EV_NULL;
+  if ((unsigned)v->t > (unsigned)EV_JSON)
+    return eerr(c, off, "internal error: unknown value");
+  return 0;
+}
+
 static int call(ectx *c, const enode *e, expr_val *out) {
   expr_val av[EXPR_MAX_ARGS];
   for (int i = 0; i < e->nkids; i++)
@@ -1333,7 +1496,7 @@ static int call(ectx *c, const enode *e, expr_val *out) {
     char msg[200] = "";
     rc = c->env->call(c->env->arg, c->a, e->name, av, e->nkids, out, msg,
                       sizeof msg);
-    if (rc == 0) return 0;
+    if (rc == 0) return sane(c, e->off, out);
     if (rc < 0) return eerr(c, e->off, "%s", msg[0] ? msg : "function failed");
   }
   return eerr(c, e->off, "unknown function '%s'", e->name);
@@ -1343,106 +1506,111 @@ static int eval(ectx *c, const enode *e, expr_val *out) {
   c->at = e->off;
   if (step(c, e->off, 1)) return -1;
   switch (e->kind) {
-  case N_LIT: *out = e->v; return 0;
-  case N_NAME: {
-    int rc = 1;
-    char msg[200] = "";
-    if (c->env && c->env->lookup)
-      rc = c->env->lookup(c->env->arg, c->a, e->name, out, msg, sizeof msg);
-    if (rc == 0) return 0;
-    if (rc < 0) return eerr(c, e->off, "%s", msg[0] ? msg : "lookup failed");
-    if (!strcmp(e->name, "now") || !strcmp(e->name, "today")) {
-      enode f = *e;
-      f.nkids = 0;
-      return builtin(c, &f, NULL, out);
+    case N_LIT:
+      *out = e->v;
+      return 0;
+    case N_NAME: {
+      int rc = 1;
+      char msg[200] = "";
+      if (c->env && c->env->lookup)
+        rc = c->env->lookup(c->env->arg, c->a, e->name, out, msg, sizeof msg);
+      if (rc == 0) return sane(c, e->off, out);
+      if (rc < 0) return eerr(c, e->off, "%s", msg[0] ? msg : "lookup failed");
+      if (!strcmp(e->name, "now") || !strcmp(e->name, "today")) {
+        enode f = *e;
+        f.nkids = 0;
+        return builtin(c, &f, NULL, out);
+      }
+      return eerr(c, e->off, "unknown name '%s'", e->name);
     }
-    return eerr(c, e->off, "unknown name '%s'", e->name);
-  }
-  case N_CALL: return call(c, e, out);
-  case N_LIST: {
-    json *j = arena_alloc(c->a, sizeof *j);
-    j->type = JSON_ARRAY;
-    j->n = (size_t)e->nkids;
-    j->items = arena_alloc(c->a, (size_t)(e->nkids ? e->nkids : 1) * sizeof *j->items);
-    for (int i = 0; i < e->nkids; i++) {
+    case N_CALL:
+      return call(c, e, out);
+    case N_LIST: {
+      json *j = arena_alloc(c->a, sizeof *j);
+      j->type = JSON_ARRAY;
+      j->n = (size_t)e->nkids;
+      j->items = arena_alloc(
+          c->a, (size_t)(e->nkids ? e->nkids : 1) * sizeof *j->items);
+      for (int i = 0; i < e->nkids; i++) {
+        expr_val v;
+        if (eval(c, e->kids[i], &v)) return -1;
+        j->items[i] = val_json(c->a, &v);
+      }
+      memset(out, 0, sizeof *out);
+      out->t = EV_JSON;
+      out->j = j;
+      return 0;
+    }
+    case N_POST: {
       expr_val v;
-      if (eval(c, e->kids[i], &v)) return -1;
-      j->items[i] = val_json(c->a, &v);
+      if (eval(c, e->kids[0], &v)) return -1;
+      for (int i = 0; i < e->nsteps; i++) {
+        const post_step *st = &e->steps[i];
+        expr_val nv;
+        if (step(c, st->off, 1)) return -1;
+        if (st->name) {
+          if (member(c, &v, st, &nv)) return -1;
+        } else {
+          expr_val ix;
+          if (eval(c, st->index, &ix) || index_of(c, &v, &ix, st->off, &nv))
+            return -1;
+        }
+        v = nv;
+      }
+      *out = v;
+      return 0;
     }
-    memset(out, 0, sizeof *out);
-    out->t = EV_JSON;
-    out->j = j;
-    return 0;
-  }
-  case N_POST: {
-    expr_val v;
-    if (eval(c, e->kids[0], &v)) return -1;
-    for (int i = 0; i < e->nsteps; i++) {
-      const post_step *st = &e->steps[i];
-      expr_val nv;
-      if (step(c, st->off, 1)) return -1;
-      if (st->name) {
-        if (member(c, &v, st, &nv)) return -1;
+    case N_NEG: {
+      expr_val v;
+      if (eval(c, e->kids[0], &v)) return -1;
+      if (v.t == EV_NUM) {
+        if (v.num == INT64_MIN) return too_large(c, e->off);
+        v.num = -v.num;
+      } else if (v.t == EV_DUR) {
+        if (v.us == INT64_MIN) return eerr(c, e->off, "duration too long");
+        v.us = -v.us;
       } else {
-        expr_val ix;
-        if (eval(c, st->index, &ix) || index_of(c, &v, &ix, st->off, &nv))
-          return -1;
+        return eerr(c, e->off, "cannot negate %s", type_name(&v));
       }
-      v = nv;
+      *out = v;
+      return 0;
     }
-    *out = v;
-    return 0;
-  }
-  case N_NEG: {
-    expr_val v;
-    if (eval(c, e->kids[0], &v)) return -1;
-    if (v.t == EV_NUM) {
-      if (v.num == INT64_MIN) return too_large(c, e->off);
-      v.num = -v.num;
-    } else if (v.t == EV_DUR) {
-      if (v.us == INT64_MIN) return eerr(c, e->off, "duration too long");
-      v.us = -v.us;
-    } else {
-      return eerr(c, e->off, "cannot negate %s", type_name(&v));
-    }
-    *out = v;
-    return 0;
-  }
-  case N_NOT: {
-    expr_val v;
-    if (eval(c, e->kids[0], &v)) return -1;
-    set_bool(out, !expr_truthy(&v));
-    return 0;
-  }
-  case N_CMP: return compare(c, e, out);
-  case N_ARITH: {
-    expr_val acc;
-    if (eval(c, e->kids[0], &acc)) return -1;
-    for (int i = 1; i < e->nkids; i++) {
-      expr_val r, nv;
-      if (eval(c, e->kids[i], &r)) return -1;
-      int op = e->ops[i] & 0xff;
-      size_t off = (size_t)(e->ops[i] >> 8);
-      if (arith(c, op, &acc, &r, off, &nv)) return -1;
-      acc = nv;
-    }
-    *out = acc;
-    return 0;
-  }
-  case N_AND:
-  case N_OR: {
-    int want = e->kind == N_OR; /* the value that ends the chain early */
-    for (int i = 0; i < e->nkids; i++) {
+    case N_NOT: {
       expr_val v;
-      if (eval(c, e->kids[i], &v)) return -1;
-      if (expr_truthy(&v) == want) {
-        set_bool(out, want);
-        return 0;
-      }
+      if (eval(c, e->kids[0], &v)) return -1;
+      set_bool(out, !expr_truthy(&v));
+      return 0;
     }
-    set_bool(out, !want);
-    return 0;
-  }
+    case N_CMP:
+      return compare(c, e, out);
+    case N_ARITH: {
+      expr_val acc;
+      if (eval(c, e->kids[0], &acc)) return -1;
+      for (int i = 1; i < e->nkids; i++) {
+        expr_val r, nv;
+        if (eval(c, e->kids[i], &r)) return -1;
+        int op = e->ops[i] & 0xff;
+        size_t off = (size_t)(e->ops[i] >> 8);
+        if (arith(c, op, &acc, &r, off, &nv)) return -1;
+        acc = nv;
+      }
+      *out = acc;
+      return 0;
+    }
+    case N_AND:
+    case N_OR: {
+      int want = e->kind == N_OR; /* the value that ends the chain early */
+      for (int i = 0; i < e->nkids; i++) {
+        expr_val v;
+        if (eval(c, e->kids[i], &v)) return -1;
+        if (expr_truthy(&v) == want) {
+          set_bool(out, want);
+          return 0;
+        }
+      }
+      set_bool(out, !want);
+      return 0;
+    }
   }
   return eerr(c, e->off, "internal error: unknown node");
 }
@@ -1486,14 +1654,24 @@ static size_t hole_end(const char *t, size_t i, size_t n) {
   return n;
 }
 
-/* Walks the template: for each hole, parse-only (env NULL, out NULL) or
- * evaluate and append. */
+/* Walks the template: for each hole, parse-only (check: env and out
+ * unused) or evaluate and append. The output may grow by at most
+ * EXPR_MAX_RENDER bytes (or the caller's own cap, if smaller), so a
+ * template of many holes over large records stays bounded. */
 static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
-                buf *out, int check, char *err, size_t errlen) {
+                buf *out, int check, const names_walk *names, char *err,
+                size_t errlen) {
   if (n > EXPR_MAX_STRING) {
     snprintf(err, errlen, "template longer than %d bytes", EXPR_MAX_STRING);
     return -1;
   }
+  size_t saved_max = 0;
+  if (!check) {
+    saved_max = out->max;
+    size_t lim = out->len + EXPR_MAX_RENDER;
+    if (!out->max || out->max > lim) out->max = lim;
+  }
+  int rc = 0;
   size_t i = 0;
   while (i < n) {
     const char *open = NULL;
@@ -1505,25 +1683,35 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
     size_t lit_end = open ? (size_t)(open - tmpl) : n;
     if (!check && lit_end > i && buf_append(out, tmpl + i, lit_end - i)) {
       snprintf(err, errlen, "message text too long");
-      return -1;
+      rc = -1;
+      goto out;
     }
     if (!open) break;
     size_t start = lit_end + 2;
     size_t end = hole_end(tmpl, start, n);
     if (end >= n) {
       snprintf(err, errlen, "'{{' at %zu is not closed with '}}'", lit_end + 1);
-      return -1;
+      rc = -1;
+      goto out;
     }
     char msg[256];
-    int rc;
     if (check) {
-      rc = parse_all(a, tmpl + start, end - start, start, msg, sizeof msg) ? 0 : -1;
+      enode *e =
+          parse_all(a, tmpl + start, end - start, start, msg, sizeof msg);
+      rc = e ? 0 : -1;
+      if (e && names) {
+        names_walk w = *names;
+        w.base = start;
+        if ((rc = visit_names(&w, e))) goto out;
+      }
     } else {
       expr_val v;
-      rc = eval_at(a, tmpl + start, end - start, start, env, &v, msg, sizeof msg);
+      rc = eval_at(a, tmpl + start, end - start, start, env, &v, msg,
+                   sizeof msg);
       if (rc == 0 && expr_format(&v, env ? env->tz_offset_s : 0, out)) {
         snprintf(err, errlen, "message text too long");
-        return -1;
+        rc = -1;
+        goto out;
       }
     }
     if (rc) {
@@ -1533,19 +1721,27 @@ static int walk(arena *a, const char *tmpl, size_t n, const expr_env *env,
       while (hn && h[hn - 1] == ' ') hn--;
       snprintf(err, errlen, "in {{ %.*s%s }}: %s", (int)(hn > 40 ? 40 : hn), h,
                hn > 40 ? "…" : "", msg);
-      return -1;
+      goto out;
     }
     i = end + 2;
   }
-  return 0;
+out:
+  if (!check) out->max = saved_max;
+  return rc;
 }
 
 int expr_render(arena *a, const char *tmpl, size_t n, const expr_env *env,
                 buf *out, char *err, size_t errlen) {
-  return walk(a, tmpl, n, env, out, 0, err, errlen);
+  return walk(a, tmpl, n, env, out, 0, NULL, err, errlen);
 }
 
 int expr_template_check(arena *a, const char *tmpl, size_t n, char *err,
                         size_t errlen) {
-  return walk(a, tmpl, n, NULL, NULL, 1, err, errlen);
+  return walk(a, tmpl, n, NULL, NULL, 1, NULL, err, errlen);
+}
+
+int expr_template_names(arena *a, const char *tmpl, size_t n, expr_name_fn fn,
+                        void *arg, char *err, size_t errlen) {
+  names_walk w = {fn, arg, 0};
+  return walk(a, tmpl, n, NULL, NULL, 1, &w, err, errlen);
 }

@@ -60,34 +60,46 @@ static int fmt_dur(int64_t us, buf *out) {
 int expr_format(const expr_val *v, int tz_offset_s, buf *out) {
   char t[DEC_MAX_TEXT];
   switch (v->t) {
-  case EV_NULL: return 0;
-  case EV_BOOL: return buf_puts(out, v->b ? "true" : "false");
-  case EV_NUM:
-    dec_format(v->num, v->scale, t);
-    return buf_puts(out, t);
-  case EV_STR: return buf_append(out, v->s, v->n);
-  case EV_TIME: return fmt_time(v->us, tz_offset_s, out);
-  case EV_DUR: return fmt_dur(v->us, out);
-  case EV_JSON:
-    if (!v->j) return 0;
-    if (v->j->type == JSON_STRING) return buf_append(out, v->j->str, v->j->len);
-    return json_write(out, v->j);
+    case EV_NULL:
+      return 0;
+    case EV_BOOL:
+      return buf_puts(out, v->b ? "true" : "false");
+    case EV_NUM:
+      dec_format(v->num, v->scale, t);
+      return buf_puts(out, t);
+    case EV_STR:
+      return v->n ? buf_append(out, v->s, v->n) : 0;
+    case EV_TIME:
+      return fmt_time(v->us, tz_offset_s, out);
+    case EV_DUR:
+      return fmt_dur(v->us, out);
+    case EV_JSON:
+      if (!v->j) return 0;
+      if (v->j->type == JSON_STRING)
+        return buf_append(out, v->j->str, v->j->len);
+      return json_write(out, v->j);
   }
   return -1;
 }
 
 int expr_to_json(const expr_val *v, buf *out) {
   switch (v->t) {
-  case EV_NULL: return buf_puts(out, "null");
-  case EV_BOOL: return buf_puts(out, v->b ? "true" : "false");
-  case EV_NUM: return json_write_dec(out, v->num, v->scale);
-  case EV_STR: return json_write_str(out, v->s, v->n);
-  case EV_TIME: return json_write_ts(out, v->us);
-  case EV_DUR:
-    if (v->us % EXPR_US_PER_SEC == 0)
-      return buf_printf(out, "%lld", (long long)(v->us / EXPR_US_PER_SEC));
-    return json_write_dec(out, v->us, 6);
-  case EV_JSON: return v->j ? json_write(out, v->j) : buf_puts(out, "null");
+    case EV_NULL:
+      return buf_puts(out, "null");
+    case EV_BOOL:
+      return buf_puts(out, v->b ? "true" : "false");
+    case EV_NUM:
+      return json_write_dec(out, v->num, v->scale);
+    case EV_STR:
+      return json_write_str(out, v->s, v->n);
+    case EV_TIME:
+      return json_write_ts(out, v->us);
+    case EV_DUR:
+      if (v->us % EXPR_US_PER_SEC == 0)
+        return buf_printf(out, "%lld", (long long)(v->us / EXPR_US_PER_SEC));
+      return json_write_dec(out, v->us, 6);
+    case EV_JSON:
+      return v->j ? json_write(out, v->j) : buf_puts(out, "null");
   }
   return -1;
 }
@@ -96,29 +108,31 @@ int expr_from_json(const json *j, expr_val *out) {
   memset(out, 0, sizeof *out);
   if (!j) return 0;
   switch (j->type) {
-  case JSON_NULL: out->t = EV_NULL; return 0;
-  case JSON_TRUE:
-  case JSON_FALSE:
-    out->t = EV_BOOL;
-    out->b = j->type == JSON_TRUE;
-    return 0;
-  case JSON_NUMBER:
-    out->t = EV_NUM;
-    if (xnum_parse(j->str, j->len, &out->num, &out->scale)) {
-      memset(out, 0, sizeof *out);
-      return -1;
-    }
-    return 0;
-  case JSON_STRING:
-    out->t = EV_STR;
-    out->s = j->str;
-    out->n = j->len;
-    return 0;
-  case JSON_ARRAY:
-  case JSON_OBJECT:
-    out->t = EV_JSON;
-    out->j = j;
-    return 0;
+    case JSON_NULL:
+      out->t = EV_NULL;
+      return 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+      out->t = EV_BOOL;
+      out->b = j->type == JSON_TRUE;
+      return 0;
+    case JSON_NUMBER:
+      out->t = EV_NUM;
+      if (xnum_parse(j->str, j->len, &out->num, &out->scale)) {
+        memset(out, 0, sizeof *out);
+        return -1;
+      }
+      return 0;
+    case JSON_STRING:
+      out->t = EV_STR;
+      out->s = j->str ? j->str : "";
+      out->n = j->str ? j->len : 0;
+      return 0;
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+      out->t = EV_JSON;
+      out->j = j;
+      return 0;
   }
   return -1;
 }
@@ -127,13 +141,13 @@ int expr_duration_parse(const char *s, size_t n, int64_t *us) {
   static const struct {
     const char *w;
     int64_t secs;
-  } units[] = {{"s", 1},         {"sec", 1},         {"secs", 1},
-               {"second", 1},    {"seconds", 1},     {"m", 60},
-               {"min", 60},      {"mins", 60},       {"minute", 60},
-               {"minutes", 60},  {"h", 3600},        {"hr", 3600},
-               {"hrs", 3600},    {"hour", 3600},     {"hours", 3600},
-               {"d", 86400},     {"day", 86400},     {"days", 86400},
-               {"w", 604800},    {"week", 604800},   {"weeks", 604800}};
+  } units[] = {{"s", 1},        {"sec", 1},       {"secs", 1},
+               {"second", 1},   {"seconds", 1},   {"m", 60},
+               {"min", 60},     {"mins", 60},     {"minute", 60},
+               {"minutes", 60}, {"h", 3600},      {"hr", 3600},
+               {"hrs", 3600},   {"hour", 3600},   {"hours", 3600},
+               {"d", 86400},    {"day", 86400},   {"days", 86400},
+               {"w", 604800},   {"week", 604800}, {"weeks", 604800}};
   size_t i = 0;
   while (i < n && s[i] == ' ') i++;
   while (n > i && s[n - 1] == ' ') n--;
@@ -148,11 +162,38 @@ int expr_duration_parse(const char *s, size_t n, int64_t *us) {
   if (i < n && s[i] == ' ') i++;
   size_t un = n - i;
   for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
-    if (strlen(units[k].w) != un || memcmp(units[k].w, s + i, un) != 0) continue;
+    if (strlen(units[k].w) != un || memcmp(units[k].w, s + i, un) != 0)
+      continue;
     uint64_t secs = v * (uint64_t)units[k].secs;
     if (secs > 366ULL * 86400) return -1;
     *us = (int64_t)secs * EXPR_US_PER_SEC;
     return 0;
   }
   return -1;
+}
+
+int expr_as_time(const expr_val *v, int tz_offset_s, int64_t *us) {
+  if (v->t == EV_TIME) {
+    *us = v->us;
+    return 0;
+  }
+  if (v->t == EV_STR) return xtime_parse(v->s, v->n, tz_offset_s, us);
+  return -1;
+}
+
+int expr_as_decimal(const expr_val *v, int scale, int64_t *out) {
+  int64_t num;
+  int sc;
+  if (scale < 0 || scale > 18) return -1;
+  if (v->t == EV_NUM)
+    num = v->num, sc = v->scale;
+  else if (v->t != EV_STR || xnum_parse(v->s, v->n, &num, &sc))
+    return -1;
+  if (sc <= scale) return xnum_rescale(num, sc, scale, out);
+  /* More decimals than wanted: only zeros may go. */
+  int64_t r = xnum_round(num, sc, scale);
+  int64_t back;
+  if (xnum_rescale(r, scale, sc, &back) || back != num) return -1;
+  *out = r;
+  return 0;
 }

@@ -31,7 +31,9 @@ static const uint64_t P10[19] = {1ULL,
                                  100000000000000000ULL,
                                  1000000000000000000ULL};
 
-static uint64_t mag(int64_t v) { return v < 0 ? 0 - (uint64_t)v : (uint64_t)v; }
+static uint64_t mag(int64_t v) {
+  return v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+}
 
 /* A signed value from a magnitude: -1 when it does not fit. */
 static int from_mag(uint64_t m, int neg, int64_t *out) {
@@ -74,11 +76,15 @@ int xnum_parse(const char *s, size_t n, int64_t *num, int *scale) {
   if (frac_end - frac_start > EXPR_MAX_SCALE) return -2;
   uint64_t m = 0;
   for (size_t k = int_start; k < int_end; k++)
-    if (mul_u(m, 10, &m) || m + (uint64_t)(s[k] - '0') < m) return -1;
-    else m += (uint64_t)(s[k] - '0');
+    if (mul_u(m, 10, &m) || m + (uint64_t)(s[k] - '0') < m)
+      return -1;
+    else
+      m += (uint64_t)(s[k] - '0');
   for (size_t k = frac_start; k < frac_end; k++)
-    if (mul_u(m, 10, &m) || m + (uint64_t)(s[k] - '0') < m) return -1;
-    else m += (uint64_t)(s[k] - '0');
+    if (mul_u(m, 10, &m) || m + (uint64_t)(s[k] - '0') < m)
+      return -1;
+    else
+      m += (uint64_t)(s[k] - '0');
   if (from_mag(m, neg, num)) return -1;
   *scale = (int)(frac_end - frac_start);
   return 0;

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,33 +61,35 @@ static int v6_forbidden(const unsigned char *b) {
   return 0;
 }
 
+/* The family and the address are copied out of sa rather than read through
+ * a cast pointer: a sockaddr_in filled as such and read as a sockaddr is an
+ * aliasing violation the optimiser may act on (it did: at -O2 the family
+ * read as 0 and every address was refused). */
 int net_addr_forbidden(const struct sockaddr *sa) {
   if (!sa) return 1;
-  if (sa->sa_family == AF_INET) {
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
-    return v4_forbidden(ntohl(s4->sin_addr.s_addr));
+  sa_family_t family;
+  memcpy(&family, (const char *)sa + offsetof(struct sockaddr, sa_family),
+         sizeof family);
+  if (family == AF_INET) {
+    struct in_addr a;
+    memcpy(&a, (const char *)sa + offsetof(struct sockaddr_in, sin_addr),
+           sizeof a);
+    return v4_forbidden(ntohl(a.s_addr));
   }
-  if (sa->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *s6 =
-        (const struct sockaddr_in6 *)(const void *)sa;
-    return v6_forbidden(s6->sin6_addr.s6_addr);
+  if (family == AF_INET6) {
+    struct in6_addr a;
+    memcpy(&a, (const char *)sa + offsetof(struct sockaddr_in6, sin6_addr),
+           sizeof a);
+    return v6_forbidden(a.s6_addr);
   }
   return 1;
 }
 
 int net_addr_text_forbidden(const char *text) {
-  struct sockaddr_in s4;
-  struct sockaddr_in6 s6;
-  memset(&s4, 0, sizeof s4);
-  memset(&s6, 0, sizeof s6);
-  if (inet_pton(AF_INET, text, &s4.sin_addr) == 1) {
-    s4.sin_family = AF_INET;
-    return net_addr_forbidden((struct sockaddr *)&s4);
-  }
-  if (inet_pton(AF_INET6, text, &s6.sin6_addr) == 1) {
-    s6.sin6_family = AF_INET6;
-    return net_addr_forbidden((struct sockaddr *)&s6);
-  }
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, text, &a4) == 1) return v4_forbidden(ntohl(a4.s_addr));
+  if (inet_pton(AF_INET6, text, &a6) == 1) return v6_forbidden(a6.s6_addr);
   return 1;
 }
 

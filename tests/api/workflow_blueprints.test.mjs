@@ -205,6 +205,32 @@ describe('workflow_blueprints over REST', () => {
     assert.equal(r.json.trigger_kind, 'event', r.info);
   });
 
+  test('a cron blueprint: schedule and zone checked, next_run_at set while active', async () => {
+    const cron = (params) => ({
+      name: 'Sales at 9 pm',
+      nodes: [{ id: 't', type: 'trigger', params }, { id: 'end', type: 'stop' }],
+      edges: [{ from: 't', to: 'end' }],
+    });
+    expectGraphError(await rest('POST', 'workflow_blueprints', { token: A.token, body: cron({ cron: '61 * * * *' }) }), 't', 'cron');
+    expectGraphError(await rest('POST', 'workflow_blueprints', { token: A.token, body: cron({ cron: '0 21 * * *', timezone: 'Mars/Olympus' }) }), 't', 'timezone');
+    // A schedule that never fires (30 February) is refused too.
+    expectGraphError(await rest('POST', 'workflow_blueprints', { token: A.token, body: cron({ cron: '0 0 30 2 *' }) }), 't', 'cron');
+
+    const t0 = Date.now();
+    const r = await rest('POST', 'workflow_blueprints', { token: A.token, headers: { ...REP, ...OBJ }, body: { ...cron({ cron: '0 21 * * *' }), is_active: true } });
+    assert.equal(r.status, 201, r.info);
+    assert.equal(r.json.trigger_kind, 'cron', r.info);
+    assert.equal(r.json.cron, '0 21 * * *', r.info);
+    assert.equal(r.json.timezone, 'Asia/Kolkata', r.info);
+    const next = Date.parse(r.json.next_run_at);
+    assert.ok(next > t0 && next <= t0 + 86400e3, r.info);
+    // 21:00 in India is 15:30 UTC.
+    assert.equal(new Date(next).toISOString().slice(11, 16), '15:30', r.info);
+    const off = await rest('PATCH', `workflow_blueprints?id=eq.${r.json.id}`, { token: A.token, headers: { ...REP, ...OBJ }, body: { is_active: false } });
+    assert.equal(off.status, 200, off.info);
+    assert.equal(off.json.next_run_at, null, off.info);
+  });
+
   test('rpc/activate_workflow: bad and unknown ids', async () => {
     expectPgError(await rest('POST', 'rpc/activate_workflow', { token: A.token, body: {} }), 400, 'MU400');
     expectPgError(await rest('POST', 'rpc/activate_workflow', { token: A.token, body: { id: 'nope' } }), 400, 'MU400');

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *RECORDS =
     "{\"invoice\": {\"total_amount\": 11800.00, \"status\": \"issued\","
-    " \"due_date\": \"2026-11-25\", \"issued_at\": \"2026-11-20T04:30:00+00:00\","
+    " \"due_date\": \"2026-11-25\", \"issued_at\": "
+    "\"2026-11-20T04:30:00+00:00\","
     " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"qty\": -1.5}, null, true],"
     " \"max\": 9223372036854775807, \"min\": -9223372036854775808,"
     " \"tiny\": 0.000001, \"nested\": [[[[1]]]]},"
@@ -56,6 +57,15 @@ static int call(void *arg, arena *a, const char *name, const expr_val *args,
   return 1;
 }
 
+/* Counts names; every offset must fall inside the input. */
+static int count_name(void *arg, const char *name, int is_call, size_t at) {
+  size_t *n = arg;
+  (void)is_call;
+  if (!name[0] || at == 0 || at > n[1]) abort();
+  n[0]++;
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static json *root;
   static arena *fixed;
@@ -76,7 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == 0) {
     buf b;
     buf_init(&b, 1 << 20);
-    if (expr_format(&v, 19800, &b) == 0 && v.t == EV_STR && b.len > EXPR_MAX_STRING)
+    if (expr_format(&v, 19800, &b) == 0 && v.t == EV_STR &&
+        b.len > EXPR_MAX_STRING)
       abort();
     buf_reset(&b);
     expr_to_json(&v, &b);
@@ -95,6 +106,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf_free(&out);
   int64_t us;
   (void)expr_duration_parse(src, size, &us);
+  size_t counted[2] = {0, size};
+  if ((expr_names(a, src, size, count_name, counted, err, sizeof err) == 0) !=
+      (checked == 0))
+    abort();
+  if ((expr_template_names(a, src, size, count_name, counted, err,
+                           sizeof err) == 0) != (tc == 0))
+    abort();
 
   if (size < 256) {
     char line[256];

@@ -177,6 +177,19 @@ static const struct {
      " {'id': 'a', 'type': 'set'}, {'id': 'lost', 'type': 'stop'}], 'edges': "
      "[{'from': 't', 'to': 'a'}]}",
      "lost", "", "no edge leads"},
+    /* Each node's params through its type's rules (src/flow/nodes.c). */
+    {"{'nodes': [{'id': 't', 'type': 'trigger', 'params': {'manual': true}},"
+     " {'id': 'w', 'type': 'wait', 'params': {'for': '3 fortnights'}}],"
+     " 'edges': [{'from': 't', 'to': 'w'}]}",
+     "w", "for", "duration"},
+    {"{'nodes': [{'id': 't', 'type': 'trigger', 'params': {'manual': true}},"
+     " {'id': 'c', 'type': 'condition', 'params': {'if': '1 +'}}],"
+     " 'edges': [{'from': 't', 'to': 'c', 'when': 'true'}]}",
+     "c", "if", ""},
+    {"{'nodes': [{'id': 't', 'type': 'trigger', 'params': {'manual': true}},"
+     " {'id': 's', 'type': 'send_message', 'params': {'to': 'customer'}}],"
+     " 'edges': [{'from': 't', 'to': 's'}]}",
+     "s", "text", "required"},
     {"{'name': 3, 'nodes': []}", "", "name", "string"},
     {"[1]", "", "", "object"},
     {"{'nodes': ", "", "", "not JSON"},

@@ -197,7 +197,27 @@ static void test_rest_hook_versions(void **state) {
   for (int i = 0; i < fl.n; i++) assert_string_not_equal(names[i], "version");
   assert_int_equal(count_versions(f->d, id), 2);
 
+  /* is_active written as it already is: no activation columns (a cron's
+   * due time is not moved); written as something else: activation. */
+  names[0] = "is_active";
+  vals[0] = db_bool(0);
+  fl = (biz_fields){names, vals, 1, 16};
+  OK(flow_bp_rest_before(f->d, a, &who, 0, cur, &fl, &resp));
+  for (int i = 0; i < fl.n; i++) {
+    assert_string_not_equal(names[i], "next_run_at");
+    assert_string_not_equal(names[i], "active_version");
+  }
+  vals[0] = db_bool(1);
+  fl = (biz_fields){names, vals, 1, 16};
+  OK(flow_bp_rest_before(f->d, a, &who, 0, cur, &fl, &resp));
+  int iav = -1;
+  for (int i = 0; i < fl.n; i++)
+    if (!strcmp(names[i], "active_version")) iav = i;
+  assert_true(iav >= 0);
+  assert_int_equal(vals[iav].i, 1);
+
   /* A broken graph: -1, the answer names node and parameter. */
+  names[0] = "nodes";
   vals[0] = db_json("[{\"id\": \"t\", \"type\": \"trigger\"}]");
   fl = (biz_fields){names, vals, 1, 16};
   assert_int_equal(flow_bp_rest_before(f->d, a, &who, 0, cur, &fl, &resp), -1);

@@ -19,12 +19,15 @@
 
 /* 2026-12-01T15:30:00Z = 21:00 in India. */
 #define NOW_US (1796139000LL * 1000000LL)
+/* 2026-11-25T00:00+05:30 = 2026-11-24T18:30Z. */
+#define T_IST_MIDNIGHT_2026_11_25 (1795545000LL * 1000000LL)
 
 static const char *RECORDS =
     "{\"invoice\": {\"total_amount\": 11800.00, \"status\": \"issued\","
     " \"due_date\": \"2026-11-25\", \"invoice_number\": \"INV-0007\","
     " \"issued_at\": \"2026-11-20T04:30:00+00:00\", \"paid\": false,"
-    " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"sku\": \"B2\", \"qty\": 1.5}],"
+    " \"items\": [{\"sku\": \"A1\", \"qty\": 2}, {\"sku\": \"B2\", \"qty\": "
+    "1.5}],"
     " \"tags\": [\"gold\", \"north\"], \"tiny\": 0.0000001},"
     " \"customer\": {\"full_name\": \"Asha Rao\", \"total_debt\": 2500.5,"
     " \"phone\": null, \"created_at\": \"2026-12-01T00:00:00+05:30\"},"
@@ -32,8 +35,8 @@ static const char *RECORDS =
 
 static arena *A;
 static json *ROOT;
-static json *BIG; /* a list of 20000 numbers */
-static char *LONG;  /* 60000 bytes of text */
+static json *BIG;  /* a list of 20000 numbers */
+static char *LONG; /* 60000 bytes of text */
 
 static int t_lookup(void *arg, arena *a, const char *name, expr_val *out,
                     char *err, size_t errlen) {
@@ -48,6 +51,18 @@ static int t_lookup(void *arg, arena *a, const char *name, expr_val *out,
     out->t = EV_STR;
     out->s = LONG;
     out->n = strlen(LONG);
+    return 0;
+  }
+  if (!strcmp(name, "nullptr_text")) { /* an environment's empty text */
+    memset(out, 0, sizeof *out);
+    out->t = EV_STR;
+    return 0;
+  }
+  if (!strcmp(name, "bad_scale")) {
+    memset(out, 0, sizeof *out);
+    out->t = EV_NUM;
+    out->num = 1;
+    out->scale = 9;
     return 0;
   }
   if (!strcmp(name, "nothing")) {
@@ -69,11 +84,13 @@ static int t_call(void *arg, arena *a, const char *name, const expr_val *args,
       return -1;
     }
     out->t = EV_STR;
-    out->s = arena_printf(a, "Sales %.*s: 4 invoices", (int)args[0].n, args[0].s);
+    out->s =
+        arena_printf(a, "Sales %.*s: 4 invoices", (int)args[0].n, args[0].s);
     out->n = strlen(out->s);
     return 0;
   }
-  if (!strcmp(name, "debtors")) return expr_from_json(json_get(ROOT, "debtors"), out);
+  if (!strcmp(name, "debtors"))
+    return expr_from_json(json_get(ROOT, "debtors"), out);
   return 1;
 }
 
@@ -307,6 +324,13 @@ static void test_strings(void **state) {
   truth("'Asha' < 'Ravi'", 1);
   truth("'b' > 'abc'", 1);
   is("'Total: ' + invoice.total_amount", "Total: 11800.00");
+  /* Text that is a decimal is a number next to a number. */
+  is("'500' + 100", "600");
+  is("100 - '0.50'", "99.50");
+  is("'12.5' * 2", "25.0");
+  is("'10' + '20'", "1020"); /* two texts join */
+  is("'Total: ' + 5", "Total: 5");
+  fails("'abc' - 1", "cannot subtract text and a number");
   is("coalesce(customer.phone, nothing, 'no phone')", "no phone");
   is("coalesce(customer.full_name, 'x')", "Asha Rao");
   is("min(3, 1.5, 2)", "1.5");
@@ -370,11 +394,18 @@ static void test_members_and_lists(void **state) {
   truth("invoice != null", 1);
   truth("invoice == 1", 0);
   fails("invoice.items.sku", "a list has no field 'sku'");
-  fails("invoice.items['x']", "a position in a list is a whole number, not text");
+  fails("invoice.items['x']",
+        "a position in a list is a whole number, not text");
   fails("invoice.total_amount[0]", "cannot take [a number] of a number");
   fails("invoice.items[0.5]", "whole number");
   fails("3.x", "a number has no field 'x' at 3");
   fails("invoice.", "expected a field name");
+  /* Regression (fuzz): an operator after '.' is not a field name. */
+  fails("invoice.&&", "expected a field name after '.' at 9");
+  fails("invoice.||x", "expected a field name");
+  fails("invoice.!", "expected a field name");
+  is("invoice.in", "");
+  is("invoice.NULL", "");
   fails("(3).x", "a number has no field 'x'");
   fails("1 in 2", "'in' needs a list");
 }
@@ -382,11 +413,17 @@ static void test_members_and_lists(void **state) {
 static void test_unknown_names(void **state) {
   (void)state;
   fails("invoise.total_amount > 10", "unknown name 'invoise' at 1");
-  fails("invoice.total_amount > custmer.total_debt", "unknown name 'custmer' at 24");
+  fails("invoice.total_amount > custmer.total_debt",
+        "unknown name 'custmer' at 24");
   fails("salse_summary('today')", "unknown function 'salse_summary' at 1");
   is("sales_summary('today')", "Sales today: 4 invoices");
   fails("sales_summary(1)", "takes a period");
   fails("broken", "the record could not be read at 1");
+  /* What the environment answers is checked before it is used. */
+  is("nullptr_text + 'x'", "x");
+  truth("nullptr_text in 'abc'", 1);
+  is("upper(nullptr_text)", "");
+  fails("bad_scale + 1", "more than 6 decimals at 1");
   fails("len()", "len() takes 1 argument, not 0");
   fails("len(1, 2)", "len() takes 1 argument, not 2");
   fails("round()", "round() takes 1 to 2 arguments");
@@ -424,6 +461,9 @@ static void test_syntax_errors(void **state) {
       {"f(1,2,3,4,5,6,7,8,9)", "too many arguments"},
       {"a &  b", "unexpected '&'"},
       {"\x01", "unexpected character at 1"},
+      {"a not b", "unexpected 'not' at 3"},
+      {"a and or b", "unexpected 'or' at 7"},
+      {"in", "unexpected 'in' at 1"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     err[0] = '\0';
@@ -432,7 +472,8 @@ static void test_syntax_errors(void **state) {
     if (!strstr(err, cases[i].want))
       fail_msg("'%s': error '%s', want '%s'", cases[i].src, err, cases[i].want);
   }
-  assert_int_equal(expr_check(A, "invoise.x > 3 and f(2)", 22, err, sizeof err), 0);
+  assert_int_equal(expr_check(A, "invoise.x > 3 and f(2)", 22, err, sizeof err),
+                   0);
   /* A NUL byte inside the given length. */
   assert_int_equal(expr_check(A, "1\0 + 2", 6, err, sizeof err), -1);
 }
@@ -488,7 +529,8 @@ static void test_caps(void **state) {
   /* Source cap. */
   memset(src, ' ', EXPR_MAX_SOURCE + 1);
   src[0] = '1';
-  assert_int_equal(expr_eval(A, src, EXPR_MAX_SOURCE + 1, &ENV, &v, err, sizeof err), -1);
+  assert_int_equal(
+      expr_eval(A, src, EXPR_MAX_SOURCE + 1, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "longer than 4096 bytes"));
   free(src);
   /* Steps: membership over a long list stops at the cap. */
@@ -502,7 +544,8 @@ static void test_caps(void **state) {
   n = 0;
   char *s2 = malloc(EXPR_MAX_SOURCE);
   n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long + '')");
-  while (n + 24 < EXPR_MAX_SOURCE) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long+'')");
+  while (n + 24 < EXPR_MAX_SOURCE)
+    n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long+'')");
   assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "too many steps"));
   /* Work over large text is charged by the kilobyte: len(long) is ~60
@@ -511,7 +554,8 @@ static void test_caps(void **state) {
   n = 0;
   s2 = malloc(EXPR_MAX_SOURCE);
   n += (size_t)snprintf(s2, EXPR_MAX_SOURCE, "len(long)");
-  for (int i = 0; i < 199; i++) n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long)");
+  for (int i = 0; i < 199; i++)
+    n += (size_t)snprintf(s2 + n, EXPR_MAX_SOURCE - n, "+len(long)");
   assert_int_equal(expr_eval(A, s2, n, &ENV, &v, err, sizeof err), -1);
   assert_non_null(strstr(err, "too many steps"));
   free(s2);
@@ -527,7 +571,8 @@ static void render_is(const char *tmpl, const char *want) {
   if (strcmp(buf_cstr(&b), want))
     fail_msg("%s: got '%s', want '%s'", tmpl, buf_cstr(&b), want);
   buf_free(&b);
-  assert_int_equal(expr_template_check(A, tmpl, strlen(tmpl), err, sizeof err), 0);
+  assert_int_equal(expr_template_check(A, tmpl, strlen(tmpl), err, sizeof err),
+                   0);
 }
 
 static void render_fails(const char *tmpl, const char *want) {
@@ -536,15 +581,17 @@ static void render_fails(const char *tmpl, const char *want) {
   char err[256] = "";
   if (expr_render(A, tmpl, strlen(tmpl), &ENV, &b, err, sizeof err) == 0)
     fail_msg("%s: rendered '%s', want error", tmpl, buf_cstr(&b));
-  if (!strstr(err, want)) fail_msg("%s: error '%s', want '%s'", tmpl, err, want);
+  if (!strstr(err, want))
+    fail_msg("%s: error '%s', want '%s'", tmpl, err, want);
   buf_free(&b);
 }
 
 static void test_templates(void **state) {
   (void)state;
-  render_is("Namaste {{ customer.full_name }}, invoice {{ invoice.invoice_number }} "
-            "of ₹{{ invoice.total_amount }} is due.",
-            "Namaste Asha Rao, invoice INV-0007 of ₹11800.00 is due.");
+  render_is(
+      "Namaste {{ customer.full_name }}, invoice {{ invoice.invoice_number }} "
+      "of ₹{{ invoice.total_amount }} is due.",
+      "Namaste Asha Rao, invoice INV-0007 of ₹11800.00 is due.");
   render_is("no holes", "no holes");
   render_is("", "");
   render_is("{{1+1}}{{2}}", "22");
@@ -557,20 +604,46 @@ static void test_templates(void **state) {
   render_is("{{ sales_summary('today') }}", "Sales today: 4 invoices");
   render_fails("Hi {{ customer.full_name", "'{{' at 4 is not closed");
   render_fails("Hi {{ 'x }}", "is not closed");
-  render_fails("Hi {{ invoise.total }}", "in {{ invoise.total }}: unknown name 'invoise' at 7");
+  render_fails("Hi {{ invoise.total }}",
+               "in {{ invoise.total }}: unknown name 'invoise' at 7");
   render_fails("Hi {{ }}", "expression is empty");
   render_fails("{{ 1 + }}", "expression ends too early");
   char err[256];
-  assert_int_equal(expr_template_check(A, "{{ a +* b }}", 12, err, sizeof err), -1);
+  assert_int_equal(expr_template_check(A, "{{ a +* b }}", 12, err, sizeof err),
+                   -1);
   assert_non_null(strstr(err, "unexpected '*' at 7"));
   /* The caller's buffer cap is honoured. */
   buf b;
   buf_init(&b, 8);
-  assert_int_equal(expr_render(A, "{{ customer.full_name }} and more", 33, &ENV, &b, err,
-                               sizeof err),
+  assert_int_equal(expr_render(A, "{{ customer.full_name }} and more", 33, &ENV,
+                               &b, err, sizeof err),
                    -1);
   assert_non_null(strstr(err, "too long"));
+  assert_int_equal(b.max, 8); /* the caller's cap is back */
   buf_free(&b);
+  /* Without a cap of its own, a template still renders to at most
+   * EXPR_MAX_RENDER bytes: five holes of 60000 bytes are too many. */
+  buf_init(&b, 0);
+  const char *five = "{{long}}{{long}}{{long}}{{long}}{{long}}";
+  assert_int_equal(
+      expr_render(A, five, strlen(five), &ENV, &b, err, sizeof err), -1);
+  assert_non_null(strstr(err, "too long"));
+  assert_int_equal(b.max, 0);
+  buf_reset(&b);
+  assert_int_equal(expr_render(A, five, 32, &ENV, &b, err, sizeof err), 0);
+  assert_int_equal(b.len, 240000);
+  buf_free(&b);
+  /* A template is at most EXPR_MAX_STRING bytes. */
+  char *big = malloc(EXPR_MAX_STRING + 2);
+  memset(big, 'a', EXPR_MAX_STRING + 1);
+  buf_init(&b, 0);
+  assert_int_equal(
+      expr_render(A, big, EXPR_MAX_STRING + 1, &ENV, &b, err, sizeof err), -1);
+  assert_non_null(strstr(err, "template longer than"));
+  assert_int_equal(
+      expr_template_check(A, big, EXPR_MAX_STRING + 1, err, sizeof err), -1);
+  buf_free(&b);
+  free(big);
 }
 
 static void test_format_and_json(void **state) {
@@ -642,13 +715,95 @@ static void test_format_and_json(void **state) {
   assert_int_equal(v.scale, 3);
 }
 
+static void test_conversions(void **state) {
+  (void)state;
+  int64_t x;
+  expr_val v = val("invoice.total_amount");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, 1180000);
+  assert_int_equal(expr_as_decimal(&v, 0, &x), 0);
+  assert_int_equal(x, 11800);
+  v = val("12.345");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1); /* never rounded */
+  assert_int_equal(expr_as_decimal(&v, 3, &x), 0);
+  assert_int_equal(x, 12345);
+  v = val("12.340");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, 1234);
+  v = val("'-2500.5'");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), 0);
+  assert_int_equal(x, -250050);
+  v = val("9223372036854775807");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("'abc'");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("3d");
+  assert_int_equal(expr_as_decimal(&v, 2, &x), -1);
+  v = val("now() + 1h");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, NOW_US + 3600LL * 1000000);
+  v = val("invoice.due_date");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, T_IST_MIDNIGHT_2026_11_25);
+  v = val("'2026-12-01T10:00:00Z'");
+  assert_int_equal(expr_as_time(&v, 19800, &x), 0);
+  assert_int_equal(x, NOW_US - 5 * 3600LL * 1000000 - 1800LL * 1000000);
+  v = val("'tomorrow'");
+  assert_int_equal(expr_as_time(&v, 19800, &x), -1);
+  v = val("1");
+  assert_int_equal(expr_as_time(&v, 19800, &x), -1);
+}
+
+typedef struct seen {
+  char text[512];
+  int stop_at; /* stop (return 7) at this call, 0: never */
+  int calls;
+} seen;
+
+static int note_name(void *arg, const char *name, int is_call, size_t at) {
+  seen *s = arg;
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof s->text - n, "%s%s%s@%zu", n ? " " : "", name,
+           is_call ? "()" : "", at);
+  return ++s->calls == s->stop_at ? 7 : 0;
+}
+
+static void test_names(void **state) {
+  (void)state;
+  char err[256];
+  seen s = {"", 0, 0};
+  const char *src =
+      "invoise.total > 10 and sales_summary(x[y.z]) != len(now) "
+      "or today() in [customer, item.a]";
+  assert_int_equal(
+      expr_names(A, src, strlen(src), note_name, &s, err, sizeof err), 0);
+  assert_string_equal(
+      s.text, "invoise@1 sales_summary()@24 x@38 y@40 customer@73 item@83");
+  seen t = {"", 2, 0};
+  assert_int_equal(
+      expr_names(A, src, strlen(src), note_name, &t, err, sizeof err), 7);
+  assert_string_equal(t.text, "invoise@1 sales_summary()@24");
+  seen u = {"", 0, 0};
+  assert_int_equal(expr_names(A, "1 +", 3, note_name, &u, err, sizeof err), -1);
+  assert_non_null(strstr(err, "ends too early"));
+  const char *tmpl =
+      "Hi {{ customer.full_name }}, {{ format_money(invoce.total) }} {{ x }}";
+  seen v = {"", 0, 0};
+  assert_int_equal(expr_template_names(A, tmpl, strlen(tmpl), note_name, &v,
+                                       err, sizeof err),
+                   0);
+  assert_string_equal(v.text, "customer@7 invoce@46 x@66");
+  assert_true(expr_is_builtin("format_money"));
+  assert_false(expr_is_builtin("sales_summary"));
+}
+
 static void test_duration_parse(void **state) {
   (void)state;
   struct {
     const char *s;
     int64_t secs;
-  } ok[] = {{"30s", 30},      {"30m", 1800},    {"2h", 7200},
-            {"3d", 259200},   {"1w", 604800},   {"5 days", 432000},
+  } ok[] = {{"30s", 30},         {"30m", 1800},           {"2h", 7200},
+            {"3d", 259200},      {"1w", 604800},          {"5 days", 432000},
             {" 2 hours ", 7200}, {"366d", 366 * 86400LL}, {"0s", 0}};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int64_t us = -1;
@@ -656,8 +811,18 @@ static void test_duration_parse(void **state) {
       fail_msg("refused '%s'", ok[i].s);
     assert_int_equal(us, ok[i].secs * 1000000);
   }
-  const char *bad[] = {"",   "3",   "d",    "3x",     "-3d",       "1.5h", "367d",
-                       "53w", "3dd", "3 d s", "99999999999999999999s", "3D"};
+  const char *bad[] = {"",
+                       "3",
+                       "d",
+                       "3x",
+                       "-3d",
+                       "1.5h",
+                       "367d",
+                       "53w",
+                       "3dd",
+                       "3 d s",
+                       "99999999999999999999s",
+                       "3D"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t us = 42;
     if (expr_duration_parse(bad[i], strlen(bad[i]), &us) == 0)
@@ -684,6 +849,8 @@ int main(void) {
       cmocka_unit_test(test_templates),
       cmocka_unit_test(test_format_and_json),
       cmocka_unit_test(test_duration_parse),
+      cmocka_unit_test(test_conversions),
+      cmocka_unit_test(test_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
