@@ -23,8 +23,11 @@
  *      OUTBOX_MAX_ATTEMPTS or OUTBOX_MAX_AGE_US, when it fails "gave_up".
  *
  * A row still 'sending' when its lease has run out belonged to a process
- * that died between step 1 and step 4: the provider may or may not have the
- * message. It is never sent again (that could double it); the message keeps
+ * that died between step 1 and step 4. Of one claim's rows only the first
+ * still 'sending' can have been on the wire (a batch goes out one message
+ * at a time, each outcome committed before the next call); the others go
+ * back to 'pending'. For that first one the provider may or may not have
+ * the message. It is never sent again (that could double it); the message keeps
  * status 'queued' and gets error "outcome_unknown", and a status webhook
  * for it (WhatsApp echoes munshi's message id as biz_opaque_callback_data)
  * settles it. A message queued but not yet claimed when a process dies is
@@ -179,6 +182,32 @@ static int settle_unknown(db *d, int64_t now, int *settled, db_err *err) {
       "will update it.\"}";
   db_val u[] = {db_ts(now), db_json(unknown)};
   if (db_begin(d, 1, err)) return -1;
+  /* A batch is sent one message at a time in message_id order, and each
+   * outcome is committed before the next call starts (send_one). So of a
+   * dead claim's rows (one claim: one claimed_by and lease_until) only the
+   * first still 'sending' can have been on the wire; the rest were never
+   * called and go back to 'pending' to be sent once, their claim not
+   * counted as an attempt (found by the workflow kill test: a kill
+   * stranded up to 15 unsent messages of a batch). */
+  if (db_query(d,
+               "UPDATE chat_outbox SET state = 'pending', claimed_by = NULL, "
+               "lease_until = NULL, next_attempt_at = $1, attempts = "
+               "attempts - 1 WHERE state = 'sending' AND lease_until < $1 AND "
+               "EXISTS (SELECT 1 FROM chat_outbox o WHERE o.state = "
+               "'sending' AND o.claimed_by = chat_outbox.claimed_by AND "
+               "o.lease_until = chat_outbox.lease_until AND o.message_id < "
+               "chat_outbox.message_id)",
+               v, 1, &r, err)) {
+    db_rollback(d);
+    return -1;
+  }
+  int64_t back = db_res_changes(r);
+  db_res_free(r);
+  r = NULL;
+  if (back > 0)
+    log_warn("chat.outbox: %lld message(s) claimed but not yet sent when "
+             "their sender stopped; queued again",
+             (long long)back);
   if (db_query(d,
                "UPDATE unified_messages SET error = $2, updated_at = $1 WHERE "
                "status = 'queued' AND (profile_id, id) IN (SELECT profile_id, "

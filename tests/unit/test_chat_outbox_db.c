@@ -540,6 +540,39 @@ static void test_expired_lease_not_resent(void **state) {
   arena_free(a);
 }
 
+/* A worker killed while it sends a batch: of that claim's rows only the
+ * first can have been on the wire (one call at a time, in message_id
+ * order, each outcome committed before the next call). It is settled
+ * outcome_unknown; the rest were never called and are sent, once each
+ * (found by the workflow kill test: they used to be stranded). */
+static void test_dead_batch_rest_sent(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  char wa[37], m[3][37];
+  chat_session s;
+  add_whatsapp(f->d, f->profile, "1234567896", NULL, NULL, wa);
+  session(f->d, a, f->profile, wa, "919876543210", 1, &s);
+  for (int i = 0; i < 3; i++) queue(f->d, &s, "text", "batch", NULL, m[i]);
+  /* As one claim of a dead worker left them: one lease, one claimant. */
+  db_val v[] = {db_ts(time_now_us() - 1000000)};
+  OK(db_query(f->d, "UPDATE chat_outbox SET state = 'sending', attempts = 1, "
+                    "claimed_by = 'dead', lease_until = $1", v, 1, NULL, &err));
+  poll_once(f->d);
+  for (int round = 0; round < 3 && outbox_rows(f->d) > 0; round++) {
+    make_due(f->d);
+    poll_once(f->d);
+  }
+  assert_int_equal(outbox_rows(f->d), 0);
+  /* the first was (maybe) on the wire: not sent again */
+  msg_state x = msg(f->d, m[0]);
+  assert_string_equal(x.status, "queued");
+  assert_string_equal(x.error_code, "outcome_unknown");
+  /* the others reach the provider once each */
+  assert_int_equal(fake_server_count(fs), 2);
+  for (int i = 1; i < 3; i++) assert_string_equal(msg(f->d, m[i]).status, "sent");
+  arena_free(a);
+}
+
 /* The database failing at any statement of a poll (db_fault_after) loses
  * nothing and doubles nothing: each message reaches the provider exactly
  * once, and ends 'sent', or - when the failure hit after the provider had
@@ -775,6 +808,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_window, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent_pollers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_batch_rest_sent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expired_lease_not_resent, setup, teardown),
       cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rpc, setup, teardown),
