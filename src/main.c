@@ -250,7 +250,7 @@ int main(int argc, char **argv) {
   if (log_level_from_name(c.log_level, &lvl) == 0) log_set_level(lvl);
   chat_settings cs = {c.whatsapp_api_url, c.telegram_api_url,
                       c.whatsapp_app_secret, c.llm_url, c.llm_key,
-                      c.llm_model, c.llm_timeout_ms};
+                      c.llm_model, c.llm_timeout_ms, c.chat_outbox_lease_s};
   chat_configure(&cs);
   /* Workflow limits from MUNSHI_FLOW_*; the Architect shares the chat
    * agent's model. */

@@ -266,6 +266,16 @@ static int load_chat(config *c, char *err, size_t errlen) {
     return -1;
   }
   c->llm_timeout_ms = (int)n;
+  /* How long a dead sender's claim on outbound messages holds them: it
+   * must outlast a batch of slow provider calls (16 x 15 s). */
+  t = getenv("MUNSHI_CHAT_OUTBOX_LEASE_S");
+  n = 300;
+  if (t && *t && number(t, 5, 3600, &n)) {
+    snprintf(err, errlen, "bad value for MUNSHI_CHAT_OUTBOX_LEASE_S: \"%.40s\"",
+             t);
+    return -1;
+  }
+  c->chat_outbox_lease_s = (int)n;
   return 0;
 }
 

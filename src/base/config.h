@@ -56,6 +56,7 @@ typedef struct config {
   char llm_key[512];             /* MUNSHI_LLM_KEY */
   char llm_model[128];           /* MUNSHI_LLM_MODEL */
   int llm_timeout_ms;            /* MUNSHI_LLM_TIMEOUT_MS, default 8000 */
+  int chat_outbox_lease_s;       /* MUNSHI_CHAT_OUTBOX_LEASE_S, default 300 */
   /* Workflows (src/flow, docs/workflows.md "Runs"): environment only. */
   int flow_max_running;          /* MUNSHI_FLOW_MAX_RUNNING, default 8 */
   int flow_step_lease_s;         /* MUNSHI_FLOW_STEP_LEASE, default 60 */

@@ -28,6 +28,7 @@ typedef struct chat_settings {
   const char *whatsapp_app_secret; /* the shared Meta app's; "" none */
   const char *llm_url, *llm_key, *llm_model; /* "" url: rules only */
   int llm_timeout_ms;
+  int outbox_lease_s; /* a sender's claim on a batch; 0: 300 */
 } chat_settings;
 void chat_configure(const chat_settings *s);
 /* The settings in force (defaults until chat_configure). */

@@ -50,9 +50,10 @@
 #define OUTBOX_BATCH 16
 #define OUTBOX_CONNECT_TIMEOUT_MS 5000L
 #define OUTBOX_CALL_TIMEOUT_MS 15000L
-/* The lease covers a whole batch of calls that all time out, and more. */
+/* The lease covers a whole batch of calls that all time out, and more
+ * (chat_settings.outbox_lease_s, 300 s by default = 60 s + 16 x 15 s). */
 #define OUTBOX_LEASE_US \
-  ((int64_t)(60000 + OUTBOX_BATCH * OUTBOX_CALL_TIMEOUT_MS) * 1000)
+  ((int64_t)chat_settings_get()->outbox_lease_s * 1000000)
 #define OUTBOX_MAX_ATTEMPTS 12
 #define OUTBOX_MAX_AGE_US (24LL * 3600 * 1000000)
 #define OUTBOX_BACKOFF_BASE_MS 2000L

@@ -13,7 +13,7 @@ static struct {
 
 static chat_settings current = {store.wa, store.tg, store.wa_secret,
                                 store.llm_url, store.llm_key, store.llm_model,
-                                8000};
+                                8000, 300};
 
 #define SET(dst, src) snprintf(dst, sizeof dst, "%s", (src) ? (src) : "")
 
@@ -25,6 +25,7 @@ void chat_configure(const chat_settings *s) {
   SET(store.llm_key, s->llm_key);
   SET(store.llm_model, s->llm_model);
   current.llm_timeout_ms = s->llm_timeout_ms > 0 ? s->llm_timeout_ms : 8000;
+  current.outbox_lease_s = s->outbox_lease_s > 0 ? s->outbox_lease_s : 300;
   /* With a shared app, a WhatsApp channel may leave its app_secret out. */
   biz_channels_configure(store.wa_secret[0] != '\0');
 }

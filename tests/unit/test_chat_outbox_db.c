@@ -74,7 +74,7 @@ static int setup(void **state) {
   static char wa[128], tg[128];
   snprintf(wa, sizeof wa, "%s/wa", fake_server_url(fs));
   snprintf(tg, sizeof tg, "%s/tg", fake_server_url(fs));
-  chat_settings cs = {wa, tg, "", "", "", "", 1000};
+  chat_settings cs = {wa, tg, "", "", "", "", 1000, 0};
   chat_configure(&cs);
   return 0;
 }
