@@ -8,6 +8,7 @@
 
 #include "biz/biz.h"
 #include "biz/run.h"
+#include "jobs/worker.h"
 
 int rpc_handle(db *d, api_req *req, api_resp *resp) {
   if (req->who.role != ROLE_AUTHENTICATED)
@@ -40,6 +41,11 @@ int rpc_handle(db *d, api_req *req, api_resp *resp) {
                    .args = args,
                    .idem_key = req->header(req, "idempotency-key"),
                    .a = req->a};
-  biz_run(d, &call, resp);
+  /* A write operation writes events: wake the idle workers after its
+   * commit (see rest.c). */
+  if (biz_run(d, &call, resp) == 0) {
+    const biz_op *op = biz_op_find(req->path);
+    if (op && op->writes) jobs_wake();
+  }
   return 0;
 }
