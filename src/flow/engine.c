@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/crypto.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -61,6 +62,18 @@
 #define BACKOFF_MAX_MS (5L * 60 * 1000)
 #define PURGE_EVERY_US (3600LL * 1000000)
 #define PURGE_BATCH 1000
+/* A for_each item's scope is "<node>#<the item's identity>", so that a
+ * for_each run again (retry_run) gives the same record the same scope and
+ * so the same effect keys, whatever its place in the new list. The
+ * identity: the item's "id", "invoice_id", "product_id" or "customer_id"
+ * (the first present, in that order: an overdue invoice names its
+ * customer too) when it is a short run of safe characters, else "~" and
+ * the first 16 hex digits of the SHA-256 of the item's JSON. A whole
+ * scope longer than SCOPE_MAX (nested for_each) becomes "<node>#~<hash
+ * of that scope>": "wf:" + run (36) + ":" + node (BP_ID_MAX) + ":" +
+ * scope stays within IDEM_KEY_MAX (255), as biz_run's keys must. */
+#define ITEM_ID_MAX 64
+#define SCOPE_MAX 150
 #define EFFECT_RETENTION_US (2 * US_PER_DAY)
 
 /* ---- settings ------------------------------------------------------------------- */
@@ -609,6 +622,51 @@ static int64_t backoff_us(int attempt) {
   return (ms + jitter) * 1000;
 }
 
+/* "~" and 16 hex digits of SHA-256(text). */
+static const char *short_hash(arena *a, const char *text) {
+  uint8_t h[32];
+  char hex[65];
+  sha256(text, strlen(text), h);
+  hex_encode(h, 8, hex);
+  return arena_printf(a, "~%s", hex);
+}
+
+/* The item's own id (see ITEM_ID_MAX), or NULL. */
+static const char *item_id(arena *a, const json *item) {
+  static const char *const keys[] = {"id", "invoice_id", "product_id",
+                                     "customer_id", NULL};
+  if (!item || item->type != JSON_OBJECT) return NULL;
+  for (int i = 0; keys[i]; i++) {
+    const json *v = json_get(item, keys[i]);
+    if (!v) continue;
+    const char *s = v->type == JSON_STRING ? v->str
+                    : v->type == JSON_NUMBER ? json_to_text(a, v)
+                                             : NULL;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > ITEM_ID_MAX) return NULL;
+    for (size_t k = 0; k < n; k++) {
+      char ch = s[k];
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+        return NULL;
+    }
+    return s;
+  }
+  return NULL;
+}
+
+/* The scope of one item of for_each node_id inside scope (see SCOPE_MAX). */
+static const char *item_scope(arena *a, const char *scope, const char *node_id,
+                              const json *item, const char *item_text) {
+  const char *id = item_id(a, item);
+  if (!id) id = short_hash(a, item_text);
+  const char *sc = *scope ? arena_printf(a, "%s/%s#%s", scope, node_id, id)
+                          : arena_printf(a, "%s#%s", node_id, id);
+  if (strlen(sc) > SCOPE_MAX)
+    sc = arena_printf(a, "%s#%s", node_id, short_hash(a, sc));
+  return sc;
+}
+
 /* Commit 2 of a completed node: its output kept, the steps after it
  * inserted (one per item and successor after a for_each). */
 static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
@@ -669,10 +727,8 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
     return steps_clear(d, c, err);
   }
   for (size_t k = 0; k < items->n; k++) {
-    const char *sc2 = *scope
-                          ? arena_printf(a, "%s/%s#%zu", scope, c->node_id, k)
-                          : arena_printf(a, "%s#%zu", c->node_id, k);
     const char *it = json_to_text(a, items->items[k]);
+    const char *sc2 = item_scope(a, scope, c->node_id, items->items[k], it);
     for (int j = 0; j < nn; j++)
       if (step_insert(d, c, bp->nodes[next[j]].id, sc2, it, next_locals, now,
                       id, err))

@@ -32,6 +32,8 @@
 #include "base/arena.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "biz/idempotency.h"
+#include "flow/effects.h"
 #include "flow/engine.h"
 #include "flow/flow.h"
 #include "flow/node.h"
@@ -246,6 +248,52 @@ static int run_cancelme(flow_step_ctx *c, flow_step_result *r, db_err *e) {
   return 0;
 }
 
+/* list: a for_each over list_items (a list that changes between runs, as
+ * the customers of a business do). */
+static const char *list_items = "[]";
+static int run_list(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  buf_puts(&r->items, list_items);
+  buf_puts(&r->output, "{}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* effect: a side effect made once under the step's key, as send_message
+ * and http_request make theirs (effects.h): a key seen before answers the
+ * stored result; a new one counts a call for the item's customer_id (or
+ * "effect") and records itself. Also checks the key is one biz_run takes. */
+static int bad_keys;
+static int run_effect(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  if (!idem_key_valid(c->effect_key)) bad_keys++;
+  int found = 0;
+  if (flow_effect_find(c, c->effect_key, &found, &r->output, e)) return -1;
+  if (!found) {
+    const json *cid = json_get(c->env->item, "customer_id");
+    count_call(cid && cid->type == JSON_STRING ? cid->str : "effect");
+    buf_printf(&r->output, "{\"sent_to\":\"%s\"}",
+               cid && cid->type == JSON_STRING ? cid->str : "");
+    if (flow_effect_record(c, c->effect_key, "message", 0,
+                           buf_cstr(&r->output), e))
+      return -1;
+  }
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* failglobal: fails while fail_budget lasts, whatever the step. */
+static int fail_budget;
+static int run_failglobal(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  if (fail_budget > 0) {
+    fail_budget--;
+    return flow_step_fail(r, NODE_FAILED, "down");
+  }
+  buf_puts(&r->output, "{}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
 static const flow_node_type t_trig = {"trigger", NODE_TRIGGER, NULL, NULL};
 #define T(n, f) static const flow_node_type t_##n = {#n, f, NULL, run_##n};
 T(echo, 0)
@@ -262,9 +310,13 @@ T(stop, 0)
 T(peek, 0)
 T(busy, 0)
 T(cancelme, 0)
+T(list, NODE_FOREACH)
+T(effect, NODE_EFFECT)
+T(failglobal, 0)
 static const flow_node_type *const types[] = {
-    &t_trig, &t_echo, &t_after, &t_set, &t_cond, &t_wait, &t_each, &t_flaky,
-    &t_down, &t_fail, &t_failonce, &t_stop, &t_peek, &t_busy, &t_cancelme};
+    &t_trig, &t_echo,     &t_after,  &t_set,  &t_cond,   &t_wait,
+    &t_each, &t_flaky,    &t_down,   &t_fail, &t_failonce, &t_stop,
+    &t_peek, &t_busy,     &t_cancelme, &t_list, &t_effect, &t_failglobal};
 
 /* ---- blueprints built in C ---------------------------------------------------- */
 
@@ -561,9 +613,13 @@ static void test_for_each(void **state) {
     if (!strcmp(str_of(en, "node_id"), "x")) {
       /* x read the echo of its own scope: the item of that scope */
       const json *echo = json_get(json_get(en, "output"), "echo");
-      char want[8];
-      snprintf(want, sizeof want, "%c", 'a' + (scope[2] - '0'));
-      assert_string_equal(str_of(echo, "item"), want);
+      /* items without an id: the scope is a hash of the item's JSON */
+      const char *item = str_of(echo, "item");
+      assert_non_null(item);
+      const char *want = !strcmp(item, "a") ? "f#~ac8d8342bbb2362d"
+                         : !strcmp(item, "b") ? "f#~c100f95c1913f9c7"
+                                              : "f#~879923da020d1533";
+      assert_string_equal(scope, want);
       scopes++;
     }
   }
@@ -572,8 +628,91 @@ static void test_for_each(void **state) {
   assert_non_null(json_get(json_get(ctx, "nodes"), "f"));
   assert_null(json_get(json_get(ctx, "nodes"), "e"));
   char key[160];
-  snprintf(key, sizeof key, "wf:%s:e:f#1", run);
+  snprintf(key, sizeof key, "wf:%s:e:f#~c100f95c1913f9c7", run);
   assert_int_equal(calls_of(key), 1);
+  arena_free(a);
+}
+
+static void call_rpc(db *d, const char *profile, flow_rpc_fn fn,
+                     const char *args_text, api_resp *resp);
+
+/* A for_each retried after its list changed (a customer sorting first was
+ * added): each item keeps its scope by its id, so the records that had
+ * their effect replay it and only the new record gets one - every customer
+ * exactly one. Positions as scopes gave the new customer the first
+ * customer's replay and the last one a second message. */
+static void test_for_each_retry_identity(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  bad_keys = 0;
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,f:list,s:effect,x:failglobal",
+                        "t>f,f>s,s>x", "manual", NULL, NULL);
+  /* one customer's id too long to be a scope: hashed, still one key */
+  static char long_items[512];
+  snprintf(long_items, sizeof long_items,
+           "[{\"customer_id\":\"cu-b\",\"full_name\":\"Bela\"},"
+           "{\"customer_id\":\"cu-c\",\"full_name\":\"Chand\"},"
+           "{\"customer_id\":\"%0100d\",\"full_name\":\"Long\"}]",
+           7);
+  list_items = long_items;
+  fail_budget = 1;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  configure(1, 0, 0); /* one step at a time: b's branch fails first */
+  drain(f->d);
+  const char *error;
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, &error), "failed");
+  assert_int_equal(calls_of("cu-b"), 1);
+  /* a customer who sorts first joins the list */
+  static char items2[640];
+  snprintf(items2, sizeof items2,
+           "[{\"customer_id\":\"cu-a\",\"full_name\":\"Asha\"},%s",
+           long_items + 1);
+  list_items = items2;
+  api_resp resp;
+  char args[160];
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\",\"from_step\":\"f\"}",
+           run);
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  drain(f->d);
+  const json *steps;
+  assert_string_equal(run_get(f->d, a, run, &steps, NULL, &error), "completed");
+  assert_int_equal(calls_of("cu-a"), 1);
+  assert_int_equal(calls_of("cu-b"), 1);
+  assert_int_equal(calls_of("cu-c"), 1);
+  char longid[128];
+  snprintf(longid, sizeof longid, "%0100d", 7);
+  assert_int_equal(calls_of(longid), 1);
+  assert_int_equal(bad_keys, 0);
+  /* each record's entry shows its own effect, replayed or new */
+  int seen = 0;
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    if (strcmp(str_of(en, "node_id"), "s") ||
+        strcmp(str_of(en, "status"), "completed"))
+      continue;
+    const char *scope = str_of(en, "scope");
+    const char *to = str_of(json_get(en, "output"), "sent_to");
+    assert_non_null(scope);
+    assert_non_null(to);
+    if (strlen(to) < 10) {
+      char want[64];
+      snprintf(want, sizeof want, "f#%s", to);
+      assert_string_equal(scope, want);
+    } else {
+      assert_int_equal(strlen(scope), 2 + 17); /* f#~ and 16 hex */
+    }
+    seen++;
+  }
+  assert_int_equal(seen, 1 + 4); /* b before the failure, then all four */
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_effects WHERE "
+                              "run_id = $1",
+                              run),
+                   4);
+  list_items = "[]";
   arena_free(a);
 }
 
@@ -1018,6 +1157,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_branches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wait_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_for_each, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_for_each_retry_identity, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fail_and_stop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
