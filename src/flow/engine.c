@@ -74,7 +74,6 @@
  * scope stays within IDEM_KEY_MAX (255), as biz_run's keys must. */
 #define ITEM_ID_MAX 64
 #define SCOPE_MAX 150
-#define EFFECT_RETENTION_US (2 * US_PER_DAY)
 
 /* ---- settings ------------------------------------------------------------------- */
 
@@ -995,13 +994,26 @@ int flow_purge(db *d, int64_t now, int64_t *removed, db_err *err) {
     total += n;
     if (n < PURGE_BATCH) break;
   }
-  db_val e[] = {db_ts(now - EFFECT_RETENTION_US)};
-  db_res *r = NULL;
-  if (db_query(d, "DELETE FROM workflow_effects WHERE created_at < $1", e, 1,
-               &r, err))
-    return -1;
-  total += db_res_changes(r);
-  db_res_free(r);
+  /* An effect lives as long as its run: a failed run stays retryable for
+   * the whole retention, and its retry must find the effects it made. So
+   * only effects whose run is gone go, and (since a run is only purged
+   * once it ended before the retention) only those older than it. The
+   * caps count the last day at most, never a purged one. */
+  for (int round = 0; round < 100; round++) {
+    db_res *r = NULL;
+    if (db_query(d,
+                 "DELETE FROM workflow_effects WHERE (profile_id, key) IN "
+                 "(SELECT e.profile_id, e.key FROM workflow_effects e WHERE "
+                 "e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM "
+                 "workflow_logs l WHERE l.profile_id = e.profile_id AND l.id "
+                 "= e.run_id) LIMIT $2)",
+                 v, 2, &r, err))
+      return -1;
+    int64_t n = db_res_changes(r);
+    db_res_free(r);
+    total += n;
+    if (n < PURGE_BATCH) break;
+  }
   if (removed) *removed = total;
   return 0;
 }

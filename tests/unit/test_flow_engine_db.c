@@ -1150,6 +1150,62 @@ static void test_purge(void **state) {
   assert_int_equal(test_count(f->d, "SELECT count(*) FROM workflow_logs WHERE id = $1", r2), 1);
 }
 
+/* An effect lives as long as its run: a failed run's effect outlives the
+ * old two days, so a retry weeks later replays it instead of making it
+ * again; once the run is purged its effects go too. */
+static void test_purge_keeps_effects_of_runs(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,s:effect,x:failglobal",
+                        "t>s,s>x", "manual", NULL, NULL);
+  fail_budget = 1;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, NULL), "failed");
+  assert_int_equal(calls_of("effect"), 1);
+  const char *effects_sql =
+      "SELECT count(*) FROM workflow_effects WHERE run_id = $1";
+  assert_int_equal(test_count(f->d, effects_sql, run), 1);
+  /* ten days on: the failed run is kept, and so is its effect */
+  advance_s(10 * 24 * 3600);
+  int64_t removed = -1;
+  OK(flow_purge(f->d, test_clock(), &removed, &err));
+  assert_int_equal(removed, 0);
+  assert_int_equal(test_count(f->d, effects_sql, run), 1);
+  api_resp resp;
+  char args[160];
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\"}", run);
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\",\"from_step\":\"s\"}",
+           run);
+  /* the retry starts at the failed node x; then once more from s, whose
+   * effect was made ten days ago */
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, NULL), "completed");
+  fail_budget = 1;
+  db_val rv[] = {db_uuid(run)};
+  OK(db_query(f->d, "UPDATE workflow_logs SET status = 'failed' WHERE id = $1",
+              rv, 1, NULL, &err));
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  drain(f->d);
+  assert_int_equal(calls_of("effect"), 1); /* replayed, not made again */
+  /* an effect whose run is gone goes once it is past the retention */
+  advance_s(31 * 24 * 3600);
+  OK(flow_purge(f->d, test_clock(), &removed, &err));
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_logs WHERE id = $1",
+                              run),
+                   0);
+  assert_int_equal(test_count(f->d, effects_sql, run), 0);
+  assert_int_equal(removed, 2);
+  arena_free(a);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -1170,6 +1226,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_event_trigger, setup, teardown),
       cmocka_unit_test_setup_teardown(test_webhook_and_manual, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_purge_keeps_effects_of_runs, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
