@@ -294,6 +294,38 @@ static int run_failglobal(flow_step_ctx *c, flow_step_result *r, db_err *e) {
   return 0;
 }
 
+/* big: input and output of big_bytes each (an http_request's 900 KB). */
+static size_t big_bytes;
+static int run_big(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  buf_puts(&r->input, "{\"url\":\"");
+  buf_puts(&r->output, "{\"body\":\"");
+  for (size_t i = 0; i < big_bytes; i++) {
+    buf_putc(&r->input, 'u');
+    buf_putc(&r->output, i % 1000 == 0 ? 'y' : 'x');
+  }
+  buf_puts(&r->input, "\"}");
+  buf_puts(&r->output, "\"}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* reader: what a later step reads of g (the run's context) and of b (its
+ * scope's locals). */
+static int run_reader(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)e;
+  const json *nodes = json_get(c->env->context, "nodes");
+  const json *g = json_get(nodes, "g"), *b = json_get(nodes, "b");
+  const json *gt = json_get(g, "truncated"), *bt = json_get(b, "truncated");
+  int64_t gb = -1;
+  if (json_get(g, "bytes")) json_int64(json_get(g, "bytes"), &gb);
+  buf_printf(&r->output, "{\"g\":%s,\"b\":%s,\"g_bytes\":%lld}",
+             gt && gt->type == JSON_TRUE ? "true" : "false",
+             bt && bt->type == JSON_TRUE ? "true" : "false", (long long)gb);
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
 static const flow_node_type t_trig = {"trigger", NODE_TRIGGER, NULL, NULL};
 #define T(n, f) static const flow_node_type t_##n = {#n, f, NULL, run_##n};
 T(echo, 0)
@@ -313,7 +345,9 @@ T(cancelme, 0)
 T(list, NODE_FOREACH)
 T(effect, NODE_EFFECT)
 T(failglobal, 0)
-static const flow_node_type *const types[] = {
+T(big, 0)
+T(reader, 0)
+static const flow_node_type *const types[] = {&t_big, &t_reader,
     &t_trig, &t_echo,     &t_after,  &t_set,  &t_cond,   &t_wait,
     &t_each, &t_flaky,    &t_down,   &t_fail, &t_failonce, &t_stop,
     &t_peek, &t_busy,     &t_cancelme, &t_list, &t_effect, &t_failglobal};
@@ -1206,6 +1240,104 @@ static void test_purge_keeps_effects_of_runs(void **state) {
   arena_free(a);
 }
 
+/* The bytes of the run's step_results, context and whole row. */
+static int64_t row_bytes(db *d, const char *run, const char *col) {
+  char sql[256];
+  if (db_kind_of(d) == DB_POSTGRES)
+    snprintf(sql, sizeof sql,
+             "SELECT octet_length((%s)::text) FROM workflow_logs WHERE id = "
+             "$1",
+             col);
+  else
+    snprintf(sql, sizeof sql,
+             "SELECT length(CAST((%s) AS BLOB)) FROM workflow_logs WHERE id = "
+             "$1",
+             col);
+  return test_count(d, sql, run);
+}
+
+/* A list of n customers (n <= 60). */
+static const char *items_of(int n) {
+  static char items[2048];
+  size_t k = 0;
+  k += (size_t)snprintf(items + k, sizeof items - k, "[");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(items + k, sizeof items - k,
+                          "%s{\"customer_id\":\"cu-%02d\"}", i ? "," : "", i);
+  snprintf(items + k, sizeof items - k, "]");
+  return items;
+}
+
+/* The reviewer's case: a for_each over 20 items whose branch answers 900 KB
+ * each, after a top-level node of 900 KB, made an 18 MB row. Now each
+ * entry's input and output is at most 16 KiB (larger: the truncated
+ * marker), an output in the context at most 256 KiB (a later step reads
+ * the marker), and step_results at most about 1 MiB (then the summary). */
+static void test_row_caps(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  configure(64, 0, 0);
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,g:big,f:list,b:big,r:reader",
+                        "t>g,g>f,f>b,b>r", "manual", NULL, NULL);
+  list_items = items_of(20);
+  big_bytes = 900 * 1000;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  drain(f->d);
+  const json *steps, *ctx;
+  const char *error;
+  const char *st = run_get(f->d, a, run, &steps, &ctx, &error);
+  if (strcmp(st, "completed")) fail_msg("run %s: %s", st, error);
+  assert_int_equal(steps->n, 3 + 20 * 2);
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    const char *node = str_of(en, "node_id");
+    if (strcmp(node, "g") && strcmp(node, "b")) continue;
+    const json *out = json_get(en, "output"), *in = json_get(en, "input");
+    assert_int_equal(json_get(out, "truncated")->type, JSON_TRUE);
+    assert_int_equal(int_of(out, "bytes"), 900 * 1000 + 11);
+    assert_int_equal(int_of(in, "bytes"), 900 * 1000 + 10);
+    assert_true(strlen(str_of(out, "preview")) <= 1024);
+    assert_true(strncmp(str_of(out, "preview"), "{\"body\":\"yx", 11) == 0);
+  }
+  /* later steps read the marker in place of the output */
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    if (strcmp(str_of(en, "node_id"), "r")) continue;
+    const json *out = json_get(en, "output");
+    assert_int_equal(json_get(out, "g")->type, JSON_TRUE);
+    assert_int_equal(json_get(out, "b")->type, JSON_TRUE);
+    assert_int_equal(int_of(out, "g_bytes"), 900 * 1000 + 11);
+  }
+  assert_int_equal(json_get(json_get(json_get(ctx, "nodes"), "g"), "truncated")
+                       ->type,
+                   JSON_TRUE);
+  assert_true(row_bytes(f->d, run, "step_results") < 200 * 1024);
+  assert_true(row_bytes(f->d, run, "context") < 16 * 1024);
+
+  /* entries just under the entry cap: step_results stops near 1 MiB, the
+   * summary holding the latest */
+  big_bytes = 15 * 1000;
+  list_items = items_of(40);
+  char run2[37];
+  start(f->d, f->profile, bp, "{}", run2);
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run2, &steps, &ctx, NULL), "completed");
+  int64_t sb = row_bytes(f->d, run2, "step_results");
+  assert_true(sb <= 1024 * 1024 + 64 * 1024);
+  assert_true(sb > 900 * 1024);
+  const json *last = steps->items[steps->n - 1];
+  assert_string_equal(str_of(last, "type"), "summary");
+  assert_true(int_of(last, "omitted") > 0);
+  assert_int_equal((int64_t)steps->n - 1 + int_of(last, "omitted"),
+                   3 + 40 * 2);
+  /* 15 kB fits an entry and the context: kept whole */
+  assert_null(json_get(json_get(json_get(ctx, "nodes"), "g"), "truncated"));
+  list_items = "[]";
+  big_bytes = 0;
+  arena_free(a);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -1228,6 +1360,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge_keeps_effects_of_runs, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_row_caps, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
