@@ -1338,6 +1338,81 @@ static void test_row_caps(void **state) {
   arena_free(a);
 }
 
+/* The cron poller with nothing due takes no lock: while another
+ * connection holds the write lock (SQLite: a write transaction; PostgreSQL:
+ * the blueprints table locked EXCLUSIVE, which a SELECT ... FOR UPDATE
+ * waits for and a plain read does not), a poll answers 0 at once. It used
+ * to open a write transaction on every worker loop. */
+typedef struct holder {
+  const char *url;
+  pthread_barrier_t *held, *done;
+  int failed;
+} holder;
+
+static void *hold_lock(void *p) {
+  holder *h = p;
+  db *d;
+  db_err e;
+  if (db_open(h->url, &d, &e)) {
+    h->failed = 1;
+    pthread_barrier_wait(h->held);
+    pthread_barrier_wait(h->done);
+    return NULL;
+  }
+  if (db_begin(d, 1, &e) ||
+      (db_kind_of(d) == DB_POSTGRES &&
+       db_exec(d, "LOCK TABLE workflow_blueprints IN EXCLUSIVE MODE", &e)))
+    h->failed = 1;
+  pthread_barrier_wait(h->held);
+  pthread_barrier_wait(h->done);
+  db_rollback(d);
+  db_close(d);
+  return NULL;
+}
+
+static void test_cron_idle_takes_no_lock(void **state) {
+  test_fixture *f = *state;
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,e:echo", "t>e", "cron",
+                        NULL, NULL);
+  db_val v[] = {db_uuid(bp), db_ts(time_now_us() + 3600 * 1000000LL)};
+  OK(db_query(f->d,
+              "UPDATE workflow_blueprints SET cron = '0 21 * * *', timezone = "
+              "'UTC', next_run_at = $2 WHERE id = $1",
+              v, 2, NULL, &err));
+  if (db_kind_of(f->d) == DB_POSTGRES) /* before the fix: it would wait */
+    OK(db_exec(f->d, "SET lock_timeout = '3s'", &err));
+  pthread_barrier_t held, done;
+  pthread_barrier_init(&held, NULL, 2);
+  pthread_barrier_init(&done, NULL, 2);
+  holder h = {f->url, &held, &done, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
+  pthread_barrier_wait(&held);
+  int64_t t0 = time_mono_us();
+  int n = flow_cron_poll(NULL, f->d, "idle", &err);
+  int64_t took = time_mono_us() - t0;
+  pthread_barrier_wait(&done);
+  pthread_join(th, NULL);
+  pthread_barrier_destroy(&held);
+  pthread_barrier_destroy(&done);
+  assert_int_equal(h.failed, 0);
+  if (n != 0) fail_msg("idle poll: %d [%s] %s", n, err.code, err.message);
+  assert_true(took < 1000000);
+  if (db_kind_of(f->d) == DB_POSTGRES)
+    OK(db_exec(f->d, "SET lock_timeout = 0", &err));
+  /* when due, the poll still starts the run */
+  db_val w[] = {db_uuid(bp), db_ts(time_now_us() - 1000000LL)};
+  OK(db_query(f->d, "UPDATE workflow_blueprints SET next_run_at = $2 WHERE id = $1",
+              w, 2, NULL, &err));
+  assert_int_equal(flow_cron_poll(NULL, f->d, "due", &err), 1);
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_logs WHERE "
+                              "blueprint_id = $1 AND trigger_kind = 'cron'",
+                              bp),
+                   1);
+  assert_int_equal(flow_cron_poll(NULL, f->d, "again", &err), 0);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -1361,6 +1436,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_purge_keeps_effects_of_runs, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_row_caps, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cron_idle_takes_no_lock, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
