@@ -15,7 +15,14 @@
  * the schedule does not fire once per missed time when it comes back: it
  * fires once, with input {"scheduled_for": <the first missed time>,
  * "missed": true, "missed_count": <how many times were missed>}; a run
- * started within CRON_GRACE_US of its time says missed false. */
+ * started within CRON_GRACE_US of its time says missed false.
+ *
+ * The poller runs on every worker loop, and nearly always nothing is due:
+ * it first asks, with one plain read outside any transaction (the partial
+ * index workflow_blueprints_cron), whether anything is, and only then
+ * opens the write transaction. On SQLite the write lock is the one lock
+ * every writer of the process queues on, so an idle poll taking it would
+ * make every step, event and REST write wait behind it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -136,12 +143,32 @@ static int start_one(db *d, arena *a, const due_bp *b, int64_t now,
   return 0;
 }
 
+/* *any 1 when some active, unpaused cron blueprint is due at now: a read,
+ * no transaction, no lock. */
+static int any_due(db *d, int64_t now, int *any, db_err *err) {
+  db_val v[] = {db_ts(now)};
+  db_res *r = NULL;
+  *any = 0;
+  if (db_query_fixed(d,
+                     "SELECT 1 FROM workflow_blueprints WHERE is_active AND "
+                     "trigger_kind = 'cron' AND next_run_at <= $1 AND "
+                     "paused_at IS NULL LIMIT 1",
+                     v, 1, &r, err))
+    return -1;
+  *any = db_res_rows(r) > 0;
+  db_res_free(r);
+  return 0;
+}
+
 int flow_cron_poll(void *arg, db *d, const char *worker, db_err *err) {
   (void)arg, (void)worker;
+  int64_t now = time_now_us();
+  int any = 0;
+  if (any_due(d, now, &any, err)) return -1;
+  if (!any) return 0;
   arena *a = arena_new();
   due_bp due[CRON_BATCH];
   int n = 0, started = 0, rc = 0;
-  int64_t now = time_now_us();
   if (db_begin(d, 1, err)) {
     rc = -1;
     goto out;

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/crypto.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -61,7 +62,31 @@
 #define BACKOFF_MAX_MS (5L * 60 * 1000)
 #define PURGE_EVERY_US (3600LL * 1000000)
 #define PURGE_BATCH 1000
-#define EFFECT_RETENTION_US (2 * US_PER_DAY)
+/* A for_each item's scope is "<node>#<the item's identity>", so that a
+ * for_each run again (retry_run) gives the same record the same scope and
+ * so the same effect keys, whatever its place in the new list. The
+ * identity: the item's "id", "invoice_id", "product_id" or "customer_id"
+ * (the first present, in that order: an overdue invoice names its
+ * customer too) when it is a short run of safe characters, else "~" and
+ * the first 16 hex digits of the SHA-256 of the item's JSON. A whole
+ * scope longer than SCOPE_MAX (nested for_each) becomes "<node>#~<hash
+ * of that scope>": "wf:" + run (36) + ":" + node (BP_ID_MAX) + ":" +
+ * scope stays within IDEM_KEY_MAX (255), as biz_run's keys must. */
+/* The byte caps of a run's row (docs/workflows.d/runs.md, "Limits"): an
+ * entry's input and output each, the whole step_results (a new entry gets
+ * a slot only while ENTRY_RESERVE more bytes fit: that is what one entry
+ * may grow to at its end), one node's output in the context, and the whole
+ * context. Larger JSON is kept as {"truncated": true, "bytes": N,
+ * "preview": "<its first PREVIEW_MAX bytes as text>"}; without them an
+ * http_request of 1 MiB per for_each item made rows REST would not send. */
+#define ENTRY_IO_MAX (16 * 1024)
+#define PREVIEW_MAX 1024
+#define STEP_RESULTS_MAX (1024 * 1024)
+#define ENTRY_RESERVE (2 * ENTRY_IO_MAX + 4 * PREVIEW_MAX)
+#define CONTEXT_OUTPUT_MAX (256 * 1024)
+#define CONTEXT_MAX (1024 * 1024)
+#define ITEM_ID_MAX 64
+#define SCOPE_MAX 150
 
 /* ---- settings ------------------------------------------------------------------- */
 
@@ -355,7 +380,25 @@ typedef struct run_row {
   const char *blueprint_id, *status, *input, *context, *last;
   int version, rehearsal;
   int64_t len;
+  int64_t results_bytes, context_bytes; /* of step_results, context */
 } run_row;
+
+/* text, or when it is longer than max bytes the truncated marker (see
+ * ENTRY_IO_MAX) in a. text is JSON; the preview is cut at a character. */
+static const char *cap_json(arena *a, const char *text, size_t max) {
+  size_t n = text ? strlen(text) : 0;
+  if (n <= max) return text;
+  size_t p = n < PREVIEW_MAX ? n : PREVIEW_MAX;
+  while (p > 0 && ((unsigned char)text[p] & 0xC0) == 0x80) p--;
+  buf b;
+  buf_init(&b, 0);
+  buf_printf(&b, "{\"truncated\":true,\"bytes\":%zu,\"preview\":", n);
+  json_write_str(&b, text, p);
+  buf_putc(&b, '}');
+  const char *out = arena_strdup(a, buf_cstr(&b));
+  buf_free(&b);
+  return out;
+}
 
 /* ---- the step's entry in step_results ------------------------------------------- */
 
@@ -379,8 +422,10 @@ static const char *entry_json(arena *a, const entry *e) {
   if (e->finished_at) json_obj_ts(&o, "finished_at", e->finished_at);
   else json_obj_null(&o, "finished_at");
   json_obj_int(&o, "attempt", e->attempt);
-  json_obj_raw(&o, "input", e->input ? e->input : "null");
-  json_obj_raw(&o, "output", e->output ? e->output : "null");
+  json_obj_raw(&o, "input",
+               e->input ? cap_json(a, e->input, ENTRY_IO_MAX) : "null");
+  json_obj_raw(&o, "output",
+               e->output ? cap_json(a, e->output, ENTRY_IO_MAX) : "null");
   json_obj_str(&o, "error", e->error);
   if (e->retry_at) json_obj_ts(&o, "retry_at", e->retry_at);
   json_obj_close(&o);
@@ -405,8 +450,9 @@ static const char *summary_json(arena *a, int64_t omitted, const char *last) {
  * *idx: the step's slot (-1: none yet), set to the slot used. *append 1:
  * appended at the end; 0: written over slot *idx. len and last: the
  * array's length and last element as the locked row has them. */
-static const char *entry_slot(arena *a, int64_t len, const char *last,
-                              int64_t *idx, const char *text, int *append) {
+static const char *entry_slot(arena *a, int64_t len, int64_t bytes,
+                              const char *last, int64_t *idx,
+                              const char *text, int *append) {
   int64_t cap = settings.max_step_results;
   const json *lj = parse_or_null(a, last);
   const json *lt = json_get(lj, "type");
@@ -418,7 +464,8 @@ static const char *entry_slot(arena *a, int64_t len, const char *last,
   if (*idx >= 0 && *idx < len)
     return *idx == len - 1 && last_is_summary ? summary_json(a, om, text)
                                               : text;
-  if (len < cap - 1) { /* a slot of its own */
+  if (len < cap - 1 && bytes + ENTRY_RESERVE <= STEP_RESULTS_MAX) {
+    /* a slot of its own */
     *idx = len, *append = 1;
     return text;
   }
@@ -465,8 +512,8 @@ static int log_update(db *d, arena *a, const claimed *c,
       "error = CASE WHEN $9 THEN $11::text ELSE error END, updated_at = $10 "
       "WHERE profile_id = $1 AND id = $2"};
   int append = 0;
-  const char *text = entry_slot(a, rr->len, rr->last, &ch->idx, ch->entry,
-                                &append);
+  const char *text = entry_slot(a, rr->len, rr->results_bytes, rr->last,
+                                &ch->idx, ch->entry, &append);
   char is[24];
   snprintf(is, sizeof is, "%lld", (long long)ch->idx);
   db_val v[] = {db_uuid(c->profile_id),
@@ -491,19 +538,23 @@ static int lock_run(db *d, arena *a, const claimed *c, int full, run_row *rr,
                     int *found, db_err *err) {
   static const char *const sql[2][2] = {
       {"SELECT status, json_array_length(step_results), "
-       "json_extract(step_results, '$[#-1]') FROM workflow_logs WHERE "
+       "json_extract(step_results, '$[#-1]'), length(CAST(step_results AS "
+       "BLOB)), length(CAST(context AS BLOB)) FROM workflow_logs WHERE "
        "profile_id = $1 AND id = $2",
        "SELECT status, json_array_length(step_results), "
-       "json_extract(step_results, '$[#-1]'), blueprint_id, version, input, "
+       "json_extract(step_results, '$[#-1]'), length(CAST(step_results AS "
+       "BLOB)), length(CAST(context AS BLOB)), blueprint_id, version, input, "
        "context, rehearsal FROM workflow_logs WHERE profile_id = $1 AND id = "
        "$2"},
       {"SELECT status, jsonb_array_length(step_results), step_results -> "
-       "(jsonb_array_length(step_results) - 1) FROM workflow_logs WHERE "
-       "profile_id = $1 AND id = $2 FOR UPDATE",
+       "(jsonb_array_length(step_results) - 1), "
+       "octet_length(step_results::text), octet_length(context::text) FROM "
+       "workflow_logs WHERE profile_id = $1 AND id = $2 FOR UPDATE",
        "SELECT status, jsonb_array_length(step_results), step_results -> "
-       "(jsonb_array_length(step_results) - 1), blueprint_id, version, "
-       "input, context, rehearsal FROM workflow_logs WHERE profile_id = $1 "
-       "AND id = $2 FOR UPDATE"}};
+       "(jsonb_array_length(step_results) - 1), "
+       "octet_length(step_results::text), octet_length(context::text), "
+       "blueprint_id, version, input, context, rehearsal FROM workflow_logs "
+       "WHERE profile_id = $1 AND id = $2 FOR UPDATE"}};
   db_val v[] = {db_uuid(c->profile_id), db_uuid(c->run_id)};
   db_res *r = NULL;
   memset(rr, 0, sizeof *rr);
@@ -514,12 +565,14 @@ static int lock_run(db *d, arena *a, const claimed *c, int full, run_row *rr,
     rr->status = arena_strdup(a, db_res_text(r, 0, 0));
     rr->len = db_res_int(r, 0, 1);
     rr->last = db_res_isnull(r, 0, 2) ? NULL : arena_strdup(a, db_res_text(r, 0, 2));
+    rr->results_bytes = db_res_int(r, 0, 3);
+    rr->context_bytes = db_res_int(r, 0, 4);
     if (full) {
-      rr->blueprint_id = arena_strdup(a, db_res_text(r, 0, 3));
-      rr->version = (int)db_res_int(r, 0, 4);
-      rr->input = arena_strdup(a, db_res_text(r, 0, 5));
-      rr->context = arena_strdup(a, db_res_text(r, 0, 6));
-      rr->rehearsal = db_res_bool(r, 0, 7);
+      rr->blueprint_id = arena_strdup(a, db_res_text(r, 0, 5));
+      rr->version = (int)db_res_int(r, 0, 6);
+      rr->input = arena_strdup(a, db_res_text(r, 0, 7));
+      rr->context = arena_strdup(a, db_res_text(r, 0, 8));
+      rr->rehearsal = db_res_bool(r, 0, 9);
     }
   }
   db_res_free(r);
@@ -609,12 +662,58 @@ static int64_t backoff_us(int attempt) {
   return (ms + jitter) * 1000;
 }
 
+/* "~" and 16 hex digits of SHA-256(text). */
+static const char *short_hash(arena *a, const char *text) {
+  uint8_t h[32];
+  char hex[65];
+  sha256(text, strlen(text), h);
+  hex_encode(h, 8, hex);
+  return arena_printf(a, "~%s", hex);
+}
+
+/* The item's own id (see ITEM_ID_MAX), or NULL. */
+static const char *item_id(arena *a, const json *item) {
+  static const char *const keys[] = {"id", "invoice_id", "product_id",
+                                     "customer_id", NULL};
+  if (!item || item->type != JSON_OBJECT) return NULL;
+  for (int i = 0; keys[i]; i++) {
+    const json *v = json_get(item, keys[i]);
+    if (!v) continue;
+    const char *s = v->type == JSON_STRING ? v->str
+                    : v->type == JSON_NUMBER ? json_to_text(a, v)
+                                             : NULL;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > ITEM_ID_MAX) return NULL;
+    for (size_t k = 0; k < n; k++) {
+      char ch = s[k];
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+        return NULL;
+    }
+    return s;
+  }
+  return NULL;
+}
+
+/* The scope of one item of for_each node_id inside scope (see SCOPE_MAX). */
+static const char *item_scope(arena *a, const char *scope, const char *node_id,
+                              const json *item, const char *item_text) {
+  const char *id = item_id(a, item);
+  if (!id) id = short_hash(a, item_text);
+  const char *sc = *scope ? arena_printf(a, "%s/%s#%s", scope, node_id, id)
+                          : arena_printf(a, "%s#%s", node_id, id);
+  if (strlen(sc) > SCOPE_MAX)
+    sc = arena_printf(a, "%s#%s", node_id, short_hash(a, sc));
+  return sc;
+}
+
 /* Commit 2 of a completed node: its output kept, the steps after it
  * inserted (one per item and successor after a for_each). */
 static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
                     int ni, const flow_step_result *res, const json *locals,
-                    const char *out_text, log_change *ch, int64_t now,
-                    int *mine, char next_id[37], db_err *err) {
+                    const char *out_text, const char *ctx_text,
+                    log_change *ch, int64_t now, int *mine,
+                    char next_id[37], db_err *err) {
   char id[37];
   const bp_node *node = &bp->nodes[ni];
   const flow_node_type *nt = node->nt;
@@ -622,11 +721,14 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
   *mine = 0;
   if (step_delete(d, c, mine, err)) return -1;
   if (!*mine) return 0;
+  /* A set node's values too large for the context are not set: its
+   * output there is the truncated marker, and no name is. */
   const char *vars = NULL;
-  if (!strcmp(node->type, "set")) {
+  if (!strcmp(node->type, "set") && ctx_text == out_text) {
     const json *oj = parse_or_null(a, out_text);
     if (oj && oj->type == JSON_OBJECT) vars = out_text;
   }
+  out_text = ctx_text;
   const char *next_locals = c->locals ? c->locals : "{}";
   if (!*scope) {
     ch->node_id = c->node_id, ch->output = out_text, ch->vars = vars;
@@ -669,10 +771,8 @@ static int end_done(db *d, arena *a, const claimed *c, const blueprint *bp,
     return steps_clear(d, c, err);
   }
   for (size_t k = 0; k < items->n; k++) {
-    const char *sc2 = *scope
-                          ? arena_printf(a, "%s/%s#%zu", scope, c->node_id, k)
-                          : arena_printf(a, "%s#%zu", c->node_id, k);
     const char *it = json_to_text(a, items->items[k]);
+    const char *sc2 = item_scope(a, scope, c->node_id, items->items[k], it);
     for (int j = 0; j < nn; j++)
       if (step_insert(d, c, bp->nodes[next[j]].id, sc2, it, next_locals, now,
                       id, err))
@@ -823,6 +923,10 @@ static int step_run(db *d, arena *a, claimed *c, char next_id[37],
   if (db_begin(d, 1, err)) goto out;
   intx = 1;
   if (lock_run(d, a, c, 0, &rr, &found, err)) goto out;
+  /* What later steps read of this output (see CONTEXT_MAX). */
+  const char *ctx_text = cap_json(a, out_text, CONTEXT_OUTPUT_MAX);
+  if (!*scope && rr.context_bytes + (int64_t)strlen(ctx_text) > CONTEXT_MAX)
+    ctx_text = cap_json(a, ctx_text, PREVIEW_MAX);
   entry f = {c->node_id, node->type, scope,    "completed", e.started_at, now,
              0,          c->attempt, in_text, out_text,     NULL};
   log_change ch = {.idx = c->result_index};
@@ -839,8 +943,8 @@ static int step_run(db *d, arena *a, claimed *c, char next_id[37],
     const char *err_text = res.error[0] ? res.error : NULL;
     switch (res.outcome) {
     case NODE_DONE: {
-      if (end_done(d, a, c, &bp, ni, &res, locals, out_text, &ch, now, &mine,
-                   next_id, err))
+      if (end_done(d, a, c, &bp, ni, &res, locals, out_text, ctx_text, &ch,
+                   now, &mine, next_id, err))
         goto out;
       if (!mine) break;
       if (ch.ends) { /* the for_each could not start its items */
@@ -891,7 +995,7 @@ static int step_run(db *d, arena *a, claimed *c, char next_id[37],
       if (step_delete(d, c, &mine, err)) goto out;
       if (!mine) break;
       if (steps_clear(d, c, err)) goto out;
-      if (stop && !*scope) ch.node_id = c->node_id, ch.output = out_text;
+      if (stop && !*scope) ch.node_id = c->node_id, ch.output = ctx_text;
       ch.status = stop && !err_text ? "completed" : "failed";
       ch.ends = 1;
       ch.error = err_text ? arena_printf(a, "node '%s': %s", c->node_id,
@@ -939,13 +1043,26 @@ int flow_purge(db *d, int64_t now, int64_t *removed, db_err *err) {
     total += n;
     if (n < PURGE_BATCH) break;
   }
-  db_val e[] = {db_ts(now - EFFECT_RETENTION_US)};
-  db_res *r = NULL;
-  if (db_query(d, "DELETE FROM workflow_effects WHERE created_at < $1", e, 1,
-               &r, err))
-    return -1;
-  total += db_res_changes(r);
-  db_res_free(r);
+  /* An effect lives as long as its run: a failed run stays retryable for
+   * the whole retention, and its retry must find the effects it made. So
+   * only effects whose run is gone go, and (since a run is only purged
+   * once it ended before the retention) only those older than it. The
+   * caps count the last day at most, never a purged one. */
+  for (int round = 0; round < 100; round++) {
+    db_res *r = NULL;
+    if (db_query(d,
+                 "DELETE FROM workflow_effects WHERE (profile_id, key) IN "
+                 "(SELECT e.profile_id, e.key FROM workflow_effects e WHERE "
+                 "e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM "
+                 "workflow_logs l WHERE l.profile_id = e.profile_id AND l.id "
+                 "= e.run_id) LIMIT $2)",
+                 v, 2, &r, err))
+      return -1;
+    int64_t n = db_res_changes(r);
+    db_res_free(r);
+    total += n;
+    if (n < PURGE_BATCH) break;
+  }
   if (removed) *removed = total;
   return 0;
 }

@@ -48,8 +48,9 @@ int flow_engine_graph(db *d, arena *a, const char *profile_id,
 /* The engine's clock (µs): the wall clock, or the test clock. */
 int64_t flow_engine_now(void);
 
-/* Removes finished runs older than log_retention_days and side-effect
- * records older than two days (the poller does it hourly). *removed (may
+/* Removes finished runs older than log_retention_days and the side-effect
+ * records of runs no longer there (an effect lives as long as its run, so
+ * a retried run never repeats one; the poller does it hourly). *removed (may
  * be NULL) gets how many rows went. */
 int flow_purge(db *d, int64_t now_us, int64_t *removed, db_err *err);
 

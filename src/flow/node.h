@@ -50,7 +50,7 @@ typedef struct flow_step_ctx {
   int version; /* of the blueprint the run runs */
   const blueprint *bp;
   int node;    /* index in bp->nodes */
-  const char *scope; /* "" or the for_each item path ("f#3") */
+  const char *scope; /* "" or the for_each item path ("f#<item id>") */
   int attempt;       /* 1 on the first */
   int64_t now_us;
   int64_t wake_at;   /* wait: 0 the first time, else the time it set */

@@ -124,6 +124,45 @@ describe('workflow runs', () => {
     assert.equal(again.step_results.at(-1).node_id, 'x');
   });
 
+  // Found by review: a run's row had no byte cap, so large outputs of every
+  // for_each item made a row REST refused (413). Now entries, the context
+  // and step_results are capped and the run reads back.
+  test('a run with large outputs per for_each item stays readable over REST', async () => {
+    for (let i = 0; i < 20; i++) {
+      const cu = await shop.rest('POST', 'customers', { body: { full_name: `Big ${String(i).padStart(2, '0')}` } });
+      assert.equal(cu.status, 201, cu.info);
+    }
+    const bp = await activeBlueprint(shop, {
+      name: 'Big outputs',
+      nodes: [
+        { id: 't', type: 'trigger', params: { manual: true } },
+        { id: 'f', type: 'for_each', params: { over: 'customers' } },
+        { id: 'v', type: 'set', params: { values: { copy: 'trigger.blob', who: 'item.full_name' } } },
+      ],
+      edges: [{ from: 't', to: 'f' }, { from: 'f', to: 'v' }],
+    });
+    // a 60 kB value each item copies, and 800 kB more of input
+    const input = { blob: 'b'.repeat(60000), pad: 'p'.repeat(800000) };
+    const r = await shop.rpc('run_workflow', { id: bp.id, input });
+    assert.equal(r.status, 200, r.info);
+    const done = await finishedRun(shop, r.json.run_id, 30000);
+    assert.equal(done.status, 'completed', done.error);
+    const size = JSON.stringify(done).length;
+    assert.ok(size < 2 * 1024 * 1024, `row of ${size} bytes`);
+    const trig = done.step_results[0];
+    assert.equal(trig.output.truncated, true);
+    assert.ok(trig.output.bytes > 860000);
+    assert.ok(trig.output.preview.length <= 1024);
+    assert.equal(done.context.nodes.t.truncated, true);
+    const sets = done.step_results.filter((e) => e.node_id === 'v');
+    assert.ok(sets.length >= 20, `${sets.length} set entries`);
+    for (const e of sets) {
+      assert.equal(e.status, 'completed', JSON.stringify(e).slice(0, 300));
+      assert.equal(e.output.truncated, true);
+      assert.ok(e.output.bytes > 60000);
+    }
+  });
+
   test('a webhook starts a run: 202, once per Idempotency-Key, unknown tokens get a bare 404', async () => {
     const bp = await activeBlueprint(shop, {
       name: 'Hook',

@@ -32,6 +32,8 @@
 #include "base/arena.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "biz/idempotency.h"
+#include "flow/effects.h"
 #include "flow/engine.h"
 #include "flow/flow.h"
 #include "flow/node.h"
@@ -246,6 +248,84 @@ static int run_cancelme(flow_step_ctx *c, flow_step_result *r, db_err *e) {
   return 0;
 }
 
+/* list: a for_each over list_items (a list that changes between runs, as
+ * the customers of a business do). */
+static const char *list_items = "[]";
+static int run_list(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  buf_puts(&r->items, list_items);
+  buf_puts(&r->output, "{}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* effect: a side effect made once under the step's key, as send_message
+ * and http_request make theirs (effects.h): a key seen before answers the
+ * stored result; a new one counts a call for the item's customer_id (or
+ * "effect") and records itself. Also checks the key is one biz_run takes. */
+static int bad_keys;
+static int run_effect(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  if (!idem_key_valid(c->effect_key)) bad_keys++;
+  int found = 0;
+  if (flow_effect_find(c, c->effect_key, &found, &r->output, e)) return -1;
+  if (!found) {
+    const json *cid = json_get(c->env->item, "customer_id");
+    count_call(cid && cid->type == JSON_STRING ? cid->str : "effect");
+    buf_printf(&r->output, "{\"sent_to\":\"%s\"}",
+               cid && cid->type == JSON_STRING ? cid->str : "");
+    if (flow_effect_record(c, c->effect_key, "message", 0,
+                           buf_cstr(&r->output), e))
+      return -1;
+  }
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* failglobal: fails while fail_budget lasts, whatever the step. */
+static int fail_budget;
+static int run_failglobal(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  if (fail_budget > 0) {
+    fail_budget--;
+    return flow_step_fail(r, NODE_FAILED, "down");
+  }
+  buf_puts(&r->output, "{}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* big: input and output of big_bytes each (an http_request's 900 KB). */
+static size_t big_bytes;
+static int run_big(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)c, (void)e;
+  buf_puts(&r->input, "{\"url\":\"");
+  buf_puts(&r->output, "{\"body\":\"");
+  for (size_t i = 0; i < big_bytes; i++) {
+    buf_putc(&r->input, 'u');
+    buf_putc(&r->output, i % 1000 == 0 ? 'y' : 'x');
+  }
+  buf_puts(&r->input, "\"}");
+  buf_puts(&r->output, "\"}");
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
+/* reader: what a later step reads of g (the run's context) and of b (its
+ * scope's locals). */
+static int run_reader(flow_step_ctx *c, flow_step_result *r, db_err *e) {
+  (void)e;
+  const json *nodes = json_get(c->env->context, "nodes");
+  const json *g = json_get(nodes, "g"), *b = json_get(nodes, "b");
+  const json *gt = json_get(g, "truncated"), *bt = json_get(b, "truncated");
+  int64_t gb = -1;
+  if (json_get(g, "bytes")) json_int64(json_get(g, "bytes"), &gb);
+  buf_printf(&r->output, "{\"g\":%s,\"b\":%s,\"g_bytes\":%lld}",
+             gt && gt->type == JSON_TRUE ? "true" : "false",
+             bt && bt->type == JSON_TRUE ? "true" : "false", (long long)gb);
+  r->outcome = NODE_DONE;
+  return 0;
+}
+
 static const flow_node_type t_trig = {"trigger", NODE_TRIGGER, NULL, NULL};
 #define T(n, f) static const flow_node_type t_##n = {#n, f, NULL, run_##n};
 T(echo, 0)
@@ -262,9 +342,15 @@ T(stop, 0)
 T(peek, 0)
 T(busy, 0)
 T(cancelme, 0)
-static const flow_node_type *const types[] = {
-    &t_trig, &t_echo, &t_after, &t_set, &t_cond, &t_wait, &t_each, &t_flaky,
-    &t_down, &t_fail, &t_failonce, &t_stop, &t_peek, &t_busy, &t_cancelme};
+T(list, NODE_FOREACH)
+T(effect, NODE_EFFECT)
+T(failglobal, 0)
+T(big, 0)
+T(reader, 0)
+static const flow_node_type *const types[] = {&t_big, &t_reader,
+    &t_trig, &t_echo,     &t_after,  &t_set,  &t_cond,   &t_wait,
+    &t_each, &t_flaky,    &t_down,   &t_fail, &t_failonce, &t_stop,
+    &t_peek, &t_busy,     &t_cancelme, &t_list, &t_effect, &t_failglobal};
 
 /* ---- blueprints built in C ---------------------------------------------------- */
 
@@ -561,9 +647,13 @@ static void test_for_each(void **state) {
     if (!strcmp(str_of(en, "node_id"), "x")) {
       /* x read the echo of its own scope: the item of that scope */
       const json *echo = json_get(json_get(en, "output"), "echo");
-      char want[8];
-      snprintf(want, sizeof want, "%c", 'a' + (scope[2] - '0'));
-      assert_string_equal(str_of(echo, "item"), want);
+      /* items without an id: the scope is a hash of the item's JSON */
+      const char *item = str_of(echo, "item");
+      assert_non_null(item);
+      const char *want = !strcmp(item, "a") ? "f#~ac8d8342bbb2362d"
+                         : !strcmp(item, "b") ? "f#~c100f95c1913f9c7"
+                                              : "f#~879923da020d1533";
+      assert_string_equal(scope, want);
       scopes++;
     }
   }
@@ -572,8 +662,91 @@ static void test_for_each(void **state) {
   assert_non_null(json_get(json_get(ctx, "nodes"), "f"));
   assert_null(json_get(json_get(ctx, "nodes"), "e"));
   char key[160];
-  snprintf(key, sizeof key, "wf:%s:e:f#1", run);
+  snprintf(key, sizeof key, "wf:%s:e:f#~c100f95c1913f9c7", run);
   assert_int_equal(calls_of(key), 1);
+  arena_free(a);
+}
+
+static void call_rpc(db *d, const char *profile, flow_rpc_fn fn,
+                     const char *args_text, api_resp *resp);
+
+/* A for_each retried after its list changed (a customer sorting first was
+ * added): each item keeps its scope by its id, so the records that had
+ * their effect replay it and only the new record gets one - every customer
+ * exactly one. Positions as scopes gave the new customer the first
+ * customer's replay and the last one a second message. */
+static void test_for_each_retry_identity(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  bad_keys = 0;
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,f:list,s:effect,x:failglobal",
+                        "t>f,f>s,s>x", "manual", NULL, NULL);
+  /* one customer's id too long to be a scope: hashed, still one key */
+  static char long_items[512];
+  snprintf(long_items, sizeof long_items,
+           "[{\"customer_id\":\"cu-b\",\"full_name\":\"Bela\"},"
+           "{\"customer_id\":\"cu-c\",\"full_name\":\"Chand\"},"
+           "{\"customer_id\":\"%0100d\",\"full_name\":\"Long\"}]",
+           7);
+  list_items = long_items;
+  fail_budget = 1;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  configure(1, 0, 0); /* one step at a time: b's branch fails first */
+  drain(f->d);
+  const char *error;
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, &error), "failed");
+  assert_int_equal(calls_of("cu-b"), 1);
+  /* a customer who sorts first joins the list */
+  static char items2[640];
+  snprintf(items2, sizeof items2,
+           "[{\"customer_id\":\"cu-a\",\"full_name\":\"Asha\"},%s",
+           long_items + 1);
+  list_items = items2;
+  api_resp resp;
+  char args[160];
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\",\"from_step\":\"f\"}",
+           run);
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  drain(f->d);
+  const json *steps;
+  assert_string_equal(run_get(f->d, a, run, &steps, NULL, &error), "completed");
+  assert_int_equal(calls_of("cu-a"), 1);
+  assert_int_equal(calls_of("cu-b"), 1);
+  assert_int_equal(calls_of("cu-c"), 1);
+  char longid[128];
+  snprintf(longid, sizeof longid, "%0100d", 7);
+  assert_int_equal(calls_of(longid), 1);
+  assert_int_equal(bad_keys, 0);
+  /* each record's entry shows its own effect, replayed or new */
+  int seen = 0;
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    if (strcmp(str_of(en, "node_id"), "s") ||
+        strcmp(str_of(en, "status"), "completed"))
+      continue;
+    const char *scope = str_of(en, "scope");
+    const char *to = str_of(json_get(en, "output"), "sent_to");
+    assert_non_null(scope);
+    assert_non_null(to);
+    if (strlen(to) < 10) {
+      char want[64];
+      snprintf(want, sizeof want, "f#%s", to);
+      assert_string_equal(scope, want);
+    } else {
+      assert_int_equal(strlen(scope), 2 + 17); /* f#~ and 16 hex */
+    }
+    seen++;
+  }
+  assert_int_equal(seen, 1 + 4); /* b before the failure, then all four */
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_effects WHERE "
+                              "run_id = $1",
+                              run),
+                   4);
+  list_items = "[]";
   arena_free(a);
 }
 
@@ -1011,6 +1184,235 @@ static void test_purge(void **state) {
   assert_int_equal(test_count(f->d, "SELECT count(*) FROM workflow_logs WHERE id = $1", r2), 1);
 }
 
+/* An effect lives as long as its run: a failed run's effect outlives the
+ * old two days, so a retry weeks later replays it instead of making it
+ * again; once the run is purged its effects go too. */
+static void test_purge_keeps_effects_of_runs(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,s:effect,x:failglobal",
+                        "t>s,s>x", "manual", NULL, NULL);
+  fail_budget = 1;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, NULL), "failed");
+  assert_int_equal(calls_of("effect"), 1);
+  const char *effects_sql =
+      "SELECT count(*) FROM workflow_effects WHERE run_id = $1";
+  assert_int_equal(test_count(f->d, effects_sql, run), 1);
+  /* ten days on: the failed run is kept, and so is its effect */
+  advance_s(10 * 24 * 3600);
+  int64_t removed = -1;
+  OK(flow_purge(f->d, test_clock(), &removed, &err));
+  assert_int_equal(removed, 0);
+  assert_int_equal(test_count(f->d, effects_sql, run), 1);
+  api_resp resp;
+  char args[160];
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\"}", run);
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  snprintf(args, sizeof args, "{\"run_id\":\"%s\",\"from_step\":\"s\"}",
+           run);
+  /* the retry starts at the failed node x; then once more from s, whose
+   * effect was made ten days ago */
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run, NULL, NULL, NULL), "completed");
+  fail_budget = 1;
+  db_val rv[] = {db_uuid(run)};
+  OK(db_query(f->d, "UPDATE workflow_logs SET status = 'failed' WHERE id = $1",
+              rv, 1, NULL, &err));
+  call_rpc(f->d, f->profile, flow_rpc_retry, args, &resp);
+  assert_int_equal(resp.status, 200);
+  api_resp_free(&resp);
+  drain(f->d);
+  assert_int_equal(calls_of("effect"), 1); /* replayed, not made again */
+  /* an effect whose run is gone goes once it is past the retention */
+  advance_s(31 * 24 * 3600);
+  OK(flow_purge(f->d, test_clock(), &removed, &err));
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_logs WHERE id = $1",
+                              run),
+                   0);
+  assert_int_equal(test_count(f->d, effects_sql, run), 0);
+  assert_int_equal(removed, 2);
+  arena_free(a);
+}
+
+/* The bytes of the run's step_results, context and whole row. */
+static int64_t row_bytes(db *d, const char *run, const char *col) {
+  char sql[256];
+  if (db_kind_of(d) == DB_POSTGRES)
+    snprintf(sql, sizeof sql,
+             "SELECT octet_length((%s)::text) FROM workflow_logs WHERE id = "
+             "$1",
+             col);
+  else
+    snprintf(sql, sizeof sql,
+             "SELECT length(CAST((%s) AS BLOB)) FROM workflow_logs WHERE id = "
+             "$1",
+             col);
+  return test_count(d, sql, run);
+}
+
+/* A list of n customers (n <= 60). */
+static const char *items_of(int n) {
+  static char items[2048];
+  size_t k = 0;
+  k += (size_t)snprintf(items + k, sizeof items - k, "[");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(items + k, sizeof items - k,
+                          "%s{\"customer_id\":\"cu-%02d\"}", i ? "," : "", i);
+  snprintf(items + k, sizeof items - k, "]");
+  return items;
+}
+
+/* The reviewer's case: a for_each over 20 items whose branch answers 900 KB
+ * each, after a top-level node of 900 KB, made an 18 MB row. Now each
+ * entry's input and output is at most 16 KiB (larger: the truncated
+ * marker), an output in the context at most 256 KiB (a later step reads
+ * the marker), and step_results at most about 1 MiB (then the summary). */
+static void test_row_caps(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  configure(64, 0, 0);
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,g:big,f:list,b:big,r:reader",
+                        "t>g,g>f,f>b,b>r", "manual", NULL, NULL);
+  list_items = items_of(20);
+  big_bytes = 900 * 1000;
+  char run[37];
+  start(f->d, f->profile, bp, "{}", run);
+  drain(f->d);
+  const json *steps, *ctx;
+  const char *error;
+  const char *st = run_get(f->d, a, run, &steps, &ctx, &error);
+  if (strcmp(st, "completed")) fail_msg("run %s: %s", st, error);
+  assert_int_equal(steps->n, 3 + 20 * 2);
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    const char *node = str_of(en, "node_id");
+    if (strcmp(node, "g") && strcmp(node, "b")) continue;
+    const json *out = json_get(en, "output"), *in = json_get(en, "input");
+    assert_int_equal(json_get(out, "truncated")->type, JSON_TRUE);
+    assert_int_equal(int_of(out, "bytes"), 900 * 1000 + 11);
+    assert_int_equal(int_of(in, "bytes"), 900 * 1000 + 10);
+    assert_true(strlen(str_of(out, "preview")) <= 1024);
+    assert_true(strncmp(str_of(out, "preview"), "{\"body\":\"yx", 11) == 0);
+  }
+  /* later steps read the marker in place of the output */
+  for (size_t i = 0; i < steps->n; i++) {
+    const json *en = steps->items[i];
+    if (strcmp(str_of(en, "node_id"), "r")) continue;
+    const json *out = json_get(en, "output");
+    assert_int_equal(json_get(out, "g")->type, JSON_TRUE);
+    assert_int_equal(json_get(out, "b")->type, JSON_TRUE);
+    assert_int_equal(int_of(out, "g_bytes"), 900 * 1000 + 11);
+  }
+  assert_int_equal(json_get(json_get(json_get(ctx, "nodes"), "g"), "truncated")
+                       ->type,
+                   JSON_TRUE);
+  assert_true(row_bytes(f->d, run, "step_results") < 200 * 1024);
+  assert_true(row_bytes(f->d, run, "context") < 16 * 1024);
+
+  /* entries just under the entry cap: step_results stops near 1 MiB, the
+   * summary holding the latest */
+  big_bytes = 15 * 1000;
+  list_items = items_of(40);
+  char run2[37];
+  start(f->d, f->profile, bp, "{}", run2);
+  drain(f->d);
+  assert_string_equal(run_get(f->d, a, run2, &steps, &ctx, NULL), "completed");
+  int64_t sb = row_bytes(f->d, run2, "step_results");
+  assert_true(sb <= 1024 * 1024 + 64 * 1024);
+  assert_true(sb > 900 * 1024);
+  const json *last = steps->items[steps->n - 1];
+  assert_string_equal(str_of(last, "type"), "summary");
+  assert_true(int_of(last, "omitted") > 0);
+  assert_int_equal((int64_t)steps->n - 1 + int_of(last, "omitted"),
+                   3 + 40 * 2);
+  /* 15 kB fits an entry and the context: kept whole */
+  assert_null(json_get(json_get(json_get(ctx, "nodes"), "g"), "truncated"));
+  list_items = "[]";
+  big_bytes = 0;
+  arena_free(a);
+}
+
+/* The cron poller with nothing due takes no lock: while another
+ * connection holds the write lock (SQLite: a write transaction; PostgreSQL:
+ * the blueprints table locked EXCLUSIVE, which a SELECT ... FOR UPDATE
+ * waits for and a plain read does not), a poll answers 0 at once. It used
+ * to open a write transaction on every worker loop. */
+typedef struct holder {
+  const char *url;
+  pthread_barrier_t *held, *done;
+  int failed;
+} holder;
+
+static void *hold_lock(void *p) {
+  holder *h = p;
+  db *d;
+  db_err e;
+  if (db_open(h->url, &d, &e)) {
+    h->failed = 1;
+    pthread_barrier_wait(h->held);
+    pthread_barrier_wait(h->done);
+    return NULL;
+  }
+  if (db_begin(d, 1, &e) ||
+      (db_kind_of(d) == DB_POSTGRES &&
+       db_exec(d, "LOCK TABLE workflow_blueprints IN EXCLUSIVE MODE", &e)))
+    h->failed = 1;
+  pthread_barrier_wait(h->held);
+  pthread_barrier_wait(h->done);
+  db_rollback(d);
+  db_close(d);
+  return NULL;
+}
+
+static void test_cron_idle_takes_no_lock(void **state) {
+  test_fixture *f = *state;
+  const char *bp = mkbp(f->d, f->profile, "t:trigger,e:echo", "t>e", "cron",
+                        NULL, NULL);
+  db_val v[] = {db_uuid(bp), db_ts(time_now_us() + 3600 * 1000000LL)};
+  OK(db_query(f->d,
+              "UPDATE workflow_blueprints SET cron = '0 21 * * *', timezone = "
+              "'UTC', next_run_at = $2 WHERE id = $1",
+              v, 2, NULL, &err));
+  if (db_kind_of(f->d) == DB_POSTGRES) /* before the fix: it would wait */
+    OK(db_exec(f->d, "SET lock_timeout = '3s'", &err));
+  pthread_barrier_t held, done;
+  pthread_barrier_init(&held, NULL, 2);
+  pthread_barrier_init(&done, NULL, 2);
+  holder h = {f->url, &held, &done, 0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
+  pthread_barrier_wait(&held);
+  int64_t t0 = time_mono_us();
+  int n = flow_cron_poll(NULL, f->d, "idle", &err);
+  int64_t took = time_mono_us() - t0;
+  pthread_barrier_wait(&done);
+  pthread_join(th, NULL);
+  pthread_barrier_destroy(&held);
+  pthread_barrier_destroy(&done);
+  assert_int_equal(h.failed, 0);
+  if (n != 0) fail_msg("idle poll: %d [%s] %s", n, err.code, err.message);
+  assert_true(took < 1000000);
+  if (db_kind_of(f->d) == DB_POSTGRES)
+    OK(db_exec(f->d, "SET lock_timeout = 0", &err));
+  /* when due, the poll still starts the run */
+  db_val w[] = {db_uuid(bp), db_ts(time_now_us() - 1000000LL)};
+  OK(db_query(f->d, "UPDATE workflow_blueprints SET next_run_at = $2 WHERE id = $1",
+              w, 2, NULL, &err));
+  assert_int_equal(flow_cron_poll(NULL, f->d, "due", &err), 1);
+  assert_int_equal(test_count(f->d,
+                              "SELECT count(*) FROM workflow_logs WHERE "
+                              "blueprint_id = $1 AND trigger_kind = 'cron'",
+                              bp),
+                   1);
+  assert_int_equal(flow_cron_poll(NULL, f->d, "again", &err), 0);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -1018,6 +1420,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_branches, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wait_restart, setup, teardown),
       cmocka_unit_test_setup_teardown(test_for_each, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_for_each_retry_identity, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fail_and_stop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
@@ -1029,6 +1433,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_event_trigger, setup, teardown),
       cmocka_unit_test_setup_teardown(test_webhook_and_manual, setup, teardown),
       cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_purge_keeps_effects_of_runs, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_row_caps, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cron_idle_takes_no_lock, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
