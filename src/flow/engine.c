@@ -72,7 +72,7 @@
  * scope longer than SCOPE_MAX (nested for_each) becomes "<node>#~<hash
  * of that scope>": "wf:" + run (36) + ":" + node (BP_ID_MAX) + ":" +
  * scope stays within IDEM_KEY_MAX (255), as biz_run's keys must. */
-/* The byte caps of a run's row (docs/workflows.d/runs.md, "Limits"): an
+/* The byte caps of a run's row (docs/workflows.md, "Runs", "Limits"): an
  * entry's input and output each, the whole step_results (a new entry gets
  * a slot only while ENTRY_RESERVE more bytes fit: that is what one entry
  * may grow to at its end), one node's output in the context, and the whole

@@ -1,6 +1,6 @@
 /* node_flow.c - the nodes that steer a run and touch nothing outside it:
  * trigger, condition, switch, wait, for_each, set and stop
- * (docs/workflows.d/nodes.md). */
+ * (docs/workflows.md ("Nodes")). */
 #include <stdio.h>
 #include <string.h>
 

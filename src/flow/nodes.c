@@ -3,7 +3,7 @@
  * The nodes themselves: node_flow.c (trigger, condition, switch, wait,
  * for_each, set, stop), node_message.c (send_message), node_books.c
  * (create_invoice, record_payment, adjust_stock, update_record),
- * node_http.c (http_request). docs/workflows.d/nodes.md describes each. */
+ * node_http.c (http_request). docs/workflows.md ("Nodes") describes each. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
