@@ -197,3 +197,25 @@ const char *api_param(const api_req *r, const char *name) {
     if (!strcmp(r->params[i].name, name)) return r->params[i].value;
   return NULL;
 }
+
+int api_op_args(api_req *req, api_resp *resp, json **args) {
+  if (req->who.role != ROLE_AUTHENTICATED)
+    return api_fail(resp,
+                    req->who.role == ROLE_SERVICE ? E_FORBIDDEN : E_NO_AUTH,
+                    "operations act for a business: sign in as its owner and "
+                    "send the access token as Authorization: Bearer <token>",
+                    NULL, NULL);
+  if (strcmp(req->method, "POST"))
+    return api_fail(resp, E_METHOD, "operations are called with POST", NULL,
+                    NULL);
+  json_error je;
+  const char *body = req->body_len ? req->body : "{}";
+  size_t body_len = req->body_len ? req->body_len : 2;
+  if (json_parse(req->a, body, body_len, args, &je))
+    return api_failf(resp, E_BAD_JSON, "Empty or invalid json: %s at byte %zu",
+                     je.message, je.offset);
+  if ((*args)->type != JSON_OBJECT)
+    return api_fail(resp, E_OP_INVALID, "the arguments must be a JSON object",
+                    NULL, NULL);
+  return 0;
+}

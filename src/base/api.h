@@ -150,4 +150,11 @@ const char *api_param(const api_req *r, const char *name);
 int api_failf(api_resp *r, api_error e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The checks every module's /rest/v1/rpc operations share: a signed-in
+ * owner (the service role and anonymous callers are refused), POST, and a
+ * body that is a JSON object (empty: {}). 0 with *args set, or -1 with
+ * resp answered. */
+struct json;
+int api_op_args(api_req *req, api_resp *resp, struct json **args);
+
 #endif

@@ -111,3 +111,5 @@ int dec_format(int64_t v, int scale, char out[DEC_MAX_TEXT]) {
                    (unsigned long long)(mag % p));
   return len;
 }
+
+uint64_t dec_pow10(int n) { return pow10_tab[n]; }

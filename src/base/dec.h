@@ -20,5 +20,7 @@ int dec_parse(const char *s, size_t n, int scale, int64_t *out);
 /* Formats v/10^scale with exactly scale decimals ("12.50"); returns the
  * length written to out (which holds DEC_MAX_TEXT bytes). */
 int dec_format(int64_t v, int scale, char out[DEC_MAX_TEXT]);
+/* 10^n for n in 0..18 (the scales an int64 can carry). */
+uint64_t dec_pow10(int n);
 
 #endif

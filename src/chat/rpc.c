@@ -524,31 +524,8 @@ static void link_owner_telegram(db *d, api_req *req, const json *args,
 }
 
 void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp) {
-  if (req->who.role != ROLE_AUTHENTICATED) {
-    api_fail(resp, req->who.role == ROLE_SERVICE ? E_FORBIDDEN : E_NO_AUTH,
-             "operations act for a business: sign in as its owner and send "
-             "the access token as Authorization: Bearer <token>",
-             NULL, NULL);
-    return;
-  }
-  if (strcmp(req->method, "POST")) {
-    api_fail(resp, E_METHOD, "operations are called with POST", NULL, NULL);
-    return;
-  }
   json *args;
-  json_error je;
-  const char *body = req->body_len ? req->body : "{}";
-  size_t body_len = req->body_len ? req->body_len : 2;
-  if (json_parse(req->a, body, body_len, &args, &je)) {
-    api_failf(resp, E_BAD_JSON, "Empty or invalid json: %s at byte %zu",
-              je.message, je.offset);
-    return;
-  }
-  if (args->type != JSON_OBJECT) {
-    api_fail(resp, E_OP_INVALID, "the arguments must be a JSON object", NULL,
-             NULL);
-    return;
-  }
+  if (api_op_args(req, resp, &args)) return;
   if (!strcmp(op, "send_message"))
     send_message(d, req, args, resp);
   else if (!strcmp(op, "set_bot_active"))

@@ -8,28 +8,10 @@
  * "number too large" for the owner. */
 #include <string.h>
 
+#include "base/dec.h"
 #include "base/timeutil.h"
 #include "flow/expr_int.h"
 
-static const uint64_t P10[19] = {1ULL,
-                                 10ULL,
-                                 100ULL,
-                                 1000ULL,
-                                 10000ULL,
-                                 100000ULL,
-                                 1000000ULL,
-                                 10000000ULL,
-                                 100000000ULL,
-                                 1000000000ULL,
-                                 10000000000ULL,
-                                 100000000000ULL,
-                                 1000000000000ULL,
-                                 10000000000000ULL,
-                                 100000000000000ULL,
-                                 1000000000000000ULL,
-                                 10000000000000000ULL,
-                                 100000000000000000ULL,
-                                 1000000000000000000ULL};
 
 static uint64_t mag(int64_t v) {
   return v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -93,13 +75,13 @@ int xnum_parse(const char *s, size_t n, int64_t *num, int *scale) {
 int xnum_rescale(int64_t v, int from, int to, int64_t *out) {
   if (to < from || to - from > 18) return -1;
   uint64_t m;
-  if (mul_u(mag(v), P10[to - from], &m)) return -1;
+  if (mul_u(mag(v), dec_pow10(to - from), &m)) return -1;
   return from_mag(m, v < 0, out);
 }
 
 int64_t xnum_round(int64_t v, int from, int to) {
   if (to >= from) return v;
-  uint64_t p = P10[from - to], m = mag(v);
+  uint64_t p = dec_pow10(from - to), m = mag(v);
   uint64_t q = m / p, r = m % p;
   if (r >= p - r) q++; /* half away from zero */
   /* q is at most |v| / 10 + 1, so it always fits. */
@@ -146,7 +128,7 @@ int xnum_mul(int64_t a, int sa, int64_t b, int sb, int64_t *r, int *rs) {
   int neg = (a < 0) != (b < 0);
   int s = sa + sb;
   if (s > EXPR_MAX_SCALE) {
-    uint64_t p = P10[s - EXPR_MAX_SCALE], q = m / p, rem = m % p;
+    uint64_t p = dec_pow10(s - EXPR_MAX_SCALE), q = m / p, rem = m % p;
     if (rem >= p - rem) q++;
     m = q;
     s = EXPR_MAX_SCALE;
