@@ -126,7 +126,7 @@ describe('kill -9 during workflow runs', () => {
     await until(() => Number(sql(db.url, 'SELECT count(*) FROM chat_outbox')[0]) === 0, 60000, 'the outbox drained');
     await sleep(2000); // time for a repeat to show
     const unknown = Number(sql(db.url,
-      `SELECT count(*) FROM unified_messages WHERE sender = 'workflow' AND status = 'queued' AND error LIKE '%outcome_unknown%'`)[0]);
+      `SELECT count(*) FROM unified_messages WHERE sender = 'workflow' AND status = 'queued' AND CAST(error AS text) LIKE '%outcome_unknown%'`)[0]);
     const queued = Number(sql(db.url,
       `SELECT count(*) FROM unified_messages WHERE direction = 'outbound' AND sender = 'workflow'`)[0]);
     const per = all.map((w) => wa.sendsTo(w).length);
