@@ -25,8 +25,8 @@ cd "$tmp"
 out=$("$bin" demo 2>&1)
 echo "$out"
 for want in "INV/26-27/0001\|INV/[0-9][0-9]-[0-9][0-9]/0001" "Sign in as demo@munshi.local" "(draft)"; do
-  echo "$out" | grep -q "$want" || { echo "demo.sh: missing \"$want\" in the output"; exit 1; }
+  grep -q -- "$want" <<<"$out" || { echo "demo.sh: missing \"$want\" in the output"; exit 1; }
 done
 again=$("$bin" demo 2>&1)
-echo "$again" | grep -q "already loaded" || { echo "demo.sh: a second run did not find the demo"; echo "$again"; exit 1; }
+grep -qF "already loaded" <<<"$again" || { echo "demo.sh: a second run did not find the demo"; echo "$again"; exit 1; }
 echo "demo.sh[$backend]: PASS"

@@ -91,7 +91,19 @@ unset DATABASE_URL
 # start on these ports; the server sends there, never to Meta or Telegram.
 # No LLM and no shared WhatsApp app: the defaults (chat_durability.test.mjs
 # starts servers of its own with MUNSHI_LLM_URL or MUNSHI_WHATSAPP_APP_SECRET).
-free_port() { node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+# The fakes' ports are fixed for the whole run but only listened on while a
+# test file runs: they are taken below the kernel's ephemeral range (32768
+# and up), so that the thousands of outgoing connections a test makes (the
+# kill test's) cannot be given one of them as a local port in between
+# (seen once: EADDRINUSE for the WhatsApp fake after the kill test).
+free_port() { node -e '
+  const net = require("net");
+  const tryPort = (n) => {
+    const p = 20000 + Math.floor(Math.random() * 12000), s = net.createServer();
+    s.once("error", () => (n > 0 ? tryPort(n - 1) : process.exit(1)));
+    s.listen(p, "127.0.0.1", () => { console.log(p); s.close(); });
+  };
+  tryPort(50);'; }
 wa_port=$(free_port) && tg_port=$(free_port) || { log "cannot find a free port"; exit 1; }
 export MUNSHI_TEST_WA_PORT=$wa_port MUNSHI_TEST_TG_PORT=$tg_port
 export MUNSHI_WHATSAPP_API_URL=http://127.0.0.1:$wa_port/v21.0 MUNSHI_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
