@@ -116,12 +116,27 @@ static void capture_sql(buf *b, int pg) {
   }
 }
 
+/* The installed fingerprint, or "" when some capture trigger is missing:
+ * a migration that rebuilds a table (SQLite's way to change a column) or
+ * drops one takes its triggers with it, and they must come back even
+ * though the generated SQL did not change. */
 static int read_fingerprint(db *d, char out[65], db_err *err) {
+  int n;
+  schema_tables(&n);
   db_res *r = NULL;
-  if (db_query(d, "SELECT fingerprint FROM realtime_state WHERE id = 1", NULL,
-               0, &r, err))
-    return -1;
-  snprintf(out, 65, "%s", db_res_rows(r) ? db_res_text(r, 0, 0) : "");
+  const char *sql =
+      db_kind_of(d) == DB_POSTGRES
+          ? "SELECT fingerprint, (SELECT count(*) FROM pg_trigger WHERE tgname "
+            "= 'rt_capture' AND NOT tgisinternal AND tgrelid IN (SELECT oid "
+            "FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+            ")) FROM realtime_state WHERE id = 1"
+          : "SELECT fingerprint, (SELECT count(*) FROM sqlite_master WHERE "
+            "type = 'trigger' AND name LIKE 'rt\\_%' ESCAPE '\\') FROM "
+            "realtime_state WHERE id = 1";
+  if (db_query(d, sql, NULL, 0, &r, err)) return -1;
+  int want = db_kind_of(d) == DB_POSTGRES ? n : 3 * n;
+  int ok = db_res_rows(r) && db_res_int(r, 0, 1) == want;
+  snprintf(out, 65, "%s", ok ? db_res_text(r, 0, 0) : "");
   db_res_free(r);
   return 0;
 }
