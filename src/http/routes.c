@@ -10,6 +10,7 @@
 #include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
+#include "http/webconfig.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
 
@@ -60,6 +61,13 @@ static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   rest_handle(d, req, resp);
 }
 
+/* The dashboard's settings: the anon key, and whether anyone has signed up. */
+static void config_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  webconfig_serve(rc->au, d, req, resp);
+}
+
 static void static_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   (void)rc;
   static_serve(req, resp);
@@ -82,6 +90,7 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},
