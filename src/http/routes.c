@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chat/chat.h"
+#include "demo/demo.h"
 #include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
@@ -38,6 +39,8 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
     chat_rpc(d, req->path, req, resp);
   else if (flow_rpc_known(req->path))
     flow_rpc(d, req->path, req, resp);
+  else if (demo_rpc_known(req->path))
+    demo_rpc(d, req->path, req, resp);
   else
     rpc_handle(d, req, resp);
 }

@@ -141,13 +141,14 @@ async function authAct(action, button) {
 async function signedIn(user) {
   if (state.user && state.user.id === user.id) return;
   state.user = user;
-  state.profile = null;
+  // The business first (one small read): the top bar shows its name and
+  // screens read its state code (GST) from ctx.profile.
+  const { data } = await state.sb.from('profiles')
+    .select('id,business_name,state_code,gst_number,whatsapp_number,upi_id,address,invoice_prefix')
+    .eq('id', user.id).maybeSingle();
+  state.profile = data || null;
   renderFrame();
   route(true);
-  const { data } = await state.sb.from('profiles').select('business_name').eq('id', user.id).maybeSingle();
-  state.profile = data || null;
-  const biz = document.querySelector('.topbar .biz');
-  if (biz) biz.textContent = (data && data.business_name) || user.email || '';
 }
 
 function signedOut() {
@@ -200,7 +201,7 @@ function go(hash) {
 // Mounts the screen the hash names. force: remount even when unchanged (a
 // language switch).
 async function route(force) {
-  if (!state.user) return;
+  if (!state.user || !document.getElementById('view')) return;
   const { name, args } = parseHash();
   if (!SCREENS.includes(name)) { location.replace('#/home'); return; }
   const argsKey = name + '/' + args.join('/');

@@ -243,3 +243,40 @@ export function debounce(fn, ms) {
   let t = 0;
   return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
 }
+
+// ---- books ----------------------------------------------------------------
+
+// GST state codes (01..38, 97) and their names, for pickers.
+export const STATES = [
+  ['01', 'Jammu and Kashmir'], ['02', 'Himachal Pradesh'], ['03', 'Punjab'], ['04', 'Chandigarh'],
+  ['05', 'Uttarakhand'], ['06', 'Haryana'], ['07', 'Delhi'], ['08', 'Rajasthan'], ['09', 'Uttar Pradesh'],
+  ['10', 'Bihar'], ['11', 'Sikkim'], ['12', 'Arunachal Pradesh'], ['13', 'Nagaland'], ['14', 'Manipur'],
+  ['15', 'Mizoram'], ['16', 'Tripura'], ['17', 'Meghalaya'], ['18', 'Assam'], ['19', 'West Bengal'],
+  ['20', 'Jharkhand'], ['21', 'Odisha'], ['22', 'Chhattisgarh'], ['23', 'Madhya Pradesh'], ['24', 'Gujarat'],
+  ['25', 'Daman and Diu'], ['26', 'Dadra and Nagar Haveli and Daman and Diu'], ['27', 'Maharashtra'],
+  ['28', 'Andhra Pradesh (old)'], ['29', 'Karnataka'], ['30', 'Goa'], ['31', 'Lakshadweep'], ['32', 'Kerala'],
+  ['33', 'Tamil Nadu'], ['34', 'Puducherry'], ['35', 'Andaman and Nicobar Islands'], ['36', 'Telangana'],
+  ['37', 'Andhra Pradesh'], ['38', 'Ladakh'], ['97', 'Other Territory'],
+];
+export function stateName(code) {
+  const s = STATES.find((x) => x[0] === code);
+  return s ? s[1] : code || '';
+}
+export function stateOptions(selected, emptyLabel) {
+  return (emptyLabel != null ? `<option value="">${esc(emptyLabel)}</option>` : '') +
+    STATES.map(([c, n]) => `<option value="${c}"${c === selected ? ' selected' : ''}>${c} · ${esc(n)}</option>`).join('');
+}
+
+const STATUS = {
+  en: { draft: 'Draft', pending: 'Unpaid', partially_paid: 'Part paid', paid: 'Paid', cancelled: 'Cancelled' },
+  hi: { draft: 'ड्राफ़्ट', pending: 'बकाया', partially_paid: 'आंशिक', paid: 'चुकता', cancelled: 'रद्द' },
+};
+const STATUS_CLASS = { draft: '', pending: 'warn', partially_paid: 'warn', paid: 'ok', cancelled: 'err' };
+// An invoice status as a badge.
+export function statusBadge(status, lang) {
+  const label = (STATUS[lang] || STATUS.en)[status] || status;
+  return `<span class="badge ${STATUS_CLASS[status] || ''}" data-status="${esc(status)}">${esc(label)}</span>`;
+}
+
+// Digits of a phone number for wa.me links ("+91 98200 11111" -> "919820011111").
+export const phoneDigits = (p) => String(p || '').replace(/\D/g, '');
