@@ -70,7 +70,7 @@ static struct {
   double duration, drain, hold;
   const char *ready_file;
   int verbose;
-} opt = {"127.0.0.1", 0, NULL, {0}, 0, 1000, 8, 100, 0, 10, 10, 0, NULL, 0};
+} opt = {"127.0.0.1", 0, NULL, {0}, 0, 1000, 8, 50, 0, 10, 10, 0, NULL, 0};
 
 static struct {
   int epfd;
@@ -85,6 +85,9 @@ static struct {
   long long unparsed_ts;
   uint64_t phone_seq;
   int phone_salt;
+  /* In every topic: a channel of an earlier run that rejoined within the
+   * server's window would be sent what it missed (a reconnect). */
+  int run_id;
 } g;
 
 static volatile sig_atomic_t stop_flag;
@@ -251,11 +254,11 @@ static void ws_join(conn *c) {
   size_t len = 0;
   FILE *f = open_memstream(&m, &len);
   fprintf(f,
-          "[\"1\",\"1\",\"realtime:rt%d\",\"phx_join\",{\"config\":{\"broadcast\":"
+          "[\"1\",\"1\",\"realtime:rt%d_%d\",\"phx_join\",{\"config\":{\"broadcast\":"
           "{\"ack\":false,\"self\":false},\"presence\":{\"key\":\"\",\"enabled\":"
           "false},\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\","
           "\"table\":\"customers\"}],\"private\":false},\"access_token\":\"%s\"}]",
-          c->idx, opt.tokens[c->tenant]);
+          g.run_id, c->idx, opt.tokens[c->tenant]);
   fclose(f);
   ws_send_text(c, m, len);
   free(m);
@@ -558,6 +561,7 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   srand((unsigned)now_us());
   g.phone_salt = (int)((now_us() / 1000) % 1000);
+  g.run_id = (int)getpid();
   g.epfd = epoll_create1(0);
 
   conn *ws = calloc((size_t)opt.sockets, sizeof *ws);
