@@ -275,7 +275,10 @@ static int t_owner_take(void *cls, const char *owner) {
 }
 static void t_owner_drop(void *cls, const char *owner) {
   (void)cls;
-  (owner[0] == 'a' ? out.owners_a : out.owners_u)--;
+  if (owner[0] == 'a')
+    out.owners_a--;
+  else
+    out.owners_u--;
 }
 static void t_park(void *cls, const char *key, rt_pos acked) {
   (void)cls;
