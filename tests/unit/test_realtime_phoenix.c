@@ -229,7 +229,7 @@ static void test_accept_key(void **state) {
 /* ---- sessions ----------------------------------------------------------------- */
 
 static auth *au;
-static int64_t clock_s = 2000000000;
+static int64_t clock_s; /* the sessions' clock; the real one at setup */
 static int64_t fake_now(void) { return clock_s; }
 
 #define MAX_SENT 64
@@ -308,6 +308,7 @@ static int setup(void **state) {
   (void)state;
   auth_config ac = {.secret = SECRET, .secret_len = SECRET_LEN};
   au = auth_new(&ac);
+  clock_s = time_now_us() / 1000000;
   memset(&env, 0, sizeof env);
   env.au = au;
   env.max_channels = 2;
