@@ -44,7 +44,7 @@ struct rt_chan {
   int64_t exp_s;        /* 0: the token has no exp */
   int nb;
   rt_binding *b;
-  const char *park_key;
+  const char *bkey; /* the bindings as sent, one per line (the park key's tail) */
   rt_pos from; /* live changes after this one */
 };
 
@@ -88,6 +88,13 @@ rt_sess *rt_sess_new(rt_env *env, phx_vsn vsn, const char *remote,
   return s;
 }
 
+/* Who, where and what: a rejoin must match all of it to pick up a parked
+ * channel (in ch's arena). */
+static const char *park_key(rt_chan *ch) {
+  return arena_printf(ch->a, "%d\n%s\n%s\n%s\n%s", (int)ch->who.role, ch->who.sub,
+                      ch->who.session_id, ch->topic, ch->bkey);
+}
+
 static void chan_free(rt_chan *ch) {
   if (ch) arena_free(ch->a);
 }
@@ -99,7 +106,8 @@ void rt_sess_free(rt_sess *s, int park) {
   rt_chan *ch = s->chans;
   while (ch) {
     rt_chan *next = ch->next;
-    if (park && s->env->park) s->env->park(s->env->cls, ch->park_key, pos_max(s->acked, ch->from));
+    if (park && s->env->park)
+      s->env->park(s->env->cls, park_key(ch), pos_max(s->acked, ch->from));
     chan_free(ch);
     ch = next;
   }
@@ -310,8 +318,6 @@ static void on_join(rt_sess *s, const phx_msg *m) {
   ch->b = arena_alloc(a, (j.nbindings ? (size_t)j.nbindings : 1) * sizeof *ch->b);
   buf key;
   buf_init(&key, 0);
-  buf_printf(&key, "%d\n%s\n%s\n%s\n", (int)ch->who.role, ch->who.sub,
-             ch->who.session_id, ch->topic);
   for (int i = 0; i < j.nbindings; i++) {
     const phx_binding *pb = &j.bindings[i];
     rt_binding *b = &ch->b[i];
@@ -356,7 +362,7 @@ static void on_join(rt_sess *s, const phx_msg *m) {
     buf_putc(&key, '\n');
   }
   if (take_owner(s, &ch->who, why, sizeof why)) goto refuse_key;
-  ch->park_key = arena_strndup(a, buf_cstr(&key), key.len);
+  ch->bkey = arena_strndup(a, buf_cstr(&key), key.len);
   buf_free(&key);
 
   if (old) { /* a join of a topic already joined replaces it */
@@ -381,7 +387,7 @@ static void on_join(rt_sess *s, const phx_msg *m) {
   if (ch->nb) system_msg(s, ch, "ok", "postgres_changes", "Subscribed to PostgreSQL");
 
   rt_pos acked;
-  if (s->env->unpark && s->env->unpark(s->env->cls, ch->park_key, &acked) == 1 &&
+  if (s->env->unpark && s->env->unpark(s->env->cls, park_key(ch), &acked) == 1 &&
       s->env->replay) {
     int rc = s->env->replay(s->env->cls, s, ch, acked);
     if (rc == 1)
@@ -412,10 +418,13 @@ static void on_access_token(rt_sess *s, rt_chan *ch, const phx_msg *m) {
   api_principal who;
   int64_t exp = 0;
   arena *a = arena_new();
-  if (check_token(s, a, token, &who, &exp, why, sizeof why)) {
+  /* The channel reads as the new token's principal from now on, whoever
+   * it names: realtime-js joins before its token callback has answered
+   * and sends the signed-in user's token right after, as an access_token
+   * push on the anon key's channel. */
+  if (check_token(s, a, token, &who, &exp, why, sizeof why) ||
+      take_owner(s, &who, why, sizeof why)) {
     end_chan(s, ch, why);
-  } else if (who.role != ch->who.role || strcmp(who.sub, ch->who.sub)) {
-    end_chan(s, ch, "the new access_token is for another user");
   } else {
     ch->who = who;
     ch->exp_s = exp;

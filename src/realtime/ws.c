@@ -55,6 +55,8 @@ struct ws_conn {
   int dead;          /* to be freed at the end of this round */
   int park;          /* park its channels when freed */
   int server_closed; /* we sent or queued a close */
+  int draining;      /* close handshake done: reading what is left */
+  int64_t drain_until_us;
   int64_t last_rx_us;
   ws_conn *prev, *next;
 };
@@ -147,7 +149,7 @@ static void on_msg(wslay_event_context_ptr ctx,
 
 static int sess_send(void *cls, const char *text, size_t n) {
   ws_conn *c = cls;
-  if (c->dead || c->server_closed) return -1;
+  if (c->dead || c->server_closed || c->draining) return -1;
   struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, n};
   if (wslay_event_queue_msg(c->ctx, &m)) return -1;
   c->dirty = 1;
@@ -240,20 +242,57 @@ static void conn_free(rt_ws *w, ws_conn *c) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* The peer is gone (or broke the protocol): free the socket this round.
+ * Unless we were the ones closing, its channels are parked for a
+ * reconnect. */
+static void conn_lost(ws_conn *c) {
+  c->dead = 1;
+  c->park = !c->server_closed;
+}
+
+/* wslay has sent its close frame and is done. Closing the socket now, with
+ * bytes of the peer still unread (a frame past the size cap, say), would
+ * make the kernel answer with a reset that can destroy the close frame in
+ * flight; so stop writing and read until the peer closes too, for a
+ * moment at most. */
+static void conn_linger(rt_ws *w, ws_conn *c) {
+  if (!wslay_event_get_close_sent(c->ctx)) {
+    conn_lost(c);
+    return;
+  }
+  c->park = !c->server_closed;
+  shutdown(c->fd, SHUT_WR);
+  c->draining = 1;
+  c->drain_until_us = time_mono_us() + 2000000;
+  struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+  epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &e);
+  c->events = EPOLLIN;
+}
+
+static void conn_drain(ws_conn *c) {
+  char scratch[4096];
+  for (;;) {
+    ssize_t r = recv(c->fd, scratch, sizeof scratch, 0);
+    if (r > 0) continue;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    break;
+  }
+  c->dead = 1; /* the peer closed: park stays as conn_linger set it */
+}
+
 /* Sends what can be sent and sets the epoll interest from what wslay
- * wants; a socket wslay is done with is marked dead. */
+ * wants; a socket wslay is done with lingers, then goes. */
 static void conn_update(rt_ws *w, ws_conn *c) {
-  if (c->dead) return;
+  if (c->dead || c->draining) return;
   if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx)) {
-    c->dead = 1;
-    c->park = !c->server_closed;
+    conn_lost(c);
     return;
   }
   c->dirty = 0;
   int rd = wslay_event_want_read(c->ctx), wr = wslay_event_want_write(c->ctx);
   if (!rd && !wr) {
-    c->dead = 1;
-    c->park = !c->server_closed;
+    conn_linger(w, c);
     return;
   }
   unsigned ev = (rd ? EPOLLIN : 0) | (wr ? EPOLLOUT : 0);
@@ -266,10 +305,15 @@ static void conn_update(rt_ws *w, ws_conn *c) {
 
 static void conn_io(rt_ws *w, ws_conn *c, unsigned ev) {
   if (c->dead) return;
+  if (c->draining) {
+    conn_drain(c);
+    return;
+  }
   if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-    if (wslay_event_recv(c->ctx)) {
-      c->dead = 1;
-      c->park = !c->server_closed;
+    /* A failed read with a close frame to send (wslay queues one for a
+     * protocol error) still gets to send it. */
+    if (wslay_event_recv(c->ctx) && !wslay_event_want_write(c->ctx)) {
+      conn_lost(c);
       return;
     }
   }
@@ -329,6 +373,10 @@ static void deliver_all(rt_ws *w, rt_change **q, size_t n, int gap) {
 static void tick(rt_ws *w, int64_t now) {
   for (ws_conn *c = w->conns; c; c = c->next) {
     if (c->dead || !c->sess) continue;
+    if (c->draining) {
+      if (now > c->drain_until_us) c->dead = 1;
+      continue;
+    }
     rt_sess_tick(c->sess);
     if (now - c->last_rx_us > WS_IDLE_US && !c->server_closed) {
       /* Silent for two heartbeats: treat as dropped (it may reconnect). */
