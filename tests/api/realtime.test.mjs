@@ -39,16 +39,21 @@ class TrackedWS extends WebSocket {
 
 const clients = [];
 /**
- * A supabase-js client; with a token, realtime is given it before any
- * channel is made (`await realtime.setAuth()`), as an app does once signed
- * in: a channel subscribed earlier joins with the anon key and is switched
- * to the user by an access_token push.
+ * A supabase-js client; with a token (a string, or a function giving the
+ * current one: supabase-js's accessToken option), realtime is given it
+ * before any channel is made (`await realtime.setAuth()`), as an app does
+ * once signed in: a channel subscribed earlier joins with the anon key.
+ * A refresh is then: the function gives the new token, and
+ * `realtime.setAuth()` pushes it (setAuth(token) with the option set races
+ * with the client's own setAuth() after each join, which puts the
+ * callback's token back).
  */
 async function client({ origin = BASE, token } = {}) {
+  const fn = typeof token === 'function' ? token : async () => token;
   const sb = createClient(origin, ANON_KEY, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: TrackedWS },
-    ...(token ? { accessToken: async () => token } : {}),
+    ...(token ? { accessToken: fn } : {}),
   });
   clients.push(sb);
   if (token) await sb.realtime.setAuth();
@@ -384,10 +389,13 @@ describe('realtime over WebSockets (supabase-js)', () => {
 
   test('access_token refresh keeps a channel past the first token; a bad refresh ends it', async () => {
     const owner = await signup();
-    const sb = await client({ token: userToken(owner, 3) });
+    let current = userToken(owner, 3);
+    const sb = await client({ token: async () => current });
     const L = listen(sb, `ref-${suffix()}`, [{ event: 'INSERT', schema: 'public', table: 'customers' }]);
     await L.subscribed;
-    await sb.realtime.setAuth(userToken(owner, 3600));
+    await sleep(200);
+    current = userToken(owner, 3600);
+    await sb.realtime.setAuth();
     await sleep(4500);
     assert.ok(!L.statuses.some((s) => s.status === 'CLOSED'), `closed despite the refresh: ${JSON.stringify(L.system)}`);
     const r = await rest('POST', 'customers', { token: owner.token, body: { full_name: 'after refresh' }, headers: REP });
@@ -395,7 +403,8 @@ describe('realtime over WebSockets (supabase-js)', () => {
     // the channel reads as whoever the new token names (realtime-js may join
     // with the anon key and push the user's token right after)
     const other = await signup();
-    await sb.realtime.setAuth(other.token);
+    current = other.token;
+    await sb.realtime.setAuth();
     await sleep(300);
     const mine = await rest('POST', 'customers', { token: owner.token, body: { full_name: 'owner, after the switch' }, headers: REP });
     const theirs = await rest('POST', 'customers', { token: other.token, body: { full_name: 'other, after the switch' }, headers: REP });
@@ -403,10 +412,13 @@ describe('realtime over WebSockets (supabase-js)', () => {
     assert.ok(!L.all.some((e) => e.new.id === mine.json[0].id), "the old token's rows stop");
     assert.ok(!L.statuses.some((s) => s.status === 'CLOSED'));
     // an expired token pushed as a refresh ends it too
-    const sb2 = await client({ token: owner.token });
+    let current2 = owner.token;
+    const sb2 = await client({ token: async () => current2 });
     const L2 = listen(sb2, `ref2-${suffix()}`, [{ event: '*', schema: 'public', table: 'customers' }]);
     await L2.subscribed;
-    await sb2.realtime.setAuth(userToken(owner, -5));
+    await sleep(200);
+    current2 = userToken(owner, -5);
+    await sb2.realtime.setAuth();
     await eventually(() => L2.statuses.some((s) => s.status === 'CLOSED'), 'the second channel to close');
     assert.ok(L2.system.some((s) => s.status === 'error' && /expired/i.test(s.message)), JSON.stringify(L2.system));
   });
