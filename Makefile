@@ -15,7 +15,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
-              libcurl4-openssl-dev libutf8proc-dev tzdata
+              libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
               libclang-rt-14-dev sqlite3
 BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3

@@ -12,6 +12,7 @@
 #include "http/route.h"
 #include "http/static.h"
 #include "http/webconfig.h"
+#include "http/upgrade.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
 
@@ -94,6 +95,9 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
+    /* A WebSocket: the handshake is checked here, the socket handed to
+     * realtime (http/upgrade.h). */
+    {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},
