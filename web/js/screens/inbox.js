@@ -83,7 +83,7 @@ export default {
     let markTimer = null;
 
     root.innerHTML = `
-      <div class="screen inbox${sid ? ' has-conv' : ''}" data-screen="inbox" data-live="connecting">
+      <div class="inbox${sid ? ' has-conv' : ''}" data-screen="inbox" data-live="connecting">
         <section class="inbox-list">
           <div class="row inbox-head"><h1>${esc(t('inbox'))}</h1>
             <span class="badge live-state" data-live-label>${esc(t('connecting'))}</span></div>

@@ -44,7 +44,7 @@ export async function mountBlueprint(root, ctx, id) {
   let gone = false;
 
   root.innerHTML = `
-    <div class="screen workflows wf-blueprint" data-screen="workflow" data-id="${esc(id)}" data-live="connecting">
+    <div class="workflows wf-blueprint" data-screen="workflow" data-id="${esc(id)}" data-live="connecting">
       <div class="row wf-head"><a class="btn small back" href="#/workflows">← ${esc(t('back'))}</a>
         <span class="badge live-state" data-live-label>${esc(t('connecting'))}</span></div>
       <div class="stack" data-body></div>

@@ -55,7 +55,7 @@ export async function mountRun(root, ctx, runId) {
   const open = new Set(); // entry keys whose details the owner opened
 
   root.innerHTML = `
-    <div class="screen workflows wf-run" data-screen="workflow-run" data-id="${esc(runId)}" data-live="connecting">
+    <div class="workflows wf-run" data-screen="workflow-run" data-id="${esc(runId)}" data-live="connecting">
       <div class="row wf-head"><a class="btn small back" data-back href="#/workflows">← ${esc(t('all'))}</a>
         <span class="badge live-state" data-live-label>${esc(t('connecting'))}</span></div>
       <div class="stack" data-head></div>

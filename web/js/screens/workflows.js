@@ -52,7 +52,7 @@ async function mountList(root, ctx) {
   let gone = false;
 
   root.innerHTML = `
-    <div class="screen workflows" data-screen="workflows" data-live="connecting">
+    <div class="workflows" data-screen="workflows" data-live="connecting">
       <div class="row wf-head"><h1>${esc(t('title'))}</h1>
         <span class="badge live-state" data-live-label>${esc(t('connecting'))}</span></div>
       <section class="card architect stack">
