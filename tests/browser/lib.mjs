@@ -76,17 +76,25 @@ export async function waitLive(page, screen) {
 }
 
 /**
- * Screenshots of what the page shows now, at phone and at desktop size
- * (full page), as <dir>/<name>-phone.png and <name>-desktop.png; the page
- * goes back to the size it had.
+ * Screenshots of what the page shows now, at phone and at desktop size, as
+ * <dir>/<name>-phone.png and <name>-desktop.png; the page goes back to the
+ * size it had. The whole page, taken as a window that tall (at most 6000
+ * px) rather than as Chromium's full-page capture, which draws a fixed
+ * header or bottom bar where the window was, in the middle of the page.
  */
 export async function shoot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   const was = page.viewportSize();
   for (const [tag, size] of [['phone', PHONE], ['desktop', DESKTOP]]) {
     await page.setViewportSize(size);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(150); // a layout change and its repaint
-    await page.screenshot({ path: join(SHOTS, `${name}-${tag}.png`), fullPage: true });
+    const h = await page.evaluate(() => document.documentElement.scrollHeight);
+    if (h > size.height) {
+      await page.setViewportSize({ width: size.width, height: Math.min(h, 6000) });
+      await page.waitForTimeout(150);
+    }
+    await page.screenshot({ path: join(SHOTS, `${name}-${tag}.png`) });
   }
   if (was) await page.setViewportSize(was);
 }
