@@ -52,14 +52,15 @@ all: build
 
 deps: deps-build deps-test deps-bench
 
+# node and npm: the build installs supabase-js for the dashboard (web/vendor).
 deps-build:
-	@$(call ensure_pkgs,$(BUILD_PKGS))
+	@$(call ensure_pkgs,$(BUILD_PKGS),node npm)
 
 deps-test:
 	@$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS),node npm)
 
 deps-bench:
-	@$(call ensure_pkgs,$(BUILD_PKGS) $(BENCH_PKGS))
+	@$(call ensure_pkgs,$(BUILD_PKGS) $(BENCH_PKGS),node npm)
 
 build: deps-build
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

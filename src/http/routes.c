@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "chat/chat.h"
+#include "demo/demo.h"
 #include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
+#include "http/webconfig.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
 
@@ -37,6 +39,8 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
     chat_rpc(d, req->path, req, resp);
   else if (flow_rpc_known(req->path))
     flow_rpc(d, req->path, req, resp);
+  else if (demo_rpc_known(req->path))
+    demo_rpc(d, req->path, req, resp);
   else
     rpc_handle(d, req, resp);
 }
@@ -58,6 +62,13 @@ static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   if (!d) return;
   req->path = api_param(req, "table");
   rest_handle(d, req, resp);
+}
+
+/* The dashboard's settings: the anon key, and whether anyone has signed up. */
+static void config_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  webconfig_serve(rc->au, d, req, resp);
 }
 
 static void static_route(const route_ctx *rc, api_req *req, api_resp *resp) {
@@ -82,6 +93,7 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},
