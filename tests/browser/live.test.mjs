@@ -80,10 +80,16 @@ test('inbox: a WhatsApp message arrives live, the ticks move, take over, reply, 
   await shop.statuses([[reply.provider_message_id, 'read', waId]]);
   await page.locator(`.msg.out[data-id="${reply.id}"][data-status="read"] .tick-read`).waitFor();
 
-  // A second message while the conversation is open.
+  // A second message while the conversation is open; then one that is
+  // markup, shown as the text it is and never run.
   const second = shop.meta.text(waId, 'aur atta?', { name: 'Asha Verma' });
   assert.equal((await shop.meta.post(second.payload)).status, 200);
   await page.locator('.msg.in', { hasText: 'aur atta?' }).waitFor();
+  const markup = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+  assert.equal((await shop.meta.post(shop.meta.text(waId, markup, { name: 'Asha Verma' }).payload)).status, 200);
+  await page.locator('.msg.in .msg-text', { hasText: markup }).waitFor();
+  assert.equal(await page.locator('.msg img, .msg b').count(), 0, 'no markup from a message');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
 
   // Take over: the bot stops, the button turns into "hand back".
   await page.locator('[data-action=takeover]').click();
@@ -237,4 +243,23 @@ test('workflows: draft from words, rehearse, activate; a run lights up step by s
   await notReloaded();
   await sleep(0);
   noErrors(page);
+});
+
+test('inbox without realtime: the screen says so and keeps up by reading again', async () => {
+  // A page whose WebSockets to munshi are cut (as a proxy that does not
+  // pass them would): the channel cannot join, the screen falls back.
+  const p2 = await newPage(browser);
+  await p2.routeWebSocket(/\/realtime\/v1\/websocket/, (ws) => { ws.close(); });
+  await signIn(p2, shop.user);
+  await go(p2, '#/inbox', 'inbox');
+  await p2.locator('[data-screen=inbox][data-live=polling]').waitFor({ timeout: 20000 });
+  const waId = randomWaId();
+  const { payload, message } = shop.meta.text(waId, 'koi hai?', { name: 'Polling Pooja' });
+  assert.equal((await shop.meta.post(payload)).status, 200);
+  const inbound = await shop.waitInbound(message.id);
+  await p2.locator(`[data-screen=inbox] .session[data-id="${inbound.session_id}"]`).waitFor({ timeout: 15000 });
+  assert.equal(await p2.locator('[data-screen=inbox]').last().getAttribute('data-live'), 'polling');
+  await shoot(p2, 'inbox-polling');
+  noErrors(p2);
+  await p2.context().close();
 });
