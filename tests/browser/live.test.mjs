@@ -240,6 +240,20 @@ test('workflows: draft from words, rehearse, activate; a run lights up step by s
   await page.locator(`[data-runs] .item[data-id="${runId}"][data-status=failed]`).waitFor();
   await shoot(page, 'workflows-list');
 
+  // In Hindi: the screens' own words change with the switch.
+  await page.locator('[data-action=lang][data-lang=hi]').click();
+  await page.locator('[data-screen=workflows] h1', { hasText: 'वर्कफ़्लो' }).waitFor();
+  await page.locator('[data-action=draft]', { hasText: 'ड्राफ़्ट बनाओ' }).waitFor();
+  await shoot(page, 'workflows-hi');
+  await go(page, `#/workflows/run/${runId}`, 'workflow-run');
+  await page.locator('.step[data-node=tell] [data-status-badge=failed]', { hasText: 'विफल' }).waitFor();
+  await shoot(page, 'workflow-run-hi');
+  await go(page, '#/inbox', 'inbox');
+  await page.locator('[data-screen=inbox] h1', { hasText: 'इनबॉक्स' }).waitFor();
+  await shoot(page, 'inbox-hi');
+  await page.locator('[data-action=lang][data-lang=en]').click();
+  await page.locator('[data-screen=inbox] h1', { hasText: 'Inbox' }).waitFor();
+
   await notReloaded();
   await sleep(0);
   noErrors(page);
