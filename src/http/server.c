@@ -35,6 +35,7 @@
 #include "http/proxy.h"
 #include "http/route.h"
 #include "http/stream.h"
+#include "http/upgrade.h"
 
 /* Request line and headers share this much per connection; past it
  * libmicrohttpd answers 414/431 by itself (with its own HTML body). Below
@@ -95,6 +96,8 @@ typedef struct conn_state {
   offload_job job;
   _Atomic int phase;
   char remote[PROXY_ADDR_MAX];
+  int upgraded; /* answered 101: the socket goes to realtime */
+  void *upgrade; /* upgrade.h's hand-over, until libmicrohttpd takes it */
 } conn_state;
 
 /* One database connection per worker (and offload) thread, closed when the
@@ -149,10 +152,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   http_server *s = cls;
   (void)toe;
-  /* The next request's headers are due from now on. */
-  deadline_arm(s->dl, conn_deadline(c));
   conn_state *st = *con_cls;
+  /* The next request's headers are due from now on; an upgraded socket
+   * sends no more requests and must not be cut by the sweeper. */
+  if (!st || !st->upgraded) deadline_arm(s->dl, conn_deadline(c));
   if (!st) return;
+  upgrade_forget(st->upgrade);
   exchange_free(st);
   buf_free(&st->body);
   free(st->uri);
@@ -291,6 +296,13 @@ static enum MHD_Result finish(conn_state *st) {
   }
   log_debug("%s %s %s %d %lldus", st->remote, st->req.method, st->path,
             st->resp.status, (long long)(time_mono_us() - st->t0));
+  if (st->resp.status == 101) {
+    st->upgraded = 1;
+    enum MHD_Result ret = upgrade_send(st->conn, &st->resp, st->s->cfg.rt,
+                                       st->req.query, st->remote, &st->upgrade);
+    exchange_free(st);
+    return ret;
+  }
   enum MHD_Result ret = send_resp(st->conn, &st->resp);
   exchange_free(st);
   return ret;
@@ -459,7 +471,7 @@ int http_start(const http_config *cfg, http_server **out, char *err,
   struct sockaddr_in6 sin6;
   struct sockaddr *sa;
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                   MHD_ALLOW_SUSPEND_RESUME;
+                   MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
   memset(&sin, 0, sizeof sin);
   memset(&sin6, 0, sizeof sin6);
   if (inet_pton(AF_INET, cfg->listen, &sin.sin_addr) == 1) {
@@ -525,6 +537,8 @@ void http_stop(http_server *s) {
   offload_stop(s->ops_pool);
   /* Streams end, and their suspended connections are resumed. */
   http_streams_stop(s->streams);
+  /* libmicrohttpd must not stop with an upgraded socket still open. */
+  rt_ws_close_all(s->cfg.rt);
   MHD_stop_daemon(s->mhd);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   server_free(s);

@@ -231,6 +231,12 @@ static int pg_round(rt_feed *f, int *settling, db_err *err) {
 
 /* ---- purging ------------------------------------------------------------ */
 
+/* Deletes the changes older than the window. Its end is found along seq
+ * (the first change young enough to keep), which follows time (closely on
+ * PostgreSQL, where created_at is the moment of the write), so no index on
+ * created_at is needed: the scan passes only the rows it deletes. The
+ * newest change is always kept, so that SQLite's max + 1 never hands a
+ * position out twice. */
 static int purge(rt_feed *f, db_err *err) {
   int64_t now = time_now_us();
   if (now < f->next_purge_us) return 0;
@@ -238,13 +244,17 @@ static int purge(rt_feed *f, db_err *err) {
   db_val cut = db_ts(now - f->window_us);
   db_res *r = NULL;
   if (db_query(f->d,
-               "SELECT max(seq) FROM realtime_changes WHERE created_at < $1",
+               "SELECT (SELECT seq FROM realtime_changes WHERE created_at >= $1 "
+               "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM realtime_changes), "
+               "(SELECT purged_seq FROM realtime_state WHERE id = 1)",
                &cut, 1, &r, err))
     return -1;
-  int none = db_res_isnull(r, 0, 0);
-  int64_t upto = db_res_int(r, 0, 0);
+  int64_t upto = db_res_isnull(r, 0, 0) ? db_res_int(r, 0, 1) - 1
+                                        : db_res_int(r, 0, 0) - 1;
+  int64_t newest = db_res_int(r, 0, 1), purged = db_res_int(r, 0, 2);
   db_res_free(r);
-  if (none) return 0;
+  if (upto >= newest) upto = newest - 1;
+  if (upto <= purged) return 0;
   db_val p = db_int(upto);
   if (db_begin(f->d, 1, err)) return -1;
   if (db_query(f->d,
