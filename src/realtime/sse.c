@@ -31,6 +31,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "realtime/server_int.h"
 
 #define SSE_MAX_QUEUE ((size_t)4 << 20)
 #define SSE_KEEPALIVE_MS 15000
@@ -88,6 +89,9 @@ struct rt_sse {
   int nheld, capheld;
   int have_last;
   rt_pos last;         /* the newest position queued or passed over */
+  /* The server's caps this stream counts against (rt_sse_open). */
+  rt_server *srv;
+  char owner[64];
 };
 
 /* ---- formatting ------------------------------------------------------- */
@@ -547,11 +551,40 @@ fail:
   return -1;
 }
 
+/* A stream counts as a socket: against the process's max_sockets and, for
+ * a user, against max_sockets_per_user, as the WebSockets do (the service
+ * role is not capped per user). */
 int rt_sse_open(rt_server *s, const api_principal *who, const char *tables,
                 const char *last_event_id, void (*wake)(void *),
                 void *wake_cls, rt_sse **out, api_resp *resp) {
-  return rt_sses_open(rt_server_sses(s), who, tables, last_event_id, wake,
-                      wake_cls, out, resp);
+  *out = NULL;
+  char owner[64] = "";
+  if (rt_server_slot_take(s)) {
+    api_fail(resp, E_UNAVAILABLE,
+             "too many realtime connections on this server; retry later",
+             NULL, NULL);
+    api_header(resp, "Retry-After", "5");
+    return -1;
+  }
+  if (who->role == ROLE_AUTHENTICATED) {
+    snprintf(owner, sizeof owner, "u:%s", who->sub);
+    if (rt_server_owner_take(s, owner)) {
+      rt_server_slot_drop(s);
+      api_fail(resp, E_UNAVAILABLE,
+               "too many realtime connections for this user; close one", NULL,
+               NULL);
+      return -1;
+    }
+  }
+  if (rt_sses_open(s->sse, who, tables, last_event_id, wake, wake_cls, out,
+                   resp)) {
+    if (owner[0]) rt_server_owner_drop(s, owner);
+    rt_server_slot_drop(s);
+    return -1;
+  }
+  (*out)->srv = s;
+  memcpy((*out)->owner, owner, sizeof owner);
+  return 0;
 }
 
 /* ---- reading and closing -------------------------------------------- */
@@ -603,5 +636,9 @@ void rt_sse_close(rt_sse *st) {
   pthread_mutex_unlock(&st->mu);
   /* After this deliver is not running and never runs again. */
   rt_hub_detach(x->hub, st->sink);
+  if (st->srv) {
+    if (st->owner[0]) rt_server_owner_drop(st->srv, st->owner);
+    rt_server_slot_drop(st->srv);
+  }
   sse_free(st);
 }

@@ -7,9 +7,10 @@
  * stream is a hub sink of its own (attached for its tenant) and a byte
  * queue that the HTTP layer drains with rt_sse_read; it never has a thread.
  *
- * server.c (rt_start) makes the rt_sses after the hub and frees it in
- * rt_stop after the HTTP server has stopped (every stream closed);
- * rt_sse_open (realtime.h) finds it through rt_server_sses. */
+ * server.c (rt_start) makes the rt_sses after the hub (rt_server.sse) and
+ * frees it in rt_stop, after the HTTP server has stopped (so every stream
+ * is closed) and before the feed and the hub go. rt_sse_open (realtime.h)
+ * counts each stream against the server's socket caps. */
 #ifndef MUNSHI_REALTIME_SSE_H
 #define MUNSHI_REALTIME_SSE_H
 
@@ -39,14 +40,10 @@ void rt_sses_free(rt_sses *x);
 /* Open streams, for tests and the cap on sockets. */
 int rt_sses_count(rt_sses *x);
 
-/* rt_sse_open of realtime.h on an rt_sses (rt_sse_open finds it with
- * rt_server_sses). */
+/* rt_sse_open of realtime.h on an rt_sses, without the server's caps. */
 int rt_sses_open(rt_sses *x, const api_principal *who, const char *tables,
                  const char *last_event_id, void (*wake)(void *),
                  void *wake_cls, rt_sse **out, api_resp *resp);
-
-/* Implemented by server.c: the rt_sses of the server. */
-rt_sses *rt_server_sses(rt_server *s);
 
 /* Appends one event to b: "id: <id>\nevent: <event>\n" (each line only when
  * given), the data split into "data: " lines at its line breaks, and the
