@@ -9,9 +9,9 @@
 # customers, as supabase-js would. Then:
 #
 #   idle    the sockets joined and quiet: the server's RSS with them minus
-#           its RSS just before, divided by the sockets (KB per idle
-#           socket; the server's thread stacks and caches are already
-#           there before);
+#           its RSS with none (taken once, before the first idle run: once
+#           sockets have come and gone the allocator keeps their memory, so
+#           a later "before" would hide it), divided by the sockets;
 #   load    for each rate of BENCH_RT_RATES (rows/s in all), BENCH_RUNS
 #           runs of BENCH_DURATION: BENCH_RT_WRITERS keep-alive connections
 #           POST customers for the tenants in turn; every row must reach
@@ -30,6 +30,7 @@ RT_RATES=${BENCH_RT_RATES:-100 300}
 RT_WRITERS=${BENCH_RT_WRITERS:-16}
 RT_DRAIN=${BENCH_RT_DRAIN:-10}
 RT_BIN=${RTLOAD_BIN:-$(dirname "$BIN")/rtload}
+RT_BASE_KB=
 RT_RESULTS=() # "backend rate writes_per_s deliveries_per_s p50 p95 p99 write_p95 missing expected kb_per_idle_socket"
 RT_IDLE_KB=()
 
@@ -53,7 +54,8 @@ rt_idle() { # rt_idle BACKEND RUN: RSS per idle socket into RT_IDLE_KB
   local ready="$TMP/rt-ready" out="$TMP/rt-idle-$1-$2.txt" pid before after i kb
   rm -f "$ready"
   sleep 1
-  before=$(rt_rss_kb)
+  [ -n "$RT_BASE_KB" ] || RT_BASE_KB=$(rt_rss_kb)
+  before=$RT_BASE_KB
   "$RT_BIN" -p "${BASE##*:}" -k "$ANON" -T "$TMP/rt-tokens" -n "$RT_SOCKETS" -r 0 -H 0 \
     -R "$ready" >"$out" 2>&1 &
   pid=$!
@@ -85,6 +87,7 @@ rt_scenario() { # rt_scenario BACKEND
   [[ "$secs" =~ ^[0-9]+$ ]] || die "realtime: BENCH_DURATION must be whole seconds (e.g. 10s)"
   rt_setup
   RT_IDLE_KB=()
+  RT_BASE_KB=
   for ((r = 1; r <= RUNS; r++)); do rt_idle "$backend" "$r"; done
   local idle_kb
   idle_kb=$(median "${RT_IDLE_KB[@]}")
