@@ -17,7 +17,7 @@ BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
               libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
-              libclang-rt-14-dev sqlite3
+              libclang-rt-14-dev sqlite3 chromium
 BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that
@@ -52,14 +52,15 @@ all: build
 
 deps: deps-build deps-test deps-bench
 
+# node and npm: the build installs supabase-js for the dashboard (web/vendor).
 deps-build:
-	@$(call ensure_pkgs,$(BUILD_PKGS))
+	@$(call ensure_pkgs,$(BUILD_PKGS),node npm)
 
 deps-test:
 	@$(call ensure_pkgs,$(BUILD_PKGS) $(TEST_PKGS),node npm)
 
 deps-bench:
-	@$(call ensure_pkgs,$(BUILD_PKGS) $(BENCH_PKGS))
+	@$(call ensure_pkgs,$(BUILD_PKGS) $(BENCH_PKGS),node npm)
 
 build: deps-build
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -88,6 +89,7 @@ test: deps-test
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j$(NPROC) --target fuzzers
 	cd tests/api && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+	cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
 	tests/with-pg.sh sh -c '\
 	  rc=0; \
 	  ctest --test-dir build --output-on-failure 2>&1 | tee build/ctest.log; \

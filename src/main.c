@@ -18,6 +18,7 @@
 #include "demo/demo.h"
 #include "http/server.h"
 #include "jobs/worker.h"
+#include "realtime/feed.h"
 #include "realtime/realtime.h"
 #include "rest/rest.h"
 
@@ -49,6 +50,9 @@ static int migrate(const config *c) {
   }
   int applied = 0;
   int rc = db_migrate(d, &applied, &err);
+  /* The live feed's capture triggers follow the schema (every process
+   * that migrates installs them; a no-op when they are current). */
+  if (!rc) rc = rt_capture_install(d, &err);
   db_close(d);
   if (rc) {
     fprintf(stderr, "munshi: migration failed: %s\n", err.message);

@@ -9,6 +9,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +138,76 @@ void db_rollback(db *d) {
   if (!d) return;
   check_db(d);
   d->ops->rollback(d);
+}
+
+/* ---- change notification ---- */
+
+/* The listeners are called under the mutex, which is what lets
+ * db_on_commit_remove promise that a removed listener is not running; they
+ * are quick by contract (they wake a thread). The count lets a commit skip
+ * the mutex when nobody listens, which is the usual case outside serve. */
+static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  db_commit_fn fn;
+  void *cls;
+} commit_fns[DB_COMMIT_LISTENERS];
+static atomic_int commit_nfns;
+
+int db_on_commit(db_commit_fn fn, void *cls) {
+  int rc = -1;
+  pthread_mutex_lock(&commit_mu);
+  for (int i = 0; i < DB_COMMIT_LISTENERS && rc; i++)
+    if (!commit_fns[i].fn) {
+      commit_fns[i].fn = fn;
+      commit_fns[i].cls = cls;
+      atomic_fetch_add(&commit_nfns, 1);
+      rc = 0;
+    }
+  pthread_mutex_unlock(&commit_mu);
+  return rc;
+}
+
+void db_on_commit_remove(db_commit_fn fn, void *cls) {
+  pthread_mutex_lock(&commit_mu);
+  for (int i = 0; i < DB_COMMIT_LISTENERS; i++)
+    if (commit_fns[i].fn == fn && commit_fns[i].cls == cls) {
+      commit_fns[i].fn = NULL;
+      commit_fns[i].cls = NULL;
+      atomic_fetch_sub(&commit_nfns, 1);
+      break;
+    }
+  pthread_mutex_unlock(&commit_mu);
+}
+
+void db_commit_fire(void) {
+  if (atomic_load_explicit(&commit_nfns, memory_order_relaxed) == 0) return;
+  pthread_mutex_lock(&commit_mu);
+  for (int i = 0; i < DB_COMMIT_LISTENERS; i++)
+    if (commit_fns[i].fn) commit_fns[i].fn(commit_fns[i].cls);
+  pthread_mutex_unlock(&commit_mu);
+}
+
+int db_listen(db *d, const char *channel, db_err *err) {
+  check_db(d);
+  db_err_clear(err);
+  if (!d->ops->listen)
+    return db_err_set(err, "0A000", "LISTEN needs PostgreSQL");
+  size_t n = channel ? strlen(channel) : 0;
+  if (n == 0 || n > 63) return db_err_set(err, "22023", "bad channel name");
+  for (size_t i = 0; i < n; i++) {
+    char c = channel[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return db_err_set(err, "22023", "bad channel name");
+  }
+  return d->ops->listen(d, channel, err);
+}
+
+int db_wait_notify(db *d, int timeout_ms, db_err *err) {
+  check_db(d);
+  db_err_clear(err);
+  if (!d->ops->wait_notify)
+    return db_err_set(err, "0A000", "notifications need PostgreSQL");
+  return d->ops->wait_notify(d, timeout_ms < 0 ? 0 : timeout_ms, err);
 }
 
 /* ---- results ---- */

@@ -153,4 +153,28 @@ void db_res_free(db_res *r);
  * Re-running is a no-op. *applied gets how many ran (may be NULL). */
 int db_migrate(db *d, int *applied, db_err *err);
 
+/* ---- change notification (the live feed, src/realtime/) ---------------- */
+
+/* Commit listeners, process-wide: fn(cls) is called after every commit of
+ * an SQLite connection of this process that wrote something, explicit or
+ * autocommit, once the write lock is released (SQLite's WAL hook; an
+ * in-memory database has no WAL and never calls them). It runs on the
+ * committing thread, so it must be quick and must not block: wake your own
+ * thread. Not called for PostgreSQL (use db_listen). At most
+ * DB_COMMIT_LISTENERS at once; 0, or -1 when full. */
+#define DB_COMMIT_LISTENERS 8
+typedef void (*db_commit_fn)(void *cls);
+int db_on_commit(db_commit_fn fn, void *cls);
+/* Removes what db_on_commit added; after it returns fn is not running
+ * with cls and will not be called again. */
+void db_on_commit_remove(db_commit_fn fn, void *cls);
+
+/* PostgreSQL: LISTEN on channel (lower-case letters, digits and '_'),
+ * then wait up to timeout_ms for a notification on this connection.
+ * db_wait_notify returns 1 when at least one arrived (all queued ones are
+ * consumed), 0 on timeout, -1 with err set when the connection broke (the
+ * caller reopens it and listens again). SQLite: both fail with 0A000. */
+int db_listen(db *d, const char *channel, db_err *err);
+int db_wait_notify(db *d, int timeout_ms, db_err *err);
+
 #endif

@@ -37,6 +37,9 @@ struct db_ops {
   int (*begin)(db *d, int write, db_err *err);
   int (*commit)(db *d, db_err *err);
   void (*rollback)(db *d);
+  /* db_listen / db_wait_notify; NULL: not supported (SQLite) */
+  int (*listen)(db *d, const char *channel, db_err *err);
+  int (*wait_notify)(db *d, int timeout_ms, db_err *err);
 };
 
 struct db {
@@ -68,6 +71,10 @@ struct db_res {
  * and the whole URL for PostgreSQL. */
 int db_sqlite_open(const char *path, db **out, db_err *err);
 int db_pg_open(const char *url, db **out, db_err *err);
+
+/* Calls the commit listeners (db_on_commit); backends call it after a
+ * commit that wrote. */
+void db_commit_fire(void);
 
 /* Fills err (which may be NULL) with a SQLSTATE and a printf-style message;
  * returns -1 so callers can `return db_err_set(...)`. */

@@ -20,6 +20,7 @@
  * without a word to the server. */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +501,42 @@ static void pg_close(db *d) {
   free(p);
 }
 
+/* ---- notifications ---- */
+
+static int pg_listen(db *d, const char *channel, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  if (pg_ensure(p, err)) return -1;
+  char sql[96];
+  snprintf(sql, sizeof sql, "LISTEN %s", channel); /* checked by db.c */
+  return pg_simple(p, sql, err);
+}
+
+/* Drains the notifications libpq has read; how many there were. */
+static int pg_drain(struct pg *p) {
+  int n = 0;
+  PGnotify *nt;
+  while ((nt = PQnotifies(p->conn))) {
+    PQfreemem(nt);
+    n++;
+  }
+  return n;
+}
+
+static int pg_wait_notify(db *d, int timeout_ms, db_err *err) {
+  struct pg *p = (struct pg *)d;
+  if (PQstatus(p->conn) != CONNECTION_OK)
+    return db_err_set(err, "08006", "connection to the database lost");
+  if (pg_drain(p)) return 1;
+  struct pollfd pfd = {.fd = PQsocket(p->conn), .events = POLLIN};
+  if (pfd.fd < 0) return db_err_set(err, "08006", "no socket");
+  int rc = poll(&pfd, 1, timeout_ms);
+  if (rc < 0) return 0; /* EINTR: the caller waits again */
+  if (rc == 0) return 0;
+  if (!PQconsumeInput(p->conn))
+    return db_err_set(err, "08006", "%s", PQerrorMessage(p->conn));
+  return pg_drain(p) ? 1 : 0;
+}
+
 static const struct db_ops pg_ops = {
     .close = pg_close,
     .exec = pg_exec,
@@ -508,6 +545,8 @@ static const struct db_ops pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .listen = pg_listen,
+    .wait_notify = pg_wait_notify,
 };
 
 int db_pg_open(const char *url, db **out, db_err *err) {

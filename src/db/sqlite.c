@@ -202,6 +202,9 @@ static void ckpt_request(const char *path, int restart) {
 
 static int wal_hook(void *arg, sqlite3 *conn, const char *schema, int pages) {
   (void)arg;
+  /* SQLite calls this after every commit that wrote, with the write lock
+   * released: the moment the live feed wants to hear of (db_on_commit). */
+  db_commit_fire();
   if (pages < SQ_CKPT_PAGES) return SQLITE_OK;
   if (pages >= SQ_CKPT_INLINE_PAGES) {
     sqlite3_wal_checkpoint_v2(conn, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

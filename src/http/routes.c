@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "chat/chat.h"
+#include "demo/demo.h"
 #include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
+#include "http/webconfig.h"
 #include "http/upgrade.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
@@ -38,6 +40,8 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
     chat_rpc(d, req->path, req, resp);
   else if (flow_rpc_known(req->path))
     flow_rpc(d, req->path, req, resp);
+  else if (demo_rpc_known(req->path))
+    demo_rpc(d, req->path, req, resp);
   else
     rpc_handle(d, req, resp);
 }
@@ -59,6 +63,13 @@ static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   if (!d) return;
   req->path = api_param(req, "table");
   rest_handle(d, req, resp);
+}
+
+/* The dashboard's settings: the anon key, and whether anyone has signed up. */
+static void config_route(const route_ctx *rc, api_req *req, api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  webconfig_serve(rc->au, d, req, resp);
 }
 
 static void static_route(const route_ctx *rc, api_req *req, api_resp *resp) {
@@ -83,6 +94,7 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* A WebSocket: the handshake is checked here, the socket handed to
      * realtime (http/upgrade.h). */
     {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
