@@ -64,6 +64,7 @@ typedef struct route_ctx {
   db *(*get_db)(void *cls, api_resp *resp);
   void *db_cls;
   struct rt_server *rt; /* realtime (the WebSocket route), or NULL */
+  struct http_streams *streams; /* open SSE answers (http/stream.h) */
 } route_ctx;
 
 /* A handler fills resp (api_fail for errors). */

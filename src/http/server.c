@@ -34,6 +34,7 @@
 #include "http/offload.h"
 #include "http/proxy.h"
 #include "http/route.h"
+#include "http/stream.h"
 #include "http/upgrade.h"
 
 /* Request line and headers share this much per connection; past it
@@ -73,6 +74,7 @@ struct http_server {
   offload *pool;
   offload *ops_pool; /* ROUTE_OPS rows */
   deadline *dl;
+  http_streams *streams; /* open SSE answers */
 };
 
 enum { PHASE_NONE, PHASE_QUEUED, PHASE_DONE };
@@ -286,6 +288,12 @@ static void peer_addr(struct MHD_Connection *conn, char *out, size_t n) {
 }
 
 static enum MHD_Result finish(conn_state *st) {
+  if (st->resp.status == HTTP_RESP_QUEUED) {
+    /* The handler queued a stream of its own. */
+    log_debug("%s %s %s stream", st->remote, st->req.method, st->path);
+    exchange_free(st);
+    return MHD_YES;
+  }
   log_debug("%s %s %s %d %lldus", st->remote, st->req.method, st->path,
             st->resp.status, (long long)(time_mono_us() - st->t0));
   if (st->resp.status == 101) {
@@ -419,6 +427,7 @@ static void server_free(http_server *s) {
   offload_free(s->pool);
   offload_free(s->ops_pool);
   deadline_free(s->dl);
+  http_streams_free(s->streams);
   free(s->db_url);
   free(s);
 }
@@ -432,7 +441,9 @@ int http_start(const http_config *cfg, http_server **out, char *err,
   s->rc.au = cfg->au;
   s->rc.get_db = thread_db;
   s->rc.db_cls = s;
+  s->streams = http_streams_new();
   s->rc.rt = cfg->rt;
+  s->rc.streams = s->streams;
   if (proxy_list_parse(cfg->trusted_proxies, &s->proxies, err, errlen)) {
     server_free(s);
     return -1;
@@ -524,6 +535,8 @@ void http_stop(http_server *s) {
   MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
   offload_stop(s->pool);
   offload_stop(s->ops_pool);
+  /* Streams end, and their suspended connections are resumed. */
+  http_streams_stop(s->streams);
   /* libmicrohttpd must not stop with an upgraded socket still open. */
   rt_ws_close_all(s->cfg.rt);
   MHD_stop_daemon(s->mhd);

@@ -34,6 +34,8 @@ int rt_start(const rt_config *cfg, rt_server **out, char *err, size_t errlen) {
   s->cfg.db_url = s->db_url;
   pthread_mutex_init(&s->mu, NULL);
   s->hub = rt_hub_new();
+  rt_sse_config sc = {s->hub, s->db_url, s->cfg.max_queue, 0, 0};
+  if (!(s->sse = rt_sses_new(&sc, err, errlen))) goto fail;
   /* The feed first: it sets the hub's head to the database's newest
    * change, which is where the WebSocket thread's positions start (a
    * channel parked before any change was seen resumes from there, not from
@@ -53,6 +55,8 @@ void rt_stop(rt_server *s) {
   /* The WebSocket thread detaches its sink first, so the feed never calls
    * into a stopped thread; the feed stops before the hub goes. */
   rt_ws_stop(s->ws);
+  /* The HTTP server has closed every stream (their sinks are detached). */
+  rt_sses_free(s->sse);
   rt_feed_stop(s->feed);
   rt_hub_free(s->hub);
   for (int i = 0; i < s->nparked; i++) free(s->parked[i].key);

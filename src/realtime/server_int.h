@@ -10,6 +10,7 @@
 #include "realtime/channel.h"
 #include "realtime/feed.h"
 #include "realtime/realtime.h"
+#include "realtime/sse.h"
 
 typedef struct rt_ws rt_ws;
 
@@ -30,6 +31,7 @@ struct rt_server {
   rt_hub *hub;
   rt_feed *feed;
   rt_ws *ws;
+  rt_sses *sse; /* the SSE streams (sse.c) */
   _Atomic int nsockets; /* WebSockets and SSE streams open */
   pthread_mutex_t mu;   /* owners and parked */
   rt_owner *owners;
