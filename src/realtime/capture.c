@@ -48,8 +48,12 @@ static void record_sql(buf *b, const rest_table *t, int pg, const char *row) {
   for (int i = 0; i < t->ncols; i++) {
     const rest_col *c = &t->cols[i];
     if (!rest_col_readable(c)) continue;
+    /* A JSON column goes in as its text. On SQLite `|| ''` drops the JSON
+     * subtype that json_insert/json_set in the writing UPDATE leave on
+     * NEW.col (json_object would nest the value, not its text; even
+     * CAST(... AS TEXT) keeps the subtype). */
     buf_printf(b, "%s'%s', %s.%s%s", first ? "" : ", ", c->name, row, c->name,
-               pg && c->type == DBT_JSON ? "::text" : "");
+               c->type != DBT_JSON ? "" : pg ? "::text" : " || ''");
     first = 0;
   }
   buf_putc(b, ')');
