@@ -36,9 +36,13 @@ int rt_start(const rt_config *cfg, rt_server **out, char *err, size_t errlen) {
   s->hub = rt_hub_new();
   rt_sse_config sc = {s->hub, s->db_url, s->cfg.max_queue, 0, 0};
   if (!(s->sse = rt_sses_new(&sc, err, errlen))) goto fail;
-  if (rt_ws_start(s, &s->ws, err, errlen)) goto fail;
+  /* The feed first: it sets the hub's head to the database's newest
+   * change, which is where the WebSocket thread's positions start (a
+   * channel parked before any change was seen resumes from there, not from
+   * the start of the window). No socket exists yet: HTTP starts after. */
   if (rt_feed_start(s->db_url, s->hub, s->cfg.window_s, &s->feed, err, errlen))
     goto fail;
+  if (rt_ws_start(s, &s->ws, err, errlen)) goto fail;
   *out = s;
   return 0;
 fail:

@@ -21,6 +21,7 @@
 
 #include "auth/auth.h"
 #include "auth/jwt.h"
+#include "base/config.h"
 #include "base/timeutil.h"
 #include "http/upgrade.h"
 #include "realtime/channel.h"
@@ -728,6 +729,36 @@ static void test_park_and_replay(void **state) {
   free(tok);
 }
 
+/* The caps and the window from MUNSHI_REALTIME_* (base/config.c). */
+static void test_config(void **state) {
+  (void)state;
+  char *argv[] = {"munshi", NULL};
+  config c;
+  char err[256];
+  unsetenv("MUNSHI_REALTIME_MAX_CHANNELS");
+  unsetenv("MUNSHI_REALTIME_WINDOW");
+  assert_int_equal(config_load(1, argv, &c, err, sizeof err), 0);
+  assert_int_equal(c.rt_max_sockets, 10000);
+  assert_int_equal(c.rt_max_sockets_per_user, 100);
+  assert_int_equal(c.rt_max_channels, 100);
+  assert_int_equal(c.rt_max_bindings, 100);
+  assert_int_equal(c.rt_max_frame, 65536);
+  assert_int_equal(c.rt_max_queue, 4 * 1024 * 1024);
+  assert_int_equal(c.rt_window_s, 120);
+  setenv("MUNSHI_REALTIME_MAX_CHANNELS", "7", 1);
+  setenv("MUNSHI_REALTIME_WINDOW", "30", 1);
+  assert_int_equal(config_load(1, argv, &c, err, sizeof err), 0);
+  assert_int_equal(c.rt_max_channels, 7);
+  assert_int_equal(c.rt_window_s, 30);
+  setenv("MUNSHI_REALTIME_WINDOW", "0", 1);
+  assert_int_equal(config_load(1, argv, &c, err, sizeof err), -1);
+  assert_non_null(strstr(err, "MUNSHI_REALTIME_WINDOW"));
+  setenv("MUNSHI_REALTIME_WINDOW", "ten", 1);
+  assert_int_equal(config_load(1, argv, &c, err, sizeof err), -1);
+  unsetenv("MUNSHI_REALTIME_MAX_CHANNELS");
+  unsetenv("MUNSHI_REALTIME_WINDOW");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vsn),
@@ -743,6 +774,7 @@ int main(void) {
       cmocka_unit_test(test_tenancy_roles),
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_park_and_replay),
+      cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
