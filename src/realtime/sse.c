@@ -414,8 +414,8 @@ typedef struct replay_ctx {
 static int replay_one(void *cls, rt_change *c) {
   replay_ctx *r = cls;
   if (r->full) return 0;
-  /* The stream is not visible to the hub's thread yet for this part: its
-   * mutex only guards last against nothing, but keep the rule. */
+  /* The hub's thread may meanwhile be holding live changes for this
+   * stream; last, like the rest of the stream, is kept under its lock. */
   pthread_mutex_lock(&r->st->mu);
   if (r->b->len + c->data_len + 128 > r->st->x->max_queue ||
       format_change(r->st, r->b, c) < 0)

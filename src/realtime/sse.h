@@ -37,7 +37,7 @@ rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen);
 /* Stops the timer thread. Every stream must be closed already (the HTTP
  * server stopped first). Accepts NULL. */
 void rt_sses_free(rt_sses *x);
-/* Open streams, for tests and the cap on sockets. */
+/* Streams open now (for tests). */
 int rt_sses_count(rt_sses *x);
 
 /* rt_sse_open of realtime.h on an rt_sses, without the server's caps. */
