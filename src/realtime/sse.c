@@ -413,7 +413,6 @@ typedef struct replay_ctx {
 
 static int replay_one(void *cls, rt_change *c) {
   replay_ctx *r = cls;
-  if (r->full) return 0;
   /* The hub's thread may meanwhile be holding live changes for this
    * stream; last, like the rest of the stream, is kept under its lock. */
   pthread_mutex_lock(&r->st->mu);
@@ -421,7 +420,7 @@ static int replay_one(void *cls, rt_change *c) {
       format_change(r->st, r->b, c) < 0)
     r->full = 1;
   pthread_mutex_unlock(&r->st->mu);
-  return 0;
+  return r->full; /* full: stop reading, the stream ends as too slow */
 }
 
 /* Replays (after, upto] into b. 0, 1 (some were purged), -1 (db error,
