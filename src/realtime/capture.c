@@ -48,8 +48,13 @@ static void record_sql(buf *b, const rest_table *t, int pg, const char *row) {
   for (int i = 0; i < t->ncols; i++) {
     const rest_col *c = &t->cols[i];
     if (!rest_col_readable(c)) continue;
+    /* JSON columns as their text. On SQLite a value just made by a JSON
+     * function (SET steps = json_insert(...)) still carries its JSON
+     * subtype inside the trigger, and json_object would nest it as JSON
+     * instead of the text stored; || '' drops the subtype. */
+    const char *as_text = c->type != DBT_JSON ? "" : pg ? "::text" : " || ''";
     buf_printf(b, "%s'%s', %s.%s%s", first ? "" : ", ", c->name, row, c->name,
-               pg && c->type == DBT_JSON ? "::text" : "");
+               as_text);
     first = 0;
   }
   buf_putc(b, ')');
