@@ -48,13 +48,12 @@ static void record_sql(buf *b, const rest_table *t, int pg, const char *row) {
   for (int i = 0; i < t->ncols; i++) {
     const rest_col *c = &t->cols[i];
     if (!rest_col_readable(c)) continue;
-    /* JSON columns as their text. On SQLite a value just made by a JSON
-     * function (SET steps = json_insert(...)) still carries its JSON
-     * subtype inside the trigger, and json_object would nest it as JSON
-     * instead of the text stored; || '' drops the subtype. */
-    const char *as_text = c->type != DBT_JSON ? "" : pg ? "::text" : " || ''";
+    /* A JSON column goes in as its text. On SQLite `|| ''` drops the JSON
+     * subtype that json_insert/json_set in the writing UPDATE leave on
+     * NEW.col (json_object would nest the value, not its text; even
+     * CAST(... AS TEXT) keeps the subtype). */
     buf_printf(b, "%s'%s', %s.%s%s", first ? "" : ", ", c->name, row, c->name,
-               as_text);
+               c->type != DBT_JSON ? "" : pg ? "::text" : " || ''");
     first = 0;
   }
   buf_putc(b, ')');

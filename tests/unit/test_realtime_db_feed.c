@@ -966,6 +966,53 @@ static void test_listen(void **state) {
   db_close(l);
 }
 
+/* A JSON column computed by the database's JSON functions in the UPDATE
+ * itself - as the workflow engine appends each step to step_results with
+ * json_insert - is captured as the REST read renders it. SQLite hands the
+ * trigger NEW.step_results with the JSON subtype json_insert gave it, so
+ * json_object() nested it as an array instead of the column's text, the
+ * feed could not render the row and dropped every step of every run on
+ * SQLite (found by the browser test of the live run view). */
+static void test_json_from_json_functions(void **state) {
+  fx *f = *state;
+  f->k.only = "workflow_logs";
+  arena *a = arena_new();
+  const char *bp = id_of(
+      a, rest(f->d, a, &f->owner, "POST", "workflow_blueprints", NULL,
+              "{\"name\":\"w\",\"nodes\":[{\"id\":\"t\",\"type\":\"trigger\","
+              "\"params\":{\"manual\":true}}],\"edges\":[]}",
+              201));
+  char run[37];
+  uuid_v7(run);
+  db_val ins[] = {db_uuid(f->profile), db_uuid(run), db_uuid(bp)};
+  sql(f->d,
+      "INSERT INTO workflow_logs (profile_id, id, blueprint_id) "
+      "VALUES ($1, $2, $3)",
+      ins, 3);
+  const char *v1 = rest_row(f->d, a, &f->service, "workflow_logs", run);
+  db_val up[] = {db_uuid(f->profile), db_uuid(run)};
+  sql(f->d,
+      is_pg(f) ? "UPDATE workflow_logs SET step_results = step_results || "
+                 "jsonb_build_array(jsonb_build_object('node_id', 't', "
+                 "'status', 'running')), context = jsonb_set(context, "
+                 "'{nodes}', '{\"t\": 1}'::jsonb) "
+                 "WHERE profile_id = $1 AND id = $2"
+               : "UPDATE workflow_logs SET step_results = "
+                 "json_insert(step_results, '$[#]', json_object('node_id', "
+                 "'t', 'status', 'running')), context = json_set(context, "
+                 "'$.nodes', json('{\"t\": 1}')) "
+                 "WHERE profile_id = $1 AND id = $2",
+      up, 2);
+  const char *v2 = rest_row(f->d, a, &f->service, "workflow_logs", run);
+  assert_non_null(strstr(v2, "\"node_id\""));
+  settle(f);
+  assert_int_equal(wait_for(&f->k, 2, 5000), 2);
+  check_change(f->k.got[0], "workflow_logs", RT_INSERT, run, v1, NULL);
+  check_change(f->k.got[1], "workflow_logs", RT_UPDATE, run, v2, v1);
+  collector_clear(&f->k);
+  arena_free(a);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -988,6 +1035,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_install, setup, teardown),
       cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
       cmocka_unit_test_setup_teardown(test_listen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_json_from_json_functions, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
