@@ -74,7 +74,10 @@ static int render_one(db_kind kind, const rest_col *c, const json *v,
       return json_write_dec(out, d, c->scale);
     }
     case DBT_JSON:
-      if (text_of(v, &s, &n)) return -1;
+      /* Captured as its text (capture.c); a value nested as JSON all the
+       * same is written compactly rather than dropped. */
+      if (v->type != JSON_STRING && v->type != JSON_NUMBER) return json_write(out, v);
+      text_of(v, &s, &n);
       return buf_append(out, s, n);
     case DBT_TS: {
       int64_t t;

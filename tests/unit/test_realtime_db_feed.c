@@ -243,6 +243,8 @@ static void test_other_connection(void **state) {
 
 /* ---- every table -------------------------------------------------------- */
 
+static int is_pg(fx *f) { return db_kind_of(f->d) == DB_POSTGRES; }
+
 /* Waits until the feed has handed out every change committed so far. */
 static void settle(fx *f) {
   db_res *r = NULL;
@@ -384,6 +386,16 @@ static void test_every_table_equals_rest(void **state) {
       "input, rehearsal, finished_at, status) VALUES ($1, $2, $3, $4, $5, $6, "
       "$7, 'completed')",
       wl, 7);
+  /* a JSON column written by the database's JSON functions, as the
+   * workflow engine appends its steps */
+  db_val ap = db_uuid(run);
+  sql(f->d,
+      is_pg(f) ? "UPDATE workflow_logs SET step_results = step_results || "
+                 "'[{\"node_id\": \"c\", \"out\": {\"n\": 2, \"s\": \"\\u20b9\"}}]'::jsonb WHERE id = $1"
+               : "UPDATE workflow_logs SET step_results = json_insert("
+                 "step_results, '$[#]', json('{\"node_id\": \"c\", \"out\": "
+                 "{\"n\": 2, \"s\": \"\\u20b9\"}}')) WHERE id = $1",
+      &ap, 1);
   settle(f);
 
   /* Every row's last change equals its REST read; every table had an
@@ -405,6 +417,28 @@ static void test_every_table_equals_rest(void **state) {
       assert_false(rt_visible(&f->owner, c));
     }
     if (!inserts) fail_msg("no INSERT of %s was captured", tb->name);
+  }
+
+  /* JSON columns are captured as their stored text, also when a JSON
+   * function made the value (SQLite hands it to the trigger as JSON). */
+  {
+    db_res *jr = NULL;
+    db_err jerr;
+    db_val wt = db_text("workflow_logs");
+    assert_int_equal(db_query(f->d,
+                              "SELECT record FROM realtime_changes WHERE "
+                              "table_name = $1 ORDER BY seq DESC LIMIT 1",
+                              &wt, 1, &jr, &jerr),
+                     0);
+    json *rec;
+    json_error je;
+    const char *txt = db_res_text(jr, 0, 0);
+    assert_int_equal(json_parse(a, txt, strlen(txt), &rec, &je), 0);
+    const json *steps = json_get(rec, "step_results");
+    assert_non_null(steps);
+    assert_int_equal(steps->type, JSON_STRING);
+    assert_non_null(strstr(steps->str, "\"c\""));
+    db_res_free(jr);
   }
 
   /* The secrets never reached the change table. */
@@ -479,8 +513,6 @@ static void test_every_table_equals_rest(void **state) {
 }
 
 /* ---- order and late commits ------------------------------------------------ */
-
-static int is_pg(fx *f) { return db_kind_of(f->d) == DB_POSTGRES; }
 
 static const char *customer_sql(void) {
   return "INSERT INTO customers (profile_id, id, full_name, created_at, "
