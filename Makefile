@@ -15,9 +15,9 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
-              libcurl4-openssl-dev libutf8proc-dev tzdata
+              libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
-              libclang-rt-14-dev sqlite3
+              libclang-rt-14-dev sqlite3 chromium
 BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that
@@ -89,6 +89,7 @@ test: deps-test
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j$(NPROC) --target fuzzers
 	cd tests/api && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
+	cd tests/browser && { [ -d node_modules ] || npm ci --no-audit --no-fund; }
 	tests/with-pg.sh sh -c '\
 	  rc=0; \
 	  ctest --test-dir build --output-on-failure 2>&1 | tee build/ctest.log; \

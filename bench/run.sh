@@ -17,7 +17,9 @@
 # queued; bench/chat.sh, which also starts a WhatsApp fake for the replies),
 # workflows (customer.created → condition → send_message, every step
 # persisted: runs/s, p99 from event to completed, server RSS;
-# bench/workflows.sh).
+# bench/workflows.sh), realtime (1,000 WebSocket subscribers and a stream
+# of changes to their rows: deliveries/s, p95 from commit to client, KB per
+# idle socket; bench/realtime.sh with the load client build/rtload).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -25,9 +27,10 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks workflows]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime]
 #   BENCH_CHAT_MESSAGES, BENCH_CHAT_DRAIN: see bench/chat.sh
 #   BENCH_WF_CLIENTS, BENCH_WF_DRAIN: see bench/workflows.sh
+#   BENCH_RT_SOCKETS, BENCH_RT_TENANTS, BENCH_RT_RATES, ...: see bench/realtime.sh
 #   BENCH_PRELOAD_INVOICES  PostgreSQL only: paid invoices (3 lines each)
 #                      written by SQL before the runs, so the operations run
 #                      against a database that already holds that many [0]
@@ -46,7 +49,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks workflows}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
@@ -141,6 +144,8 @@ start_server() { # start_server DB_URL
   # cwd: the temporary directory, so nothing lands in the repository's data/.
   (cd "$TMP" && MUNSHI_DB=$1 DATABASE_URL='' MUNSHI_PORT=$port \
     MUNSHI_LISTEN=127.0.0.1 MUNSHI_JWT_SECRET=$SECRET \
+    MUNSHI_MAX_CONNECTIONS=${BENCH_MAX_CONNECTIONS:-4096} MUNSHI_MAX_CONNECTIONS_PER_IP=0 \
+    MUNSHI_REALTIME_MAX_SOCKETS_PER_USER=${BENCH_RT_PER_USER:-100000} \
     MUNSHI_WHATSAPP_API_URL=${CHAT_WA_URL:-} \
     MUNSHI_LOG=${MUNSHI_LOG:-warn} exec "$BIN" serve) >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
@@ -282,6 +287,8 @@ field() { # field NAME LINE: the value of NAME=... in a RESULT line
 . "$ROOT/bench/chat.sh"
 # shellcheck source=bench/workflows.sh
 . "$ROOT/bench/workflows.sh"
+# shellcheck source=bench/realtime.sh
+. "$ROOT/bench/realtime.sh"
 
 SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 ANON=$(cd "$TMP" && MUNSHI_JWT_SECRET=$SECRET "$BIN" keys | awk '/^anon:/ { print $2 }')
@@ -339,6 +346,7 @@ for backend in $BACKENDS; do
   for sc in $SCENARIOS; do
     if [ "$sc" = chat_webhooks ]; then chat_scenario "$backend"; continue; fi
     if [ "$sc" = workflows ]; then wf_scenario "$backend" "$db_url"; continue; fi
+    if [ "$sc" = realtime ]; then rt_scenario "$backend"; continue; fi
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
     for ((r = 1; r <= RUNS; r++)); do
@@ -414,6 +422,7 @@ echo "medians of $RUNS run(s), $DURATION each, $CONNS connections, wrk -t$WRK_TH
 table
 if [ ${#CHAT_RESULTS[@]} -gt 0 ]; then echo; echo "chat webhooks (medians):"; chat_table; fi
 if [ ${#WF_RESULTS[@]} -gt 0 ]; then echo; echo "workflows (medians):"; wf_table; fi
+if [ ${#RT_RESULTS[@]} -gt 0 ]; then echo; echo "realtime, $RT_SOCKETS WebSockets of $RT_TENANTS tenants (medians):"; rt_table; fi
 [ "$WARN" -eq 0 ] || echo "WARNING: some requests failed; the numbers above are not clean" >&2
 
 mkdir -p bench/results
@@ -439,6 +448,12 @@ mkdir -p bench/results
     echo "Workflows (customer.created → condition → ${WF_GRAPH/send/send_message}; runs/s and latency from the event to the run's end, from the database):"
     echo
     wf_table
+    echo
+  fi
+  if [ ${#RT_RESULTS[@]} -gt 0 ]; then
+    echo "Realtime ($RT_SOCKETS WebSockets on one server, $RT_TENANTS tenants, each watching every change of customers; $RT_WRITERS writers POST customers at the rate shown; latency from commit_timestamp to receipt, and from the writer's clock to receipt):"
+    echo
+    rt_table
     echo
   fi
   echo "non-2xx counts responses with status >= 400 (wrk's own count), summed over the runs."

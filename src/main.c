@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "jobs/worker.h"
 #include "realtime/feed.h"
+#include "realtime/realtime.h"
 #include "rest/rest.h"
 
 /* Creates the folder an SQLite file lives in (./data by default). */
@@ -200,6 +201,17 @@ static int serve(const config *c) {
   block_stop_signals(&stop);
   http_server *s;
   char err[256];
+  /* The live feed: changes from the database to WebSockets and SSE. */
+  rt_config rc = {.db_url = c->db_url,
+                  .au = au,
+                  .max_sockets = (int)c->rt_max_sockets,
+                  .max_sockets_per_user = (int)c->rt_max_sockets_per_user,
+                  .max_channels = (int)c->rt_max_channels,
+                  .max_bindings = (int)c->rt_max_bindings,
+                  .max_frame = (size_t)c->rt_max_frame,
+                  .max_queue = (size_t)c->rt_max_queue,
+                  .window_s = (int)c->rt_window_s};
+  rt_server *rt = NULL;
   /* SQLite: write operations of every request (and, later, of the
    * workers) share one writer thread, which commits them in groups
    * (biz/run.h). It starts first and stops last. */
@@ -215,8 +227,17 @@ static int serve(const config *c) {
     auth_free(au);
     return -1;
   }
+  if (rt_start(&rc, &rt, err, sizeof err)) {
+    fprintf(stderr, "munshi: %s\n", err);
+    jobs_stop(jp);
+    biz_writer_stop();
+    auth_free(au);
+    return -1;
+  }
+  hc.rt = rt;
   if (http_start(&hc, &s, err, sizeof err)) {
     fprintf(stderr, "munshi: %s\n", err);
+    rt_stop(rt);
     jobs_stop(jp);
     biz_writer_stop();
     auth_free(au);
@@ -237,6 +258,7 @@ static int serve(const config *c) {
   /* Requests first (they write events), then the workers finish or give
    * back what they hold. */
   http_stop(s);
+  rt_stop(rt);
   jobs_stop(jp);
   biz_writer_stop();
   auth_free(au);

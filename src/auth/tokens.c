@@ -14,6 +14,10 @@
  * name a role we serve (or an authenticated role without a user id). */
 static int claims_principal(const json *claims, api_principal *who) {
   memset(who, 0, sizeof *who);
+  /* jwt_verify has checked exp is present and in the future. */
+  const json *exp = json_get(claims, "exp");
+  int64_t exp_us;
+  if (exp && !json_decimal(exp, 6, &exp_us)) who->exp_s = exp_us / 1000000;
   const json *role = json_get(claims, "role");
   if (!role || role->type != JSON_STRING) return -1;
   if (strcmp(role->str, "anon") == 0) {

@@ -10,6 +10,7 @@
 #define MUNSHI_BASE_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -22,6 +23,9 @@ typedef struct api_principal {
   char sub[37];        /* user id (= profile id) for ROLE_AUTHENTICATED */
   char session_id[37]; /* auth session of the access token, or "" */
   char email[256];
+  /* The token's exp claim (seconds since the epoch); 0: none. A stream that
+   * outlives its request (SSE, WebSocket) ends when it passes. */
+  int64_t exp_s;
 } api_principal;
 
 /* Longer query strings are answered 414 by the HTTP layer; the REST query

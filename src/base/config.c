@@ -309,6 +309,36 @@ static int load_flow(config *c, char *err, size_t errlen) {
               "MUNSHI_FLOW_PUBLIC_URL", err, errlen);
 }
 
+/* The live feed's caps and reconnect window (docs/realtime.md). */
+static int load_realtime(config *c, char *err, size_t errlen) {
+  const struct {
+    const char *env;
+    long *dst;
+    long lo, hi, def;
+  } ints[] = {
+      {"MUNSHI_REALTIME_MAX_SOCKETS", &c->rt_max_sockets, 1, 1000000, 10000},
+      {"MUNSHI_REALTIME_MAX_SOCKETS_PER_USER", &c->rt_max_sockets_per_user, 1,
+       1000000, 100},
+      {"MUNSHI_REALTIME_MAX_CHANNELS", &c->rt_max_channels, 1, 10000, 100},
+      {"MUNSHI_REALTIME_MAX_BINDINGS", &c->rt_max_bindings, 1, 1000, 100},
+      {"MUNSHI_REALTIME_MAX_FRAME", &c->rt_max_frame, 1024, 16L << 20, 64L << 10},
+      {"MUNSHI_REALTIME_MAX_QUEUE", &c->rt_max_queue, 64L << 10, 1L << 30,
+       4L << 20},
+      {"MUNSHI_REALTIME_WINDOW", &c->rt_window_s, 1, 86400, 120},
+  };
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    const char *t = getenv(ints[i].env);
+    long n = ints[i].def;
+    if (t && *t && number(t, ints[i].lo, ints[i].hi, &n)) {
+      snprintf(err, errlen, "bad value for %s: \"%.40s\" (%ld..%ld)",
+               ints[i].env, t, ints[i].lo, ints[i].hi);
+      return -1;
+    }
+    *ints[i].dst = n;
+  }
+  return 0;
+}
+
 int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   memset(c, 0, sizeof *c);
   c->command = "serve";
@@ -334,6 +364,7 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   c->max_rows = 1000;
   if (load_chat(c, err, errlen)) return -1;
   if (load_flow(c, err, errlen)) return -1;
+  if (load_realtime(c, err, errlen)) return -1;
 
   static const struct {
     const char *env, *name;

@@ -64,6 +64,14 @@ typedef struct config {
   int flow_log_retention_days;   /* MUNSHI_FLOW_LOG_RETENTION_DAYS, 30 */
   int flow_max_step_results;     /* MUNSHI_FLOW_MAX_STEP_RESULTS, 500 */
   char flow_public_url[512];     /* MUNSHI_FLOW_PUBLIC_URL, "" */
+  /* The live feed (src/realtime, docs/realtime.md): environment only. */
+  long rt_max_sockets;          /* MUNSHI_REALTIME_MAX_SOCKETS, 10000 */
+  long rt_max_sockets_per_user; /* MUNSHI_REALTIME_MAX_SOCKETS_PER_USER, 100 */
+  long rt_max_channels;         /* MUNSHI_REALTIME_MAX_CHANNELS, 100 */
+  long rt_max_bindings;         /* MUNSHI_REALTIME_MAX_BINDINGS, 100 */
+  long rt_max_frame;            /* MUNSHI_REALTIME_MAX_FRAME, 65536 */
+  long rt_max_queue;            /* MUNSHI_REALTIME_MAX_QUEUE, 4 MiB */
+  long rt_window_s;             /* MUNSHI_REALTIME_WINDOW, 120 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

@@ -202,12 +202,12 @@ int db_listen(db *d, const char *channel, db_err *err) {
   return d->ops->listen(d, channel, err);
 }
 
-int db_wait_notify(db *d, int timeout_ms, db_err *err) {
+int db_wait_notify(db *d, int timeout_ms, int wake_fd, db_err *err) {
   check_db(d);
   db_err_clear(err);
   if (!d->ops->wait_notify)
     return db_err_set(err, "0A000", "notifications need PostgreSQL");
-  return d->ops->wait_notify(d, timeout_ms < 0 ? 0 : timeout_ms, err);
+  return d->ops->wait_notify(d, timeout_ms < 0 ? 0 : timeout_ms, wake_fd, err);
 }
 
 /* ---- results ---- */

@@ -156,12 +156,14 @@ int db_migrate(db *d, int *applied, db_err *err);
 /* ---- change notification (the live feed, src/realtime/) ---------------- */
 
 /* Commit listeners, process-wide: fn(cls) is called after every commit of
- * an SQLite connection of this process that wrote something, explicit or
- * autocommit, once the write lock is released (SQLite's WAL hook; an
- * in-memory database has no WAL and never calls them). It runs on the
- * committing thread, so it must be quick and must not block: wake your own
- * thread. Not called for PostgreSQL (use db_listen). At most
- * DB_COMMIT_LISTENERS at once; 0, or -1 when full. */
+ * a connection of this process that wrote something, explicit or
+ * autocommit. SQLite: from the WAL hook, once the write lock is released
+ * (an in-memory database has no WAL and never calls them). PostgreSQL:
+ * after a COMMIT of a transaction in which an INSERT, UPDATE, DELETE or
+ * MERGE (or a db_exec script) ran, and after such a statement run on its
+ * own. It runs on the committing thread, so it must be quick and must not
+ * block: wake your own thread. At most DB_COMMIT_LISTENERS at once; 0, or
+ * -1 when full. */
 #define DB_COMMIT_LISTENERS 8
 typedef void (*db_commit_fn)(void *cls);
 int db_on_commit(db_commit_fn fn, void *cls);
@@ -170,11 +172,13 @@ int db_on_commit(db_commit_fn fn, void *cls);
 void db_on_commit_remove(db_commit_fn fn, void *cls);
 
 /* PostgreSQL: LISTEN on channel (lower-case letters, digits and '_'),
- * then wait up to timeout_ms for a notification on this connection.
- * db_wait_notify returns 1 when at least one arrived (all queued ones are
- * consumed), 0 on timeout, -1 with err set when the connection broke (the
- * caller reopens it and listens again). SQLite: both fail with 0A000. */
+ * then wait up to timeout_ms for a notification on this connection, or
+ * for wake_fd (-1: none) to become readable (the caller drains it).
+ * db_wait_notify returns 1 when at least one notification arrived (all
+ * queued ones are consumed), 2 when wake_fd is readable, 0 on timeout, -1
+ * with err set when the connection broke (the caller reopens it and
+ * listens again). SQLite: both fail with 0A000. */
 int db_listen(db *d, const char *channel, db_err *err);
-int db_wait_notify(db *d, int timeout_ms, db_err *err);
+int db_wait_notify(db *d, int timeout_ms, int wake_fd, db_err *err);
 
 #endif

@@ -39,7 +39,7 @@ struct db_ops {
   void (*rollback)(db *d);
   /* db_listen / db_wait_notify; NULL: not supported (SQLite) */
   int (*listen)(db *d, const char *channel, db_err *err);
-  int (*wait_notify)(db *d, int timeout_ms, db_err *err);
+  int (*wait_notify)(db *d, int timeout_ms, int wake_fd, db_err *err);
 };
 
 struct db {

@@ -42,6 +42,7 @@ struct pg {
   int plan_mode;     /* PG_PLAN_*: the session's plan_cache_mode */
   int tx_plan_mode;  /* what it was when the transaction began (a rollback
                         undoes a SET made inside) */
+  int wrote;         /* a write ran in the open transaction (db_on_commit) */
 };
 
 struct pg_res {
@@ -83,6 +84,23 @@ static int pg_fail(struct pg *p, const PGresult *r, db_err *err) {
   else if (!state || !*state)
     state = "XX000";
   return db_err_set(err, state, "%s", msg);
+}
+
+/* 1 when r is the answer to a statement that wrote rows. */
+static int pg_is_write(const PGresult *r) {
+  const char *tag = PQcmdStatus((PGresult *)r);
+  return !strncmp(tag, "INSERT", 6) || !strncmp(tag, "UPDATE", 6) ||
+         !strncmp(tag, "DELETE", 6) || !strncmp(tag, "MERGE", 5);
+}
+
+/* After a statement went through: the commit listeners hear of a write at
+ * once when it committed on its own, or at the COMMIT of its transaction. */
+static void pg_note_write(struct pg *p, const PGresult *r) {
+  if (!pg_is_write(r)) return;
+  if (p->in_tx)
+    p->wrote = 1;
+  else
+    db_commit_fire();
 }
 
 static int pg_ok(const PGresult *r) {
@@ -398,6 +416,7 @@ static int pg_query_mode(db *d, int want, const char *sql, const db_val *params,
       goto out;
     }
   }
+  pg_note_write(p, r);
   if (out) {
     struct pg_res *q = xmalloc(sizeof *q);
     q->base.magic = DB_RES_MAGIC;
@@ -430,7 +449,16 @@ static int pg_query_fixed(db *d, const char *sql, const db_val *params, int n,
 static int pg_exec(db *d, const char *sql, db_err *err) {
   struct pg *p = (struct pg *)d;
   if (pg_ensure(p, err)) return -1;
-  if (!p->begin_pending) return pg_simple(p, sql, err);
+  /* Scripts (migrations, DDL) may write anything: counted as a write. */
+  p->wrote = 1;
+  if (!p->begin_pending) {
+    int rc = pg_simple(p, sql, err);
+    if (!rc && !p->in_tx) {
+      p->wrote = 0;
+      db_commit_fire();
+    }
+    return rc;
+  }
   /* The simple protocol takes several statements in one message; one that
    * fails after BEGIN leaves the transaction open and failed, as it would
    * after a BEGIN of its own. */
@@ -465,6 +493,8 @@ static int pg_commit(db *d, db_err *err) {
   }
   PGresult *r = PQexec(p->conn, "COMMIT");
   p->in_tx = 0; /* over, whether COMMIT worked or not */
+  int wrote = p->wrote;
+  p->wrote = 0;
   int ret = 0;
   if (!pg_ok(r)) {
     p->plan_mode = PG_PLAN_UNKNOWN;
@@ -475,6 +505,8 @@ static int pg_commit(db *d, db_err *err) {
      * rolling back; the caller must not believe its writes were kept. */
     ret = db_err_set(err, "25P02",
                      "the transaction was rolled back after an error");
+  } else if (wrote) {
+    db_commit_fire();
   }
   PQclear(r);
   return ret;
@@ -483,6 +515,7 @@ static int pg_commit(db *d, db_err *err) {
 static void pg_rollback(db *d) {
   struct pg *p = (struct pg *)d;
   int was_in_tx = p->in_tx;
+  p->wrote = 0;
   p->in_tx = 0; /* whatever happens: a broken session has no tx left */
   if (p->begin_pending) { /* nothing was sent */
     p->begin_pending = 0;
@@ -522,19 +555,22 @@ static int pg_drain(struct pg *p) {
   return n;
 }
 
-static int pg_wait_notify(db *d, int timeout_ms, db_err *err) {
+static int pg_wait_notify(db *d, int timeout_ms, int wake_fd, db_err *err) {
   struct pg *p = (struct pg *)d;
   if (PQstatus(p->conn) != CONNECTION_OK)
     return db_err_set(err, "08006", "connection to the database lost");
   if (pg_drain(p)) return 1;
-  struct pollfd pfd = {.fd = PQsocket(p->conn), .events = POLLIN};
-  if (pfd.fd < 0) return db_err_set(err, "08006", "no socket");
-  int rc = poll(&pfd, 1, timeout_ms);
-  if (rc < 0) return 0; /* EINTR: the caller waits again */
-  if (rc == 0) return 0;
-  if (!PQconsumeInput(p->conn))
-    return db_err_set(err, "08006", "%s", PQerrorMessage(p->conn));
-  return pg_drain(p) ? 1 : 0;
+  struct pollfd pfd[2] = {{.fd = PQsocket(p->conn), .events = POLLIN},
+                          {.fd = wake_fd, .events = POLLIN}};
+  if (pfd[0].fd < 0) return db_err_set(err, "08006", "no socket");
+  int rc = poll(pfd, wake_fd >= 0 ? 2 : 1, timeout_ms);
+  if (rc <= 0) return 0; /* timeout, or EINTR: the caller waits again */
+  if (pfd[0].revents) {
+    if (!PQconsumeInput(p->conn))
+      return db_err_set(err, "08006", "%s", PQerrorMessage(p->conn));
+    if (pg_drain(p)) return 1;
+  }
+  return wake_fd >= 0 && pfd[1].revents ? 2 : 0;
 }
 
 static const struct db_ops pg_ops = {

@@ -63,6 +63,8 @@ typedef struct route_ctx {
   /* The calling thread's database connection; NULL with resp set (503). */
   db *(*get_db)(void *cls, api_resp *resp);
   void *db_cls;
+  struct rt_server *rt; /* realtime (the WebSocket route), or NULL */
+  struct http_streams *streams; /* open SSE answers (http/stream.h) */
 } route_ctx;
 
 /* A handler fills resp (api_fail for errors). */

@@ -11,7 +11,9 @@
 #include "flow/flow.h"
 #include "http/route.h"
 #include "http/static.h"
+#include "http/stream.h"
 #include "http/webconfig.h"
+#include "http/upgrade.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
 
@@ -94,6 +96,10 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
+    /* A WebSocket: the handshake is checked here, the socket handed to
+     * realtime (http/upgrade.h). */
+    {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
+    {ROUTE_GET, "/realtime/v1/sse", http_sse_handle, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

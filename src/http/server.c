@@ -34,6 +34,8 @@
 #include "http/offload.h"
 #include "http/proxy.h"
 #include "http/route.h"
+#include "http/stream.h"
+#include "http/upgrade.h"
 
 /* Request line and headers share this much per connection; past it
  * libmicrohttpd answers 414/431 by itself (with its own HTML body). Below
@@ -72,6 +74,7 @@ struct http_server {
   offload *pool;
   offload *ops_pool; /* ROUTE_OPS rows */
   deadline *dl;
+  http_streams *streams; /* open SSE answers */
 };
 
 enum { PHASE_NONE, PHASE_QUEUED, PHASE_DONE };
@@ -93,6 +96,8 @@ typedef struct conn_state {
   offload_job job;
   _Atomic int phase;
   char remote[PROXY_ADDR_MAX];
+  int upgraded; /* answered 101: the socket goes to realtime */
+  void *upgrade; /* upgrade.h's hand-over, until libmicrohttpd takes it */
 } conn_state;
 
 /* One database connection per worker (and offload) thread, closed when the
@@ -147,10 +152,12 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   http_server *s = cls;
   (void)toe;
-  /* The next request's headers are due from now on. */
-  deadline_arm(s->dl, conn_deadline(c));
   conn_state *st = *con_cls;
+  /* The next request's headers are due from now on; an upgraded socket
+   * sends no more requests and must not be cut by the sweeper. */
+  if (!st || !st->upgraded) deadline_arm(s->dl, conn_deadline(c));
   if (!st) return;
+  upgrade_forget(st->upgrade);
   exchange_free(st);
   buf_free(&st->body);
   free(st->uri);
@@ -281,8 +288,21 @@ static void peer_addr(struct MHD_Connection *conn, char *out, size_t n) {
 }
 
 static enum MHD_Result finish(conn_state *st) {
+  if (st->resp.status == HTTP_RESP_QUEUED) {
+    /* The handler queued a stream of its own. */
+    log_debug("%s %s %s stream", st->remote, st->req.method, st->path);
+    exchange_free(st);
+    return MHD_YES;
+  }
   log_debug("%s %s %s %d %lldus", st->remote, st->req.method, st->path,
             st->resp.status, (long long)(time_mono_us() - st->t0));
+  if (st->resp.status == 101) {
+    st->upgraded = 1;
+    enum MHD_Result ret = upgrade_send(st->conn, &st->resp, st->s->cfg.rt,
+                                       st->req.query, st->remote, &st->upgrade);
+    exchange_free(st);
+    return ret;
+  }
   enum MHD_Result ret = send_resp(st->conn, &st->resp);
   exchange_free(st);
   return ret;
@@ -407,6 +427,7 @@ static void server_free(http_server *s) {
   offload_free(s->pool);
   offload_free(s->ops_pool);
   deadline_free(s->dl);
+  http_streams_free(s->streams);
   free(s->db_url);
   free(s);
 }
@@ -420,6 +441,9 @@ int http_start(const http_config *cfg, http_server **out, char *err,
   s->rc.au = cfg->au;
   s->rc.get_db = thread_db;
   s->rc.db_cls = s;
+  s->streams = http_streams_new();
+  s->rc.rt = cfg->rt;
+  s->rc.streams = s->streams;
   if (proxy_list_parse(cfg->trusted_proxies, &s->proxies, err, errlen)) {
     server_free(s);
     return -1;
@@ -447,7 +471,7 @@ int http_start(const http_config *cfg, http_server **out, char *err,
   struct sockaddr_in6 sin6;
   struct sockaddr *sa;
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                   MHD_ALLOW_SUSPEND_RESUME;
+                   MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
   memset(&sin, 0, sizeof sin);
   memset(&sin6, 0, sizeof sin6);
   if (inet_pton(AF_INET, cfg->listen, &sin.sin_addr) == 1) {
@@ -511,6 +535,10 @@ void http_stop(http_server *s) {
   MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
   offload_stop(s->pool);
   offload_stop(s->ops_pool);
+  /* Streams end, and their suspended connections are resumed. */
+  http_streams_stop(s->streams);
+  /* libmicrohttpd must not stop with an upgraded socket still open. */
+  rt_ws_close_all(s->cfg.rt);
   MHD_stop_daemon(s->mhd);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   server_free(s);

@@ -27,6 +27,7 @@ typedef struct http_config {
   int offload_queue;    /* jobs waiting beyond those running (0: none) */
   int ops_threads;      /* threads of the operations pool; 0: by backend */
   int ops_queue;        /* operations waiting beyond those; 0: HTTP_OPS_QUEUE */
+  struct rt_server *rt; /* realtime: WebSockets are handed to it; NULL: none */
 } http_config;
 
 typedef struct http_server http_server;

@@ -8,10 +8,15 @@
  * SQLite gets three triggers per table (rt_<table>_i/_u/_d) whose bodies
  * build the record with json_object. PostgreSQL gets one plpgsql function
  * and one row trigger per table; the function builds the record with
- * json_build_object (JSON columns as their text: render.c explains why)
- * and signals the feed threads of every munshi process with
- * pg_notify('munshi_realtime', ''): PostgreSQL folds equal notifications of
- * one transaction into one, delivered at commit.
+ * json_build_object (JSON columns as their text: render.c explains why).
+ *
+ * The triggers do not NOTIFY. A transaction that notifies takes, at
+ * commit, a lock that every other notifying transaction of the cluster
+ * waits for until it has committed (PostgreSQL keeps the notification
+ * queue in commit order that way): every write would queue behind every
+ * other write's commit flush. The feed threads wake instead on their own
+ * process's commits (db_on_commit), and each tells the other processes
+ * with one NOTIFY per round (feed.c).
  *
  * The generated SQL is fingerprinted (SHA-256) and the fingerprint kept in
  * realtime_state, so a start with an unchanged schema costs one read; a
@@ -43,8 +48,12 @@ static void record_sql(buf *b, const rest_table *t, int pg, const char *row) {
   for (int i = 0; i < t->ncols; i++) {
     const rest_col *c = &t->cols[i];
     if (!rest_col_readable(c)) continue;
+    /* A JSON column goes in as its text. On SQLite `|| ''` drops the JSON
+     * subtype that json_insert/json_set in the writing UPDATE leave on
+     * NEW.col (json_object would nest the value, not its text; even
+     * CAST(... AS TEXT) keeps the subtype). */
     buf_printf(b, "%s'%s', %s.%s%s", first ? "" : ", ", c->name, row, c->name,
-               pg && c->type == DBT_JSON ? "::text" : "");
+               c->type != DBT_JSON ? "" : pg ? "::text" : " || ''");
     first = 0;
   }
   buf_putc(b, ')');
@@ -96,8 +105,7 @@ static void postgres_sql(buf *b, const rest_table *t) {
   buf_puts(b, "\n  ELSE\n    ");
   insert_sql(b, t, 1, RT_DELETE);
   buf_printf(b,
-             "\n  END IF;\n  PERFORM pg_notify('" RT_NOTIFY_CHANNEL "', '');\n"
-             "  RETURN NULL;\nEND $rt$;\n"
+             "\n  END IF;\n  RETURN NULL;\nEND $rt$;\n"
              "DROP TRIGGER IF EXISTS rt_capture ON %s;\n"
              "CREATE TRIGGER rt_capture AFTER INSERT OR UPDATE OR DELETE ON %s "
              "FOR EACH ROW EXECUTE FUNCTION rt_capture_%s();\n",

@@ -3,11 +3,14 @@
  * read would (render.c, change.c) and hands it to the hub; and purges the
  * changes older than the window.
  *
- * It wakes when a commit may have added changes: on SQLite the db layer's
- * commit listener (db_on_commit) of this process, on PostgreSQL a
- * notification on munshi_realtime (LISTEN, on the thread's own connection),
- * which every munshi process's triggers send; and every 250 ms at worst, for
- * writers it cannot hear (another process on the same SQLite file).
+ * It wakes when a commit may have added changes: the db layer's commit
+ * listener (db_on_commit) tells it of every commit of this process that
+ * wrote; on PostgreSQL also a notification on munshi_realtime (LISTEN, on
+ * the thread's own connection), which the feed of another munshi process
+ * sends once per round in which it found changes after a commit of its own
+ * process (one NOTIFY per round, not per write: see capture.c for why the
+ * writers do not notify); and every 250 ms at worst, for writers it cannot
+ * hear (psql, another process on the same SQLite file).
  *
  * Order. Changes are delivered in seq order. On SQLite one writer at a time
  * makes seq the commit order. On PostgreSQL seq is taken as the trigger
@@ -35,7 +38,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/log.h"
@@ -60,6 +65,7 @@ struct rt_feed {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int kicked, stop; /* under mu */
+  int efd;          /* PostgreSQL: eventfd the commit listener writes */
   int64_t cursor;   /* seq of the last change handed to the hub */
   /* PostgreSQL: a round waiting to become final (see the top). */
   int pending;
@@ -75,6 +81,25 @@ static void feed_kick(void *cls) {
   f->kicked = 1;
   pthread_cond_signal(&f->cv);
   pthread_mutex_unlock(&f->mu);
+  if (f->efd >= 0) {
+    uint64_t one = 1;
+    ssize_t w = write(f->efd, &one, sizeof one); /* full counter: awake anyway */
+    (void)w;
+  }
+}
+
+/* Takes the kick flag (and empties the eventfd). */
+static int take_kick(rt_feed *f) {
+  if (f->efd >= 0) {
+    uint64_t n;
+    ssize_t r = read(f->efd, &n, sizeof n); /* non-blocking */
+    (void)r;
+  }
+  pthread_mutex_lock(&f->mu);
+  int k = f->kicked;
+  f->kicked = 0;
+  pthread_mutex_unlock(&f->mu);
+  return k;
 }
 
 static int feed_stopping(rt_feed *f) {
@@ -98,12 +123,12 @@ static void wait_kick(rt_feed *f, int ms) {
   pthread_mutex_unlock(&f->mu);
 }
 
-/* Waits for a notification, the stop, or ms (PostgreSQL). -1: the
- * connection broke. */
+/* Waits for a commit of this process, a notification from another, the
+ * stop, or ms (PostgreSQL). -1: the connection broke. */
 static int wait_notify(rt_feed *f, int ms, db_err *err) {
   for (int waited = 0; waited < ms && !feed_stopping(f);) {
     int slice = ms - waited < FEED_SLICE_MS ? ms - waited : FEED_SLICE_MS;
-    int rc = db_wait_notify(f->d, slice, err);
+    int rc = db_wait_notify(f->d, slice, f->efd, err);
     if (rc) return rc < 0 ? -1 : 0;
     waited += slice;
   }
@@ -204,14 +229,17 @@ static int pg_oldest_running(rt_feed *f, int64_t *xmin, db_err *err) {
 }
 
 /* One PostgreSQL round. *settling = 1 when changes wait for transactions
- * to finish (the caller retries soon). */
-static int pg_round(rt_feed *f, int *settling, db_err *err) {
+ * to finish (the caller retries soon); *found = 1 when it found new
+ * changes. */
+static int pg_round(rt_feed *f, int *settling, int *found, db_err *err) {
   *settling = 0;
+  *found = 0;
   for (int rounds = 0; rounds < 64; rounds++) {
     if (!f->pending) {
       int64_t last;
       if (pg_last_seq(f, &last, err)) return -1;
       if (last <= f->cursor) return 0;
+      *found = 1;
       if (pg_fresh_xid(f, &f->pend_xid, err)) return -1;
       f->pend_last = last;
       f->pending = 1;
@@ -223,6 +251,9 @@ static int pg_round(rt_feed *f, int *settling, db_err *err) {
       return 0;
     }
     if (deliver(f, f->pend_last, err)) return -1;
+    /* The rest of the round is a hole: rolled back, or purged (a gap). */
+    if (f->cursor < f->pend_last && check_gap(f, f->pend_last + 1, err))
+      return -1;
     f->cursor = max64(f->cursor, f->pend_last);
     f->pending = 0;
   }
@@ -231,6 +262,12 @@ static int pg_round(rt_feed *f, int *settling, db_err *err) {
 
 /* ---- purging ------------------------------------------------------------ */
 
+/* Deletes the changes older than the window. Its end is found along seq
+ * (the first change young enough to keep), which follows time (closely on
+ * PostgreSQL, where created_at is the moment of the write), so no index on
+ * created_at is needed: the scan passes only the rows it deletes. The
+ * newest change is always kept, so that SQLite's max + 1 never hands a
+ * position out twice. */
 static int purge(rt_feed *f, db_err *err) {
   int64_t now = time_now_us();
   if (now < f->next_purge_us) return 0;
@@ -238,13 +275,17 @@ static int purge(rt_feed *f, db_err *err) {
   db_val cut = db_ts(now - f->window_us);
   db_res *r = NULL;
   if (db_query(f->d,
-               "SELECT max(seq) FROM realtime_changes WHERE created_at < $1",
+               "SELECT (SELECT seq FROM realtime_changes WHERE created_at >= $1 "
+               "ORDER BY seq LIMIT 1), (SELECT max(seq) FROM realtime_changes), "
+               "(SELECT purged_seq FROM realtime_state WHERE id = 1)",
                &cut, 1, &r, err))
     return -1;
-  int none = db_res_isnull(r, 0, 0);
-  int64_t upto = db_res_int(r, 0, 0);
+  int64_t upto = db_res_isnull(r, 0, 0) ? db_res_int(r, 0, 1) - 1
+                                        : db_res_int(r, 0, 0) - 1;
+  int64_t newest = db_res_int(r, 0, 1), purged = db_res_int(r, 0, 2);
   db_res_free(r);
-  if (none) return 0;
+  if (upto >= newest) upto = newest - 1;
+  if (upto <= purged) return 0;
   db_val p = db_int(upto);
   if (db_begin(f->d, 1, err)) return -1;
   if (db_query(f->d,
@@ -291,10 +332,17 @@ static int start_cursor(rt_feed *f, db_err *err) {
   return 0;
 }
 
+/* Tells the feeds of the other munshi processes on this database that
+ * there are changes (see the top). */
+static int pg_tell_others(rt_feed *f, db_err *err) {
+  return db_query(f->d, "SELECT pg_notify('" RT_NOTIFY_CHANNEL "', '')", NULL,
+                  0, NULL, err);
+}
+
 static void *feed_main(void *arg) {
   rt_feed *f = arg;
   db_err err;
-  int broken = 0;
+  int broken = 0, local = 1, owed = 0;
   while (!feed_stopping(f)) {
     if (broken) {
       wait_kick(f, FEED_RETRY_MS);
@@ -305,11 +353,20 @@ static void *feed_main(void *arg) {
       }
       broken = 0;
     }
-    int settling = 0, rc;
-    if (f->pg)
-      rc = pg_round(f, &settling, &err);
-    else
+    int settling = 0, found = 0, rc;
+    if (f->pg) {
+      rc = pg_round(f, &settling, &found, &err);
+      /* Changes found after a commit of this process: the other processes
+       * cannot hear that commit, so they are told (once the round is
+       * final, so that they find the changes deliverable). */
+      owed |= found && local;
+      if (!rc && owed && !settling) {
+        rc = pg_tell_others(f, &err);
+        owed = 0;
+      }
+    } else {
       rc = deliver(f, INT64_MAX, &err);
+    }
     if (!rc) rc = purge(f, &err);
     if (rc) {
       log_warn("realtime: feed: %s (%s)", err.message, err.code);
@@ -317,9 +374,14 @@ static void *feed_main(void *arg) {
       continue;
     }
     if (f->pg) {
-      if (wait_notify(f, settling ? FEED_SETTLE_MS : FEED_IDLE_MS, &err)) {
-        log_warn("realtime: feed lost its connection: %s", err.message);
-        broken = 1;
+      /* A commit of this process during the round: go again at once. */
+      local = take_kick(f);
+      if (!local) {
+        if (wait_notify(f, settling ? FEED_SETTLE_MS : FEED_IDLE_MS, &err)) {
+          log_warn("realtime: feed lost its connection: %s", err.message);
+          broken = 1;
+        }
+        local = take_kick(f);
       }
     } else {
       wait_kick(f, FEED_IDLE_MS);
@@ -335,6 +397,7 @@ int rt_feed_start(const char *db_url, rt_hub *hub, int window_s, rt_feed **out,
   f->url = xstrdup(db_url);
   f->hub = hub;
   f->window_us = (int64_t)(window_s > 0 ? window_s : 120) * 1000000LL;
+  f->efd = -1;
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
   db_err err;
@@ -343,18 +406,23 @@ int rt_feed_start(const char *db_url, rt_hub *hub, int window_s, rt_feed **out,
     goto fail;
   }
   rt_hub_set_head(hub, (rt_pos){0, f->cursor});
-  if (!f->pg && db_on_commit(feed_kick, f)) {
+  if (f->pg && (f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+    snprintf(errbuf, errlen, "realtime feed: eventfd failed");
+    goto fail;
+  }
+  if (db_on_commit(feed_kick, f)) {
     snprintf(errbuf, errlen, "realtime feed: too many commit listeners");
     goto fail;
   }
   if (pthread_create(&f->th, NULL, feed_main, f)) {
-    if (!f->pg) db_on_commit_remove(feed_kick, f);
+    db_on_commit_remove(feed_kick, f);
     snprintf(errbuf, errlen, "realtime feed: cannot start its thread");
     goto fail;
   }
   *out = f;
   return 0;
 fail:
+  if (f->efd >= 0) close(f->efd);
   db_close(f->d);
   pthread_mutex_destroy(&f->mu);
   pthread_cond_destroy(&f->cv);
@@ -365,12 +433,13 @@ fail:
 
 void rt_feed_stop(rt_feed *f) {
   if (!f) return;
-  if (!f->pg) db_on_commit_remove(feed_kick, f);
+  db_on_commit_remove(feed_kick, f);
   pthread_mutex_lock(&f->mu);
   f->stop = 1;
   pthread_cond_signal(&f->cv);
   pthread_mutex_unlock(&f->mu);
   pthread_join(f->th, NULL);
+  if (f->efd >= 0) close(f->efd);
   db_close(f->d);
   pthread_mutex_destroy(&f->mu);
   pthread_cond_destroy(&f->cv);

@@ -96,14 +96,15 @@ rt_pos rt_hub_head(rt_hub *h) {
 
 void rt_hub_publish(rt_hub *h, rt_change *c) {
   pthread_mutex_lock(&h->mu);
-  for (rt_sink *s = h->sinks; s; s = s->next)
-    if (s->all || !strcmp(s->profile_id, c->profile_id)) s->fn(s->cls, c);
-  /* Moved while the delivery lock is held: a consumer that attached
-   * before this change reads a head at or past it only once its sink got
-   * it (or will get it), so replay up to the head leaves no hole. */
+  /* Moved before the sinks run, while the delivery lock is held: a sink
+   * that got c sees a head at or past it, and a consumer attached before
+   * c either reads a head below c (and gets c live) or at c (and gets it
+   * from replay too): never neither. */
   pthread_mutex_lock(&h->head_mu);
   if (rt_pos_cmp(c->pos, h->head) > 0) h->head = c->pos;
   pthread_mutex_unlock(&h->head_mu);
+  for (rt_sink *s = h->sinks; s; s = s->next)
+    if (s->all || !strcmp(s->profile_id, c->profile_id)) s->fn(s->cls, c);
   pthread_mutex_unlock(&h->mu);
 }
 

@@ -55,6 +55,12 @@ int rt_ws_adopt(rt_server *s, int fd, const char *extra, size_t extra_len,
                 const char *query, const char *remote, rt_close_fn close_fn,
                 void *close_cls);
 
+/* Closes every WebSocket (a close frame each, 1001) and returns once each
+ * close_fn has been called; sockets handed over later are refused. The
+ * HTTP layer calls it before stopping libmicrohttpd, which must not stop
+ * with an upgraded connection still open. Accepts NULL. */
+void rt_ws_close_all(rt_server *s);
+
 /* ---- server-sent events ----------------------------------------------- */
 
 typedef struct rt_sse rt_sse;

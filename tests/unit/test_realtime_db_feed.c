@@ -211,7 +211,7 @@ static void test_rest_write_reaches_sink(void **state) {
   assert_string_equal(f->k.got[0]->profile_id, f->profile);
   assert_true(rt_pos_cmp(f->k.got[0]->pos, f->k.got[1]->pos) < 0);
   assert_true(rt_pos_cmp(f->k.got[1]->pos, f->k.got[2]->pos) < 0);
-  assert_true(rt_pos_cmp(rt_hub_head(f->hub), f->k.got[2]->pos) == 0);
+  assert_true(rt_pos_cmp(rt_hub_head(f->hub), f->k.got[2]->pos) >= 0);
   /* the data object carries the record as it is */
   assert_non_null(strstr(f->k.got[0]->data, "\"type\":\"INSERT\""));
   assert_non_null(strstr(f->k.got[0]->data, v1));
@@ -731,6 +731,13 @@ static void test_purge_and_lost_replay(void **state) {
   /* a replay from the purge point on loses nothing */
   assert_int_equal(rt_replay(f->d, &f->owner, (rt_pos){0, purged}, head, NULL, 0, keep, &r, &err), 0);
   replayed_free(&r);
+  /* positions go on growing after the purge (it keeps the newest row) */
+  f->k.only = "customers";
+  collector_clear(&f->k);
+  char c3[37];
+  add_customer(f->d, f->profile, c3, "after the purge");
+  assert_int_equal(wait_for(&f->k, 1, 5000), 1);
+  assert_true(rt_pos_cmp(f->k.got[0]->pos, head) > 0);
 }
 
 /* The purge deleting changes the feed has not read yet (it fell behind
@@ -740,18 +747,47 @@ static void test_gap_is_reported(void **state) {
   f->k.only = "customers";
   db_err err;
   char lost[37], kept[37];
+  /* as the purge does it: every change up to one, the newest kept */
   assert_int_equal(db_begin(f->d, 1, &err), 0);
   add_customer(f->d, f->profile, lost, "purged before the feed read it");
+  add_customer(f->d, f->profile, kept, "kept");
   sql(f->d,
-      "UPDATE realtime_state SET purged_seq = (SELECT max(seq) FROM "
+      "UPDATE realtime_state SET purged_seq = (SELECT max(seq) - 1 FROM "
       "realtime_changes)",
       NULL, 0);
-  sql(f->d, "DELETE FROM realtime_changes", NULL, 0);
-  add_customer(f->d, f->profile, kept, "kept");
+  sql(f->d,
+      "DELETE FROM realtime_changes WHERE seq < (SELECT max(seq) FROM "
+      "realtime_changes)",
+      NULL, 0);
   assert_int_equal(db_commit(f->d, &err), 0);
   assert_int_equal(wait_for(&f->k, 1, 5000), 1);
   assert_string_equal(f->k.got[0]->row_id, kept);
   assert_int_equal(f->k.gaps, 1);
+}
+
+/* PostgreSQL: the purged change is the last one of the feed's round (the
+ * feed read the sequence while its transaction was still open): the hole
+ * at the end of the round is a gap too, not a rollback to step over. */
+static void test_gap_at_round_end(void **state) {
+  fx *f = *state;
+  if (!is_pg(f)) skip();
+  f->k.only = "customers";
+  db *t;
+  db_err err;
+  assert_int_equal(db_open(f->url, &t, &err), 0);
+  char lost[37], kept[37];
+  assert_int_equal(db_begin(t, 1, &err), 0);
+  add_customer(t, f->profile, lost, "purged inside its own transaction");
+  struct timespec ts = {0, 400 * 1000000L}; /* the feed reads the sequence */
+  nanosleep(&ts, NULL);
+  sql(t, "UPDATE realtime_state SET purged_seq = (SELECT max(seq) FROM realtime_changes)", NULL, 0);
+  sql(t, "DELETE FROM realtime_changes", NULL, 0);
+  assert_int_equal(db_commit(t, &err), 0);
+  add_customer(f->d, f->profile, kept, "kept");
+  assert_int_equal(wait_for(&f->k, 1, 5000), 1);
+  assert_string_equal(f->k.got[0]->row_id, kept);
+  assert_int_equal(f->k.gaps, 1);
+  db_close(t);
 }
 
 /* ---- the install -------------------------------------------------------- */
@@ -821,6 +857,130 @@ static void test_install(void **state) {
   assert_int_equal(wait_for(&f->k, 2, 300), 1);
 }
 
+/* ---- the db layer's change notification ---------------------------------- */
+
+static int commits_heard;
+static void hear_commit(void *cls) {
+  (void)cls;
+  __atomic_fetch_add(&commits_heard, 1, __ATOMIC_SEQ_CST);
+}
+static int heard(void) { return __atomic_load_n(&commits_heard, __ATOMIC_SEQ_CST); }
+
+/* db_on_commit: called after a commit that wrote, autocommit or not; not
+ * for reads, read-only transactions or rollbacks. */
+static void test_commit_listener(void **state) {
+  fx *f = *state;
+  db *d;
+  db_err err;
+  assert_int_equal(db_open(f->url, &d, &err), 0);
+  assert_int_equal(db_on_commit(hear_commit, &commits_heard), 0);
+  char id[37];
+  int n0 = heard();
+  add_customer(d, f->profile, id, "autocommit");
+  assert_int_equal(heard(), n0 + 1);
+  sql(d, "SELECT count(*) FROM customers", NULL, 0);
+  assert_int_equal(heard(), n0 + 1);
+  assert_int_equal(db_begin(d, 1, &err), 0);
+  add_customer(d, f->profile, id, "in a transaction");
+  assert_int_equal(heard(), n0 + 1); /* not before the commit */
+  assert_int_equal(db_commit(d, &err), 0);
+  assert_int_equal(heard(), n0 + 2);
+  assert_int_equal(db_begin(d, 1, &err), 0);
+  add_customer(d, f->profile, id, "rolled back");
+  db_rollback(d);
+  assert_int_equal(db_begin(d, 0, &err), 0);
+  sql(d, "SELECT count(*) FROM customers", NULL, 0);
+  assert_int_equal(db_commit(d, &err), 0);
+  assert_int_equal(heard(), n0 + 2);
+  db_on_commit_remove(hear_commit, &commits_heard);
+  add_customer(d, f->profile, id, "nobody listens");
+  assert_int_equal(heard(), n0 + 2);
+  /* at most DB_COMMIT_LISTENERS (the feed holds one) */
+  int added = 0;
+  while (db_on_commit(hear_commit, &added + added) == 0) added++;
+  assert_int_equal(added, DB_COMMIT_LISTENERS - 1);
+  for (int i = 0; i < added; i++) db_on_commit_remove(hear_commit, &added + i);
+  db_close(d);
+}
+
+/* db_listen / db_wait_notify: a notification, a timeout, the wake fd;
+ * SQLite refuses. */
+static void test_listen(void **state) {
+  fx *f = *state;
+  db *l, *n;
+  db_err err;
+  assert_int_equal(db_open(f->url, &l, &err), 0);
+  if (!is_pg(f)) {
+    assert_int_equal(db_listen(l, "munshi_test", &err), -1);
+    assert_string_equal(err.code, "0A000");
+    assert_int_equal(db_wait_notify(l, 1, -1, &err), -1);
+    db_close(l);
+    return;
+  }
+  assert_int_equal(db_open(f->url, &n, &err), 0);
+  assert_int_equal(db_listen(l, "bad-name", &err), -1);
+  assert_int_equal(db_listen(l, "munshi_test", &err), 0);
+  assert_int_equal(db_wait_notify(l, 20, -1, &err), 0);
+  sql(n, "SELECT pg_notify('munshi_test', '')", NULL, 0);
+  assert_int_equal(db_wait_notify(l, 5000, -1, &err), 1);
+  assert_int_equal(db_wait_notify(l, 20, -1, &err), 0); /* consumed */
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(write(fds[1], "x", 1), 1);
+  assert_int_equal(db_wait_notify(l, 5000, fds[0], &err), 2);
+  close(fds[0]);
+  close(fds[1]);
+  db_close(n);
+  db_close(l);
+}
+
+/* A JSON column computed by the database's JSON functions in the UPDATE
+ * itself - as the workflow engine appends each step to step_results with
+ * json_insert - is captured as the REST read renders it. SQLite hands the
+ * trigger NEW.step_results with the JSON subtype json_insert gave it, so
+ * json_object() nested it as an array instead of the column's text, the
+ * feed could not render the row and dropped every step of every run on
+ * SQLite (found by the browser test of the live run view). */
+static void test_json_from_json_functions(void **state) {
+  fx *f = *state;
+  f->k.only = "workflow_logs";
+  arena *a = arena_new();
+  const char *bp = id_of(
+      a, rest(f->d, a, &f->owner, "POST", "workflow_blueprints", NULL,
+              "{\"name\":\"w\",\"nodes\":[{\"id\":\"t\",\"type\":\"trigger\","
+              "\"params\":{\"manual\":true}}],\"edges\":[]}",
+              201));
+  char run[37];
+  uuid_v7(run);
+  db_val ins[] = {db_uuid(f->profile), db_uuid(run), db_uuid(bp)};
+  sql(f->d,
+      "INSERT INTO workflow_logs (profile_id, id, blueprint_id) "
+      "VALUES ($1, $2, $3)",
+      ins, 3);
+  const char *v1 = rest_row(f->d, a, &f->service, "workflow_logs", run);
+  db_val up[] = {db_uuid(f->profile), db_uuid(run)};
+  sql(f->d,
+      is_pg(f) ? "UPDATE workflow_logs SET step_results = step_results || "
+                 "jsonb_build_array(jsonb_build_object('node_id', 't', "
+                 "'status', 'running')), context = jsonb_set(context, "
+                 "'{nodes}', '{\"t\": 1}'::jsonb) "
+                 "WHERE profile_id = $1 AND id = $2"
+               : "UPDATE workflow_logs SET step_results = "
+                 "json_insert(step_results, '$[#]', json_object('node_id', "
+                 "'t', 'status', 'running')), context = json_set(context, "
+                 "'$.nodes', json('{\"t\": 1}')) "
+                 "WHERE profile_id = $1 AND id = $2",
+      up, 2);
+  const char *v2 = rest_row(f->d, a, &f->service, "workflow_logs", run);
+  assert_non_null(strstr(v2, "\"node_id\""));
+  settle(f);
+  assert_int_equal(wait_for(&f->k, 2, 5000), 2);
+  check_change(f->k.got[0], "workflow_logs", RT_INSERT, run, v1, NULL);
+  check_change(f->k.got[1], "workflow_logs", RT_UPDATE, run, v2, v1);
+  collector_clear(&f->k);
+  arena_free(a);
+}
+
 int main(int argc, char **argv) {
   test_backend_from_args(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -839,7 +999,12 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_purge_and_lost_replay, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_gap_is_reported, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gap_at_round_end, setup, teardown),
       cmocka_unit_test_setup_teardown(test_install, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_listen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_json_from_json_functions, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

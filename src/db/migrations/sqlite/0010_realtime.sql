@@ -6,12 +6,15 @@
 -- are always exactly the ones a REST read shows.
 --
 -- seq is the position. One writer at a time makes commit order write
--- order, and AUTOINCREMENT never hands out a number twice, even after the
--- purge has emptied the table, so positions only grow; txid stays 0.
+-- order; txid stays 0. seq is the rowid (max + 1), not AUTOINCREMENT, which
+-- would cost a write of sqlite_sequence per captured row: the purge never
+-- deletes the newest row, so max + 1 never hands out a number twice.
+-- No index on created_at either (the purge finds its end along seq, which
+-- on SQLite follows time): every index is one more write per captured row.
 -- record and old_record are JSON objects of the readable columns as the
 -- database holds them (src/realtime/render.c turns them into REST's text).
 CREATE TABLE realtime_changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   txid INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL
     DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now')),
@@ -22,7 +25,6 @@ CREATE TABLE realtime_changes (
   record TEXT,
   old_record TEXT
 );
-CREATE INDEX realtime_changes_created ON realtime_changes (created_at);
 
 -- One row: the fingerprint of the installed triggers, and the position up
 -- to which the purge has deleted (a reader behind it has missed changes).
