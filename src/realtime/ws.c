@@ -358,7 +358,10 @@ static int rread_one(void *cls, rt_change *c) {
     if (rt_pos_cmp(c->pos, r->after[i]) <= 0 || rt_pos_cmp(c->pos, r->upto[i]) > 0 ||
         !table_in(r, i, c->table))
       continue;
-    if (r->nres >= WS_REPLAY_MAX_ROWS || r->res_bytes > WS_REPLAY_MAX_BYTES) {
+    /* More than the socket may queue would only get it dropped as slow. */
+    size_t max_bytes = rr->w->srv->cfg.max_queue / 2;
+    if (max_bytes > WS_REPLAY_MAX_BYTES) max_bytes = WS_REPLAY_MAX_BYTES;
+    if (r->nres >= WS_REPLAY_MAX_ROWS || r->res_bytes > max_bytes) {
       r->rc = RT_REPLAY_CUT;
       return 1;
     }
@@ -369,7 +372,7 @@ static int rread_one(void *cls, rt_change *c) {
     }
     r->res[r->nres] = rt_change_ref(c);
     r->res_chan[r->nres++] = i;
-    r->res_bytes += c->data_len + 64;
+    r->res_bytes += c->data_len + 96; /* the frame around it */
   }
   return 0;
 }

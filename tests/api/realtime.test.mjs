@@ -861,6 +861,46 @@ describe('realtime under abuse (a server of our own)', () => {
     reader.ws.close();
   });
 
+  test('a rejoin that replays thousands of rows does not hold up other sockets', async () => {
+    const A = await signup({ origin: srv.origin });
+    const probe = await raw({ origin: srv.origin, localAddress: '127.0.0.95', apikey: SERVICE_KEY });
+    probe.send(join('1', 'realtime:probe', SERVICE_KEY, [{ event: 'INSERT', schema: 'public', table: 'products' }]));
+    assert.equal((await probe.next(isReply('1')))[4].status, 'ok');
+    // every channel reads the tenant's customers (the replay renders each
+    // row), only the first matches one of them
+    const C = 45;
+    const bind = (k) => [{ ...cust, filter: k ? `full_name=eq.none ${k}` : 'full_name=eq.needle' }];
+    const joinAll = (c) => { for (let k = 0; k < C; k++) c.send(join(String(k + 1), `realtime:p${k}`, A.token, bind(k))); };
+    const first = await raw({ origin: srv.origin, localAddress: '127.0.0.96' });
+    joinAll(first);
+    await first.next(isReply(String(C)));
+    for (let k = 0; k < 12; k++) {
+      const body = Array.from({ length: 500 }, (_, i) => ({ full_name: k || i ? `replayed ${k}.${i}` : 'needle' }));
+      const r = await rest('POST', 'customers', { origin: srv.origin, token: A.token, body });
+      assert.equal(r.status, 201, r.info);
+    }
+    first.ws.terminate(); // dropped: its 30 channels are parked
+    await sleep(1000);
+    const latency = async () => {
+      const t0 = Date.now();
+      const r = await rest('POST', 'products', { origin: srv.origin, token: A.token, body: { name: `probe ${t0}` }, headers: REP });
+      assert.equal(r.status, 201, r.info);
+      await probe.next((f) => f[3] === 'postgres_changes' && f[4].data.record.id === r.json[0].id, 'the probe', 30000);
+      return Date.now() - t0;
+    };
+    const base = await latency();
+    const again = await raw({ origin: srv.origin, localAddress: '127.0.0.96' });
+    joinAll(again); // each channel rejoins within the window: 45 replays of 6,000 rows
+    const during = await latency();
+    // the replay reaches the client too, after its join replies
+    const got = await again.next((f) => f[3] === 'postgres_changes' && f[2] === 'realtime:p0', 'the replayed change', 30000);
+    assert.equal(got[4].data.record.full_name, 'needle');
+    again.ws.close();
+    probe.ws.close();
+    console.log(`probe latency ${base} ms, during the replays ${during} ms`);
+    assert.ok(during < 1000, `a change waited ${during} ms behind a rejoin's replays (${base} ms before)`);
+  });
+
   test('an HTTP/1.0 upgrade, or one with a body, is answered 400', async () => {
     const path = `/realtime/v1/websocket?apikey=${ANON_KEY}&vsn=2.0.0`;
     const hs = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
