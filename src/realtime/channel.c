@@ -83,7 +83,8 @@ struct rt_sess {
   } *users;
   int nusers, users_cap;
   int nbind; /* bindings on all its channels */
-  int freeing;
+  int freeing;  /* going: nothing is counted again */
+  int swapping; /* a channel is being replaced: the address waits */
   char *apikey;
   rt_pos acked;     /* the client is known to have everything up to here */
   rt_pos reply_pos; /* seen when the last heartbeat reply was queued */
@@ -296,6 +297,18 @@ static int owner_acquire(rt_sess *s, const char *key, int n, char *why,
   return 0;
 }
 
+/* A socket with no user's channel counts against its address again, and
+ * is closed when the address is at its cap. */
+static void addr_recount(rt_sess *s) {
+  rt_env *e = s->env;
+  if (s->nusers || s->addr_counted || s->freeing || s->swapping) return;
+  if (e->owner_take && e->owner_take(e->cls, s->addr)) {
+    s->close(s->cls, 1008, "too many connections from this address");
+    return;
+  }
+  s->addr_counted = 1;
+}
+
 /* Gives back what owner_acquire took. A socket left with no user's
  * channel counts against its address again, and is closed when the
  * address is at its cap. */
@@ -311,12 +324,7 @@ static void owner_release(rt_sess *s, const char *key, int n) {
       s->users[i] = s->users[--s->nusers];
       break;
     }
-  if (s->nusers || s->addr_counted || s->freeing) return;
-  if (e->owner_take && e->owner_take(e->cls, s->addr)) {
-    s->close(s->cls, 1008, "too many connections from this address");
-    return;
-  }
-  s->addr_counted = 1;
+  addr_recount(s);
 }
 
 /* Who, where and what: a rejoin must match all of it to pick up a parked
@@ -606,10 +614,17 @@ static void on_join(rt_sess *s, const phx_msg *m) {
              cap);
     goto refuse_key;
   }
-  /* A join of a topic already joined replaces it (its counts go first). */
-  if (old) chan_remove(s, old);
+  /* A join of a topic already joined replaces it (its counts go first;
+   * the socket goes back on its address only if the new one is no user's). */
+  if (old) {
+    s->swapping = 1;
+    chan_remove(s, old);
+    s->swapping = 0;
+  }
   chan_owner(s, &ch->who, ch->owner);
-  if (owner_acquire(s, ch->owner, ch->nb, why, sizeof why)) goto refuse_key;
+  int refused = owner_acquire(s, ch->owner, ch->nb, why, sizeof why);
+  addr_recount(s);
+  if (refused) goto refuse_key;
   ch->bkey = arena_strndup(a, buf_cstr(&key), key.len);
   buf_free(&key);
 

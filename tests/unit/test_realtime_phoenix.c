@@ -831,6 +831,35 @@ static void test_index_deliver(void **state) {
   free(tsv);
 }
 
+/* A user's channel joined again on its socket (a rejoin after a timeout)
+ * keeps the socket on its user: it does not go back on a full address on
+ * the way. */
+static void test_rejoin_keeps_owner(void **state) {
+  (void)state;
+  int64_t now = time_now_us() / 1000000;
+  clock_s = now;
+  char *ta = token("authenticated", USER_A, now + 3600);
+  const char *cust = "{\"event\":\"*\",\"schema\":\"public\",\"table\":\"customers\"}";
+  out.owner_cap = 1;
+  out.closed_code = 0;
+  rt_sess *s = rt_sess_new(&env, PHX_V2, "10.0.0.1", NULL, t_send, t_close, NULL);
+  join(s, "1", "realtime:a", ta, cust);
+  assert_int_equal(out.owners_a, 0);
+  assert_int_equal(out.owners_u, 1);
+  rt_sess *t = rt_sess_new(&env, PHX_V2, "10.0.0.1", NULL, t_send, t_close, NULL);
+  assert_non_null(t); /* the address is free again, and now full */
+  join(s, "2", "realtime:a", ta, cust);
+  assert_non_null(strstr(out.frames[out.n - 2], "\"status\":\"ok\""));
+  assert_int_equal(out.closed_code, 0);
+  assert_int_equal(out.owners_u, 1);
+  rt_sess_free(s, 0);
+  rt_sess_free(t, 0);
+  assert_int_equal(out.owners_a + out.owners_u, 0);
+  out.owner_cap = 5;
+  out_reset();
+  free(ta);
+}
+
 static rt_chan *later_ch;
 static int t_replay_later(void *cls, rt_sess *s, rt_chan *ch, rt_pos after) {
   (void)cls;
@@ -953,6 +982,7 @@ int main(void) {
       cmocka_unit_test(test_park_and_replay),
       cmocka_unit_test(test_index_deliver),
       cmocka_unit_test(test_replay_later),
+      cmocka_unit_test(test_rejoin_keeps_owner),
       cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
