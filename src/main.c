@@ -210,7 +210,10 @@ static int serve(const config *c) {
                   .max_bindings = (int)c->rt_max_bindings,
                   .max_frame = (size_t)c->rt_max_frame,
                   .max_queue = (size_t)c->rt_max_queue,
-                  .window_s = (int)c->rt_window_s};
+                  .window_s = (int)c->rt_window_s,
+                  .max_queue_total = (size_t)c->rt_max_queue_total,
+                  .max_bindings_socket = (int)c->rt_max_bindings_socket,
+                  .max_bindings_user = (int)c->rt_max_bindings_user};
   rt_server *rt = NULL;
   /* SQLite: write operations of every request (and, later, of the
    * workers) share one writer thread, which commits them in groups

@@ -325,6 +325,12 @@ static int load_realtime(config *c, char *err, size_t errlen) {
       {"MUNSHI_REALTIME_MAX_QUEUE", &c->rt_max_queue, 64L << 10, 1L << 30,
        4L << 20},
       {"MUNSHI_REALTIME_WINDOW", &c->rt_window_s, 1, 86400, 120},
+      {"MUNSHI_REALTIME_MAX_QUEUE_TOTAL", &c->rt_max_queue_total, 1L << 20,
+       64L << 30, 256L << 20},
+      {"MUNSHI_REALTIME_MAX_BINDINGS_PER_SOCKET", &c->rt_max_bindings_socket, 1,
+       1000000, 500},
+      {"MUNSHI_REALTIME_MAX_BINDINGS_PER_USER", &c->rt_max_bindings_user, 1,
+       10000000, 1000},
   };
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     const char *t = getenv(ints[i].env);

@@ -72,6 +72,9 @@ typedef struct config {
   long rt_max_frame;            /* MUNSHI_REALTIME_MAX_FRAME, 65536 */
   long rt_max_queue;            /* MUNSHI_REALTIME_MAX_QUEUE, 4 MiB */
   long rt_window_s;             /* MUNSHI_REALTIME_WINDOW, 120 */
+  long rt_max_queue_total;      /* MUNSHI_REALTIME_MAX_QUEUE_TOTAL, 256 MiB */
+  long rt_max_bindings_socket;  /* MUNSHI_REALTIME_MAX_BINDINGS_PER_SOCKET, 500 */
+  long rt_max_bindings_user;    /* MUNSHI_REALTIME_MAX_BINDINGS_PER_USER, 1000 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

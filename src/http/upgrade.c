@@ -69,6 +69,17 @@ void upgrade_ws_route(const route_ctx *rc, api_req *req, api_resp *resp) {
              "send Upgrade: websocket and Connection: Upgrade", NULL);
     return;
   }
+  /* An upgrade request has no body (RFC 6455 4.1: a GET); bytes after its
+   * headers are the first frames, so a body here would be read as frames,
+   * or a smuggled request. */
+  const char *cl = req->header(req, "content-length");
+  if ((cl && strcmp(cl, "0")) || req->header(req, "transfer-encoding") ||
+      req->body_len) {
+    api_fail(resp, E_BAD_QUERY, "a WebSocket upgrade request carries no body",
+             "send no Content-Length or Transfer-Encoding", NULL);
+    api_header(resp, "Connection", "close");
+    return;
+  }
   if (!ver || strcmp(ver, "13")) {
     api_fail(resp, E_BAD_QUERY, "unsupported WebSocket version",
              "Sec-WebSocket-Version must be 13", NULL);
@@ -143,6 +154,27 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls,
   upgrade_forget(h);
 }
 
+static enum MHD_Result refuse(struct MHD_Connection *conn) {
+  api_resp r;
+  api_resp_init(&r);
+  api_fail(&r, E_BAD_QUERY, "a WebSocket upgrade needs HTTP/1.1",
+           "send the upgrade request as HTTP/1.1", NULL);
+  size_t len = r.body.len;
+  char *data = buf_steal(&r.body);
+  api_resp_free(&r);
+  struct MHD_Response *mr =
+      MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+  if (!mr) {
+    free(data);
+    return MHD_NO;
+  }
+  MHD_add_response_header(mr, "Content-Type", "application/json; charset=utf-8");
+  MHD_add_response_header(mr, "Connection", "close");
+  enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_BAD_REQUEST, mr);
+  MHD_destroy_response(mr);
+  return ret;
+}
+
 enum MHD_Result upgrade_send(struct MHD_Connection *conn, const api_resp *resp,
                              rt_server *rt, const char *query,
                              const char *remote, void **slot) {
@@ -164,6 +196,9 @@ enum MHD_Result upgrade_send(struct MHD_Connection *conn, const api_resp *resp,
   if (ret != MHD_YES) {
     *slot = NULL;
     upgrade_forget(h);
+    /* libmicrohttpd refuses to switch protocols on HTTP/1.0 (an upgrade
+     * needs 1.1): answer why rather than closing without a byte. */
+    ret = refuse(conn);
   }
   return ret;
 }

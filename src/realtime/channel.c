@@ -34,8 +34,16 @@ typedef struct rt_binding {
   rt_filter *filter;       /* NULL: every row */
 } rt_binding;
 
+typedef struct ix_bucket ix_bucket;
+typedef struct ix_ent {
+  rt_chan *ch;
+  ix_bucket *b;
+  struct ix_ent *prev, *next;
+} ix_ent;
+
 struct rt_chan {
   rt_chan *next;
+  rt_sess *s;
   arena *a;
   const char *topic;
   const char *name;     /* topic without "realtime:" */
@@ -46,14 +54,37 @@ struct rt_chan {
   rt_binding *b;
   const char *bkey; /* the bindings as sent, one per line (the park key's tail) */
   rt_pos from; /* live changes after this one */
+  char owner[64]; /* its bindings count against ("": the service role) */
+  ix_ent *ix;     /* its places in env->idx */
+  int nix;
+  /* A replay is being read elsewhere: live changes wait here. */
+  int replaying;
+  int held_lost; /* more than CHAN_MAX_HELD came meanwhile */
+  rt_change **held;
+  int nheld, held_cap;
 };
+
+/* Live changes held per channel while its replay is read; past it the
+ * newest are dropped and the client is told some were missed. */
+#define CHAN_MAX_HELD 10000
 
 struct rt_sess {
   rt_env *env;
   phx_vsn vsn;
   rt_chan *chans;
   int nchans;
-  char owner[64]; /* what the socket counts against ("" nothing) */
+  /* What the socket counts against (the per-user cap): each user its
+   * channels read as, or its address while it has none. */
+  char addr[64];
+  int addr_counted;
+  struct sess_user {
+    char key[64];
+    int nch;
+  } *users;
+  int nusers, users_cap;
+  int nbind; /* bindings on all its channels */
+  int freeing;  /* going: nothing is counted again */
+  int swapping; /* a channel is being replaced: the address waits */
   char *apikey;
   rt_pos acked;     /* the client is known to have everything up to here */
   rt_pos reply_pos; /* seen when the last heartbeat reply was queued */
@@ -79,13 +110,221 @@ rt_sess *rt_sess_new(rt_env *env, phx_vsn vsn, const char *remote,
   s->apikey = apikey && *apikey ? xstrdup(apikey) : NULL;
   s->acked = s->reply_pos = env->seen;
   buf_init(&s->out, 0);
-  snprintf(s->owner, sizeof s->owner, "a:%.60s", remote ? remote : "-");
-  if (env->owner_take && env->owner_take(env->cls, s->owner)) {
+  snprintf(s->addr, sizeof s->addr, "a:%.60s", remote ? remote : "-");
+  if (env->owner_take && env->owner_take(env->cls, s->addr)) {
     free(s->apikey);
     free(s);
     return NULL;
   }
+  s->addr_counted = 1;
   return s;
+}
+
+/* ---- the index ----------------------------------------------------------- */
+
+struct ix_bucket {
+  ix_bucket *hnext;
+  const rest_table *table; /* NULL: channels watching every table */
+  ix_ent *head;
+  char tenant[40]; /* a profile id, or "*" for the service role */
+};
+
+struct rt_index {
+  ix_bucket **tab;
+  size_t cap, n;
+};
+
+rt_index *rt_index_new(void) {
+  rt_index *ix = xcalloc(1, sizeof *ix);
+  ix->cap = 256;
+  ix->tab = xcalloc(ix->cap, sizeof *ix->tab);
+  return ix;
+}
+
+void rt_index_free(rt_index *ix) {
+  if (!ix) return;
+  for (size_t i = 0; i < ix->cap; i++)
+    while (ix->tab[i]) {
+      ix_bucket *b = ix->tab[i];
+      ix->tab[i] = b->hnext;
+      free(b);
+    }
+  free(ix->tab);
+  free(ix);
+}
+
+static size_t ix_hash(const char *tenant, const rest_table *t) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const char *p = tenant; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+  h ^= (uint64_t)(uintptr_t)t;
+  h *= 1099511628211ULL;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static ix_bucket **ix_slot(rt_index *ix, const char *tenant, const rest_table *t) {
+  ix_bucket **pp = &ix->tab[ix_hash(tenant, t) & (ix->cap - 1)];
+  while (*pp && ((*pp)->table != t || strcmp((*pp)->tenant, tenant)))
+    pp = &(*pp)->hnext;
+  return pp;
+}
+
+static void ix_grow(rt_index *ix) {
+  size_t ncap = ix->cap * 2;
+  ix_bucket **nt = xcalloc(ncap, sizeof *nt);
+  for (size_t i = 0; i < ix->cap; i++)
+    while (ix->tab[i]) {
+      ix_bucket *b = ix->tab[i];
+      ix->tab[i] = b->hnext;
+      size_t h = ix_hash(b->tenant, b->table) & (ncap - 1);
+      b->hnext = nt[h];
+      nt[h] = b;
+    }
+  free(ix->tab);
+  ix->tab = nt;
+  ix->cap = ncap;
+}
+
+/* The tenant key of a principal: NULL for one that reads nothing (anon),
+ * whose channels need no place in the index. */
+static const char *ix_tenant(const api_principal *who) {
+  if (who->role == ROLE_SERVICE) return "*";
+  if (who->role == ROLE_AUTHENTICATED && who->sub[0]) return who->sub;
+  return NULL;
+}
+
+static void chan_index(rt_chan *ch) {
+  rt_index *ix = ch->s->env->idx;
+  const char *tenant = ix_tenant(&ch->who);
+  if (!ix || !tenant || !ch->nb) return;
+  /* A channel with a binding on every table is listed once under NULL;
+   * else once per table it watches: a change finds it at most once. */
+  const rest_table **tables = xcalloc((size_t)ch->nb, sizeof *tables);
+  int n = 0, all = 0;
+  for (int i = 0; i < ch->nb && !all; i++) {
+    if (!ch->b[i].table) all = 1;
+    int dup = 0;
+    for (int j = 0; j < n; j++) dup |= tables[j] == ch->b[i].table;
+    if (!dup) tables[n++] = ch->b[i].table;
+  }
+  if (all) tables[0] = NULL, n = 1;
+  ch->ix = xcalloc((size_t)n, sizeof *ch->ix);
+  ch->nix = n;
+  for (int i = 0; i < n; i++) {
+    if (ix->n >= ix->cap) ix_grow(ix);
+    ix_bucket **pp = ix_slot(ix, tenant, tables[i]);
+    if (!*pp) {
+      ix_bucket *b = xcalloc(1, sizeof *b);
+      b->table = tables[i];
+      snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
+      *pp = b;
+      ix->n++;
+    }
+    ix_ent *e = &ch->ix[i];
+    e->ch = ch;
+    e->b = *pp;
+    e->next = e->b->head;
+    if (e->next) e->next->prev = e;
+    e->b->head = e;
+  }
+  free(tables);
+}
+
+static void chan_unindex(rt_chan *ch) {
+  rt_index *ix = ch->s->env->idx;
+  for (int i = 0; i < ch->nix; i++) {
+    ix_ent *e = &ch->ix[i];
+    if (e->prev) e->prev->next = e->next;
+    else e->b->head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    if (!e->b->head) { /* the last of its bucket */
+      ix_bucket **pp = ix_slot(ix, e->b->tenant, e->b->table);
+      *pp = e->b->hnext;
+      free(e->b);
+      ix->n--;
+    }
+  }
+  free(ch->ix);
+  ch->ix = NULL;
+  ch->nix = 0;
+}
+
+/* ---- what a socket counts against ------------------------------------- */
+
+/* The owner a channel's bindings count against: its user, the socket's
+ * address for anon, nothing for the service role. */
+static void chan_owner(const rt_sess *s, const api_principal *who, char out[64]) {
+  if (who->role == ROLE_AUTHENTICATED && who->sub[0])
+    snprintf(out, 64, "u:%s", who->sub);
+  else if (who->role == ROLE_SERVICE)
+    out[0] = '\0';
+  else
+    snprintf(out, 64, "%s", s->addr);
+}
+
+/* Takes n bindings against key and, for a user the socket does not count
+ * against yet, one socket (the socket then stops counting against its
+ * address). 0, or -1 with a reason and nothing taken. */
+static int owner_acquire(rt_sess *s, const char *key, int n, char *why,
+                         size_t whylen) {
+  rt_env *e = s->env;
+  if (!key[0]) return 0;
+  if (e->bind_take && e->bind_take(e->cls, key, n)) {
+    snprintf(why, whylen, "too many postgres_changes bindings for this %s",
+             key[0] == 'u' ? "user" : "address");
+    return -1;
+  }
+  if (key[0] != 'u') return 0;
+  for (int i = 0; i < s->nusers; i++)
+    if (!strcmp(s->users[i].key, key)) {
+      s->users[i].nch++;
+      return 0;
+    }
+  if (e->owner_take && e->owner_take(e->cls, key)) {
+    if (e->bind_drop) e->bind_drop(e->cls, key, n);
+    snprintf(why, whylen, "too many realtime connections for this user");
+    return -1;
+  }
+  if (s->nusers == s->users_cap) {
+    s->users_cap = s->users_cap ? 2 * s->users_cap : 2;
+    s->users = xrealloc(s->users, (size_t)s->users_cap * sizeof *s->users);
+  }
+  snprintf(s->users[s->nusers].key, sizeof s->users[0].key, "%s", key);
+  s->users[s->nusers++].nch = 1;
+  if (s->addr_counted) {
+    if (e->owner_drop) e->owner_drop(e->cls, s->addr);
+    s->addr_counted = 0;
+  }
+  return 0;
+}
+
+/* A socket with no user's channel counts against its address again, and
+ * is closed when the address is at its cap. */
+static void addr_recount(rt_sess *s) {
+  rt_env *e = s->env;
+  if (s->nusers || s->addr_counted || s->freeing || s->swapping) return;
+  if (e->owner_take && e->owner_take(e->cls, s->addr)) {
+    s->close(s->cls, 1008, "too many connections from this address");
+    return;
+  }
+  s->addr_counted = 1;
+}
+
+/* Gives back what owner_acquire took. A socket left with no user's
+ * channel counts against its address again, and is closed when the
+ * address is at its cap. */
+static void owner_release(rt_sess *s, const char *key, int n) {
+  rt_env *e = s->env;
+  if (!key[0]) return;
+  if (e->bind_drop) e->bind_drop(e->cls, key, n);
+  if (key[0] != 'u') return;
+  for (int i = 0; i < s->nusers; i++)
+    if (!strcmp(s->users[i].key, key)) {
+      if (--s->users[i].nch > 0) return;
+      if (e->owner_drop) e->owner_drop(e->cls, key);
+      s->users[i] = s->users[--s->nusers];
+      break;
+    }
+  addr_recount(s);
 }
 
 /* Who, where and what: a rejoin must match all of it to pick up a parked
@@ -96,22 +335,44 @@ static const char *park_key(rt_chan *ch) {
 }
 
 static void chan_free(rt_chan *ch) {
-  if (ch) arena_free(ch->a);
+  if (!ch) return;
+  for (int i = 0; i < ch->nheld; i++) rt_change_unref(ch->held[i]);
+  free(ch->held);
+  arena_free(ch->a);
 }
 
 static rt_pos pos_max(rt_pos a, rt_pos b) { return rt_pos_cmp(a, b) >= 0 ? a : b; }
 
+static void unlink_chan(rt_sess *s, rt_chan *ch) {
+  for (rt_chan **pp = &s->chans; *pp; pp = &(*pp)->next)
+    if (*pp == ch) {
+      *pp = ch->next;
+      s->nchans--;
+      return;
+    }
+}
+
+/* Takes a joined channel off the session, the index and the counts. */
+static void chan_remove(rt_sess *s, rt_chan *ch) {
+  if (ch->replaying && s->env->replay_cancel) s->env->replay_cancel(s->env->cls, ch);
+  unlink_chan(s, ch);
+  chan_unindex(ch);
+  s->nbind -= ch->nb;
+  owner_release(s, ch->owner, ch->nb);
+  chan_free(ch);
+}
+
 void rt_sess_free(rt_sess *s, int park) {
   if (!s) return;
-  rt_chan *ch = s->chans;
-  while (ch) {
-    rt_chan *next = ch->next;
+  s->freeing = 1;
+  while (s->chans) {
+    rt_chan *ch = s->chans;
     if (park && s->env->park)
       s->env->park(s->env->cls, park_key(ch), pos_max(s->acked, ch->from));
-    chan_free(ch);
-    ch = next;
+    chan_remove(s, ch);
   }
-  if (s->owner[0] && s->env->owner_drop) s->env->owner_drop(s->env->cls, s->owner);
+  if (s->addr_counted && s->env->owner_drop) s->env->owner_drop(s->env->cls, s->addr);
+  free(s->users);
   buf_free(&s->out);
   free(s->apikey);
   free(s);
@@ -178,21 +439,11 @@ static void system_msg(rt_sess *s, rt_chan *ch, const char *status,
   buf_free(&p);
 }
 
-static void unlink_chan(rt_sess *s, rt_chan *ch) {
-  for (rt_chan **pp = &s->chans; *pp; pp = &(*pp)->next)
-    if (*pp == ch) {
-      *pp = ch->next;
-      s->nchans--;
-      return;
-    }
-}
-
 /* Ends a channel from the server's side: system error, phx_close. */
 static void end_chan(rt_sess *s, rt_chan *ch, const char *message) {
   system_msg(s, ch, "error", "system", message);
   emit(s, ch->join_ref, ch->join_ref, ch->topic, "phx_close", "{}");
-  unlink_chan(s, ch);
-  chan_free(ch);
+  chan_remove(s, ch);
 }
 
 static rt_chan *find_chan(rt_sess *s, const char *topic) {
@@ -271,31 +522,26 @@ static unsigned ops_of(const char *event) {
   return 0;
 }
 
-/* Counts the socket against the user who joins (the per-user cap), once. */
-static int take_owner(rt_sess *s, const api_principal *who, char *why,
-                      size_t whylen) {
-  char next[64];
-  if (who->role == ROLE_AUTHENTICATED)
-    snprintf(next, sizeof next, "u:%s", who->sub);
-  else if (who->role == ROLE_SERVICE)
-    next[0] = '\0'; /* the server's own key: not capped */
-  else
-    return 0;
-  if (!strncmp(s->owner, "u:", 2) || (!s->owner[0] && !next[0])) return 0;
-  if (next[0] && s->env->owner_take && s->env->owner_take(s->env->cls, next)) {
-    snprintf(why, whylen, "too many realtime connections for this user");
-    return -1;
-  }
-  if (s->owner[0] && s->env->owner_drop) s->env->owner_drop(s->env->cls, s->owner);
-  snprintf(s->owner, sizeof s->owner, "%s", next);
-  return 0;
+static void replay_notice(rt_sess *s, rt_chan *ch, int rc) {
+  const char *msg =
+      rc == 1 ? "some changes were missed while disconnected (older than the "
+                "reconnect window)"
+      : rc == RT_REPLAY_BUSY ? "changes missed while disconnected were not "
+                               "replayed: the server is busy with other replays"
+      : rc == RT_REPLAY_CUT ? "some changes were missed while disconnected (too "
+                              "many to replay)"
+      : rc < 0 ? "changes missed while disconnected could not be read"
+               : NULL;
+  if (msg) system_msg(s, ch, "error", "postgres_changes", msg);
 }
 
 static void on_join(rt_sess *s, const phx_msg *m) {
   char why[256];
   arena *a = arena_new();
   rt_chan *ch = arena_alloc(a, sizeof *ch);
+  memset(ch, 0, sizeof *ch);
   ch->a = a;
+  ch->s = s;
   phx_join j;
   if (phx_parse_join(a, m->payload, s->env->max_bindings, &j, why, sizeof why))
     goto refuse;
@@ -361,18 +607,33 @@ static void on_join(rt_sess *s, const phx_msg *m) {
     json_write(&key, pb->params);
     buf_putc(&key, '\n');
   }
-  if (take_owner(s, &ch->who, why, sizeof why)) goto refuse_key;
+  int cap = s->env->max_bindings_socket;
+  if (cap && s->nbind - (old ? old->nb : 0) + ch->nb > cap) {
+    snprintf(why, sizeof why,
+             "too many postgres_changes bindings on this connection (at most %d)",
+             cap);
+    goto refuse_key;
+  }
+  /* A join of a topic already joined replaces it (its counts go first;
+   * the socket goes back on its address only if the new one is no user's). */
+  if (old) {
+    s->swapping = 1;
+    chan_remove(s, old);
+    s->swapping = 0;
+  }
+  chan_owner(s, &ch->who, ch->owner);
+  int refused = owner_acquire(s, ch->owner, ch->nb, why, sizeof why);
+  addr_recount(s);
+  if (refused) goto refuse_key;
   ch->bkey = arena_strndup(a, buf_cstr(&key), key.len);
   buf_free(&key);
 
-  if (old) { /* a join of a topic already joined replaces it */
-    unlink_chan(s, old);
-    chan_free(old);
-  }
+  s->nbind += ch->nb;
   ch->from = s->env->seen;
   ch->next = s->chans;
   s->chans = ch;
   s->nchans++;
+  chan_index(ch);
 
   buf resp;
   buf_init(&resp, 0);
@@ -390,13 +651,10 @@ static void on_join(rt_sess *s, const phx_msg *m) {
   if (s->env->unpark && s->env->unpark(s->env->cls, park_key(ch), &acked) == 1 &&
       s->env->replay) {
     int rc = s->env->replay(s->env->cls, s, ch, acked);
-    if (rc == 1)
-      system_msg(s, ch, "error", "postgres_changes",
-                 "some changes were missed while disconnected (older than the "
-                 "reconnect window)");
-    else if (rc < 0)
-      system_msg(s, ch, "error", "postgres_changes",
-                 "changes missed while disconnected could not be read");
+    if (rc == RT_REPLAY_LATER)
+      ch->replaying = 1;
+    else
+      replay_notice(s, ch, rc);
   }
   return;
 
@@ -422,12 +680,33 @@ static void on_access_token(rt_sess *s, rt_chan *ch, const phx_msg *m) {
    * it names: realtime-js joins before its token callback has answered
    * and sends the signed-in user's token right after, as an access_token
    * push on the anon key's channel. */
-  if (check_token(s, a, token, &who, &exp, why, sizeof why) ||
-      take_owner(s, &who, why, sizeof why)) {
+  char owner[64] = "";
+  int bad = check_token(s, a, token, &who, &exp, why, sizeof why);
+  if (!bad) chan_owner(s, &who, owner);
+  if (bad) {
     end_chan(s, ch, why);
+  } else if (strcmp(owner, ch->owner)) {
+    /* The counts follow the principal: the new one's first (refused: the
+     * channel ends), then the old one's go. */
+    if (owner_acquire(s, owner, ch->nb, why, sizeof why)) {
+      end_chan(s, ch, why);
+    } else {
+      chan_unindex(ch);
+      char old[64];
+      memcpy(old, ch->owner, sizeof old);
+      memcpy(ch->owner, owner, sizeof owner);
+      ch->who = who;
+      ch->exp_s = exp;
+      chan_index(ch);
+      owner_release(s, old, ch->nb);
+    }
   } else {
+    /* The same owner; the tenant (the index key) is the same too, but
+     * the role may not be (a user's key for the same sub). */
+    chan_unindex(ch);
     ch->who = who;
     ch->exp_s = exp;
+    chan_index(ch);
   }
   arena_free(a);
 }
@@ -465,8 +744,7 @@ void rt_sess_on_text(rt_sess *s, const char *text, size_t n) {
   if (!strcmp(m.event, "phx_leave")) {
     reply(s, &m, "ok", "{}");
     emit(s, ch->join_ref, ch->join_ref, ch->topic, "phx_close", "{}");
-    unlink_chan(s, ch);
-    chan_free(ch);
+    chan_remove(s, ch);
   } else if (!strcmp(m.event, "access_token")) {
     on_access_token(s, ch, &m);
   }
@@ -479,31 +757,77 @@ out:
 
 void rt_sess_deliver_to(rt_sess *s, rt_chan *ch, const rt_change *c) {
   if (!rt_visible(&ch->who, c)) return;
-  char ids[256];
-  size_t n = 0;
+  /* Every matching binding's id goes out (max_bindings keeps the list
+   * bounded): realtime-js routes the event to a callback by these ids. */
+  buf p;
+  buf_init(&p, 0);
   int any = 0;
-  ids[0] = '\0';
   for (int i = 0; i < ch->nb; i++) {
     const rt_binding *b = &ch->b[i];
     if (!(b->ops & c->op) || (b->table && b->table != c->table)) continue;
     if (b->filter && !rt_filter_match(b->filter, c)) continue;
-    if (n + 24 >= sizeof ids) break; /* defensive: max_bindings keeps it short */
-    n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%ld", any ? "," : "", b->id);
+    buf_printf(&p, "%s%ld", any ? "," : "{\"ids\":[", b->id);
     any = 1;
   }
-  if (!any) return;
-  buf p;
-  buf_init(&p, 0);
-  buf_printf(&p, "{\"ids\":[%s],\"data\":", ids);
-  buf_append(&p, c->data, c->data_len);
-  buf_putc(&p, '}');
-  emit(s, NULL, NULL, ch->topic, "postgres_changes", buf_cstr(&p));
+  if (any) {
+    buf_puts(&p, "],\"data\":");
+    buf_append(&p, c->data, c->data_len);
+    buf_putc(&p, '}');
+    emit(s, NULL, NULL, ch->topic, "postgres_changes", buf_cstr(&p));
+  }
   buf_free(&p);
 }
 
+/* A live change for one channel: sent, or held while a replay is read. */
+static void chan_offer(rt_sess *s, rt_chan *ch, const rt_change *c) {
+  if (rt_pos_cmp(c->pos, ch->from) <= 0) return;
+  if (!ch->replaying) {
+    rt_sess_deliver_to(s, ch, c);
+    return;
+  }
+  if (ch->nheld >= CHAN_MAX_HELD) {
+    ch->held_lost = 1;
+    return;
+  }
+  if (ch->nheld == ch->held_cap) {
+    ch->held_cap = ch->held_cap ? 2 * ch->held_cap : 16;
+    ch->held = xrealloc(ch->held, (size_t)ch->held_cap * sizeof *ch->held);
+  }
+  ch->held[ch->nheld++] = rt_change_ref((rt_change *)c);
+}
+
+rt_pos rt_chan_from(const rt_chan *ch) { return ch->from; }
+
+void rt_chan_replayed(rt_sess *s, rt_chan *ch, int rc) {
+  ch->replaying = 0;
+  replay_notice(s, ch, rc ? rc : ch->held_lost ? RT_REPLAY_CUT : 0);
+  for (int i = 0; i < ch->nheld; i++) {
+    rt_sess_deliver_to(s, ch, ch->held[i]);
+    rt_change_unref(ch->held[i]);
+  }
+  free(ch->held);
+  ch->held = NULL;
+  ch->nheld = ch->held_cap = 0;
+  ch->held_lost = 0;
+}
+
+void rt_env_deliver(rt_env *env, const rt_change *c) {
+  rt_index *ix = env->idx;
+  if (!ix) return;
+  const char *tenants[2] = {c->profile_id[0] ? c->profile_id : NULL, "*"};
+  const rest_table *tables[2] = {c->table, NULL};
+  for (int i = 0; i < 2; i++) {
+    if (!tenants[i]) continue;
+    for (int j = 0; j < 2; j++) {
+      ix_bucket *b = *ix_slot(ix, tenants[i], tables[j]);
+      for (ix_ent *e = b ? b->head : NULL; e; e = e->next)
+        chan_offer(e->ch->s, e->ch, c);
+    }
+  }
+}
+
 void rt_sess_deliver(rt_sess *s, const rt_change *c) {
-  for (rt_chan *ch = s->chans; ch; ch = ch->next)
-    if (rt_pos_cmp(c->pos, ch->from) > 0) rt_sess_deliver_to(s, ch, c);
+  for (rt_chan *ch = s->chans; ch; ch = ch->next) chan_offer(s, ch, c);
 }
 
 void rt_sess_gap(rt_sess *s) {

@@ -31,6 +31,12 @@ typedef struct rt_config {
   size_t max_queue;       /* bytes queued unsent per socket before it is
                            * closed as too slow; 0: 4 MiB */
   int window_s;           /* how long changes are kept for a reconnect; 0: 120 */
+  size_t max_queue_total; /* bytes queued unsent on all sockets together;
+                           * past it the sockets with the most are closed
+                           * (slowest first); 0: 256 MiB */
+  int max_bindings_socket; /* bindings on all channels of a socket; 0: 500 */
+  int max_bindings_user;  /* bindings on all sockets of one user (anon: of
+                           * one address); 0: 1000 */
 } rt_config;
 
 /* Starts the feed and the WebSocket thread. 0, or -1 with a message. */

@@ -24,6 +24,9 @@ static void defaults(rt_config *c) {
   if (!c->max_frame) c->max_frame = 64 * 1024;
   if (!c->max_queue) c->max_queue = 4 * 1024 * 1024;
   if (c->window_s <= 0) c->window_s = 120;
+  if (!c->max_queue_total) c->max_queue_total = (size_t)256 << 20;
+  if (c->max_bindings_socket <= 0) c->max_bindings_socket = 500;
+  if (c->max_bindings_user <= 0) c->max_bindings_user = 1000;
 }
 
 int rt_start(const rt_config *cfg, rt_server **out, char *err, size_t errlen) {
@@ -79,36 +82,58 @@ int rt_server_slot_take(rt_server *s) {
 
 void rt_server_slot_drop(rt_server *s) { atomic_fetch_sub(&s->nsockets, 1); }
 
-int rt_server_owner_take(rt_server *s, const char *owner) {
-  int rc = 0;
-  pthread_mutex_lock(&s->mu);
-  rt_owner *o = NULL;
-  for (int i = 0; i < s->nowners && !o; i++)
-    if (!strcmp(s->owners[i].key, owner)) o = &s->owners[i];
-  if (!o) {
-    if (s->nowners == s->owners_cap) {
-      s->owners_cap = s->owners_cap ? 2 * s->owners_cap : 64;
-      s->owners = xrealloc(s->owners, (size_t)s->owners_cap * sizeof *s->owners);
-    }
-    o = &s->owners[s->nowners++];
-    snprintf(o->key, sizeof o->key, "%s", owner);
-    o->n = 0;
+/* The owner's entry (under mu), made when absent. */
+static rt_owner *owner_get(rt_server *s, const char *owner) {
+  for (int i = 0; i < s->nowners; i++)
+    if (!strcmp(s->owners[i].key, owner)) return &s->owners[i];
+  if (s->nowners == s->owners_cap) {
+    s->owners_cap = s->owners_cap ? 2 * s->owners_cap : 64;
+    s->owners = xrealloc(s->owners, (size_t)s->owners_cap * sizeof *s->owners);
   }
-  if (o->n >= s->cfg.max_sockets_per_user)
-    rc = -1;
-  else
-    o->n++;
+  rt_owner *o = &s->owners[s->nowners++];
+  memset(o, 0, sizeof *o);
+  snprintf(o->key, sizeof o->key, "%s", owner);
+  return o;
+}
+
+/* Forgets an entry with nothing counted (under mu). */
+static void owner_put(rt_server *s, rt_owner *o) {
+  if (o->n <= 0 && o->nb <= 0) *o = s->owners[--s->nowners];
+}
+
+int rt_server_owner_take(rt_server *s, const char *owner) {
+  pthread_mutex_lock(&s->mu);
+  rt_owner *o = owner_get(s, owner);
+  int rc = o->n >= s->cfg.max_sockets_per_user ? -1 : 0;
+  if (!rc) o->n++;
+  owner_put(s, o);
   pthread_mutex_unlock(&s->mu);
   return rc;
 }
 
 void rt_server_owner_drop(rt_server *s, const char *owner) {
   pthread_mutex_lock(&s->mu);
-  for (int i = 0; i < s->nowners; i++)
-    if (!strcmp(s->owners[i].key, owner)) {
-      if (--s->owners[i].n <= 0) s->owners[i] = s->owners[--s->nowners];
-      break;
-    }
+  rt_owner *o = owner_get(s, owner);
+  o->n--;
+  owner_put(s, o);
+  pthread_mutex_unlock(&s->mu);
+}
+
+int rt_server_bind_take(rt_server *s, const char *owner, int n) {
+  pthread_mutex_lock(&s->mu);
+  rt_owner *o = owner_get(s, owner);
+  int rc = o->nb + n > s->cfg.max_bindings_user ? -1 : 0;
+  if (!rc) o->nb += n;
+  owner_put(s, o);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+void rt_server_bind_drop(rt_server *s, const char *owner, int n) {
+  pthread_mutex_lock(&s->mu);
+  rt_owner *o = owner_get(s, owner);
+  o->nb -= n;
+  owner_put(s, o);
   pthread_mutex_unlock(&s->mu);
 }
 

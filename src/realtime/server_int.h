@@ -16,7 +16,8 @@ typedef struct rt_ws rt_ws;
 
 typedef struct rt_owner {
   char key[64];
-  int n;
+  int n;  /* sockets */
+  int nb; /* postgres_changes bindings */
 } rt_owner;
 
 typedef struct rt_parked {
@@ -47,6 +48,9 @@ void rt_server_slot_drop(rt_server *s);
  * at max_sockets_per_user. */
 int rt_server_owner_take(rt_server *s, const char *owner);
 void rt_server_owner_drop(rt_server *s, const char *owner);
+/* Counts n bindings against owner: 0, or -1 past max_bindings_user. */
+int rt_server_bind_take(rt_server *s, const char *owner, int n);
+void rt_server_bind_drop(rt_server *s, const char *owner, int n);
 /* Reconnect parking (see channel.h), for window_s seconds. */
 void rt_server_park(rt_server *s, const char *key, rt_pos acked);
 int rt_server_unpark(rt_server *s, const char *key, rt_pos *acked);

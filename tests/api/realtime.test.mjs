@@ -15,6 +15,8 @@
 // server closes its sockets with 1001; and a change written through one
 // munshi process arrives on a socket of another on the same database.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { createClient } from '@supabase/supabase-js';
@@ -652,5 +654,265 @@ describe('two munshi processes on one database', () => {
     await eventually(() => ids.every((id) => onFirst.all.some((e) => e.new.id === id)), 'both changes on the first process', 15000);
     assert.deepEqual(onSecond.all.map((e) => e.new.id), ids, 'in commit order');
     assert.deepEqual(onFirst.all.map((e) => e.new.id), ids, 'in commit order');
+  });
+});
+
+// ---- what an attacker found (issue 9's review) -------------------------------
+
+/** Bytes sent as-is on a fresh TCP connection; resolves with all that came back once the server closes (or after ms). */
+function tcpExchange(origin, text, ms = 3000) {
+  const u = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const s = net.connect({ host: u.hostname, port: Number(u.port) }, () => s.write(text));
+    const done = () => { clearTimeout(t); s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); };
+    const t = setTimeout(done, ms);
+    s.on('data', (d) => chunks.push(d));
+    s.on('end', done);
+    s.on('error', reject);
+  });
+}
+
+/** A client frame (masked), as RFC 6455 5.2 lays it out. */
+function clientFrame(payload, opcode) {
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 255]);
+  const body = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
+  return Buffer.concat([head, mask, body]);
+}
+
+function rssMB(pid) {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+describe('realtime under abuse (a server of our own)', () => {
+  let db;
+  let srv;
+  before(async () => {
+    db = freshDatabase();
+    srv = await startMunshi(db.url, {
+      MUNSHI_REALTIME_MAX_SOCKETS_PER_USER: '2',
+      MUNSHI_REALTIME_MAX_BINDINGS_PER_SOCKET: '50',
+      MUNSHI_REALTIME_MAX_BINDINGS_PER_USER: '60',
+      MUNSHI_REALTIME_MAX_QUEUE: '8388608',
+      MUNSHI_REALTIME_MAX_QUEUE_TOTAL: '1048576',
+      MUNSHI_MAX_BODY: '4194304',
+    });
+  });
+  after(async () => {
+    if (srv) await srv.stop();
+    if (db) db.drop();
+  });
+  const join = (ref, topic, token, bindings) =>
+    [ref, ref, topic, 'phx_join', { config: { postgres_changes: bindings }, access_token: token }];
+  const cust = { event: '*', schema: 'public', table: 'customers' };
+
+  test('a ping flood that never reads holds no more than its queue; other sockets stay served', async () => {
+    const u = new URL(srv.origin);
+    const s = net.connect({ host: u.hostname, port: Number(u.port), localAddress: '127.0.0.81' });
+    await new Promise((r) => s.once('connect', r));
+    s.write(`GET /realtime/v1/websocket?apikey=${ANON_KEY}&vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+      'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await new Promise((r) => s.once('data', r));
+    s.pause(); // never read again: every pong the server owes stays with it
+    s.on('error', () => {}); // the server may drop it (max_queue_total)
+    const before = rssMB(srv.pid);
+    const ping = clientFrame([...Buffer.alloc(125, 80)], 9);
+    const blob = Buffer.concat(Array(2000).fill(ping));
+    const other = await raw({ origin: srv.origin, localAddress: '127.0.0.82' });
+    let flooding = true;
+    const pump = () => { while (flooding && !s.destroyed && s.write(blob)); };
+    s.on('drain', pump);
+    pump();
+    const t0 = Date.now();
+    let worst = 0;
+    let peak = 0;
+    while (Date.now() - t0 < 5000) {
+      const h0 = Date.now();
+      const ref = String(h0);
+      v2(other, null, ref, 'phoenix', 'heartbeat', {});
+      await other.next(isReply(ref), 'a heartbeat reply during the flood', 5000);
+      worst = Math.max(worst, Date.now() - h0);
+      peak = Math.max(peak, rssMB(srv.pid) - before);
+      await sleep(50);
+    }
+    flooding = false;
+    const grew = Math.max(peak, rssMB(srv.pid) - before);
+    s.destroy();
+    other.ws.close();
+    // 8 MiB of queue at most (and 1 MiB over all sockets here), plus the
+    // kernel's buffers; unbounded it grew by about 150 MB a second
+    assert.ok(grew < 100, `the server grew by ${grew.toFixed(0)} MB under a ping flood`);
+    assert.ok(worst < 1000, `a heartbeat waited ${worst} ms`);
+  });
+
+  test('every matching binding gets its id, however many', async () => {
+    const c = await raw({ origin: srv.origin, localAddress: '127.0.0.83', apikey: SERVICE_KEY });
+    const bindings = Array.from({ length: 40 }, (_, i) => ({ ...cust, filter: `full_name=neq.x${i}` }));
+    c.send(join('1', 'realtime:ids', SERVICE_KEY, bindings));
+    const r = await c.next(isReply('1'));
+    assert.equal(r[4].status, 'ok', JSON.stringify(r));
+    const ids = r[4].response.postgres_changes.map((b) => b.id);
+    const u = await signup({ origin: srv.origin });
+    const made = await rest('POST', 'customers', { origin: srv.origin, token: u.token, body: { full_name: 'forty' }, headers: REP });
+    assert.equal(made.status, 201, made.info);
+    const ev = await c.next((f) => f[3] === 'postgres_changes' && f[4].data.record.id === made.json[0].id);
+    assert.deepEqual([...ev[4].ids].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+    assert.equal(ev[4].ids.length, 40);
+    c.ws.close();
+  });
+
+  test('bindings are capped per socket and per user', async () => {
+    const u = await signup({ origin: srv.origin });
+    const many = (n) => Array.from({ length: n }, (_, i) => ({ ...cust, filter: `full_name=eq.n${i}` }));
+    const a = await raw({ origin: srv.origin, localAddress: '127.0.0.84' });
+    a.send(join('1', 'realtime:a1', u.token, many(40)));
+    assert.equal((await a.next(isReply('1')))[4].status, 'ok');
+    a.send(join('2', 'realtime:a2', u.token, many(20)));
+    const r2 = await a.next(isReply('2'));
+    assert.equal(r2[4].status, 'error');
+    assert.match(r2[4].response.reason, /too many postgres_changes bindings on this connection \(at most 50\)/);
+    const b = await raw({ origin: srv.origin, localAddress: '127.0.0.84' });
+    b.send(join('1', 'realtime:b1', u.token, many(25)));
+    const rb = await b.next(isReply('1'));
+    assert.equal(rb[4].status, 'error');
+    assert.match(rb[4].response.reason, /too many postgres_changes bindings for this user/);
+    // what a channel gives back on leave may be taken again
+    v2(a, '1', '3', 'realtime:a1', 'phx_leave', {});
+    await a.next(isReply('3'));
+    b.send(join('2', 'realtime:b1', u.token, many(25)));
+    assert.equal((await b.next(isReply('2')))[4].status, 'ok');
+    a.ws.close();
+    b.ws.close();
+  });
+
+  test('socket counts follow the principal: a token switch counts against the new user, a leave against the address again', async () => {
+    const A = await signup({ origin: srv.origin });
+    const B = await signup({ origin: srv.origin });
+    const bs = [];
+    for (let i = 0; i < 2; i++) {
+      const c = await raw({ origin: srv.origin, localAddress: '127.0.0.85' });
+      c.send(join('1', 'realtime:b', B.token, [cust]));
+      assert.equal((await c.next(isReply('1')))[4].status, 'ok');
+      bs.push(c);
+    }
+    const s = await raw({ origin: srv.origin, localAddress: '127.0.0.86' });
+    s.send(join('1', 'realtime:s', A.token, [cust]));
+    assert.equal((await s.next(isReply('1')))[4].status, 'ok');
+    v2(s, '1', '2', 'realtime:s', 'access_token', { access_token: B.token });
+    const sys = await s.next((f) => f[3] === 'system' && f[4].status === 'error', 'the channel ended');
+    assert.match(sys[4].message, /too many realtime connections for this user/);
+    await s.next((f) => f[3] === 'phx_close');
+    for (const c of bs) c.ws.close();
+    s.ws.close();
+    // a socket that joined as a user and left counts against its address again
+    const addr = '127.0.0.87';
+    const x1 = await raw({ origin: srv.origin, localAddress: addr });
+    x1.send(join('1', 'realtime:x', A.token, [cust]));
+    assert.equal((await x1.next(isReply('1')))[4].status, 'ok');
+    const x2 = await raw({ origin: srv.origin, localAddress: addr });
+    const x3 = await raw({ origin: srv.origin, localAddress: addr }); // x1 counts against A now
+    assert.equal(x3.closeInfo, null);
+    v2(x1, '1', '2', 'realtime:x', 'phx_leave', {});
+    const closed = await Promise.race([x1.closed, sleep(5000).then(() => null)]); // back on the address, which is full
+    assert.ok(closed, 'the socket that left stayed open past its address cap');
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /too many connections from this address/);
+    x2.ws.close();
+    x3.ws.close();
+  });
+
+  test('slow readers together are held to max_queue_total: the biggest go, a reader stays', async () => {
+    const u = await signup({ origin: srv.origin });
+    const reader = await raw({ origin: srv.origin, localAddress: '127.0.0.88' });
+    reader.send(join('1', 'realtime:r', u.token, [cust]));
+    assert.equal((await reader.next(isReply('1')))[4].status, 'ok');
+    const slow = [];
+    for (let i = 0; i < 6; i++) {
+      const c = await raw({ origin: srv.origin, localAddress: `127.0.0.${90 + (i >> 1)}` });
+      c.send(join('1', 'realtime:s', SERVICE_KEY, [cust]));
+      await c.next(isReply('1'));
+      c.got = 0;
+      c.ws.on('message', () => { c.got += 1; });
+      c.ws._socket.pause(); // reads nothing from now on
+      slow.push(c);
+    }
+    const N = 120; // 7 MB to each: more than the kernel buffers, less than max_queue
+    const notes = 'n'.repeat(60000);
+    const ids = [];
+    for (let i = 0; i < N; i += 10) {
+      const body = Array.from({ length: 10 }, (_, k) => ({ full_name: `big ${i + k}`, notes }));
+      const r = await rest('POST', 'customers', { origin: srv.origin, token: u.token, body, headers: REP });
+      assert.equal(r.status, 201, r.info);
+      ids.push(...r.json.map((x) => x.id));
+    }
+    await eventually(() => ids.every((id) => reader.frames.some((f) => f[3] === 'postgres_changes' && f[4].data.record.id === id)),
+      'every change at the reader', 20000);
+    await sleep(500);
+    for (const c of slow) c.ws._socket.resume();
+    await sleep(2000);
+    const cut = slow.filter((c) => c.closeInfo && c.got < N + 2);
+    assert.ok(cut.length > 0, `no slow reader was dropped (received ${slow.map((c) => c.got)})`);
+    assert.equal(reader.closeInfo, null);
+    assert.match(srv.log(), /bytes queued on all sockets/);
+    for (const c of slow) c.ws.close();
+    reader.ws.close();
+  });
+
+  test('a rejoin that replays thousands of rows does not hold up other sockets', async () => {
+    const A = await signup({ origin: srv.origin });
+    const probe = await raw({ origin: srv.origin, localAddress: '127.0.0.95', apikey: SERVICE_KEY });
+    probe.send(join('1', 'realtime:probe', SERVICE_KEY, [{ event: 'INSERT', schema: 'public', table: 'products' }]));
+    assert.equal((await probe.next(isReply('1')))[4].status, 'ok');
+    // every channel reads the tenant's customers (the replay renders each
+    // row), only the first matches one of them
+    const C = 45;
+    const bind = (k) => [{ ...cust, filter: k ? `full_name=eq.none ${k}` : 'full_name=eq.needle' }];
+    const joinAll = (c) => { for (let k = 0; k < C; k++) c.send(join(String(k + 1), `realtime:p${k}`, A.token, bind(k))); };
+    const first = await raw({ origin: srv.origin, localAddress: '127.0.0.96' });
+    joinAll(first);
+    await first.next(isReply(String(C)));
+    for (let k = 0; k < 12; k++) {
+      const body = Array.from({ length: 500 }, (_, i) => ({ full_name: k || i ? `replayed ${k}.${i}` : 'needle' }));
+      const r = await rest('POST', 'customers', { origin: srv.origin, token: A.token, body });
+      assert.equal(r.status, 201, r.info);
+    }
+    first.ws.terminate(); // dropped: its 30 channels are parked
+    await sleep(1000);
+    const latency = async () => {
+      const t0 = Date.now();
+      const r = await rest('POST', 'products', { origin: srv.origin, token: A.token, body: { name: `probe ${t0}` }, headers: REP });
+      assert.equal(r.status, 201, r.info);
+      await probe.next((f) => f[3] === 'postgres_changes' && f[4].data.record.id === r.json[0].id, 'the probe', 30000);
+      return Date.now() - t0;
+    };
+    const base = await latency();
+    const again = await raw({ origin: srv.origin, localAddress: '127.0.0.96' });
+    joinAll(again); // each channel rejoins within the window: 45 replays of 6,000 rows
+    const during = await latency();
+    // the replay reaches the client too, after its join replies
+    const got = await again.next((f) => f[3] === 'postgres_changes' && f[2] === 'realtime:p0', 'the replayed change', 30000);
+    assert.equal(got[4].data.record.full_name, 'needle');
+    again.ws.close();
+    probe.ws.close();
+    console.log(`probe latency ${base} ms, during the replays ${during} ms`);
+    assert.ok(during < 1000, `a change waited ${during} ms behind a rejoin's replays (${base} ms before)`);
+  });
+
+  test('an HTTP/1.0 upgrade, or one with a body, is answered 400', async () => {
+    const path = `/realtime/v1/websocket?apikey=${ANON_KEY}&vsn=2.0.0`;
+    const hs = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+    let got = await tcpExchange(srv.origin, `GET ${path} HTTP/1.0\r\nHost: x\r\n${hs}\r\n`);
+    assert.match(got, /^HTTP\/1\.[01] 400/, got);
+    assert.match(got, /HTTP\/1\.1/);
+    assert.match(got, /"code":"PGRST100"/);
+    got = await tcpExchange(srv.origin, `GET ${path} HTTP/1.1\r\nHost: x\r\n${hs}Content-Length: 5\r\n\r\nhello`);
+    assert.match(got, /^HTTP\/1\.1 400/, got);
+    assert.match(got, /carries no body/);
+    got = await tcpExchange(srv.origin, `GET ${path} HTTP/1.1\r\nHost: x\r\n${hs}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+    assert.match(got, /^HTTP\/1\.1 400/, got);
+    assert.doesNotMatch(got, /101 Switching/);
   });
 });

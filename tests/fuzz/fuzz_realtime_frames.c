@@ -101,11 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   env.au = au;
   env.max_channels = 4;
   env.max_bindings = 8;
+  env.max_bindings_socket = 12;
+  env.idx = rt_index_new(); /* joins, rejoins and leaves keep it consistent */
   rt_sess *s = rt_sess_new(&env, v, "fuzz", NULL, f_send, f_close, NULL);
   check(s != NULL, "session");
   rt_sess_on_text(s, text, n);
   rt_sess_on_text(s, text, n); /* again: rejoin, leave of a joined topic */
   rt_sess_tick(s);
   rt_sess_free(s, 1);
+  rt_index_free(env.idx);
   return 0;
 }

@@ -236,6 +236,7 @@ static int64_t fake_now(void) { return clock_s; }
 #define MAX_SENT 64
 static struct {
   char *frames[MAX_SENT];
+  void *to[MAX_SENT]; /* the send callback's cls of each */
   int n;
   int closed_code;
   char closed_reason[128];
@@ -255,8 +256,8 @@ static void out_reset(void) {
 }
 
 static int t_send(void *cls, const char *text, size_t n) {
-  (void)cls;
   assert_true(out.n < MAX_SENT);
+  out.to[out.n] = cls;
   out.frames[out.n++] = strndup(text, n);
   return 0;
 }
@@ -356,7 +357,7 @@ static void push(rt_sess *s, const char *frame) { rt_sess_on_text(s, frame, strl
 
 static void join(rt_sess *s, const char *ref, const char *topic, const char *tok,
                  const char *bindings) {
-  char f[4096];
+  char f[16384];
   snprintf(f, sizeof f,
            "[\"%s\",\"%s\",\"%s\",\"phx_join\",{\"config\":{\"broadcast\":{\"ack\":"
            "false,\"self\":false},\"presence\":{\"key\":\"\",\"enabled\":false},"
@@ -729,6 +730,211 @@ static void test_park_and_replay(void **state) {
   free(tok);
 }
 
+/* Frames sent to one session (by its send cls) since the last reset. */
+static int sent_to(void *tag) {
+  int n = 0;
+  for (int i = 0; i < out.n; i++) n += out.to[i] == tag;
+  return n;
+}
+
+/* The index hands a change only to channels of its tenant (and the
+ * service role's) on its table; a token switch moves a channel; a channel
+ * gone leaves no trace. Every matching binding's id goes out. */
+static void test_index_deliver(void **state) {
+  (void)state;
+  int64_t now = time_now_us() / 1000000;
+  clock_s = now;
+  char *ta = token("authenticated", USER_A, now + 3600);
+  char *tb = token("authenticated", USER_B, now + 3600);
+  char *tsv = token("service_role", NULL, now + 3600);
+  env.idx = rt_index_new();
+  env.max_bindings = 64;
+  env.max_channels = 4;
+  out.owner_cap = 50;
+  int A, B, S, N; /* tags */
+  rt_sess *sa = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, &A);
+  rt_sess *sb = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, &B);
+  rt_sess *ss = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, &S);
+  rt_sess *sn = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, &N);
+  const char *cust = "{\"event\":\"*\",\"schema\":\"public\",\"table\":\"customers\"}";
+  join(sa, "1", "realtime:a", ta, cust);
+  join(sb, "1", "realtime:b", tb, cust);
+  join(ss, "1", "realtime:s", tsv, "{\"event\":\"*\",\"schema\":\"public\"}");
+  join(sn, "1", "realtime:n", NULL, cust); /* no token: refused, not indexed */
+  /* 40 bindings on one channel, each with its own filter that matches */
+  char many[8192];
+  size_t off = 0;
+  for (int i = 0; i < 40; i++)
+    off += (size_t)snprintf(many + off, sizeof many - off,
+                            "%s{\"event\":\"INSERT\",\"schema\":\"public\","
+                            "\"table\":\"customers\",\"filter\":\"full_name=neq.x%d\"}",
+                            i ? "," : "", i);
+  join(sa, "2", "realtime:many", ta, many);
+  out_reset();
+  rt_change *c = customer_change(1, RT_INSERT, USER_A, "Asha");
+  rt_env_deliver(&env, c);
+  rt_change_unref(c);
+  assert_int_equal(sent_to(&A), 2);
+  assert_int_equal(sent_to(&S), 1);
+  assert_int_equal(sent_to(&B) + sent_to(&N), 0);
+  for (int i = 0; i < out.n; i++)
+    if (strstr(out.frames[i], "realtime:many")) {
+      const char *ids = strstr(out.frames[i], "\"ids\":[");
+      assert_non_null(ids);
+      int commas = 0;
+      for (const char *p = ids; *p != ']'; p++) commas += *p == ',';
+      assert_int_equal(commas + 1, 40);
+    }
+  out_reset();
+  c = customer_change(2, RT_INSERT, USER_B, "Ravi");
+  rt_env_deliver(&env, c);
+  rt_change_unref(c);
+  assert_int_equal(sent_to(&B), 1);
+  assert_int_equal(sent_to(&S), 1);
+  assert_int_equal(sent_to(&A), 0);
+  /* sa's first channel now reads as B: B's rows, not A's */
+  char f[2048];
+  snprintf(f, sizeof f, "[\"1\",\"3\",\"realtime:a\",\"access_token\",{\"access_token\":\"%s\"}]", tb);
+  push(sa, f);
+  out_reset();
+  c = customer_change(3, RT_INSERT, USER_B, "Ravi");
+  rt_env_deliver(&env, c);
+  rt_change_unref(c);
+  assert_int_equal(sent_to(&A), 1);
+  assert_non_null(strstr(out.frames[0], "realtime:a"));
+  out_reset();
+  c = customer_change(4, RT_INSERT, USER_A, "Asha");
+  rt_env_deliver(&env, c);
+  rt_change_unref(c);
+  assert_int_equal(sent_to(&A), 1); /* the 40-binding channel only */
+  assert_non_null(strstr(out.frames[0], "realtime:many"));
+  /* gone: nothing found, nothing freed twice (ASan) */
+  rt_sess_free(sa, 0);
+  rt_sess_free(sb, 0);
+  out_reset();
+  c = customer_change(5, RT_INSERT, USER_A, "Asha");
+  rt_env_deliver(&env, c);
+  rt_change_unref(c);
+  assert_int_equal(out.n, 1);
+  assert_true(out.to[0] == &S);
+  rt_sess_free(ss, 0);
+  rt_sess_free(sn, 0);
+  assert_int_equal(out.owners_a + out.owners_u, 0);
+  rt_index_free(env.idx);
+  env.idx = NULL;
+  env.max_bindings = 3;
+  env.max_channels = 2;
+  out.owner_cap = 5;
+  out_reset();
+  free(ta);
+  free(tb);
+  free(tsv);
+}
+
+/* A user's channel joined again on its socket (a rejoin after a timeout)
+ * keeps the socket on its user: it does not go back on a full address on
+ * the way. */
+static void test_rejoin_keeps_owner(void **state) {
+  (void)state;
+  int64_t now = time_now_us() / 1000000;
+  clock_s = now;
+  char *ta = token("authenticated", USER_A, now + 3600);
+  const char *cust = "{\"event\":\"*\",\"schema\":\"public\",\"table\":\"customers\"}";
+  out.owner_cap = 1;
+  out.closed_code = 0;
+  rt_sess *s = rt_sess_new(&env, PHX_V2, "10.0.0.1", NULL, t_send, t_close, NULL);
+  join(s, "1", "realtime:a", ta, cust);
+  assert_int_equal(out.owners_a, 0);
+  assert_int_equal(out.owners_u, 1);
+  rt_sess *t = rt_sess_new(&env, PHX_V2, "10.0.0.1", NULL, t_send, t_close, NULL);
+  assert_non_null(t); /* the address is free again, and now full */
+  join(s, "2", "realtime:a", ta, cust);
+  assert_non_null(strstr(out.frames[out.n - 2], "\"status\":\"ok\""));
+  assert_int_equal(out.closed_code, 0);
+  assert_int_equal(out.owners_u, 1);
+  rt_sess_free(s, 0);
+  rt_sess_free(t, 0);
+  assert_int_equal(out.owners_a + out.owners_u, 0);
+  out.owner_cap = 5;
+  out_reset();
+  free(ta);
+}
+
+static rt_chan *later_ch;
+static int t_replay_later(void *cls, rt_sess *s, rt_chan *ch, rt_pos after) {
+  (void)cls;
+  (void)s;
+  out.replays++;
+  out.replay_after = after;
+  later_ch = ch;
+  return RT_REPLAY_LATER;
+}
+static int cancels;
+static void t_replay_cancel(void *cls, rt_chan *ch) {
+  (void)cls;
+  assert_ptr_equal(ch, later_ch);
+  cancels++;
+}
+
+/* A replay read elsewhere: the channel's live changes wait for it and go
+ * out after it, in order; a channel that goes first cancels it. */
+static void test_replay_later(void **state) {
+  (void)state;
+  int64_t now = time_now_us() / 1000000;
+  clock_s = now;
+  char *tok = token("authenticated", USER_A, now + 3600);
+  const char *tb = "{\"event\":\"*\",\"schema\":\"public\",\"table\":\"customers\"}";
+  env.replay = t_replay_later;
+  env.replay_cancel = t_replay_cancel;
+  out.replays = 0;
+  out.parked = 0;
+  env.seen = (rt_pos){0, 10};
+  rt_sess *s = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, NULL);
+  join(s, "1", "realtime:a", tok, tb);
+  rt_sess_free(s, 1); /* parked at 10 */
+  env.seen = (rt_pos){0, 20};
+  s = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, NULL);
+  join(s, "1", "realtime:a", tok, tb);
+  assert_int_equal(out.replays, 1);
+  assert_non_null(later_ch);
+  out_reset();
+  rt_change *live = customer_change(21, RT_INSERT, USER_A, "Live");
+  rt_sess_deliver(s, live); /* held */
+  rt_change_unref(live);
+  assert_int_equal(out.n, 0);
+  rt_change *old = customer_change(15, RT_INSERT, USER_A, "Missed");
+  rt_sess_deliver_to(s, later_ch, old); /* the replay's */
+  rt_change_unref(old);
+  rt_chan_replayed(s, later_ch, RT_REPLAY_CUT);
+  assert_int_equal(out.n, 3);
+  assert_non_null(strstr(out.frames[0], "Missed"));
+  assert_non_null(strstr(out.frames[1], "too many to replay"));
+  assert_non_null(strstr(out.frames[2], "Live"));
+  out_reset();
+  live = customer_change(22, RT_INSERT, USER_A, "After");
+  rt_sess_deliver(s, live); /* no longer held */
+  rt_change_unref(live);
+  assert_int_equal(out.n, 1);
+  rt_sess_free(s, 1);
+  /* A rejoin whose socket goes before its replay is in: cancelled, and
+   * what it held is freed (ASan). */
+  out_reset();
+  s = rt_sess_new(&env, PHX_V2, "127.0.0.1", NULL, t_send, t_close, NULL);
+  join(s, "1", "realtime:a", tok, tb);
+  assert_int_equal(out.replays, 2);
+  live = customer_change(23, RT_INSERT, USER_A, "Held");
+  rt_sess_deliver(s, live);
+  rt_change_unref(live);
+  rt_sess_free(s, 0);
+  assert_int_equal(cancels, 1);
+  out_reset();
+  env.replay = t_replay;
+  env.replay_cancel = NULL;
+  env.seen = (rt_pos){0, 0};
+  later_ch = NULL;
+  free(tok);
+}
+
 /* The caps and the window from MUNSHI_REALTIME_* (base/config.c). */
 static void test_config(void **state) {
   (void)state;
@@ -774,6 +980,9 @@ int main(void) {
       cmocka_unit_test(test_tenancy_roles),
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_park_and_replay),
+      cmocka_unit_test(test_index_deliver),
+      cmocka_unit_test(test_replay_later),
+      cmocka_unit_test(test_rejoin_keeps_owner),
       cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
