@@ -33,8 +33,8 @@
  * timer, the replay queue, closing), then st->mu, then whatever wake takes
  * (libmicrohttpd's resume). wake is only called under st->mu, and
  * rt_sse_close sets closed under it, so no wake can reach a connection the
- * HTTP layer is done with. rt_sse_close waits for a replay step running
- * on the stream to finish before it frees the stream. */
+ * HTTP layer is done with. rt_sse_close during a replay step running
+ * on the stream leaves the freeing to the replay thread. */
 #include "realtime/sse.h"
 
 #include <pthread.h>
@@ -88,7 +88,6 @@ struct rt_sses {
   int active;
   pthread_t replayer;
   pthread_cond_t rcv;     /* the replay thread: work, or stop */
-  pthread_cond_t done_cv; /* a closer: a replay step let go of a stream */
   db *d; /* the replay thread's own connection, opened when first needed */
 };
 
@@ -137,7 +136,7 @@ struct rt_sse {
    * replay thread's alone). */
   sse_rstate rstate;
   rt_sse *rnext;
-  int closing;         /* rt_sse_close waits for the running step */
+  int closing;         /* closed during a step: the replay thread frees it */
   int64_t rcur;        /* replayed up to this seq */
   int64_t rtarget;     /* replaying up to this seq (a hub head) */
   int lost_told;       /* a gap was told for the purge */
@@ -475,6 +474,15 @@ static step_result replay_step(rt_sses *x, rt_sse *st) {
                              st->who.role == ROLE_SERVICE ? NULL : st->who.sub,
                              deliver, gap, st);
     st->rtarget = rt_hub_head(x->hub).seq;
+    if (st->rcur > st->rtarget) {
+      /* An id from the future (another database, one restored from a
+       * backup): go live from the head, or the stream would pass over
+       * every change up to that id. */
+      st->rcur = st->rtarget;
+      pthread_mutex_lock(&st->mu);
+      st->last = (rt_pos){0, st->rtarget};
+      pthread_mutex_unlock(&st->mu);
+    }
   }
   pthread_mutex_lock(&st->mu);
   int ended = st->ended;
@@ -536,6 +544,19 @@ static step_result replay_step(rt_sses *x, rt_sse *st) {
   return res;
 }
 
+/* The rest of rt_sse_close: on the closer's thread, or on the replay
+ * thread when the close came during a step. */
+static void sse_free(rt_sse *st);
+static void close_finish(rt_sse *st) {
+  /* After this deliver is not running and never runs again. */
+  if (st->sink) rt_hub_detach(st->x->hub, st->sink);
+  if (st->srv) {
+    if (st->owner[0]) rt_server_owner_drop(st->srv, st->owner);
+    rt_server_slot_drop(st->srv);
+  }
+  sse_free(st);
+}
+
 /* The replay lists (x->mu). */
 static void run_push(rt_sses *x, rt_sse *st) {
   st->rstate = RS_RUNNABLE;
@@ -584,7 +605,15 @@ static void *replay_main(void *arg) {
     pthread_mutex_unlock(&x->mu);
     step_result r = replay_step(x, st);
     pthread_mutex_lock(&x->mu);
-    if (st->closing) r = STEP_DONE;
+    if (st->closing) {
+      /* Closed during the step: the closer left the rest to us. */
+      st->rstate = RS_NONE;
+      x->active--;
+      pthread_mutex_unlock(&x->mu);
+      close_finish(st);
+      pthread_mutex_lock(&x->mu);
+      continue;
+    }
     if (r == STEP_PARK) {
       /* Parked only while the queue is still full; the reader kicks it
        * (rt_sse_read) once it has drained half. */
@@ -600,7 +629,6 @@ static void *replay_main(void *arg) {
     } else {
       st->rstate = RS_NONE;
       x->active--;
-      if (st->closing) pthread_cond_broadcast(&x->done_cv);
     }
   }
   pthread_mutex_unlock(&x->mu);
@@ -624,7 +652,6 @@ rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen) {
   pthread_cond_init(&x->cv, &ca);
   pthread_condattr_destroy(&ca);
   pthread_cond_init(&x->rcv, NULL);
-  pthread_cond_init(&x->done_cv, NULL);
   if (pthread_create(&x->timer, NULL, timer_main, x)) {
     snprintf(err, errlen, "realtime: cannot start the SSE timer thread");
     goto fail;
@@ -642,7 +669,6 @@ rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen) {
 fail:
   pthread_cond_destroy(&x->cv);
   pthread_cond_destroy(&x->rcv);
-  pthread_cond_destroy(&x->done_cv);
   pthread_mutex_destroy(&x->mu);
   free(x->db_url);
   free(x);
@@ -667,7 +693,6 @@ void rt_sses_free(rt_sses *x) {
   db_close(x->d);
   pthread_cond_destroy(&x->cv);
   pthread_cond_destroy(&x->rcv);
-  pthread_cond_destroy(&x->done_cv);
   pthread_mutex_destroy(&x->mu);
   free(x->db_url);
   free(x);
@@ -913,28 +938,25 @@ void rt_sse_close(rt_sse *st) {
   else x->head = st->next;
   if (st->next) st->next->prev = st->prev;
   x->count--;
-  /* Out of the replay queue; a step running on it finishes first. */
-  while (st->rstate == RS_RUNNING) {
+  /* Never woken again from here on (set before a replay step can see
+   * closing and free the stream). */
+  pthread_mutex_lock(&st->mu);
+  st->closed = 1;
+  pthread_mutex_unlock(&st->mu);
+  /* Out of the replay queue. A step running on it is not waited for (it
+   * may be waiting on the database, and this is an HTTP worker): the
+   * replay thread finishes the close after the step. */
+  int deferred = st->rstate == RS_RUNNING;
+  if (deferred) {
     st->closing = 1;
-    pthread_cond_wait(&x->done_cv, &x->mu);
-  }
-  if (st->rstate == RS_WAITING) {
+  } else if (st->rstate == RS_WAITING) {
     list_remove(&x->wait_head, &x->wait_tail, st);
   } else if (st->rstate == RS_RUNNABLE || st->rstate == RS_PARKED) {
     list_remove(&x->run_head, &x->run_tail, st);
     x->active--;
     pthread_cond_signal(&x->rcv); /* a waiting resume may start */
   }
-  st->rstate = RS_NONE;
+  if (!deferred) st->rstate = RS_NONE;
   pthread_mutex_unlock(&x->mu);
-  pthread_mutex_lock(&st->mu);
-  st->closed = 1;
-  pthread_mutex_unlock(&st->mu);
-  /* After this deliver is not running and never runs again. */
-  if (st->sink) rt_hub_detach(x->hub, st->sink);
-  if (st->srv) {
-    if (st->owner[0]) rt_server_owner_drop(st->srv, st->owner);
-    rt_server_slot_drop(st->srv);
-  }
-  sse_free(st);
+  if (!deferred) close_finish(st);
 }
