@@ -17,7 +17,7 @@ BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
               libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
-              libclang-rt-14-dev sqlite3 chromium
+              libclang-rt-14-dev sqlite3 chromium fonts-lohit-deva
 BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that

@@ -92,6 +92,17 @@ void static_serve(const api_req *req, api_resp *resp) {
   api_header(resp, "ETag", f->etag);
   api_header(resp, "Cache-Control", "no-cache");
   api_header(resp, "X-Content-Type-Options", "nosniff");
+  /* The dashboard's pages: scripts only from this server, no framing by
+   * another site (clickjacking). Styles may be inline (the screens set
+   * style attributes); connections go to this origin (REST, Realtime). */
+  if (!strcmp(static_content_type(f->path), "text/html; charset=utf-8")) {
+    api_header(resp, "Content-Security-Policy",
+               "default-src 'self'; script-src 'self'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+               "form-action 'self'; object-src 'none'");
+    api_header(resp, "X-Frame-Options", "DENY");
+  }
   const char *inm = req->header ? req->header(req, "if-none-match") : NULL;
   if (inm && etag_listed(inm, f->etag)) {
     resp->status = 304;

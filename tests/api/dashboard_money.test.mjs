@@ -95,6 +95,15 @@ describe('amounts in the browser are exact', () => {
     assert.equal(ui.parseQty('-1.5'), -1500n);
     assert.equal(ui.parseQty('0.125'), 125n);
     for (const bad of ['0.0001', '1,5.5x', 'x']) assert.equal(ui.parseQty(bad), null, bad);
+    // Amounts the schema holds (numeric(14,2) / (14,3)) and no larger: a
+    // larger one would not survive the JSON number the request carries.
+    assert.equal(ui.parseMoney('999999999999.99'), 99999999999999n);
+    assert.equal(ui.parseMoney('9999999999999'), null);
+    assert.equal(ui.parseMoney('90071992547409.92'), null);
+    assert.equal(ui.parseQty('99999999999.999'), 99999999999999n);
+    assert.equal(ui.parseQty('999999999999'), null);
+    assert.equal(JSON.stringify({ a: ui.decNumber(ui.parseMoney('999999999999.99'), 2) }), '{"a":999999999999.99}');
+    assert.throws(() => ui.decNumber(2n ** 53n, 2), RangeError);
     // 0.1 + 0.2 in paise, not in floating point
     assert.equal(ui.parseMoney('0.1') + ui.parseMoney('0.2'), ui.parseMoney('0.3'));
   });

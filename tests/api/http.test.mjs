@@ -123,6 +123,19 @@ describe('static files and the route table', () => {
     assert.equal(head.text, '');
   });
 
+  test('the dashboard\'s pages may not be framed and run scripts from this server only', async () => {
+    const r = await httpRaw({ path: '/' });
+    assert.equal(r.header('x-frame-options'), 'DENY');
+    const csp = r.header('content-security-policy') || '';
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /script-src[^;]*unsafe/);
+    // Scripts and styles carry no page policy (it applies to documents).
+    const js = await httpRaw({ path: '/js/app.js' });
+    assert.equal(js.status, 200);
+    assert.equal(js.header('content-security-policy'), undefined);
+  });
+
   test('unknown paths are 404 and nothing climbs out of web/', async () => {
     for (const p of ['/nope', '/etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc/passwd']) {
       const r = await httpRaw({ path: p });

@@ -51,7 +51,13 @@ export function decText(n, scale) {
 }
 // For a JSON body: the number whose shortest text is that decimal, so
 // JSON.stringify writes exactly it (true below 2^53 units).
-export const decNumber = (n, scale) => Number(decText(n, scale));
+// Larger counts would be changed by the conversion: refused (the typed
+// amounts are capped below it by parseMoney and parseQty).
+export function decNumber(n, scale) {
+  const max = 9007199254740991n; // 2^53 - 1
+  if (n > max || n < -max) throw new RangeError('amount too large');
+  return Number(decText(n, scale));
+}
 
 // Indian digit grouping: the last three digits, then twos (12,34,567).
 function groupIN(digits) {
@@ -83,13 +89,16 @@ export function fmtQty(v) {
 // not an amount of at most 2 decimals (never rounded silently).
 export function parseMoney(text) {
   const s = String(text ?? '').replace(/[₹,\s]/g, '');
-  if (!/^\d+(\.\d{0,2})?$|^\.\d{1,2}$/.test(s)) return null;
+  // At most 12 digits before the point: the schema's numeric(14,2), and
+  // well inside the 15 digits a JSON number carries exactly.
+  if (!/^\d{1,12}(\.\d{0,2})?$|^\.\d{1,2}$/.test(s)) return null;
   return units(s, 2);
 }
 // A typed quantity, as thousandths: at most 3 decimals.
 export function parseQty(text) {
   const s = String(text ?? '').replace(/[,\s]/g, '');
-  if (!/^-?\d+(\.\d{0,3})?$|^-?\.\d{1,3}$/.test(s)) return null;
+  // At most 11 digits before the point (numeric(14,3)).
+  if (!/^-?\d{1,11}(\.\d{0,3})?$|^-?\.\d{1,3}$/.test(s)) return null;
   return units(s, 3);
 }
 

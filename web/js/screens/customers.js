@@ -108,7 +108,7 @@ async function listView(root, ctx) {
   async function load() {
     const my = ++seq;
     let q = sb.from('customers').select('id,full_name,phone_number,state_code,total_debt').order('full_name').limit(500);
-    const term = search.value.trim().replace(/[,()*%\\]/g, ' ').trim();
+    const term = search.value.trim().replace(/[,()*%"\\]/g, ' ').trim();
     if (term) q = q.or(`full_name.ilike.*${term}*,phone_number.ilike.*${term}*`);
     const { data, error } = await q;
     if (my !== seq) return;
