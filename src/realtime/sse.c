@@ -10,15 +10,31 @@
  * a client that reads too slowly for max_queue bytes gets an error event and
  * the end of its stream, and resumes with Last-Event-ID.
  *
- * Resuming: the sink is attached first, and changes it gets while the
- * replay of (Last-Event-ID, head] reads the database are held; then the
- * replayed events are queued, then the held ones, each position at most
- * once (positions only grow), so nothing falls between the two.
+ * Resuming (Last-Event-ID) never runs on the HTTP worker that opens the
+ * stream: rt_sses_open queues the greeting at once (so the client has its
+ * answer) and puts the stream in line for the replay thread, which owns a
+ * database connection of its own. At most max_replays resumes replay at a
+ * time; the rest wait their turn in order (holding nothing but their
+ * greeting and keep-alives). A replay runs in steps: each reads one page
+ * of (cursor, head] and appends its events to the stream's queue while
+ * they fit under max_queue; when the queue is full the stream is parked
+ * until the reader has drained half of it, so a resume of any size costs
+ * at most max_queue bytes and never ends as too slow. The steps of the
+ * running replays take turns, so one large resume does not starve others.
+ *
+ * Live changes during a replay: the sink is attached when the replay
+ * starts, before the head is read; the changes it gets are held (only the
+ * ones the stream wants) and queued after the replayed ones, each position
+ * at most once (positions only grow), so nothing falls between the two.
+ * When the held ones would pass max_queue bytes they are dropped and the
+ * replay instead reads on to the hub's new head: the database has them.
  *
  * Locks, always in this order: the hub's (around deliver) or x->mu (the
- * timer), then st->mu, then whatever wake takes (libmicrohttpd's resume).
- * wake is only called under st->mu, and rt_sse_close sets closed under it,
- * so no wake can reach a connection the HTTP layer is done with. */
+ * timer, the replay queue, closing), then st->mu, then whatever wake takes
+ * (libmicrohttpd's resume). wake is only called under st->mu, and
+ * rt_sse_close sets closed under it, so no wake can reach a connection the
+ * HTTP layer is done with. rt_sse_close during a replay step running
+ * on the stream leaves the freeing to the replay thread. */
 #include "realtime/sse.h"
 
 #include <pthread.h>
@@ -37,9 +53,16 @@
 #define SSE_KEEPALIVE_MS 15000
 #define SSE_MAX_TABLES 32
 #define SSE_TICK_MS 250
-/* Changes held while a resume replays; past it the stream ends as too
- * slow (the client resumes again from what it got). */
+/* Changes held while a resume replays (and max_queue bytes of them); past
+ * either the held ones are dropped and the replay reads on from the
+ * database instead. */
 #define SSE_MAX_HELD 100000
+/* Resumes replaying at once; the others wait their turn. */
+#define SSE_MAX_REPLAYS 4
+/* One replay step: at most this many events, over at most this many
+ * positions (a step over other tenants' or tables' rows stays short). */
+#define SSE_STEP_EVENTS 500
+#define SSE_STEP_SPAN 5000
 /* An empty queue keeps at most this much memory. */
 #define SSE_KEEP_BYTES 16384
 /* What a client is told to wait before reconnecting (EventSource's retry). */
@@ -57,9 +80,25 @@ struct rt_sses {
   int count;
   int stop;
   pthread_t timer;
-  pthread_mutex_t db_mu; /* the replay connection */
-  db *d;
+  /* Replays (under mu): the waiting resumes in order, the running ones
+   * that can take a step, and how many have started and not finished. */
+  int max_replays;
+  rt_sse *wait_head, *wait_tail;
+  rt_sse *run_head, *run_tail;
+  int active;
+  pthread_t replayer;
+  pthread_cond_t rcv;     /* the replay thread: work, or stop */
+  db *d; /* the replay thread's own connection, opened when first needed */
 };
+
+/* Where a stream is in the replay queue (x->mu). */
+typedef enum {
+  RS_NONE,     /* not replaying (a new stream, or the replay is done) */
+  RS_WAITING,  /* in x->wait_*: not started */
+  RS_RUNNABLE, /* in x->run_*: started, can take a step */
+  RS_RUNNING,  /* the replay thread is taking a step */
+  RS_PARKED    /* started, its queue is full: the reader kicks it */
+} sse_rstate;
 
 typedef struct sse_watch {
   const rest_table *t;
@@ -85,10 +124,24 @@ struct rt_sse {
   int closed;          /* the HTTP layer is done: never wake again */
   int replaying;       /* changes are held, not queued */
   int gap_pending;     /* the hub skipped changes during the replay */
+  int parked;          /* the replay waits for the reader to drain */
+  int held_over;       /* held changes were dropped: read on from the db */
+  size_t need;         /* bytes the parked replay's next event needs */
   rt_change **held;
   int nheld, capheld;
+  size_t held_bytes;
   int have_last;
   rt_pos last;         /* the newest position queued or passed over */
+  /* The replay (rstate, rnext, closing under x->mu; the rest is the
+   * replay thread's alone). */
+  sse_rstate rstate;
+  rt_sse *rnext;
+  int closing;         /* closed during a step: the replay thread frees it */
+  int64_t rcur;        /* replayed up to this seq */
+  int64_t rtarget;     /* replaying up to this seq (a hub head) */
+  int lost_told;       /* a gap was told for the purge */
+  const rest_table **rtables; /* the watched tables, once each */
+  int nrtables;
   /* The server's caps this stream counts against (rt_sse_open). */
   rt_server *srv;
   char owner[64];
@@ -233,13 +286,25 @@ static void queue_change_locked(rt_sse *st, const rt_change *c) {
 
 /* ---- the hub's callbacks (feed thread) ------------------------------- */
 
+static void drop_held_locked(rt_sse *st) {
+  for (int i = 0; i < st->nheld; i++) rt_change_unref(st->held[i]);
+  st->nheld = 0;
+  st->held_bytes = 0;
+}
+
 static void deliver(void *cls, rt_change *c) {
   rt_sse *st = cls;
   pthread_mutex_lock(&st->mu);
   if (st->ended || st->closed) goto out;
   if (st->replaying) {
-    if (st->nheld >= SSE_MAX_HELD) {
-      too_slow_locked(st);
+    /* Only what the stream would send is worth its memory. */
+    if (st->held_over || !watched(st, c) || !rt_visible(&st->who, c))
+      goto out;
+    if (st->nheld >= SSE_MAX_HELD ||
+        st->held_bytes + c->data_len > st->x->max_queue) {
+      /* The replay reads these from the database instead. */
+      drop_held_locked(st);
+      st->held_over = 1;
       goto out;
     }
     if (st->nheld == st->capheld) {
@@ -247,6 +312,7 @@ static void deliver(void *cls, rt_change *c) {
       st->held = xrealloc(st->held, (size_t)st->capheld * sizeof *st->held);
     }
     st->held[st->nheld++] = rt_change_ref(c);
+    st->held_bytes += c->data_len;
     goto out;
   }
   queue_change_locked(st, c);
@@ -306,6 +372,269 @@ static void *timer_main(void *arg) {
   return NULL;
 }
 
+/* ---- the replay thread ------------------------------------------------ */
+
+/* The replay's reads go through the queue only while they fit. */
+static int queue_has_room_locked(const rt_sse *st, size_t more) {
+  size_t pending = st->q.len - st->off;
+  /* An empty queue takes any one event, however large. */
+  return pending == 0 || pending + more + 128 <= st->x->max_queue;
+}
+
+/* A parked replay may go on: the reader drained half the queue, and room
+ * for what stopped it. */
+static int kickable_locked(const rt_sse *st) {
+  size_t half = st->x->max_queue / 2;
+  return queue_has_room_locked(st, st->need > half ? st->need : half);
+}
+
+typedef struct step_ctx {
+  rt_sse *st;
+  int64_t next;  /* the seq the step has read up to */
+  int n;         /* events taken */
+  int stopped;   /* fn asked rt_replay to stop */
+  int full;      /* because the queue is full */
+} step_ctx;
+
+static int step_one(void *cls, rt_change *c) {
+  step_ctx *r = cls;
+  rt_sse *st = r->st;
+  pthread_mutex_lock(&st->mu);
+  if (st->ended || !queue_has_room_locked(st, c->data_len)) {
+    /* Not taken: the next step reads it again. */
+    r->next = c->pos.seq - 1;
+    r->stopped = 1;
+    r->full = !st->ended;
+    st->need = c->data_len;
+  } else {
+    r->next = c->pos.seq;
+    if (format_change(st, &st->q, c) > 0) {
+      st->queued_us = time_mono_us();
+      wake_locked(st);
+    }
+    if (++r->n >= SSE_STEP_EVENTS) r->stopped = 1;
+  }
+  pthread_mutex_unlock(&st->mu);
+  return r->stopped;
+}
+
+typedef enum { STEP_MORE, STEP_PARK, STEP_DONE } step_result;
+
+static void replay_failed(rt_sses *x, rt_sse *st, const db_err *err) {
+  log_error("realtime: sse: replay failed: %s", err->message);
+  /* Perhaps the connection broke: the next step opens a new one. */
+  db_close(x->d);
+  x->d = NULL;
+  pthread_mutex_lock(&st->mu);
+  end_locked(st, "unavailable",
+             "the changes since Last-Event-ID cannot be read now; reconnect "
+             "with Last-Event-ID to retry");
+  pthread_mutex_unlock(&st->mu);
+}
+
+/* The held changes go into the queue while they fit; when all went, the
+ * stream is live. */
+static step_result finish_locked(rt_sse *st) {
+  if (st->gap_pending) {
+    gap_locked(st);
+    st->gap_pending = 0;
+  }
+  int i = 0;
+  for (; i < st->nheld; i++) {
+    rt_change *c = st->held[i];
+    if (!queue_has_room_locked(st, c->data_len)) {
+      st->need = c->data_len;
+      break;
+    }
+    if (format_change(st, &st->q, c) > 0) {
+      st->queued_us = time_mono_us();
+      wake_locked(st);
+    }
+    st->held_bytes -= c->data_len;
+    rt_change_unref(c);
+  }
+  memmove(st->held, st->held + i, (size_t)(st->nheld - i) * sizeof *st->held);
+  st->nheld -= i;
+  if (st->nheld) return STEP_PARK;
+  free(st->held);
+  st->held = NULL;
+  st->capheld = 0;
+  st->held_bytes = 0;
+  st->replaying = 0;
+  return STEP_DONE;
+}
+
+/* One step of st's replay, on the replay thread, with no lock held. */
+static step_result replay_step(rt_sses *x, rt_sse *st) {
+  db_err err;
+  memset(&err, 0, sizeof err);
+  if (!st->sink) {
+    /* The start: attached before the head is read (hub.c says why). */
+    st->sink = rt_hub_attach(x->hub,
+                             st->who.role == ROLE_SERVICE ? NULL : st->who.sub,
+                             deliver, gap, st);
+    st->rtarget = rt_hub_head(x->hub).seq;
+    if (st->rcur > st->rtarget) {
+      /* An id from the future (another database, one restored from a
+       * backup): go live from the head, or the stream would pass over
+       * every change up to that id. */
+      st->rcur = st->rtarget;
+      pthread_mutex_lock(&st->mu);
+      st->last = (rt_pos){0, st->rtarget};
+      pthread_mutex_unlock(&st->mu);
+    }
+  }
+  pthread_mutex_lock(&st->mu);
+  int ended = st->ended;
+  st->need = 0;
+  int room = queue_has_room_locked(st, 0);
+  pthread_mutex_unlock(&st->mu);
+  if (ended) return STEP_DONE;
+  if (!room) return STEP_PARK;
+
+  if (st->rcur < st->rtarget) {
+    if (!x->d && db_open(x->db_url, &x->d, &err)) {
+      x->d = NULL;
+      replay_failed(x, st, &err);
+      return STEP_DONE;
+    }
+    rt_pos from = {0, st->rcur};
+    /* An empty range first: it only says whether the purge has passed
+     * the cursor, so that the gap is told before the events after it. */
+    int lost = rt_replay(x->d, &st->who, from, from, st->rtables, st->nrtables,
+                         step_one, NULL, &err);
+    if (lost < 0) {
+      replay_failed(x, st, &err);
+      return STEP_DONE;
+    }
+    if (lost && !st->lost_told) {
+      st->lost_told = 1;
+      pthread_mutex_lock(&st->mu);
+      gap_locked(st);
+      pthread_mutex_unlock(&st->mu);
+    }
+    int64_t upto = st->rtarget - st->rcur > SSE_STEP_SPAN
+                       ? st->rcur + SSE_STEP_SPAN
+                       : st->rtarget;
+    step_ctx r = {st, upto, 0, 0, 0};
+    if (rt_replay(x->d, &st->who, from, (rt_pos){0, upto}, st->rtables,
+                  st->nrtables, step_one, &r, &err) < 0) {
+      replay_failed(x, st, &err);
+      return STEP_DONE;
+    }
+    st->rcur = r.next;
+    if (st->rcur < st->rtarget) return r.full ? STEP_PARK : STEP_MORE;
+  }
+
+  /* Read up to the target: go live, unless live changes were dropped
+   * meanwhile; then the database has them, up to the hub's new head. */
+  pthread_mutex_lock(&st->mu);
+  step_result res;
+  if (st->ended) {
+    res = STEP_DONE;
+  } else if (st->held_over) {
+    drop_held_locked(st);
+    st->held_over = 0;
+    res = STEP_MORE;
+  } else {
+    res = finish_locked(st);
+  }
+  pthread_mutex_unlock(&st->mu);
+  if (res == STEP_MORE) st->rtarget = rt_hub_head(x->hub).seq;
+  return res;
+}
+
+/* The rest of rt_sse_close: on the closer's thread, or on the replay
+ * thread when the close came during a step. */
+static void sse_free(rt_sse *st);
+static void close_finish(rt_sse *st) {
+  /* After this deliver is not running and never runs again. */
+  if (st->sink) rt_hub_detach(st->x->hub, st->sink);
+  if (st->srv) {
+    if (st->owner[0]) rt_server_owner_drop(st->srv, st->owner);
+    rt_server_slot_drop(st->srv);
+  }
+  sse_free(st);
+}
+
+/* The replay lists (x->mu). */
+static void run_push(rt_sses *x, rt_sse *st) {
+  st->rstate = RS_RUNNABLE;
+  st->rnext = NULL;
+  if (x->run_tail) x->run_tail->rnext = st;
+  else x->run_head = st;
+  x->run_tail = st;
+}
+
+static rt_sse *list_pop(rt_sse **head, rt_sse **tail) {
+  rt_sse *st = *head;
+  if (st) {
+    *head = st->rnext;
+    if (!*head) *tail = NULL;
+    st->rnext = NULL;
+  }
+  return st;
+}
+
+static void list_remove(rt_sse **head, rt_sse **tail, rt_sse *st) {
+  rt_sse *prev = NULL;
+  for (rt_sse *p = *head; p; prev = p, p = p->rnext) {
+    if (p != st) continue;
+    if (prev) prev->rnext = p->rnext;
+    else *head = p->rnext;
+    if (*tail == p) *tail = prev;
+    p->rnext = NULL;
+    return;
+  }
+}
+
+static void *replay_main(void *arg) {
+  rt_sses *x = arg;
+  pthread_mutex_lock(&x->mu);
+  while (!x->stop) {
+    while (x->active < x->max_replays && x->wait_head) {
+      run_push(x, list_pop(&x->wait_head, &x->wait_tail));
+      x->active++;
+    }
+    rt_sse *st = list_pop(&x->run_head, &x->run_tail);
+    if (!st) {
+      pthread_cond_wait(&x->rcv, &x->mu);
+      continue;
+    }
+    st->rstate = RS_RUNNING;
+    pthread_mutex_unlock(&x->mu);
+    step_result r = replay_step(x, st);
+    pthread_mutex_lock(&x->mu);
+    if (st->closing) {
+      /* Closed during the step: the closer left the rest to us. */
+      st->rstate = RS_NONE;
+      x->active--;
+      pthread_mutex_unlock(&x->mu);
+      close_finish(st);
+      pthread_mutex_lock(&x->mu);
+      continue;
+    }
+    if (r == STEP_PARK) {
+      /* Parked only while the queue is still full; the reader kicks it
+       * (rt_sse_read) once it has drained half. */
+      pthread_mutex_lock(&st->mu);
+      if (kickable_locked(st)) r = STEP_MORE;
+      else st->parked = 1;
+      pthread_mutex_unlock(&st->mu);
+    }
+    if (r == STEP_MORE) {
+      run_push(x, st);
+    } else if (r == STEP_PARK) {
+      st->rstate = RS_PARKED;
+    } else {
+      st->rstate = RS_NONE;
+      x->active--;
+    }
+  }
+  pthread_mutex_unlock(&x->mu);
+  return NULL;
+}
+
 rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen) {
   rt_sses *x = xcalloc(1, sizeof *x);
   x->hub = cfg->hub;
@@ -315,23 +644,35 @@ rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen) {
       (int64_t)(cfg->keepalive_ms > 0 ? cfg->keepalive_ms : SSE_KEEPALIVE_MS) *
       1000;
   x->max_tables = cfg->max_tables > 0 ? cfg->max_tables : SSE_MAX_TABLES;
+  x->max_replays = SSE_MAX_REPLAYS;
   pthread_mutex_init(&x->mu, NULL);
-  pthread_mutex_init(&x->db_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&x->cv, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&x->rcv, NULL);
   if (pthread_create(&x->timer, NULL, timer_main, x)) {
     snprintf(err, errlen, "realtime: cannot start the SSE timer thread");
-    pthread_cond_destroy(&x->cv);
-    pthread_mutex_destroy(&x->mu);
-    pthread_mutex_destroy(&x->db_mu);
-    free(x->db_url);
-    free(x);
-    return NULL;
+    goto fail;
+  }
+  if (pthread_create(&x->replayer, NULL, replay_main, x)) {
+    snprintf(err, errlen, "realtime: cannot start the SSE replay thread");
+    pthread_mutex_lock(&x->mu);
+    x->stop = 1;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->timer, NULL);
+    goto fail;
   }
   return x;
+fail:
+  pthread_cond_destroy(&x->cv);
+  pthread_cond_destroy(&x->rcv);
+  pthread_mutex_destroy(&x->mu);
+  free(x->db_url);
+  free(x);
+  return NULL;
 }
 
 void rt_sses_free(rt_sses *x) {
@@ -340,8 +681,10 @@ void rt_sses_free(rt_sses *x) {
   x->stop = 1;
   int left = x->count;
   pthread_cond_signal(&x->cv);
+  pthread_cond_signal(&x->rcv);
   pthread_mutex_unlock(&x->mu);
   pthread_join(x->timer, NULL);
+  pthread_join(x->replayer, NULL);
   if (left)
     /* Defensive: the HTTP server closes every stream before realtime
      * stops; a stream still open keeps its memory rather than risk a
@@ -349,8 +692,8 @@ void rt_sses_free(rt_sses *x) {
     log_error("realtime: %d SSE stream(s) still open at shutdown", left);
   db_close(x->d);
   pthread_cond_destroy(&x->cv);
+  pthread_cond_destroy(&x->rcv);
   pthread_mutex_destroy(&x->mu);
-  pthread_mutex_destroy(&x->db_mu);
   free(x->db_url);
   free(x);
 }
@@ -360,6 +703,15 @@ int rt_sses_count(rt_sses *x) {
   int n = x->count;
   pthread_mutex_unlock(&x->mu);
   return n;
+}
+
+void rt_sses_replays(rt_sses *x, int *active, int *waiting) {
+  pthread_mutex_lock(&x->mu);
+  *active = x->active;
+  int n = 0;
+  for (rt_sse *st = x->wait_head; st; st = st->rnext) n++;
+  *waiting = n;
+  pthread_mutex_unlock(&x->mu);
 }
 
 /* ---- opening ------------------------------------------------------------ */
@@ -405,61 +757,15 @@ static int parse_watch(rt_sses *x, rt_sse *st, const char *tables,
   return 0;
 }
 
-typedef struct replay_ctx {
-  rt_sse *st;
-  buf *b;
-  int full;
-} replay_ctx;
-
-static int replay_one(void *cls, rt_change *c) {
-  replay_ctx *r = cls;
-  /* The hub's thread may meanwhile be holding live changes for this
-   * stream; last, like the rest of the stream, is kept under its lock. */
-  pthread_mutex_lock(&r->st->mu);
-  if (r->b->len + c->data_len + 128 > r->st->x->max_queue ||
-      format_change(r->st, r->b, c) < 0)
-    r->full = 1;
-  pthread_mutex_unlock(&r->st->mu);
-  return r->full; /* full: stop reading, the stream ends as too slow */
-}
-
-/* Replays (after, upto] into b. 0, 1 (some were purged), -1 (db error,
- * resp set). */
-static int replay(rt_sses *x, rt_sse *st, rt_pos after, rt_pos upto, buf *b,
-                  int *full, api_resp *resp) {
-  const rest_table **ts = arena_alloc(st->a, (size_t)st->nwatch * sizeof *ts);
-  int nts = 0;
+/* The tables a replay reads, each once. */
+static void replay_tables(rt_sse *st) {
+  st->rtables = arena_alloc(st->a, (size_t)st->nwatch * sizeof *st->rtables);
+  st->nrtables = 0;
   for (int i = 0; i < st->nwatch; i++) {
     int dup = 0;
-    for (int j = 0; j < nts; j++) dup |= ts[j] == st->watch[i].t;
-    if (!dup) ts[nts++] = st->watch[i].t;
+    for (int j = 0; j < st->nrtables; j++) dup |= st->rtables[j] == st->watch[i].t;
+    if (!dup) st->rtables[st->nrtables++] = st->watch[i].t;
   }
-  replay_ctx r = {st, b, 0};
-  db_err err;
-  memset(&err, 0, sizeof err);
-  int rc;
-  pthread_mutex_lock(&x->db_mu);
-  if (!x->d && db_open(x->db_url, &x->d, &err)) {
-    x->d = NULL;
-    rc = -1;
-  } else {
-    rc = rt_replay(x->d, &st->who, after, upto, ts, nts, replay_one, &r, &err);
-    if (rc < 0) {
-      /* Perhaps the connection broke: the next resume opens a new one. */
-      db_close(x->d);
-      x->d = NULL;
-    }
-  }
-  pthread_mutex_unlock(&x->db_mu);
-  if (rc < 0) {
-    log_error("realtime: sse: replay failed: %s", err.message);
-    api_fail(resp, E_UNAVAILABLE,
-             "the changes since Last-Event-ID cannot be read now; retry",
-             NULL, NULL);
-    return -1;
-  }
-  *full = r.full;
-  return rc;
 }
 
 static void sse_free(rt_sse *st) {
@@ -490,8 +796,6 @@ int rt_sses_open(rt_sses *x, const api_principal *who, const char *tables,
   st->queued_us = time_mono_us();
   rt_pos after = {0, 0};
   int resume = last_event_id && *last_event_id;
-  buf rb;
-  buf_init(&rb, 0);
   if (parse_watch(x, st, tables, resp)) goto fail;
   if (resume && rt_pos_parse(last_event_id, &after)) {
     api_fail(resp, E_BAD_QUERY,
@@ -501,51 +805,40 @@ int rt_sses_open(rt_sses *x, const api_principal *who, const char *tables,
   }
 
   /* The greeting: how long EventSource waits before reconnecting, and a
-   * first line so the client knows the stream is open. */
+   * first line so the client knows the stream is open. A resume is
+   * answered with it at once; its replay waits its turn on the replay
+   * thread (see the top of this file). */
   buf_printf(&st->q, ": munshi realtime\nretry: %d\n\n", SSE_RETRY_MS);
-  st->replaying = resume;
-  st->sink = rt_hub_attach(x->hub,
-                           who->role == ROLE_SERVICE ? NULL : who->sub,
-                           deliver, gap, st);
   if (resume) {
-    rt_pos upto = rt_hub_head(x->hub);
-    int full = 0;
+    replay_tables(st);
+    st->replaying = 1;
+    /* Positions are seqs (change.h: txid is always 0). */
     st->have_last = 1;
-    st->last = after;
-    int rc = replay(x, st, after, upto, &rb, &full, resp);
-    if (rc < 0) {
-      rt_hub_detach(x->hub, st->sink);
-      goto fail;
-    }
-    pthread_mutex_lock(&st->mu);
-    if (rc == 1 || st->gap_pending) gap_locked(st);
-    if (buf_append(&st->q, rb.data ? rb.data : "", rb.len)) too_slow_locked(st);
-    if (full) too_slow_locked(st);
-    if (rt_pos_cmp(upto, st->last) > 0) st->last = upto;
-    for (int i = 0; i < st->nheld; i++) {
-      queue_change_locked(st, st->held[i]);
-      rt_change_unref(st->held[i]);
-    }
-    st->nheld = 0;
-    free(st->held);
-    st->held = NULL;
-    st->capheld = 0;
-    st->replaying = 0;
-    pthread_mutex_unlock(&st->mu);
+    st->last = (rt_pos){0, after.seq};
+    st->rcur = after.seq;
+  } else {
+    st->sink = rt_hub_attach(x->hub,
+                             who->role == ROLE_SERVICE ? NULL : who->sub,
+                             deliver, gap, st);
   }
-  buf_free(&rb);
 
   pthread_mutex_lock(&x->mu);
   st->next = x->head;
   if (x->head) x->head->prev = st;
   x->head = st;
   x->count++;
+  if (resume) {
+    st->rstate = RS_WAITING;
+    if (x->wait_tail) x->wait_tail->rnext = st;
+    else x->wait_head = st;
+    x->wait_tail = st;
+    pthread_cond_signal(&x->rcv);
+  }
   pthread_mutex_unlock(&x->mu);
   *out = st;
   return 0;
 
 fail:
-  buf_free(&rb);
   sse_free(st);
   return -1;
 }
@@ -590,6 +883,7 @@ int rt_sse_open(rt_server *s, const api_principal *who, const char *tables,
 
 long rt_sse_read(rt_sse *st, char *out, size_t max) {
   long n;
+  int kick = 0;
   pthread_mutex_lock(&st->mu);
   size_t avail = st->q.len - st->off;
   if (avail) {
@@ -611,6 +905,10 @@ long rt_sse_read(rt_sse *st, char *out, size_t max) {
       st->off = 0;
     }
     n = (long)k;
+    if (st->parked && kickable_locked(st)) {
+      st->parked = 0;
+      kick = 1;
+    }
   } else if (st->ended) {
     n = -1;
   } else {
@@ -618,6 +916,17 @@ long rt_sse_read(rt_sse *st, char *out, size_t max) {
     n = 0;
   }
   pthread_mutex_unlock(&st->mu);
+  if (kick) {
+    /* The replay was parked on a full queue: its turn again. Only this
+     * reader clears parked, and only a parked stream is RS_PARKED. */
+    rt_sses *x = st->x;
+    pthread_mutex_lock(&x->mu);
+    if (st->rstate == RS_PARKED) {
+      run_push(x, st);
+      pthread_cond_signal(&x->rcv);
+    }
+    pthread_mutex_unlock(&x->mu);
+  }
   return n;
 }
 
@@ -629,15 +938,25 @@ void rt_sse_close(rt_sse *st) {
   else x->head = st->next;
   if (st->next) st->next->prev = st->prev;
   x->count--;
-  pthread_mutex_unlock(&x->mu);
+  /* Never woken again from here on (set before a replay step can see
+   * closing and free the stream). */
   pthread_mutex_lock(&st->mu);
   st->closed = 1;
   pthread_mutex_unlock(&st->mu);
-  /* After this deliver is not running and never runs again. */
-  rt_hub_detach(x->hub, st->sink);
-  if (st->srv) {
-    if (st->owner[0]) rt_server_owner_drop(st->srv, st->owner);
-    rt_server_slot_drop(st->srv);
+  /* Out of the replay queue. A step running on it is not waited for (it
+   * may be waiting on the database, and this is an HTTP worker): the
+   * replay thread finishes the close after the step. */
+  int deferred = st->rstate == RS_RUNNING;
+  if (deferred) {
+    st->closing = 1;
+  } else if (st->rstate == RS_WAITING) {
+    list_remove(&x->wait_head, &x->wait_tail, st);
+  } else if (st->rstate == RS_RUNNABLE || st->rstate == RS_PARKED) {
+    list_remove(&x->run_head, &x->run_tail, st);
+    x->active--;
+    pthread_cond_signal(&x->rcv); /* a waiting resume may start */
   }
-  sse_free(st);
+  if (!deferred) st->rstate = RS_NONE;
+  pthread_mutex_unlock(&x->mu);
+  if (!deferred) close_finish(st);
 }

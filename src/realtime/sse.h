@@ -1,11 +1,14 @@
 /* sse.h - realtime's side of the server-sent event streams
  * (GET /realtime/v1/sse): internal to realtime/ and its tests.
  *
- * One rt_sses per process holds every open stream: it owns the replay
- * connection (Last-Event-ID) and one timer thread that writes the keep-alive
- * comment of idle streams and ends the streams whose token has expired. A
- * stream is a hub sink of its own (attached for its tenant) and a byte
- * queue that the HTTP layer drains with rt_sse_read; it never has a thread.
+ * One rt_sses per process holds every open stream: it owns one replay
+ * thread with a database connection of its own (Last-Event-ID resumes,
+ * read a page at a time into each stream's queue as the client drains it,
+ * a few at once, the rest in line) and one timer thread that writes the
+ * keep-alive comment of idle streams and ends the streams whose token has
+ * expired. A stream is a hub sink of its own (attached for its tenant) and
+ * a byte queue that the HTTP layer drains with rt_sse_read; it never has a
+ * thread, and opening one never touches the database.
  *
  * server.c (rt_start) makes the rt_sses after the hub (rt_server.sse) and
  * frees it in rt_stop, after the HTTP server has stopped (so every stream
@@ -39,6 +42,8 @@ rt_sses *rt_sses_new(const rt_sse_config *cfg, char *err, size_t errlen);
 void rt_sses_free(rt_sses *x);
 /* Streams open now (for tests). */
 int rt_sses_count(rt_sses *x);
+/* Resumes replaying now, and waiting their turn (for tests). */
+void rt_sses_replays(rt_sses *x, int *active, int *waiting);
 
 /* rt_sse_open of realtime.h on an rt_sses, without the server's caps. */
 int rt_sses_open(rt_sses *x, const api_principal *who, const char *tables,

@@ -297,3 +297,90 @@ test('a token that expires ends the stream with an error event', async () => {
   // Nothing after the end: a later change reaches no one on this stream.
   assert.deepEqual(s.events, []);
 });
+
+// Resumes run off the HTTP workers: the regression of a review that saw
+// eight resumes from far back make /health wait for seconds and two of
+// them cut off with no answer (the replays ran on the two workers, one
+// after another, each building megabytes before answering). Here eight
+// resumes each much larger than a stream's queue (4 MiB) are answered at
+// once, /health stays prompt while they replay, and each gets every row
+// once, in order, then the live change made meanwhile.
+test('large resumes: answered at once, /health prompt, every row once and in order', async () => {
+  const C = await signup();
+  const s0 = await sse('tables=customers', { token: C.token });
+  await addCustomer(C.token, { full_name: 'marker' });
+  const [mark] = await s0.take(1);
+  s0.close();
+  const N = 5000;
+  const pad = 'y'.repeat(700); // each event about 1.6 kB: 8 MB a stream
+  for (let k = 0; k < N; k += 500) {
+    const body = Array.from({ length: 500 }, (_, i) => ({ full_name: `r${String(k + i).padStart(5, '0')}-${pad}` }));
+    const r = await rest('POST', 'customers', { token: C.token, body });
+    assert.equal(r.status, 201, r.info);
+  }
+
+  // A light client: counts the events as they stream, keeps no text.
+  const resume = () => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const req = http.request({
+      host: base.hostname, port: base.port, method: 'GET', agent: false,
+      path: `/realtime/v1/sse?tables=customers&last_event_id=${mark.id}`,
+      headers: { apikey: ANON_KEY, Authorization: `Bearer ${C.token}` },
+    });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const st = { status: res.statusCode, headersMs: Date.now() - t0, n: 0, last: 0n, bad: [], errors: [], req };
+      let buf = '';
+      st.until = (n, ms = 60000) => new Promise((ok, fail) => {
+        const t = setTimeout(() => fail(new Error(`waited ${ms} ms for ${n} events, got ${st.n}; ${st.bad.concat(st.errors).slice(0, 3)}`)), ms);
+        const check = () => { if (st.n >= n) { clearTimeout(t); ok(); return true; } return false; };
+        if (!check()) st.wait = check;
+      });
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^event: error$/m.test(block)) st.errors.push(block.slice(0, 200));
+          const id = /^id: (\d+)\.(\d+)$/m.exec(block);
+          if (!id) continue;
+          const seq = BigInt(id[2]);
+          if (seq <= st.last) st.bad.push(`id ${seq} after ${st.last}`);
+          st.last = seq;
+          const name = /"full_name":"([^"]{0,20})/.exec(block)[1];
+          const want = st.n < N ? `r${String(st.n).padStart(5, '0')}-` : 'live';
+          if (!name.startsWith(want)) st.bad.push(`event ${st.n} is ${name}, not ${want}`);
+          st.n++;
+        }
+        if (st.wait && st.wait()) st.wait = null;
+      });
+      resolve(st);
+    });
+    req.end();
+  });
+
+  const t0 = Date.now();
+  const streams = await Promise.all(Array.from({ length: 8 }, resume));
+  const openedMs = Date.now() - t0;
+  const h0 = Date.now();
+  const hr = await fetch(`${BASE}/health`);
+  const healthMs = Date.now() - h0;
+  assert.equal(hr.status, 200);
+  for (const st of streams) assert.equal(st.status, 200);
+  assert.ok(openedMs < 3000, `the eight resumes were answered in ${openedMs} ms`);
+  assert.ok(healthMs < 1000, `/health took ${healthMs} ms while the resumes replayed`);
+  assert.ok(streams.some((st) => st.n < N), 'the replays were still running when /health was asked');
+
+  const live = await addCustomer(C.token, { full_name: 'live after the resumes' });
+  await Promise.all(streams.map((st) => st.until(N + 1)));
+  await new Promise((r) => setTimeout(r, 300));
+  for (const st of streams) {
+    assert.deepEqual(st.bad, []);
+    assert.deepEqual(st.errors, []);
+    assert.equal(st.n, N + 1, 'every row once, then the live one');
+    st.req.destroy();
+  }
+  assert.ok(live.id);
+});

@@ -282,6 +282,40 @@ static void slow_reader_is_ended(void **state) {
   fx_free(&f);
 }
 
+/* A resume is answered before its replay reads anything: here the replay
+ * cannot read (the fixture's database has no change table), and the stream
+ * still opens, then ends with an error event the client can act on rather
+ * than being refused or cut off. */
+static void resume_that_cannot_read_is_answered_then_ended(void **state) {
+  (void)state;
+  fixture f = fx(0, 0);
+  api_principal u1 = user(U1);
+  /* The head moves past the resume point (another tenant's change), so
+   * the replay has something to read. */
+  publish(f.hub, customer(10, U2, "29", RT_INSERT));
+  api_resp r;
+  api_resp_init(&r);
+  rt_sse *st = NULL;
+  assert_int_equal(
+      rt_sses_open(f.x, &u1, "customers", "0.5", on_wake, NULL, &st, &r), 0);
+  api_resp_free(&r);
+  char out[8192];
+  size_t n = 0;
+  long k = 0;
+  for (int i = 0; i < 500 && k >= 0; i++) {
+    k = drain(st, out + n, sizeof out - n);
+    n += strlen(out + n);
+    if (k == 0) sleep_ms(10);
+  }
+  assert_int_equal(k, -1); /* ended */
+  assert_non_null(strstr(out, "retry: "));
+  assert_non_null(
+      strstr(out, "event: error\ndata: {\"code\":\"unavailable\""));
+  assert_non_null(strstr(out, "Last-Event-ID"));
+  rt_sse_close(st);
+  fx_free(&f);
+}
+
 static void refused_before_opening(void **state) {
   (void)state;
   fixture f = fx(0, 0);
@@ -331,6 +365,7 @@ int main(void) {
       cmocka_unit_test(expired_token_ends_the_stream),
       cmocka_unit_test(slow_reader_is_ended),
       cmocka_unit_test(refused_before_opening),
+      cmocka_unit_test(resume_that_cannot_read_is_answered_then_ended),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
