@@ -453,7 +453,9 @@ static step_result finish_locked(rt_sse *st) {
     st->held_bytes -= c->data_len;
     rt_change_unref(c);
   }
-  memmove(st->held, st->held + i, (size_t)(st->nheld - i) * sizeof *st->held);
+  if (i && i < st->nheld)
+    memmove(st->held, st->held + i,
+            (size_t)(st->nheld - i) * sizeof *st->held);
   st->nheld -= i;
   if (st->nheld) return STEP_PARK;
   free(st->held);
