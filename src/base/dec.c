@@ -8,6 +8,8 @@
  * the rules are the same whether a number arrives in JSON or in a query. */
 #include "base/dec.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 /* 10^18 still fits in int64; 10^19 does not, so scales stop at 18. */
@@ -113,3 +115,17 @@ int dec_format(int64_t v, int scale, char out[DEC_MAX_TEXT]) {
 }
 
 uint64_t dec_pow10(int n) { return pow10_tab[n]; }
+
+int dec_parse_zeros(const char *s, size_t n, int scale, int64_t *out) {
+  const char *dot = memchr(s, '.', n);
+  if (dot) {
+    size_t frac = n - (size_t)(dot - s) - 1;
+    if (frac > (size_t)scale) {
+      size_t keep = (size_t)(dot - s) + 1 + (size_t)scale;
+      for (size_t k = keep; k < n; k++)
+        if (s[k] != '0') return -1;
+      n = scale ? keep : (size_t)(dot - s);
+    }
+  }
+  return dec_parse(s, n, scale, out);
+}

@@ -17,6 +17,10 @@
  * of s[0..n). Returns 0, or -1 when malformed, with more than scale
  * fractional digits, or out of range. */
 int dec_parse(const char *s, size_t n, int scale, int64_t *out);
+/* dec_parse that also takes more fractional digits than scale when they
+ * are all zeros ("12.5000" at scale 2, as PostgreSQL prints numeric);
+ * anything that would need rounding is -1 (never rounded silently). */
+int dec_parse_zeros(const char *s, size_t n, int scale, int64_t *out);
 /* Formats v/10^scale with exactly scale decimals ("12.50"); returns the
  * length written to out (which holds DEC_MAX_TEXT bytes). */
 int dec_format(int64_t v, int scale, char out[DEC_MAX_TEXT]);

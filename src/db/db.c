@@ -330,18 +330,7 @@ int32_t db_res_date(const db_res *r, int row, int col) {
  * are all zeros; anything else would need rounding, which this layer never
  * does silently, so it is an error (round in SQL instead). */
 static int dec_read(const char *s, int scale, int64_t *out) {
-  size_t n = strlen(s);
-  const char *dot = memchr(s, '.', n);
-  if (dot) {
-    size_t frac = n - (size_t)(dot - s) - 1;
-    if (frac > (size_t)scale) {
-      size_t keep = (size_t)(dot - s) + 1 + (size_t)scale;
-      for (size_t k = keep; k < n; k++)
-        if (s[k] != '0') return -1;
-      n = scale ? keep : (size_t)(dot - s);
-    }
-  }
-  return dec_parse(s, n, scale, out);
+  return dec_parse_zeros(s, strlen(s), scale, out);
 }
 
 int64_t db_res_dec(const db_res *r, int row, int col, int scale) {

@@ -77,17 +77,7 @@ static int is_uuid_text(const char *s, size_t n) {
 /* Decimal text at scale; more fractional digits are allowed only when
  * they are zeros (a filter never rounds). */
 static int decimal_text(const char *s, size_t n, int scale, int64_t *out) {
-  const char *dot = memchr(s, '.', n);
-  if (dot) {
-    size_t frac = n - (size_t)(dot - s) - 1;
-    if (frac > (size_t)scale) {
-      size_t keep = (size_t)(dot - s) + 1 + (size_t)scale;
-      for (size_t k = keep; k < n; k++)
-        if (s[k] != '0') return -1;
-      n = scale ? keep : (size_t)(dot - s);
-    }
-  }
-  return dec_parse(s, n, scale, out);
+  return dec_parse_zeros(s, n, scale, out);
 }
 
 /* Parses s[0..n) as a value of column c into v (text kept in a). */

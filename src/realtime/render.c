@@ -26,18 +26,8 @@ static int plain_decimal(const json *v, int scale, int64_t *out) {
   if (v->type != JSON_NUMBER) return -1;
   size_t n = v->len;
   const char *s = v->str;
-  const char *dot = memchr(s, '.', n);
   if (memchr(s, 'e', n) || memchr(s, 'E', n)) return -1;
-  if (dot) {
-    size_t frac = n - (size_t)(dot - s) - 1;
-    if (frac > (size_t)scale) {
-      size_t keep = (size_t)(dot - s) + 1 + (size_t)scale;
-      for (size_t k = keep; k < n; k++)
-        if (s[k] != '0') return -1;
-      n = scale ? keep : (size_t)(dot - s);
-    }
-  }
-  return dec_parse(s, n, scale, out);
+  return dec_parse_zeros(s, n, scale, out);
 }
 
 /* Text of a string or number value (numbers keep their literal). */

@@ -173,6 +173,23 @@ static void test_roundtrip(void **state) {
   }
 }
 
+/* Extra fractional zeros are taken (PostgreSQL prints numeric(14,4) as
+ * "12.5000"); a digit that would need rounding is refused. */
+static void test_parse_zeros(void **state) {
+  (void)state;
+  int64_t v = 0;
+  assert_int_equal(dec_parse_zeros("12.5000", 7, 2, &v), 0);
+  assert_int_equal(v, 1250);
+  assert_int_equal(dec_parse_zeros("12.000", 6, 0, &v), 0);
+  assert_int_equal(v, 12);
+  assert_int_equal(dec_parse_zeros("-0.10", 5, 1, &v), 0);
+  assert_int_equal(v, -1);
+  assert_int_equal(dec_parse_zeros("12.501", 6, 2, &v), -1);
+  assert_int_equal(dec_parse_zeros("12.5", 4, 2, &v), 0);
+  assert_int_equal(v, 1250);
+  assert_int_equal(dec_parse_zeros("x", 1, 2, &v), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_money),
@@ -181,6 +198,7 @@ int main(void) {
       cmocka_unit_test(test_parse_range),
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_parse_zeros),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
