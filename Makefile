@@ -15,9 +15,11 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 BUILD_PKGS := gcc make cmake pkg-config libmicrohttpd-dev libsqlite3-dev \
               libpq-dev libsodium-dev libssl-dev libcmocka-dev \
-              libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata
+              libcurl4-openssl-dev libutf8proc-dev libwslay-dev tzdata \
+              libcairo2-dev libpango1.0-dev libqrencode-dev fonts-noto-core
 TEST_PKGS  := postgresql postgresql-contrib postgresql-common clang curl \
-              libclang-rt-14-dev sqlite3 chromium fonts-lohit-deva
+              libclang-rt-14-dev sqlite3 chromium fonts-lohit-deva \
+              poppler-utils zbar-tools
 BENCH_PKGS := wrk curl postgresql postgresql-common sqlite3
 
 # $(call ensure_pkgs,PACKAGES[,COMMANDS]): installs the packages that

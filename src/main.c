@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "demo/demo.h"
 #include "http/server.h"
+#include "integrations/integrations.h"
 #include "jobs/worker.h"
 #include "realtime/feed.h"
 #include "realtime/realtime.h"
@@ -293,6 +294,10 @@ int main(int argc, char **argv) {
   fs.llm_url = c.llm_url, fs.llm_key = c.llm_key, fs.llm_model = c.llm_model;
   fs.llm_timeout_ms = c.llm_timeout_ms;
   flow_configure(&fs);
+  integ_settings is = {c.shiprocket_api_url, c.razorpay_api_url,
+                       c.razorpay_key_id, c.razorpay_key_secret,
+                       c.razorpay_webhook_secret, c.track_every_s};
+  integ_configure(&is);
   if (!strcmp(c.command, "help")) {
     config_usage(stdout);
     return 0;

@@ -81,6 +81,10 @@ static const api_error_def errors[] = {
                          "Idempotency-Key was already used with another request", 0},
     [E_IDEM_IN_FLIGHT] = {409, "MU410",
                           "A request with this Idempotency-Key is in progress; retry", 0},
+    [E_PROVIDER_REFUSED] = {422, "MU422P",
+                            "The provider refused the request", 0},
+    [E_PROVIDER_DOWN] = {502, "MU502",
+                         "The provider failed or could not be reached", 0},
 };
 
 _Static_assert(sizeof errors / sizeof errors[0] == E__COUNT,

@@ -109,6 +109,11 @@ typedef enum {
   E_OP_CONFLICT,         /* 409 MU409 the state forbids it (stock, status) */
   E_IDEM_MISMATCH,       /* 422 MU422 Idempotency-Key reused with another body */
   E_IDEM_IN_FLIGHT,      /* 409 MU410 the same key is being processed */
+  /* Outside services (src/integrations): the provider answered with an
+   * error (its words in details; a 422's field errors as a JSON object in
+   * hint), or could not be reached / answered nonsense. */
+  E_PROVIDER_REFUSED,    /* 422 MU422P the provider refused the request */
+  E_PROVIDER_DOWN,       /* 502 MU502 the provider failed or is unreachable */
   E__COUNT
 } api_error;
 

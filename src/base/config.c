@@ -309,6 +309,53 @@ static int load_flow(config *c, char *err, size_t errlen) {
               "MUNSHI_FLOW_PUBLIC_URL", err, errlen);
 }
 
+/* Outside services (docs/integrations.md): environment only, since the
+ * shared Razorpay account's secrets must not show in ps. */
+static int load_integrations(config *c, char *err, size_t errlen) {
+  static const struct {
+    const char *env;
+    size_t off, cap;
+    const char *def;
+  } vars[] = {
+      {"MUNSHI_SHIPROCKET_API_URL", offsetof(config, shiprocket_api_url),
+       sizeof c->shiprocket_api_url,
+       "https://apiv2.shiprocket.in/v1/external"},
+      {"MUNSHI_RAZORPAY_API_URL", offsetof(config, razorpay_api_url),
+       sizeof c->razorpay_api_url, "https://api.razorpay.com/v1"},
+      {"MUNSHI_RAZORPAY_KEY_ID", offsetof(config, razorpay_key_id),
+       sizeof c->razorpay_key_id, ""},
+      {"MUNSHI_RAZORPAY_KEY_SECRET", offsetof(config, razorpay_key_secret),
+       sizeof c->razorpay_key_secret, ""},
+      {"MUNSHI_RAZORPAY_WEBHOOK_SECRET",
+       offsetof(config, razorpay_webhook_secret),
+       sizeof c->razorpay_webhook_secret, ""},
+  };
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = getenv(vars[i].env);
+    if (!v || !*v) v = vars[i].def;
+    if (copy((char *)c + vars[i].off, vars[i].cap, v, vars[i].env, err,
+             errlen))
+      return -1;
+  }
+  if (!*c->razorpay_key_id != !*c->razorpay_key_secret) {
+    snprintf(err, errlen,
+             "MUNSHI_RAZORPAY_KEY_ID and MUNSHI_RAZORPAY_KEY_SECRET go "
+             "together: set both or neither");
+    return -1;
+  }
+  const char *t = getenv("MUNSHI_SHIPMENT_TRACK_EVERY_S");
+  long n = 1800;
+  if (t && *t && number(t, 10, 86400, &n)) {
+    snprintf(err, errlen,
+             "bad value for MUNSHI_SHIPMENT_TRACK_EVERY_S: \"%.40s\" "
+             "(10..86400)",
+             t);
+    return -1;
+  }
+  c->track_every_s = (int)n;
+  return 0;
+}
+
 /* The live feed's caps and reconnect window (docs/realtime.md). */
 static int load_realtime(config *c, char *err, size_t errlen) {
   const struct {
@@ -371,6 +418,7 @@ int config_load(int argc, char **argv, config *c, char *err, size_t errlen) {
   if (load_chat(c, err, errlen)) return -1;
   if (load_flow(c, err, errlen)) return -1;
   if (load_realtime(c, err, errlen)) return -1;
+  if (load_integrations(c, err, errlen)) return -1;
 
   static const struct {
     const char *env, *name;

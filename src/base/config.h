@@ -75,6 +75,14 @@ typedef struct config {
   long rt_max_queue_total;      /* MUNSHI_REALTIME_MAX_QUEUE_TOTAL, 256 MiB */
   long rt_max_bindings_socket;  /* MUNSHI_REALTIME_MAX_BINDINGS_PER_SOCKET, 500 */
   long rt_max_bindings_user;    /* MUNSHI_REALTIME_MAX_BINDINGS_PER_USER, 1000 */
+  /* Outside services (src/integrations, docs/integrations.md): base URLs
+   * and the deployment's shared Razorpay account. Environment only. */
+  char shiprocket_api_url[512];       /* MUNSHI_SHIPROCKET_API_URL */
+  char razorpay_api_url[512];         /* MUNSHI_RAZORPAY_API_URL */
+  char razorpay_key_id[128];          /* MUNSHI_RAZORPAY_KEY_ID, "" none */
+  char razorpay_key_secret[256];      /* MUNSHI_RAZORPAY_KEY_SECRET */
+  char razorpay_webhook_secret[256];  /* MUNSHI_RAZORPAY_WEBHOOK_SECRET */
+  int track_every_s; /* MUNSHI_SHIPMENT_TRACK_EVERY_S, default 1800 */
 } config;
 
 /* Parses argv and the environment. Returns 0, or -1 with a message in err. */

@@ -375,11 +375,110 @@ static int check_channel(arena *a, biz_fields *f, int insert, biz_err *e) {
   return insert ? check_channel_insert(a, f, e) : check_channel_update(f, e);
 }
 
+/* ---- integrations (0011, docs/integrations.md) ------------------------------ */
+
+static const char *const shiprocket_only[] = {"email", "password",
+                                              "webhook_token",
+                                              "pickup_location", NULL};
+static const char *const razorpay_only[] = {"key_id", "key_secret",
+                                            "webhook_secret", NULL};
+
+/* Razorpay's key id as its dashboard shows it: rzp_test_ or rzp_live_ and
+ * letters and digits. */
+static int razorpay_key_id_valid(const char *s) {
+  size_t n = strlen(s);
+  if (strncmp(s, "rzp_test_", 9) && strncmp(s, "rzp_live_", 9)) return 0;
+  return n > 9 && n <= 49 && all_of(s + 9, n - 9, NULL);
+}
+
+static int check_integration(biz_fields *f, int insert, biz_err *e) {
+  db_val *v;
+  if (check_len(f, "pickup_location", 100, e) ||
+      check_secret(f, "password", 256, e) ||
+      check_secret(f, "key_secret", 256, e) ||
+      check_secret(f, "webhook_secret", 256, e) ||
+      check_secret(f, "webhook_token", 256, e))
+    return -1;
+  v = field(f, "email");
+  if (!is_null(v) && (strlen(v->s) > 254 || !strchr(v->s, '@') ||
+                      strchr(v->s, ' ')))
+    return biz_fail(e, E_CHECK,
+                    "email must be the email of Shiprocket's API user "
+                    "(Settings > API > Configure)");
+  v = field(f, "webhook_token");
+  if (!is_null(v) && strlen(v->s) < 16)
+    return biz_fail(e, E_CHECK,
+                    "webhook_token must be at least 16 characters: choose a "
+                    "long random token and paste the same in Shiprocket's "
+                    "Settings > API > Webhooks");
+  v = field(f, "key_id");
+  if (!is_null(v) && !razorpay_key_id_valid(v->s))
+    return biz_fail(e, E_CHECK,
+                    "key_id must be a Razorpay key id: rzp_test_ or rzp_live_ "
+                    "followed by letters and digits");
+  const char *sr = first_set(f, shiprocket_only), *rz = first_set(f, razorpay_only);
+  if (!insert) {
+    if (sr && rz)
+      return biz_fail(e, E_CHECK,
+                      "%s is for shiprocket and %s for razorpay: a change "
+                      "cannot set both",
+                      sr, rz);
+    static const char *const kept[] = {"email", "password", "key_id",
+                                       "key_secret", NULL};
+    for (int i = 0; kept[i]; i++) {
+      v = field(f, kept[i]);
+      if (v && v->type == DBT_NULL)
+        return biz_fail(e, E_CHECK,
+                        "%s cannot be cleared: give a new value, or stop the "
+                        "integration with is_active=false",
+                        kept[i]);
+    }
+    return 0;
+  }
+  db_val *p = field(f, "provider");
+  if (is_null(p))
+    return biz_fail(e, E_CHECK,
+                    "provider is required: \"shiprocket\" or \"razorpay\"");
+  if (!strcmp(p->s, "shiprocket")) {
+    if (rz) return biz_fail(e, E_CHECK, "%s belongs to razorpay", rz);
+    return need(f, "email", "the email of Shiprocket's API user", e) ||
+                   need(f, "password", "the password of that API user", e)
+               ? -1
+               : 0;
+  }
+  if (!strcmp(p->s, "razorpay")) {
+    if (sr) return biz_fail(e, E_CHECK, "%s belongs to shiprocket", sr);
+    return need(f, "key_id", "the Key Id from Razorpay's API Keys page", e) ||
+                   need(f, "key_secret", "the Key Secret shown with it", e)
+               ? -1
+               : 0;
+  }
+  return biz_fail(e, E_CHECK,
+                  "provider must be \"shiprocket\" or \"razorpay\"");
+}
+
+/* A customer's delivery address for couriers: an Indian PIN code is six
+ * digits and never starts with 0. */
+static int check_delivery(biz_fields *f, biz_err *e) {
+  db_val *v = field(f, "pincode");
+  if (!is_null(v) && (strlen(v->s) != 6 || v->s[0] < '1' || v->s[0] > '9' ||
+                      strspn(v->s, "0123456789") != 6))
+    return biz_fail(e, E_CHECK,
+                    "pincode must be a six-digit PIN code, e.g. 560001");
+  v = field(f, "city");
+  if (!is_null(v) && !*v->s)
+    return biz_fail(e, E_CHECK, "city cannot be empty: leave it null");
+  return check_len(f, "city", 100, e);
+}
+
 const char *biz_conflict_message(const char *table, const db_err *err) {
   if (!strcmp(table, "channels") && strstr(err->message, "phone_number_id"))
     return "this WhatsApp phone_number_id is already connected to a channel: "
            "a number can be connected to one business only (remove it from "
            "the other channel first)";
+  if (!strcmp(table, "integrations") && strstr(err->message, "provider"))
+    return "this business has an integration of this provider already: "
+           "change it with PATCH /rest/v1/integrations?id=eq.<id>";
   return NULL;
 }
 
@@ -388,9 +487,10 @@ const char *biz_conflict_message(const char *table, const db_err *err) {
 int biz_check_fields(arena *a, const char *table, biz_fields *f, int insert,
                      biz_err *e) {
   if (!strcmp(table, "channels")) return check_channel(a, f, insert, e);
+  if (!strcmp(table, "integrations")) return check_integration(f, insert, e);
   if (!strcmp(table, "customers")) {
     if (check_phone(a, f, "phone_number", e) || check_gstin(a, f, "gstin", e) ||
-        check_state(f, e))
+        check_state(f, e) || check_delivery(f, e))
       return -1;
   } else if (!strcmp(table, "profiles")) {
     if (check_phone(a, f, "whatsapp_number", e) ||

@@ -14,6 +14,7 @@
 #include "http/stream.h"
 #include "http/webconfig.h"
 #include "http/upgrade.h"
+#include "integrations/integrations.h"
 #include "rest/rest.h"
 #include "rest/rpc.h"
 
@@ -41,6 +42,8 @@ static void rpc_route(const route_ctx *rc, api_req *req, api_resp *resp) {
     chat_rpc(d, req->path, req, resp);
   else if (flow_rpc_known(req->path))
     flow_rpc(d, req->path, req, resp);
+  else if (integ_rpc_known(req->path))
+    integ_rpc(d, req->path, req, resp);
   else if (demo_rpc_known(req->path))
     demo_rpc(d, req->path, req, resp);
   else

@@ -57,6 +57,9 @@ static const rest_col customers_cols[] = {
     TEXT("notes"),
     CREATED,
     UPDATED,
+    /* 0011: where Shiprocket delivers (biz/validate.c: six digits). */
+    TEXT("city"),
+    TEXT("pincode"),
 };
 
 static const rest_col products_cols[] = {
@@ -136,9 +139,16 @@ static const rest_col payments_cols[] = {
     {"received_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
     TEXT("notes"),
     CREATED,
+    /* 0011: a payment a provider reported (once per provider id). */
+    TEXT("provider"),
+    TEXT("provider_payment_id"),
 };
 static const rest_fk payments_fks[] = {{"customer_id", "customers"},
                                        {"invoice_id", "invoices"}};
+
+static const char SHIP_OPS[] =
+    "kept by the shipment operations: POST /rest/v1/rpc/create_shipment, "
+    "rpc/track_shipment";
 
 static const rest_col shipments_cols[] = {
     PROFILE,
@@ -152,6 +162,24 @@ static const rest_col shipments_cols[] = {
     TS("delivered_at"),
     CREATED,
     UPDATED,
+    /* 0011: a shipment made through Shiprocket (rpc/create_shipment) keeps
+     * each step and its last error; only the operations write these. */
+    {"provider", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"sr_order_id", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"sr_shipment_id", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"courier_id", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"label_url", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"pickup_location", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"pickup_scheduled_at", DBT_TS, 0, CF_READONLY, SHIP_OPS, 0},
+    {"payment_method", DBT_TEXT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"length_cm", DBT_DEC, 2, CF_READONLY, SHIP_OPS, 0},
+    {"breadth_cm", DBT_DEC, 2, CF_READONLY, SHIP_OPS, 0},
+    {"height_cm", DBT_DEC, 2, CF_READONLY, SHIP_OPS, 0},
+    {"weight_kg", DBT_DEC, 3, CF_READONLY, SHIP_OPS, 0},
+    {"status_code", DBT_INT, 0, CF_READONLY, SHIP_OPS, 0},
+    {"etd", DBT_TS, 0, CF_READONLY, SHIP_OPS, 0},
+    {"last_error", DBT_JSON, 0, CF_READONLY, SHIP_OPS, 0},
+    {"last_tracked_at", DBT_TS, 0, CF_READONLY, SHIP_OPS, 0},
 };
 static const rest_fk shipments_fks[] = {{"invoice_id", "invoices"}};
 
@@ -232,6 +260,25 @@ static const rest_col channels_cols[] = {
     UPDATED,
     {"verified_phone_number_id", DBT_TEXT, 0, CF_READONLY,
      "set by POST /rest/v1/rpc/connect_whatsapp", 0},
+};
+
+/* Credentials of outside services (0011, docs/integrations.md), one row
+ * per provider per business; secrets write-only as for channels. The
+ * rules per provider are in biz/validate.c. */
+static const rest_col integrations_cols[] = {
+    PROFILE,
+    ID,
+    {"provider", DBT_TEXT, 0, CF_NOTNULL | CF_INSERT_ONLY, NULL, 0},
+    TEXT("email"),
+    SECRET("password"),
+    SECRET("webhook_token"),
+    TEXT("pickup_location"),
+    TEXT("key_id"),
+    SECRET("key_secret"),
+    SECRET("webhook_secret"),
+    BOOL_DEF("is_active"),
+    CREATED,
+    UPDATED,
 };
 
 #define WF_DERIVED "derived from the blueprint's nodes when it is saved"
@@ -330,6 +377,53 @@ static const rest_col payment_allocations_cols[] = {
 static const rest_fk payment_allocations_fks[] = {{"payment_id", "payments"},
                                                   {"invoice_id", "invoices"}};
 
+static const rest_col shipment_scans_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("shipment_id"),
+    {"scanned_at", DBT_TS, 0, CF_NOTNULL, NULL, 0},
+    TEXT("status"),
+    TEXT("activity"),
+    TEXT("location"),
+    {"status_code", DBT_INT, 0, 0, NULL, 0},
+    CREATED,
+};
+static const rest_fk shipment_scans_fks[] = {{"shipment_id", "shipments"}};
+
+static const rest_col refunds_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("customer_id"),
+    UUIDC("payment_id"),
+    {"amount", DBT_DEC, 2, CF_NOTNULL, NULL, 0},
+    TEXT("reason"),
+    TEXT("provider"),
+    TEXT("provider_refund_id"),
+    {"refunded_at", DBT_TS, 0, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    CREATED,
+};
+static const rest_fk refunds_fks[] = {{"customer_id", "customers"},
+                                      {"payment_id", "payments"}};
+
+static const rest_col payment_links_cols[] = {
+    PROFILE,
+    ID,
+    UUID_NN("invoice_id"),
+    TEXT_NN("provider"),
+    TEXT("provider_link_id"),
+    TEXT_NN("reference_id"),
+    TEXT("short_url"),
+    {"amount", DBT_DEC, 2, CF_NOTNULL, NULL, 0},
+    {"amount_paid", DBT_DEC, 2, CF_NOTNULL | CF_DEFAULT, NULL, 0},
+    TEXT_DEF("status"),
+    TS("expire_by"),
+    UUIDC("integration_id"),
+    {"last_error", DBT_JSON, 0, 0, NULL, 0},
+    CREATED,
+    UPDATED,
+};
+static const rest_fk payment_links_fks[] = {{"invoice_id", "invoices"}};
+
 #define NOFK(name, flags, hint) \
   {#name, name##_cols, N(name##_cols), NULL, 0, flags, hint}
 
@@ -380,6 +474,19 @@ static const rest_table tables[] = {
      TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
      "events are written by the business operations that cause them"},
     NOFK(channels, TF_TENANT | TF_TIMESTAMPS, NULL),
+    NOFK(integrations, TF_TENANT | TF_TIMESTAMPS, NULL),
+    {"shipment_scans", shipment_scans_cols, N(shipment_scans_cols),
+     shipment_scans_fks, N(shipment_scans_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "scans come from Shiprocket: its webhook (POST /webhooks/shiprocket) "
+     "or POST /rest/v1/rpc/track_shipment"},
+    {"refunds", refunds_cols, N(refunds_cols), refunds_fks, N(refunds_fks),
+     TF_TENANT | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "refunds move the debt ledger: use POST /rest/v1/rpc/record_refund"},
+    {"payment_links", payment_links_cols, N(payment_links_cols),
+     payment_links_fks, N(payment_links_fks),
+     TF_TENANT | TF_TIMESTAMPS | TF_NO_INSERT | TF_NO_UPDATE | TF_NO_DELETE,
+     "payment links are made by POST /rest/v1/rpc/create_payment_link"},
 };
 
 const rest_table *schema_tables(int *n) {

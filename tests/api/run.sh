@@ -104,9 +104,16 @@ free_port() { node -e '
     s.listen(p, "127.0.0.1", () => { console.log(p); s.close(); });
   };
   tryPort(50);'; }
-wa_port=$(free_port) && tg_port=$(free_port) || { log "cannot find a free port"; exit 1; }
+wa_port=$(free_port) && tg_port=$(free_port) && sr_port=$(free_port) && rzp_port=$(free_port) ||
+  { log "cannot find a free port"; exit 1; }
 export MUNSHI_TEST_WA_PORT=$wa_port MUNSHI_TEST_TG_PORT=$tg_port
 export MUNSHI_WHATSAPP_API_URL=http://127.0.0.1:$wa_port/v21.0 MUNSHI_TELEGRAM_API_URL=http://127.0.0.1:$tg_port
+# Shiprocket and Razorpay (tests/fakes/shiprocket.mjs, razorpay.mjs) the same
+# way. No shared Razorpay account: the tests that need one start a server
+# of their own with MUNSHI_RAZORPAY_KEY_ID and friends.
+export MUNSHI_TEST_SR_PORT=$sr_port MUNSHI_TEST_RZP_PORT=$rzp_port
+export MUNSHI_SHIPROCKET_API_URL=http://127.0.0.1:$sr_port/v1/external MUNSHI_RAZORPAY_API_URL=http://127.0.0.1:$rzp_port/v1
+unset MUNSHI_RAZORPAY_KEY_ID MUNSHI_RAZORPAY_KEY_SECRET MUNSHI_RAZORPAY_WEBHOOK_SECRET
 unset MUNSHI_WHATSAPP_APP_SECRET MUNSHI_LLM_URL MUNSHI_LLM_KEY MUNSHI_LLM_MODEL
 
 keys=$(cd "$tmp" && "$bin" keys 2>"$tmp/keys.err") || {

@@ -300,6 +300,7 @@ static void sql(db *d, const char *text, const db_val *p, int n) {
 
 #define SECRET_TOKEN "EAAGsecretsecretsecret0123456789abcdef"
 #define SECRET_APP "assecretsecretsecret0123456789abcdef"
+#define SECRET_SR "srsecretsecretsecret0123456789abcdef"
 
 /* For every REST table: rows written by REST, by the business operations
  * and by plain SQL are captured, and the last change of every row carries
@@ -321,7 +322,8 @@ static void test_every_table_equals_rest(void **state) {
        "\"shop@upi\",\"allow_negative_stock\":true}",
        200);
   const char *cust = id_of(a, rest(f->d, a, &who, "POST", "customers", NULL,
-                                    "{\"full_name\":\"Ravi\\tKumar\",\"state_code\":\"27\"}",
+                                    "{\"full_name\":\"Ravi\\tKumar\",\"state_code\":\"27\","
+                                    "\"city\":\"Pune\",\"pincode\":\"411001\"}",
                                     201));
   const char *prod = id_of(a, rest(f->d, a, &who, "POST", "products", NULL,
                                     "{\"name\":\"Toor dal\",\"hsn_code\":\"0713\","
@@ -376,6 +378,49 @@ static void test_every_table_equals_rest(void **state) {
                     "\"2026-11-30T10:00:00.5+05:30\"}",
                     inv),
        201);
+  /* 0011: an integration (its secrets never captured), and the rows the
+   * integrations write themselves (scans, refunds, payment links). */
+  rest(f->d, a, &who, "POST", "integrations", NULL,
+       "{\"provider\":\"shiprocket\",\"email\":\"api@shop.in\","
+       "\"password\":\"" SECRET_SR "\",\"webhook_token\":\"" SECRET_SR
+       "tok\",\"pickup_location\":\"Primary\"}",
+       201);
+  {
+    const char *ship = NULL;
+    db_res *sr = NULL;
+    db_err serr;
+    db_val sp = db_uuid(prof);
+    assert_int_equal(db_query(f->d, "SELECT id FROM shipments WHERE profile_id = $1",
+                              &sp, 1, &sr, &serr),
+                     0);
+    ship = arena_strdup(a, db_res_text(sr, 0, 0));
+    db_res_free(sr);
+    char scan[37], refund[37], link[37];
+    uuid_v7(scan);
+    uuid_v7(refund);
+    uuid_v7(link);
+    db_val sc[] = {db_uuid(prof), db_uuid(scan), db_uuid(ship),
+                   db_ts(1796032800000000LL), db_text("PICKED UP"),
+                   db_text("Shipment picked up"), db_text("Pune"), db_int(42)};
+    sql(f->d,
+        "INSERT INTO shipment_scans (profile_id, id, shipment_id, scanned_at, "
+        "status, activity, location, status_code) VALUES ($1, $2, $3, $4, $5, "
+        "$6, $7, $8)",
+        sc, 8);
+    db_val rf[] = {db_uuid(prof), db_uuid(refund), db_uuid(cust), db_money(1050),
+                   db_text("damaged"), db_text("razorpay"), db_text("rfnd_1")};
+    sql(f->d,
+        "INSERT INTO refunds (profile_id, id, customer_id, amount, reason, "
+        "provider, provider_refund_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        rf, 7);
+    db_val pl[] = {db_uuid(prof), db_uuid(link), db_uuid(inv), db_text(link),
+                   db_money(25075), db_json("{\"code\": \"BAD_REQUEST_ERROR\"}")};
+    sql(f->d,
+        "INSERT INTO payment_links (profile_id, id, invoice_id, provider, "
+        "reference_id, amount, last_error) VALUES ($1, $2, $3, 'razorpay', $4, "
+        "$5, $6)",
+        pl, 6);
+  }
   char run[37];
   uuid_v7(run);
   db_val wl[] = {db_uuid(prof), db_uuid(run), db_uuid(bp),
@@ -457,6 +502,16 @@ static void test_every_table_equals_rest(void **state) {
     assert_null(strstr(db_res_text(r, i, 0), "verify_token"));
   }
   db_res_free(r);
+  db_val it = db_text("integrations");
+  assert_int_equal(db_query(f->d,
+                            "SELECT record FROM realtime_changes WHERE "
+                            "table_name = $1",
+                            &it, 1, &r, &err),
+                   0);
+  assert_true(db_res_rows(r) > 0);
+  for (int i = 0; i < db_res_rows(r); i++)
+    assert_null(strstr(db_res_text(r, i, 0), SECRET_SR));
+  db_res_free(r);
 
   /* An UPDATE of each table (created_at moved, by SQL). */
   for (int t = 0; t < ntables; t++) {
@@ -483,8 +538,9 @@ static void test_every_table_equals_rest(void **state) {
 
   /* A DELETE of one row of each table, children first. */
   static const char *order[] = {
-      "payment_allocations", "stock_movements", "invoice_items", "shipments",
-      "payments", "events", "workflow_logs", "workflow_blueprints",
+      "payment_allocations", "stock_movements", "invoice_items",
+      "shipment_scans", "shipments", "refunds", "payment_links",
+      "integrations", "payments", "events", "workflow_logs", "workflow_blueprints",
       "unified_messages", "sessions", "channels", "invoices", "products",
       "customers", "profiles"};
   assert_int_equal((int)(sizeof order / sizeof order[0]), ntables);
