@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "biz/upi.h"
 #include "chat/agent/intent.h"
 #include "chat/agent/lexicon.h"
 #include "chat/agent/llm.h"
@@ -422,10 +423,18 @@ static void test_formats(void **state) {
 
   buf b;
   buf_init(&b, 0);
-  agent_upi_link(&b, "shop@upi", "Ram & Sons", 123450, "Dues of Sita");
+  biz_upi_link(&b, "shop@upi", "Ram & Sons", 123450, "Dues of Sita", NULL);
   assert_string_equal(buf_cstr(&b),
                       "upi://pay?pa=shop%40upi&pn=Ram%20%26%20"
                       "Sons&am=1234.50&cu=INR&tn=Dues%20of%20Sita");
+  buf_reset(&b);
+  /* with the invoice's reference, a UTF-8 name, and no amount */
+  biz_upi_link(&b, "shop@upi", "\xe0\xa4\xb0\xe0\xa4\xbe\xe0\xa4\xae", 0,
+               "Invoice INV/26-27/0001", "INV/26-27/0001");
+  assert_string_equal(buf_cstr(&b),
+                      "upi://pay?pa=shop%40upi&pn=%E0%A4%B0%E0%A4%BE%E0%A4%AE"
+                      "&cu=INR&tn=Invoice%20INV%2F26-27%2F0001"
+                      "&tr=INV%2F26-27%2F0001");
   buf_reset(&b);
 
   /* No template holds a number of its own: every digit of a reply comes

@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "biz/upi.h"
 #include "biz/gst.h"
 #include "biz/run.h"
 #include "chat/agent/intent.h"
@@ -637,9 +638,9 @@ static void act_pay(agent_ctx *c) {
   } else {
     buf link;
     buf_init(&link, 0);
-    agent_upi_link(&link, c->upi_id, *c->business ? c->business : c->upi_id,
-                   c->debt,
-                   arena_printf(c->a, "Dues of %.100s", c->customer_name));
+    biz_upi_link(&link, c->upi_id, *c->business ? c->business : c->upi_id,
+                 c->debt,
+                 arena_printf(c->a, "Dues of %.100s", c->customer_name), NULL);
     say(c, R_PAY_LINK, money(c, c->debt), buf_cstr(&link), NULL, NULL, NULL);
     buf_free(&link);
   }

@@ -216,34 +216,3 @@ void agent_date_text(int32_t days, char out[24]) {
   civil_from_days(days, &y, &m, &d);
   snprintf(out, 24, "%u %s %lld", d, mon[(m - 1) % 12], (long long)y);
 }
-
-/* Percent-encodes everything but RFC 3986's unreserved characters. */
-static void pct(buf *b, const char *s) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-        (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
-        *p == '~') {
-      buf_putc(b, (char)*p);
-    } else {
-      buf_putc(b, '%');
-      buf_putc(b, hex[*p >> 4]);
-      buf_putc(b, hex[*p & 15]);
-    }
-  }
-}
-
-void agent_upi_link(buf *b, const char *vpa, const char *name, int64_t paise,
-                    const char *note) {
-  char am[32];
-  snprintf(am, sizeof am, "%lld.%02lld", (long long)(paise / 100),
-           (long long)(paise % 100));
-  buf_puts(b, "upi://pay?pa=");
-  pct(b, vpa ? vpa : "");
-  buf_puts(b, "&pn=");
-  pct(b, name ? name : "");
-  buf_puts(b, "&am=");
-  pct(b, am);
-  buf_puts(b, "&cu=INR&tn=");
-  pct(b, note ? note : "");
-}

@@ -25,12 +25,6 @@ void agent_rate_text(int64_t hundredths, char out[16]);
 /* Days since 1970-01-01 as "1 Dec 2026". */
 void agent_date_text(int32_t days, char out[24]);
 
-/* A upi://pay link: pa (payee VPA), pn (payee name), am (the amount in
- * rupees with two decimals), cu=INR, tn (a note), each value
- * percent-encoded. Appends to b. */
-void agent_upi_link(buf *b, const char *vpa, const char *name, int64_t paise,
-                    const char *note);
-
 /* The messages. */
 typedef enum {
   R_GREET, /* {1} business name */
