@@ -576,12 +576,6 @@ static void send_invoice(db *d, api_req *req, const json *args,
       return;
     }
   if (arg_uuid(args, "invoice_id", iid, resp)) return;
-  if (!chat_document_source_set()) {
-    api_fail(resp, E_UNAVAILABLE,
-             "invoice documents cannot be made by this server", NULL,
-             "the invoice PDF renderer is not registered");
-    return;
-  }
   buf meta, caption, out;
   buf_init(&meta, 4096);
   buf_init(&caption, 4096);
@@ -637,6 +631,13 @@ static void send_invoice(db *d, api_req *req, const json *args,
     db_rollback(d);
     api_fail(resp, E_OP_CONFLICT, "the business has no active WhatsApp channel",
              NULL, "add a WhatsApp channel under /rest/v1/channels");
+    goto out;
+  }
+  if (!chat_document_source_set()) {
+    db_rollback(d);
+    api_fail(resp, E_UNAVAILABLE,
+             "invoice documents cannot be made by this server", NULL,
+             "the invoice PDF renderer is not registered");
     goto out;
   }
   chat_contact who = {.contact_id = phone + 1, .name = cname, .phone = phone};
