@@ -588,20 +588,30 @@ int chat_outbox_poll(void *arg, db *d, const char *worker, db_err *err) {
   if (claim(d, worker, now, rows, &n, err)) goto out;
   int i = 0, called = 0;
   for (; i < n; i++) {
-    if (send_one(d, a, &rows[i], cache, &ncache, &called, err)) break;
+    /* A batch of slow calls (document uploads take up to 30 s more) must
+     * end well inside its lease, or another worker would settle its rows
+     * while they are still being sent: past half the lease the rest goes
+     * back to the queue, its claim not counted. */
+    if (time_now_us() - now > OUTBOX_LEASE_US / 2) {
+      db_err e2;
+      for (int k = i; k < n; k++) put_back(d, &rows[k], now, 1, NULL, &e2);
+      break;
+    }
+    if (send_one(d, a, &rows[i], cache, &ncache, &called, err)) goto failed;
     done++;
   }
+  rc = settled + done;
+  goto out;
+failed:
   /* After a database error, what was not sent goes back untouched (best
    * effort: on a lost connection they wait for their lease). A message
    * whose provider call was made stays 'sending': its outcome is not
    * recorded, so it must not be sent again. */
-  if (i < n) {
+  {
     db_err e2;
     for (int k = called ? i + 1 : i; k < n; k++)
       put_back(d, &rows[k], now, 1, NULL, &e2);
-    goto out;
   }
-  rc = settled + done;
 out:
   arena_free(a);
   return rc;

@@ -74,9 +74,12 @@ static int test_source(void *cls, db *d, arena *a, const char *profile_id,
   return 0;
 }
 
+static atomic_int slow_ms; /* every answer waits this long */
+
 static void provider(void *ctx, const fake_request *req, fake_response *resp) {
   (void)ctx;
   char body[512];
+  resp->delay_ms = atomic_load(&slow_ms);
   int n = atomic_fetch_add(&next_id, 1) + 1;
   if (!strncmp(req->path, "/wa/", 4) && strstr(req->path, "/media"))
     snprintf(body, sizeof body, "{\"id\":\"77%06d\"}", n);
@@ -102,6 +105,7 @@ static int setup(void **state) {
   chat_set_document_source(test_source, NULL);
   atomic_store(&renders, 0);
   atomic_store(&busy_left, 0);
+  atomic_store(&slow_ms, 0);
   return 0;
 }
 
@@ -367,6 +371,36 @@ static void test_failures_and_retries(void **state) {
   arena_free(a);
 }
 
+/* A batch of slow sends stops at half its lease and puts the rest back,
+ * unsent and not counted, so that no other worker settles rows that are
+ * still being sent. Lease 2 s here; each document takes 2 × 400 ms. */
+static void test_slow_batch_stops_at_half_lease(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  static char wa_url[128], tg_url[128];
+  snprintf(wa_url, sizeof wa_url, "%s/wa", fake_server_url(fs));
+  snprintf(tg_url, sizeof tg_url, "%s/tg", fake_server_url(fs));
+  chat_settings cs = {wa_url, tg_url, "", "", "", "", 1000, 2};
+  chat_configure(&cs);
+  char wa[37], m[4][37];
+  chat_session s;
+  add_whatsapp(f->d, f->profile, "1234567897", wa);
+  session(f->d, a, f->profile, wa, "919876543210", 1, &s);
+  for (int i = 0; i < 4; i++) queue_doc(f->d, &s, "inv-slow", m[i]);
+  atomic_store(&slow_ms, 400);
+  int sent = poll_once(f->d);
+  assert_true(sent >= 1 && sent < 4);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM chat_outbox WHERE state = 'pending' AND attempts = 0", NULL),
+                   4 - sent);
+  atomic_store(&slow_ms, 0);
+  while (test_count(f->d, "SELECT count(*) FROM chat_outbox", NULL) > 0) poll_once(f->d);
+  for (int i = 0; i < 4; i++) assert_string_equal(msg(f->d, m[i]).status, "sent");
+  assert_int_equal(fake_server_count(fs), 8); /* each uploaded and sent once */
+  chat_settings back = {wa_url, tg_url, "", "", "", "", 1000, 0};
+  chat_configure(&back);
+  arena_free(a);
+}
+
 /* ---- rpc/send_invoice ------------------------------------------------------------- */
 
 static const char *no_header(const api_req *r, const char *name) {
@@ -537,6 +571,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_whatsapp_upload_then_send, setup, teardown),
       cmocka_unit_test_setup_teardown(test_telegram_send_document, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failures_and_retries, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_slow_batch_stops_at_half_lease, setup, teardown),
       cmocka_unit_test_setup_teardown(test_send_invoice, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
