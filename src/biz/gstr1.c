@@ -695,7 +695,7 @@ int op_gstr1_export(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   buf_init(&chb, GSTR1_CSV_MAX);
   buf_init(&chc, GSTR1_CSV_MAX);
   int rc = -1;
-  char fp[7];
+  char fp[16];
   snprintf(fp, sizeof fp, "%02d%04d", m % 100, y % 10000);
   int32_t new_from = 0;
   date_parse(B2CL_NEW_FROM, &new_from);
