@@ -597,6 +597,7 @@ static void send_invoice(db *d, api_req *req, const json *args,
                      k, 2, &r, &e))
     goto dbfail;
   if (db_res_rows(r) == 0) {
+    db_res_free(r);
     db_rollback(d);
     api_fail(resp, E_OP_NOT_FOUND, "no such invoice", NULL, NULL);
     goto out;
