@@ -1,0 +1,225 @@
+/* pdf.c - A4 PDF documents with cairo, Pango and libqrencode (pdf.h).
+ *
+ * One pdf_doc is one cairo PDF surface writing into the caller's buffer,
+ * one cairo context and ONE Pango layout reused for every text of the
+ * document: making a layout makes a Pango context, which is most of the
+ * cost of a short text, so a document makes one. Font sizes are absolute
+ * (points = the surface's units), so Pango's screen resolution never
+ * enters, and metric hinting is off, as it means nothing in a PDF. */
+#include "integrations/pdf.h"
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <pango/pangocairo.h>
+#include <qrencode.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Latin text in Noto Sans; fontconfig falls back along the list, so a
+ * Devanagari name is set (and shaped by HarfBuzz) in Noto Sans Devanagari,
+ * and the rupee sign comes from whichever has it. */
+#define PDF_FAMILIES "Noto Sans, Noto Sans Devanagari, sans-serif"
+
+struct pdf_doc {
+  buf *out;
+  cairo_surface_t *surface;
+  cairo_t *cr;
+  PangoLayout *layout;
+  PangoFontDescription *font;
+};
+
+static cairo_status_t write_out(void *closure, const unsigned char *data,
+                                unsigned int length) {
+  buf *b = closure;
+  return buf_append(b, data, length) ? CAIRO_STATUS_WRITE_ERROR
+                                     : CAIRO_STATUS_SUCCESS;
+}
+
+static void doc_free(pdf_doc *p) {
+  if (!p) return;
+  if (p->font) pango_font_description_free(p->font);
+  if (p->layout) g_object_unref(p->layout);
+  if (p->cr) cairo_destroy(p->cr);
+  if (p->surface) cairo_surface_destroy(p->surface);
+  free(p);
+}
+
+pdf_doc *pdf_begin(buf *out, const char *title) {
+  pdf_doc *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->out = out;
+  p->surface =
+      cairo_pdf_surface_create_for_stream(write_out, out, PDF_A4_W, PDF_A4_H);
+  if (cairo_surface_status(p->surface) != CAIRO_STATUS_SUCCESS) goto fail;
+  if (title)
+    cairo_pdf_surface_set_metadata(p->surface, CAIRO_PDF_METADATA_TITLE,
+                                   title);
+  cairo_pdf_surface_set_metadata(p->surface, CAIRO_PDF_METADATA_CREATOR,
+                                 "munshi");
+  p->cr = cairo_create(p->surface);
+  if (cairo_status(p->cr) != CAIRO_STATUS_SUCCESS) goto fail;
+  /* pango_cairo_create_layout uses this thread's default font map. */
+  p->layout = pango_cairo_create_layout(p->cr);
+  if (!p->layout) goto fail;
+  cairo_font_options_t *fo = cairo_font_options_create();
+  cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+  cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+  PangoContext *ctx = pango_layout_get_context(p->layout);
+  pango_cairo_context_set_font_options(ctx, fo);
+  cairo_font_options_destroy(fo);
+  pango_layout_context_changed(p->layout);
+  pango_layout_set_wrap(p->layout, PANGO_WRAP_WORD_CHAR);
+  p->font = pango_font_description_from_string(PDF_FAMILIES);
+  pdf_font(p, 9, 0);
+  pdf_gray(p, 0);
+  return p;
+fail:
+  doc_free(p);
+  return NULL;
+}
+
+int pdf_end(pdf_doc *p, char *why, size_t whylen) {
+  if (!p) {
+    snprintf(why, whylen, "no document");
+    return -1;
+  }
+  /* The layout and context first: finishing the surface writes the fonts
+   * and the trailer. */
+  g_object_unref(p->layout);
+  p->layout = NULL;
+  cairo_destroy(p->cr);
+  p->cr = NULL;
+  cairo_surface_finish(p->surface);
+  cairo_status_t st = cairo_surface_status(p->surface);
+  doc_free(p);
+  if (st != CAIRO_STATUS_SUCCESS) {
+    snprintf(why, whylen, "the PDF could not be written: %s",
+             cairo_status_to_string(st));
+    return -1;
+  }
+  return 0;
+}
+
+void pdf_abort(pdf_doc *p) { doc_free(p); }
+
+void pdf_font(pdf_doc *p, double size, int bold) {
+  pango_font_description_set_absolute_size(p->font, size * PANGO_SCALE);
+  pango_font_description_set_weight(p->font, bold ? PANGO_WEIGHT_BOLD
+                                                  : PANGO_WEIGHT_NORMAL);
+  pango_layout_set_font_description(p->layout, p->font);
+}
+
+void pdf_gray(pdf_doc *p, double level) {
+  cairo_set_source_rgb(p->cr, level, level, level);
+}
+
+static void set_text(pdf_doc *p, double w, pdf_align align, const char *s) {
+  pango_layout_set_width(p->layout, (int)(w * PANGO_SCALE));
+  pango_layout_set_alignment(p->layout, align == PDF_CENTER ? PANGO_ALIGN_CENTER
+                                        : align == PDF_RIGHT ? PANGO_ALIGN_RIGHT
+                                                             : PANGO_ALIGN_LEFT);
+  /* Pango wants valid UTF-8 (it warns and draws boxes otherwise); the
+   * database's text is, and a caller's invalid bytes show as boxes. */
+  pango_layout_set_text(p->layout, s ? s : "", -1);
+}
+
+double pdf_text(pdf_doc *p, double x, double y, double w, pdf_align align,
+                const char *utf8) {
+  set_text(p, w, align, utf8);
+  cairo_move_to(p->cr, x, y);
+  pango_cairo_show_layout(p->cr, p->layout);
+  int lw, lh;
+  pango_layout_get_size(p->layout, &lw, &lh);
+  return (double)lh / PANGO_SCALE;
+}
+
+double pdf_text_height(pdf_doc *p, double w, const char *utf8) {
+  set_text(p, w, PDF_LEFT, utf8);
+  int lw, lh;
+  pango_layout_get_size(p->layout, &lw, &lh);
+  return (double)lh / PANGO_SCALE;
+}
+
+void pdf_line(pdf_doc *p, double x1, double y1, double x2, double y2,
+              double width) {
+  cairo_set_line_width(p->cr, width);
+  cairo_move_to(p->cr, x1, y1);
+  cairo_line_to(p->cr, x2, y2);
+  cairo_stroke(p->cr);
+}
+
+void pdf_rect(pdf_doc *p, double x, double y, double w, double h, int fill) {
+  cairo_rectangle(p->cr, x, y, w, h);
+  if (fill) {
+    cairo_fill(p->cr);
+  } else {
+    cairo_set_line_width(p->cr, 0.6);
+    cairo_stroke(p->cr);
+  }
+}
+
+void pdf_page(pdf_doc *p) { cairo_show_page(p->cr); }
+
+/* The quiet zone the QR specification asks for around the symbol. */
+#define QR_QUIET 4
+
+static QRcode *qr_encode(const char *text) {
+  if (!text || !*text) return NULL;
+  return QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
+}
+
+int pdf_qr(pdf_doc *p, double x, double y, double size, const char *text) {
+  QRcode *q = qr_encode(text);
+  if (!q) return -1;
+  int n = q->width;
+  double m = size / (n + 2 * QR_QUIET);
+  cairo_save(p->cr);
+  cairo_set_source_rgb(p->cr, 1, 1, 1);
+  cairo_rectangle(p->cr, x, y, size, size);
+  cairo_fill(p->cr);
+  cairo_set_source_rgb(p->cr, 0, 0, 0);
+  /* Runs of dark modules in a row become one rectangle; one fill for all,
+   * with the modules' edges exactly adjacent (no hairline gaps). */
+  for (int r = 0; r < n; r++) {
+    for (int c = 0; c < n;) {
+      if (!(q->data[r * n + c] & 1)) {
+        c++;
+        continue;
+      }
+      int c0 = c;
+      while (c < n && (q->data[r * n + c] & 1)) c++;
+      cairo_rectangle(p->cr, x + (QR_QUIET + c0) * m, y + (QR_QUIET + r) * m,
+                      (c - c0) * m, m);
+    }
+  }
+  cairo_fill(p->cr);
+  cairo_restore(p->cr);
+  QRcode_free(q);
+  return 0;
+}
+
+int pdf_qr_svg(buf *out, const char *text) {
+  QRcode *q = qr_encode(text);
+  if (!q) return -1;
+  int n = q->width, side = n + 2 * QR_QUIET, rc = 0;
+  rc |= buf_printf(out,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d "
+                   "%d\" shape-rendering=\"crispEdges\"><rect width=\"%d\" "
+                   "height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+                   side, side, side, side);
+  for (int r = 0; r < n; r++) {
+    for (int c = 0; c < n;) {
+      if (!(q->data[r * n + c] & 1)) {
+        c++;
+        continue;
+      }
+      int c0 = c;
+      while (c < n && (q->data[r * n + c] & 1)) c++;
+      rc |= buf_printf(out, "M%d %dh%dv1h-%dz", QR_QUIET + c0, QR_QUIET + r,
+                       c - c0, c - c0);
+    }
+  }
+  rc |= buf_puts(out, "\"/></svg>");
+  QRcode_free(q);
+  return rc ? -1 : 0;
+}
