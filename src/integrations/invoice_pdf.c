@@ -305,33 +305,35 @@ static void new_page(page_state *s) {
 static void table_row(page_state *s, const col *cols, int ncols,
                       const char *const *cells, int bold, double size,
                       const col *head) {
-  double h = 0;
-  pdf_font(s->p, size, bold);
+  double w[PDF_MAX_CELLS], x[PDF_MAX_CELLS];
+  pdf_align al[PDF_MAX_CELLS];
+  double cx = MARGIN;
+  if (ncols > PDF_MAX_CELLS) ncols = PDF_MAX_CELLS;
   for (int i = 0; i < ncols; i++) {
-    double t = pdf_text_height(s->p, cols[i].w - 2 * PAD, cells[i]);
-    if (t > h) h = t;
+    w[i] = cols[i].w - 2 * PAD;
+    al[i] = cols[i].align;
+    x[i] = cx + PAD;
+    cx += cols[i].w;
   }
-  h += 2 * PAD;
+  pdf_font(s->p, size, bold);
+  double h = pdf_cells_set(s->p, ncols, w, al, cells) + 2 * PAD;
   if (s->y + h > BOTTOM - 10) {
     new_page(s);
     if (head) {
-      const char *heads[16];
-      for (int i = 0; i < ncols && i < 16; i++) heads[i] = head[i].head;
+      const char *heads[PDF_MAX_CELLS];
+      for (int i = 0; i < ncols; i++) heads[i] = head[i].head;
       table_row(s, head, ncols, heads, 1, size, NULL);
     }
+    /* The header row used the cells: set this row's again. */
     pdf_font(s->p, size, bold);
+    h = pdf_cells_set(s->p, ncols, w, al, cells) + 2 * PAD;
   }
   if (bold) {
     pdf_gray(s->p, 0.92);
     pdf_rect(s->p, MARGIN, s->y, CONTENT_W, h, 1);
     pdf_gray(s->p, 0);
   }
-  double x = MARGIN;
-  for (int i = 0; i < ncols; i++) {
-    pdf_text(s->p, x + PAD, s->y + PAD, cols[i].w - 2 * PAD, cols[i].align,
-             cells[i]);
-    x += cols[i].w;
-  }
+  pdf_cells_draw(s->p, ncols, x, s->y + PAD);
   s->y += h;
   pdf_gray(s->p, 0.6);
   pdf_line(s->p, MARGIN, s->y, MARGIN + CONTENT_W, s->y, 0.4);

@@ -14,6 +14,7 @@
 #include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Latin text in Noto Sans; fontconfig falls back along the list, so a
  * Devanagari name is set (and shaped by HarfBuzz) in Noto Sans Devanagari,
@@ -26,6 +27,7 @@ struct pdf_doc {
   cairo_t *cr;
   PangoLayout *layout;
   PangoFontDescription *font;
+  PangoLayout *cells[PDF_MAX_CELLS]; /* a table row's texts, made on use */
 };
 
 static cairo_status_t write_out(void *closure, const unsigned char *data,
@@ -38,6 +40,8 @@ static cairo_status_t write_out(void *closure, const unsigned char *data,
 static void doc_free(pdf_doc *p) {
   if (!p) return;
   if (p->font) pango_font_description_free(p->font);
+  for (int i = 0; i < PDF_MAX_CELLS; i++)
+    if (p->cells[i]) g_object_unref(p->cells[i]);
   if (p->layout) g_object_unref(p->layout);
   if (p->cr) cairo_destroy(p->cr);
   if (p->surface) cairo_surface_destroy(p->surface);
@@ -85,6 +89,9 @@ int pdf_end(pdf_doc *p, char *why, size_t whylen) {
   }
   /* The layout and context first: finishing the surface writes the fonts
    * and the trailer. */
+  for (int i = 0; i < PDF_MAX_CELLS; i++)
+    if (p->cells[i]) g_object_unref(p->cells[i]);
+  memset(p->cells, 0, sizeof p->cells);
   g_object_unref(p->layout);
   p->layout = NULL;
   cairo_destroy(p->cr);
@@ -113,14 +120,44 @@ void pdf_gray(pdf_doc *p, double level) {
   cairo_set_source_rgb(p->cr, level, level, level);
 }
 
-static void set_text(pdf_doc *p, double w, pdf_align align, const char *s) {
-  pango_layout_set_width(p->layout, (int)(w * PANGO_SCALE));
-  pango_layout_set_alignment(p->layout, align == PDF_CENTER ? PANGO_ALIGN_CENTER
-                                        : align == PDF_RIGHT ? PANGO_ALIGN_RIGHT
-                                                             : PANGO_ALIGN_LEFT);
+static void layout_text(PangoLayout *l, double w, pdf_align align,
+                        const char *s) {
+  pango_layout_set_width(l, (int)(w * PANGO_SCALE));
+  pango_layout_set_alignment(l, align == PDF_CENTER  ? PANGO_ALIGN_CENTER
+                                : align == PDF_RIGHT ? PANGO_ALIGN_RIGHT
+                                                     : PANGO_ALIGN_LEFT);
   /* Pango wants valid UTF-8 (it warns and draws boxes otherwise); the
    * database's text is, and a caller's invalid bytes show as boxes. */
-  pango_layout_set_text(p->layout, s ? s : "", -1);
+  pango_layout_set_text(l, s ? s : "", -1);
+}
+
+static void set_text(pdf_doc *p, double w, pdf_align align, const char *s) {
+  layout_text(p->layout, w, align, s);
+}
+
+double pdf_cells_set(pdf_doc *p, int n, const double *w,
+                     const pdf_align *align, const char *const *texts) {
+  double h = 0;
+  for (int i = 0; i < n && i < PDF_MAX_CELLS; i++) {
+    if (!p->cells[i]) {
+      /* Same context as the main layout: same font options and map. */
+      p->cells[i] = pango_layout_new(pango_layout_get_context(p->layout));
+      pango_layout_set_wrap(p->cells[i], PANGO_WRAP_WORD_CHAR);
+    }
+    pango_layout_set_font_description(p->cells[i], p->font);
+    layout_text(p->cells[i], w[i], align[i], texts[i]);
+    int lw, lh;
+    pango_layout_get_size(p->cells[i], &lw, &lh);
+    if ((double)lh / PANGO_SCALE > h) h = (double)lh / PANGO_SCALE;
+  }
+  return h;
+}
+
+void pdf_cells_draw(pdf_doc *p, int n, const double *x, double y) {
+  for (int i = 0; i < n && i < PDF_MAX_CELLS; i++) {
+    cairo_move_to(p->cr, x[i], y);
+    pango_cairo_show_layout(p->cr, p->cells[i]);
+  }
 }
 
 double pdf_text(pdf_doc *p, double x, double y, double w, pdf_align align,
@@ -168,58 +205,94 @@ static QRcode *qr_encode(const char *text) {
   return QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
 }
 
+/* The dark modules of q as rectangles, calling fn(cls, col, row, w, h) in
+ * module units: a run of dark modules in a row is one rectangle, extended
+ * downwards over the rows below that hold exactly the same run. About half
+ * as many rectangles as runs, and each costs the PDF writer a few
+ * microseconds. -1 when out of memory. */
+static int qr_rects(const QRcode *q, void (*fn)(void *, int, int, int, int),
+                    void *cls) {
+  int n = q->width;
+  const unsigned char *d = q->data;
+  unsigned char *taken = calloc((size_t)n * (size_t)n, 1);
+  if (!taken) return -1;
+#define DARK(r, c) (d[(r) * n + (c)] & 1)
+#define FREE(r, c) (DARK(r, c) && !taken[(r) * n + (c)])
+  for (int r = 0; r < n; r++) {
+    for (int c = 0; c < n;) {
+      if (!FREE(r, c)) {
+        c++;
+        continue;
+      }
+      int c0 = c;
+      while (c < n && FREE(r, c)) c++;
+      int r1 = r + 1;
+      for (; r1 < n; r1++) {
+        int same = !(c0 > 0 && DARK(r1, c0 - 1)) && !(c < n && DARK(r1, c));
+        for (int k = c0; same && k < c; k++) same = FREE(r1, k);
+        if (!same) break;
+        memset(taken + r1 * n + c0, 1, (size_t)(c - c0));
+      }
+      fn(cls, c0, r, c - c0, r1 - r);
+    }
+  }
+#undef DARK
+#undef FREE
+  free(taken);
+  return 0;
+}
+
+typedef struct qr_pdf {
+  cairo_t *cr;
+  double x, y, m;
+} qr_pdf;
+
+static void qr_pdf_rect(void *cls, int c, int r, int w, int h) {
+  qr_pdf *q = cls;
+  cairo_rectangle(q->cr, q->x + (QR_QUIET + c) * q->m,
+                  q->y + (QR_QUIET + r) * q->m, w * q->m, h * q->m);
+}
+
 int pdf_qr(pdf_doc *p, double x, double y, double size, const char *text) {
   QRcode *q = qr_encode(text);
   if (!q) return -1;
-  int n = q->width;
-  double m = size / (n + 2 * QR_QUIET);
+  qr_pdf ctx = {p->cr, x, y, size / (q->width + 2 * QR_QUIET)};
   cairo_save(p->cr);
   cairo_set_source_rgb(p->cr, 1, 1, 1);
   cairo_rectangle(p->cr, x, y, size, size);
   cairo_fill(p->cr);
   cairo_set_source_rgb(p->cr, 0, 0, 0);
-  /* Runs of dark modules in a row become one rectangle; one fill for all,
-   * with the modules' edges exactly adjacent (no hairline gaps). */
-  for (int r = 0; r < n; r++) {
-    for (int c = 0; c < n;) {
-      if (!(q->data[r * n + c] & 1)) {
-        c++;
-        continue;
-      }
-      int c0 = c;
-      while (c < n && (q->data[r * n + c] & 1)) c++;
-      cairo_rectangle(p->cr, x + (QR_QUIET + c0) * m, y + (QR_QUIET + r) * m,
-                      (c - c0) * m, m);
-    }
-  }
+  /* One fill for all, the edges exactly adjacent (no hairline gaps). */
+  int rc = qr_rects(q, qr_pdf_rect, &ctx);
   cairo_fill(p->cr);
   cairo_restore(p->cr);
   QRcode_free(q);
-  return 0;
+  return rc;
+}
+
+typedef struct qr_svg {
+  buf *out;
+  int rc;
+} qr_svg;
+
+static void qr_svg_rect(void *cls, int c, int r, int w, int h) {
+  qr_svg *q = cls;
+  q->rc |= buf_printf(q->out, "M%d %dh%dv%dh-%dz", QR_QUIET + c, QR_QUIET + r,
+                      w, h, w);
 }
 
 int pdf_qr_svg(buf *out, const char *text) {
   QRcode *q = qr_encode(text);
   if (!q) return -1;
-  int n = q->width, side = n + 2 * QR_QUIET, rc = 0;
-  rc |= buf_printf(out,
-                   "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d "
-                   "%d\" shape-rendering=\"crispEdges\"><rect width=\"%d\" "
-                   "height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-                   side, side, side, side);
-  for (int r = 0; r < n; r++) {
-    for (int c = 0; c < n;) {
-      if (!(q->data[r * n + c] & 1)) {
-        c++;
-        continue;
-      }
-      int c0 = c;
-      while (c < n && (q->data[r * n + c] & 1)) c++;
-      rc |= buf_printf(out, "M%d %dh%dv1h-%dz", QR_QUIET + c0, QR_QUIET + r,
-                       c - c0, c - c0);
-    }
-  }
-  rc |= buf_puts(out, "\"/></svg>");
+  int side = q->width + 2 * QR_QUIET;
+  qr_svg ctx = {out, 0};
+  ctx.rc |= buf_printf(out,
+                       "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "
+                       "%d %d\" shape-rendering=\"crispEdges\"><rect width=\"%d\" "
+                       "height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+                       side, side, side, side);
+  ctx.rc |= qr_rects(q, qr_svg_rect, &ctx);
+  ctx.rc |= buf_puts(out, "\"/></svg>");
   QRcode_free(q);
-  return rc ? -1 : 0;
+  return ctx.rc ? -1 : 0;
 }

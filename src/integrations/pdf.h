@@ -45,6 +45,16 @@ double pdf_text(pdf_doc *p, double x, double y, double w, pdf_align align,
                 const char *utf8);
 /* The height pdf_text would take, drawing nothing. */
 double pdf_text_height(pdf_doc *p, double w, const char *utf8);
+/* A table row: up to PDF_MAX_CELLS texts, each in its own box (widths w,
+ * alignments align), set in the current font. pdf_cells_set shapes them
+ * once and answers the tallest height; pdf_cells_draw then draws them with
+ * their boxes' left edges at x[i] and tops at y. Shaping is most of a text's
+ * cost, so a row measured before it is drawn (to break the page) is not
+ * shaped twice. */
+#define PDF_MAX_CELLS 16
+double pdf_cells_set(pdf_doc *p, int n, const double *w,
+                     const pdf_align *align, const char *const *texts);
+void pdf_cells_draw(pdf_doc *p, int n, const double *x, double y);
 /* A line from (x1, y1) to (x2, y2), width points thick. */
 void pdf_line(pdf_doc *p, double x1, double y1, double x2, double y2,
               double width);
