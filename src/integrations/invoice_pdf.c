@@ -461,16 +461,16 @@ static void draw_lines(page_state *s) {
   arena *a = s->a;
   int intra = is_intra(v);
   static const col intra_cols[] = {
-      {"#", 14, PDF_RIGHT},          {"Description", 87, PDF_LEFT},
+      {"#", 20, PDF_RIGHT},          {"Description", 77, PDF_LEFT},
       {"HSN", 38, PDF_LEFT},         {"Qty", 34, PDF_RIGHT},
       {"Unit", 24, PDF_LEFT},        {"Rate", 44, PDF_RIGHT},
       {"Disc.", 34, PDF_RIGHT},      {"Taxable", 50, PDF_RIGHT},
-      {"CGST%", 30, PDF_RIGHT},     {"CGST", 40, PDF_RIGHT},
-      {"SGST%", 30, PDF_RIGHT},     {"SGST", 40, PDF_RIGHT},
+      {"CGST%", 32, PDF_RIGHT},     {"CGST", 40, PDF_RIGHT},
+      {"SGST%", 32, PDF_RIGHT},     {"SGST", 40, PDF_RIGHT},
       {"Total", 58.28, PDF_RIGHT},
   };
   static const col inter_cols[] = {
-      {"#", 14, PDF_RIGHT},          {"Description", 133, PDF_LEFT},
+      {"#", 20, PDF_RIGHT},          {"Description", 127, PDF_LEFT},
       {"HSN", 40, PDF_LEFT},         {"Qty", 36, PDF_RIGHT},
       {"Unit", 26, PDF_LEFT},        {"Rate", 48, PDF_RIGHT},
       {"Disc.", 38, PDF_RIGHT},      {"Taxable", 54, PDF_RIGHT},

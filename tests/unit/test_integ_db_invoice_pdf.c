@@ -366,6 +366,52 @@ static void test_refusals(void **state) {
   arena_free(a);
 }
 
+
+/* A long invoice runs over pages: the table's header row is repeated on
+ * each, long descriptions wrap, nothing is lost at a break, and the totals
+ * and words come after the last line. */
+static void test_many_pages(void **state) {
+  fx *f = *state;
+  arena *a = arena_new();
+  buf items;
+  buf_init(&items, 0);
+  for (int i = 1; i <= 80; i++)
+    buf_printf(&items,
+               "%s{\"product_id\":\"%s\",\"quantity\":1,"
+               "\"description\":\"Line %d %s\"}",
+               i > 1 ? "," : "", i % 2 ? f->rice : f->tumbler, i,
+               i % 10 ? "" : "with a description long enough to wrap over "
+                             "two lines of its narrow column, and चावल");
+  json *inv = op(f->d, a, f->biz, "create_invoice",
+                 arena_printf(a, "{\"customer_id\":\"%s\",\"items\":[%s]}",
+                              f->cust_in, buf_cstr(&items)));
+  buf_free(&items);
+  const char *pdf;
+  const char *t = render(f, a, json_get(inv, "id")->str, "long", &pdf);
+  const char *info = run(a, arena_printf(a, "pdfinfo '%s'", pdf));
+  const char *pages = strstr(info, "Pages:");
+  assert_non_null(pages);
+  long np = strtol(pages + 6, NULL, 10);
+  assert_true(np >= 2);
+  /* The header row on every page that has lines. */
+  int heads = 0;
+  for (const char *c = t; (c = strstr(c, "Description")); c++) heads++;
+  assert_true(heads >= 2);
+  for (int i = 1; i <= 80; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "Line %d", i);
+    HAS(t, want);
+  }
+  HAS(t, arena_printf(a, "page %ld", np));
+  /* 40 x 120.00 at 5% + 40 x 250.50 at 18%: taxable 4,800.00 + 10,020.00
+   * = 14,820.00; tax 240.00 + 40 x 45.10 (CGST and SGST 22.545 -> 22.55) =
+   * 240.00 + 1,804.00 = 2,044.00; total 16,864.00. */
+  HAS(t, "14,820.00");
+  HAS(t, "16,864.00");
+  HAS(t, "Rupees Sixteen Thousand Eight Hundred Sixty-Four Only");
+  arena_free(a);
+}
+
 /* ---- rpc/invoice_upi ------------------------------------------------------ */
 
 static const char *no_header(const api_req *r, const char *name) {
@@ -549,6 +595,7 @@ int main(int argc, char **argv) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_draft_and_cancelled, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_many_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_invoice_upi, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
   };
