@@ -10,8 +10,11 @@
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
+#include <pthread.h>
 #include <qrencode.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,24 @@ struct pdf_doc {
   PangoLayout *cells[PDF_MAX_CELLS]; /* a table row's texts, made on use */
 };
 
+/* Fonts at exit. Each thread that draws gets its own Pango font map, which
+ * Pango frees when the thread ends; what stays is the font map of a thread
+ * still running at exit (the main thread's, in tests) and fontconfig's
+ * configuration, which the sanitizer run reports as leaks. At exit, when no
+ * document is being drawn, both are released; when one is (exit() called
+ * while a worker draws), nothing is, as freeing fonts under it could crash
+ * the exit. */
+static atomic_int drawing;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void release_fonts(void) {
+  if (atomic_load(&drawing)) return;
+  pango_cairo_font_map_set_default(NULL); /* this thread's */
+  FcFini();
+}
+
+static void register_release(void) { atexit(release_fonts); }
+
 static cairo_status_t write_out(void *closure, const unsigned char *data,
                                 unsigned int length) {
   buf *b = closure;
@@ -39,6 +60,7 @@ static cairo_status_t write_out(void *closure, const unsigned char *data,
 
 static void doc_free(pdf_doc *p) {
   if (!p) return;
+  atomic_fetch_sub(&drawing, 1);
   if (p->font) pango_font_description_free(p->font);
   for (int i = 0; i < PDF_MAX_CELLS; i++)
     if (p->cells[i]) g_object_unref(p->cells[i]);
@@ -48,9 +70,12 @@ static void doc_free(pdf_doc *p) {
   free(p);
 }
 
+
 pdf_doc *pdf_begin(buf *out, const char *title) {
+  pthread_once(&exit_once, register_release);
   pdf_doc *p = calloc(1, sizeof *p);
   if (!p) return NULL;
+  atomic_fetch_add(&drawing, 1);
   p->out = out;
   p->surface =
       cairo_pdf_surface_create_for_stream(write_out, out, PDF_A4_W, PDF_A4_H);
