@@ -77,8 +77,9 @@ void integ_rpc(db *d, const char *op, api_req *req, api_resp *resp);
  * ("INV-26-27-0001.pdf": the invoice number with '/' as '-'; a draft:
  * "draft-<id>.pdf"). 0, or -1 with *code (E_BAD_VALUE for an id that is no
  * uuid, E_OP_NOT_FOUND for no such invoice of this business, a database
- * error, E_INTERNAL when rendering failed) and why. Runs its own read
- * transaction: call it outside one. Safe from many threads at once, each
+ * error, E_INTERNAL when rendering failed) and why. Reads with one
+ * statement, then draws for milliseconds: call it outside a transaction,
+ * so that no lock is held meanwhile. Safe from many threads at once, each
  * with its own connection. */
 int integ_invoice_pdf(db *d, arena *a, const char *profile_id,
                       const char *invoice_id, buf *out, const char **filename,

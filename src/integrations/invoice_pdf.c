@@ -3,7 +3,7 @@
  * what is due on an invoice).
  *
  * The invoice, its lines, the business and the customer are read in one
- * read transaction, which ends before anything is drawn: rendering takes
+ * statement (one snapshot), before anything is drawn: rendering takes
  * milliseconds and holds no database lock. The page states what Rule 46
  * asks of a tax invoice: the supplier's name, address and GSTIN; a serial
  * number and the date; the recipient's name, address, GSTIN when
@@ -103,32 +103,42 @@ static const char *opt_text(arena *a, db_res *r, int row, int col) {
 }
 
 /* Reads the invoice id of profile_id into v. 0, 1 when there is no such
- * invoice (of this business), -1 with err. */
+ * invoice (of this business), -1 with err. One statement (the invoice with
+ * its business and customer on every row, one row per line), so it reads
+ * one snapshot on both backends without a transaction around it, in one
+ * round trip. */
 static int load(db *d, arena *a, const char *profile_id, const char *id,
                 inv_doc *v, db_err *err) {
   db_res *r = NULL;
-  int rc = -1, began = 0;
+  int rc = -1;
   db_val k[] = {db_uuid(profile_id), db_uuid(id)};
   memset(v, 0, sizeof *v);
-  if (db_begin(d, 0, err)) goto out;
-  began = 1;
-  if (db_query_fixed(d,
-                     "SELECT i.invoice_number, i.status, i.place_of_supply, "
-                     "i.notes, i.cancel_reason, i.invoice_date, i.due_date, "
-                     "i.subtotal, i.cgst_amount, i.sgst_amount, i.igst_amount, "
-                     "i.round_off, i.total_amount, i.amount_paid, "
-                     "i.balance_due, c.full_name, c.address, c.city, "
-                     "c.pincode, c.gstin, c.state_code, c.phone_number, "
-                     "c.email, p.business_name, p.gst_number, p.state_code, "
-                     "p.address, p.upi_id, p.whatsapp_number "
-                     "FROM invoices i "
-                     "JOIN customers c ON c.profile_id = i.profile_id "
-                     "AND c.id = i.customer_id "
-                     "JOIN profiles p ON p.id = i.profile_id "
-                     "WHERE i.profile_id = $1 AND i.id = $2",
-                     k, 2, &r, err))
+  if (db_query_fixed(
+          d,
+          "SELECT i.invoice_number, i.status, i.place_of_supply, i.notes, "
+          "i.cancel_reason, i.invoice_date, i.due_date, i.subtotal, "
+          "i.cgst_amount, i.sgst_amount, i.igst_amount, i.round_off, "
+          "i.total_amount, i.amount_paid, i.balance_due, c.full_name, "
+          "c.address, c.city, c.pincode, c.gstin, c.state_code, "
+          "c.phone_number, c.email, p.business_name, p.gst_number, "
+          "p.state_code, p.address, p.upi_id, p.whatsapp_number, "
+          "it.id, it.description, it.hsn_code, pr.unit, it.quantity, "
+          "it.gst_rate, it.unit_price, it.discount, it.taxable_value, "
+          "it.cgst_amount, it.sgst_amount, it.igst_amount, it.line_total "
+          "FROM invoices i "
+          "JOIN customers c ON c.profile_id = i.profile_id "
+          "AND c.id = i.customer_id "
+          "JOIN profiles p ON p.id = i.profile_id "
+          "LEFT JOIN invoice_items it ON it.profile_id = i.profile_id "
+          "AND it.invoice_id = i.id "
+          "LEFT JOIN products pr ON pr.profile_id = it.profile_id "
+          "AND pr.id = it.product_id "
+          "WHERE i.profile_id = $1 AND i.id = $2 "
+          "ORDER BY it.line_no, it.id",
+          k, 2, &r, err))
     goto out;
-  if (db_res_rows(r) != 1) {
+  int rows = db_res_rows(r);
+  if (rows < 1) {
     rc = 1;
     goto out;
   }
@@ -143,59 +153,28 @@ static int load(db *d, arena *a, const char *profile_id, const char *id,
   int64_t *money[] = {&v->subtotal, &v->cgst,  &v->sgst, &v->igst,
                       &v->round_off, &v->total, &v->paid, &v->due};
   for (int i = 0; i < 8; i++) *money[i] = db_res_dec(r, 0, 7 + i, 2);
-  v->cust_name = opt_text(a, r, 0, 15);
-  v->cust_address = opt_text(a, r, 0, 16);
-  v->cust_city = opt_text(a, r, 0, 17);
-  v->cust_pincode = opt_text(a, r, 0, 18);
-  v->cust_gstin = opt_text(a, r, 0, 19);
-  v->cust_state = opt_text(a, r, 0, 20);
-  v->cust_phone = opt_text(a, r, 0, 21);
-  v->cust_email = opt_text(a, r, 0, 22);
-  v->biz_name = opt_text(a, r, 0, 23);
-  v->biz_gstin = opt_text(a, r, 0, 24);
-  v->biz_state = opt_text(a, r, 0, 25);
-  v->biz_address = opt_text(a, r, 0, 26);
-  v->upi_id = opt_text(a, r, 0, 27);
-  v->biz_phone = opt_text(a, r, 0, 28);
-  db_res_free(r);
-  r = NULL;
-  if (db_query(d,
-               "SELECT it.description, it.hsn_code, pr.unit, it.quantity, "
-               "it.gst_rate, it.unit_price, it.discount, it.taxable_value, "
-               "it.cgst_amount, it.sgst_amount, it.igst_amount, it.line_total "
-               "FROM invoice_items it LEFT JOIN products pr "
-               "ON pr.profile_id = it.profile_id AND pr.id = it.product_id "
-               "WHERE it.profile_id = $1 AND it.invoice_id = $2 "
-               "ORDER BY it.line_no, it.id",
-               k, 2, &r, err))
-    goto out;
-  v->nlines = db_res_rows(r);
-  v->lines = arena_alloc(a, sizeof *v->lines * (size_t)(v->nlines + 1));
-  for (int i = 0; i < v->nlines; i++) {
-    inv_line *l = &v->lines[i];
-    l->description = opt_text(a, r, i, 0);
-    l->hsn = opt_text(a, r, i, 1);
-    l->unit = db_res_isnull(r, i, 2) ? "pcs" : opt_text(a, r, i, 2);
-    l->qty = db_res_dec(r, i, 3, 3);
-    l->rate = db_res_dec(r, i, 4, 2);
+  const char **text[] = {&v->cust_name,  &v->cust_address, &v->cust_city,
+                         &v->cust_pincode, &v->cust_gstin, &v->cust_state,
+                         &v->cust_phone, &v->cust_email,   &v->biz_name,
+                         &v->biz_gstin,  &v->biz_state,    &v->biz_address,
+                         &v->upi_id,     &v->biz_phone};
+  for (int i = 0; i < 14; i++) *text[i] = opt_text(a, r, 0, 15 + i);
+  v->lines = arena_alloc(a, sizeof *v->lines * (size_t)rows);
+  for (int row = 0; row < rows; row++) {
+    if (db_res_isnull(r, row, 29)) continue; /* no lines (LEFT JOIN) */
+    inv_line *l = &v->lines[v->nlines++];
+    l->description = opt_text(a, r, row, 30);
+    l->hsn = opt_text(a, r, row, 31);
+    l->unit = db_res_isnull(r, row, 32) ? "pcs" : opt_text(a, r, row, 32);
+    l->qty = db_res_dec(r, row, 33, 3);
+    l->rate = db_res_dec(r, row, 34, 2);
     int64_t *m[] = {&l->unit_price, &l->discount, &l->taxable,
                     &l->cgst,       &l->sgst,     &l->igst, &l->total};
-    for (int j = 0; j < 7; j++) *m[j] = db_res_dec(r, i, 5 + j, 2);
+    for (int j = 0; j < 7; j++) *m[j] = db_res_dec(r, row, 35 + j, 2);
   }
   rc = 0;
 out:
   db_res_free(r);
-  if (began) {
-    if (rc >= 0) {
-      db_err cerr;
-      if (db_commit(d, &cerr) && rc == 0) {
-        *err = cerr;
-        rc = -1;
-      }
-    } else {
-      db_rollback(d);
-    }
-  }
   return rc;
 }
 
