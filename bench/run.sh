@@ -19,7 +19,9 @@
 # persisted: runs/s, p99 from event to completed, server RSS;
 # bench/workflows.sh), realtime (1,000 WebSocket subscribers and a stream
 # of changes to their rows: deliveries/s, p95 from commit to client, KB per
-# idle socket; bench/realtime.sh with the load client build/rtload).
+# idle socket; bench/realtime.sh with the load client build/rtload),
+# invoice_pdf (GET /invoices/<id>.pdf of a 3-line invoice with its UPI QR,
+# rendered afresh each time: PDFs/s).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -27,7 +29,7 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment invoice_pdf chat_webhooks workflows realtime]
 #   BENCH_CHAT_MESSAGES, BENCH_CHAT_DRAIN: see bench/chat.sh
 #   BENCH_WF_CLIENTS, BENCH_WF_DRAIN: see bench/workflows.sh
 #   BENCH_RT_SOCKETS, BENCH_RT_TENANTS, BENCH_RT_RATES, ...: see bench/realtime.sh
@@ -49,7 +51,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment invoice_pdf chat_webhooks workflows realtime}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
@@ -180,7 +182,7 @@ seed() {
   user_id=$(api GET /auth/v1/user | json_field id)
   [ -n "$user_id" ] || die "could not read the user's id"
   # Invoices need the business's state (GST: intra- or inter-state).
-  api PATCH "/rest/v1/profiles?id=eq.$user_id" '{"state_code":"27"}' >/dev/null \
+  api PATCH "/rest/v1/profiles?id=eq.$user_id" '{"state_code":"27","upi_id":"bench@upi"}' >/dev/null \
     || die "could not set the profile's state_code"
 
   for ((i = 0; i < SEED_CUSTOMERS; i += SEED_BATCH)); do
@@ -266,6 +268,16 @@ probe() {
   api POST /rest/v1/rpc/record_payment \
     "{\"customer_id\":\"$CUSTOMER_ID\",\"amount_received\":1.00,\"payment_mode\":\"upi\"}" \
     >/dev/null || die "record_payment probe failed"
+  # invoice_pdf: a 3-line invoice (one product each) to render again and again.
+  local items i=0 p
+  items=""
+  for p in ${PRODUCT_IDS//,/ }; do
+    items+="${items:+,}{\"product_id\":\"$p\",\"quantity\":$((++i))}"
+  done
+  api POST /rest/v1/rpc/create_invoice "{\"customer_id\":\"$CUSTOMER_ID\",\"items\":[$items]}" \
+    >/dev/null || die "invoice_pdf probe: create_invoice failed"
+  INVOICE_ID=$(api GET "/rest/v1/invoices?select=id&order=created_at.desc,id.desc&limit=1" | json_field id)
+  api GET "/invoices/$INVOICE_ID.pdf" >/dev/null || die "invoice_pdf probe failed"
 }
 
 count_rows() { # count_rows TABLE: the tenant's rows, from Content-Range: 0-0/N
@@ -337,7 +349,8 @@ for backend in $BACKENDS; do
   probe
   [ -n "$(count_customers)" ] || die "no total in Content-Range with Prefer: count=exact"
   export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID" \
-    BENCH_CUSTOMER_IDS="$CUSTOMER_IDS" BENCH_PRODUCT_IDS="$PRODUCT_IDS"
+    BENCH_CUSTOMER_IDS="$CUSTOMER_IDS" BENCH_PRODUCT_IDS="$PRODUCT_IDS" \
+    BENCH_INVOICE_ID="$INVOICE_ID"
 
   run_no=0
   rows_before=$(count_customers)

@@ -62,6 +62,14 @@ WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
 WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
 WEBHOOK_ROUTE(wf_webhook_route, flow_webhook)
 
+/* An invoice as a PDF (integrations/invoice_pdf.c). */
+static void invoice_pdf_route(const route_ctx *rc, api_req *req,
+                              api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  integ_invoice_pdf_serve(d, req, resp);
+}
+
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
   if (!d) return;
@@ -103,6 +111,7 @@ const route http_routes[] = {
      * realtime (http/upgrade.h). */
     {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
     {ROUTE_GET, "/realtime/v1/sse", http_sse_handle, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
+    {ROUTE_GET, "/invoices/:file", invoice_pdf_route, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

@@ -69,4 +69,24 @@ int integ_rpc_known(const char *op);
  * POST, a JSON object body, PostgREST's error shape. */
 void integ_rpc(db *d, const char *op, api_req *req, api_resp *resp);
 
+/* ---- the invoice as a PDF (invoice_pdf.c + pdf.c) ------------------------ */
+
+/* Renders invoice_id of the business profile_id as a PDF (the Rule 46 tax
+ * invoice; a draft marked DRAFT, a cancelled one CANCELLED) and appends it
+ * to out (at most 16 MiB more). *filename gets a file name for it in a
+ * ("INV-26-27-0001.pdf": the invoice number with '/' as '-'; a draft:
+ * "draft-<id>.pdf"). 0, or -1 with *code (E_BAD_VALUE for an id that is no
+ * uuid, E_OP_NOT_FOUND for no such invoice of this business, a database
+ * error, E_INTERNAL when rendering failed) and why. Reads with one
+ * statement, then draws for milliseconds: call it outside a transaction,
+ * so that no lock is held meanwhile. Safe from many threads at once, each
+ * with its own connection. */
+int integ_invoice_pdf(db *d, arena *a, const char *profile_id,
+                      const char *invoice_id, buf *out, const char **filename,
+                      api_error *code, char *why, size_t whylen);
+/* GET /invoices/:file with file = "<invoice id>.pdf", for the signed-in
+ * owner (req->who): the PDF inline, or a 404 / 400 / 401 in PostgREST's
+ * shape. */
+void integ_invoice_pdf_serve(db *d, api_req *req, api_resp *resp);
+
 #endif
