@@ -17,4 +17,8 @@ typedef struct integ_op {
   integ_op_fn fn;
 } integ_op;
 
+/* ---- payments (paylink.c, paywebhook.c) ---- */
+void op_create_payment_link(db *d, api_req *req, const json *args,
+                            api_resp *resp);
+
 #endif

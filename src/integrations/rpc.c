@@ -12,6 +12,7 @@
 static const integ_op ops[] = {
     /* {"create_shipment", op_create_shipment}, ... : each part adds its
      * rows (integ_int.h declares the handlers). */
+    {"create_payment_link", op_create_payment_link},
     {NULL, NULL},
 };
 
