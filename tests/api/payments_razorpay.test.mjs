@@ -119,13 +119,18 @@ describe('payment links', () => {
     const s = await shop();
     fake.dropNext = 1;
     const r = await rpc(s.t, 'create_payment_link', { invoice_id: s.invoice.id });
-    assert.equal(r.status, 502, r.info);
+    // 502 (no answer), or 200 when libcurl sent the request again on a
+    // fresh connection (it does so when a reused one dies before any
+    // answer): Razorpay then refuses the reference and munshi adopts the
+    // link it made. Either way, one link.
+    assert.ok(r.status === 502 || r.status === 200, r.info);
     const made = fake.links.at(-1).link;
     const l = await ok(rpc(s.t, 'create_payment_link', { invoice_id: s.invoice.id }));
     assert.equal(l.provider_link_id, made.id);
     assert.equal(fake.links.filter((x) => x.link.reference_id === l.reference_id).length, 1);
     const lookups = fake.requests.filter((q) => q.method === 'GET' && q.path.includes(`reference_id=${l.reference_id}`));
     assert.ok(lookups.length >= 1, 'looked the reference up before making another');
+    assert.equal(l.reused, true);
   });
 
   test('concurrent calls make one link', async () => {
