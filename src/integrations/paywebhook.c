@@ -16,9 +16,10 @@
  *     are two events with two ids, and one payment);
  *   refund.processed → record_refund with provider_refund_id, likewise;
  *   payment_link.expired / .cancelled → the link's status.
- * The receipt is written after the operation: if the process dies between
- * the two, the redelivery runs the operation again, which answers what it
- * recorded the first time. Events for payments munshi did not ask for (no
+ * The receipt (and a paid link's status) is written in the operation's own
+ * transaction (biz_call.also), so a payment costs one commit and a
+ * redelivery finds either everything or nothing; a repeated payment id
+ * under a new event id answers what was recorded the first time. Events for payments munshi did not ask for (no
  * munshi reference) are acknowledged and ignored. An operation that fails
  * answers its error and writes no receipt, so Razorpay's retry gets
  * another chance. */
@@ -82,22 +83,59 @@ static int seen_before(db *d, const hook_scope *s, const char *event_id,
   return 0;
 }
 
-static void write_receipt(db *d, const hook_scope *s, const char *event_id,
-                          const char *profile_id) {
-  if (!event_id) return;
+static int insert_receipt(db *d, const hook_scope *s, const char *event_id,
+                          const char *profile_id, db_err *err) {
+  if (!event_id) return 0;
   db_val v[] = {db_text(s->scope), db_text(event_id),
                 profile_id ? db_uuid(profile_id) : db_null(),
                 db_ts(time_now_us())};
-  db_err err;
   /* A concurrent delivery of the same event may have written it: the
    * operation it ran was the same one, recorded once. */
-  if (db_query_fixed(d,
-                     "INSERT INTO webhook_receipts (provider, scope, "
-                     "event_id, profile_id, received_at) VALUES ('razorpay', "
-                     "$1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                     v, 4, NULL, &err))
+  return db_query_fixed(d,
+                        "INSERT INTO webhook_receipts (provider, scope, "
+                        "event_id, profile_id, received_at) VALUES "
+                        "('razorpay', $1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        v, 4, NULL, err);
+}
+
+/* The receipt of an event that ran no operation, on its own. */
+static void write_receipt(db *d, const hook_scope *s, const char *event_id,
+                          const char *profile_id) {
+  db_err err;
+  if (insert_receipt(d, s, event_id, profile_id, &err))
     log_warn("razorpay webhook: receipt not written: [%s] %s", err.code,
              err.message);
+}
+
+/* What goes into the operation's transaction (biz_call.also): the
+ * receipt, and for a link's payment the link's own state, forward only
+ * (paid is final). One commit for all of it. */
+typedef struct op_extra {
+  const hook_scope *s;
+  const char *event_id, *profile_id;
+  const char *link_row_id, *link_status; /* NULL: no link update */
+  int64_t link_amount_paid;
+  int done; /* set when it ran: the operation did write */
+} op_extra;
+
+static int also_write(db *d, void *cls, const char *answer, db_err *err) {
+  (void)answer;
+  op_extra *x = cls;
+  if (insert_receipt(d, x->s, x->event_id, x->profile_id, err)) return -1;
+  if (x->link_row_id) {
+    db_val v[] = {db_text(x->link_status), db_money(x->link_amount_paid),
+                  db_ts(time_now_us()), db_uuid(x->profile_id),
+                  db_uuid(x->link_row_id)};
+    if (db_query_fixed(d,
+                       "UPDATE payment_links SET status = $1, amount_paid = "
+                       "CASE WHEN amount_paid > $2 THEN amount_paid ELSE $2 "
+                       "END, updated_at = $3 WHERE profile_id = $4 AND id = $5 "
+                       "AND status <> 'paid'",
+                       v, 5, NULL, err))
+      return -1;
+  }
+  x->done = 1;
+  return 0;
 }
 
 /* The link of a munshi reference, within the delivery's scope. */
@@ -154,12 +192,14 @@ static const char *mode_of(const char *method) {
 /* Runs op with args (JSON text) for profile_id. 0, or -1 with resp set to
  * the operation's error. *result is its answer (in a). */
 static int run_op(db *d, arena *a, const char *op, const char *profile_id,
-                  const char *args_text, const char **result, api_resp *resp) {
+                  const char *args_text, op_extra *x, const char **result,
+                  api_resp *resp) {
   json *args;
   json_error je;
   if (json_parse(a, args_text, strlen(args_text), &args, &je))
     return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
-  biz_call call = {.op = op, .profile_id = profile_id, .args = args, .a = a};
+  biz_call call = {.op = op, .profile_id = profile_id, .args = args, .a = a,
+                   .also = also_write, .also_cls = x};
   api_resp r;
   api_resp_init(&r);
   int rc = biz_run(d, &call, &r);
@@ -183,7 +223,7 @@ static void ts_text(int64_t unix_s, char out[TS_TEXT_LEN + 1]) {
 }
 
 static int on_payment(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
-                      const char **result, const char **ignored,
+                      op_extra *x, const char **result, const char **ignored,
                       const char **profile_out, api_resp *resp) {
   const char *ref = ev->link_reference ? ev->link_reference : ev->payment_reference;
   if (!ref) {
@@ -213,25 +253,16 @@ static int on_payment(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
   ts_text(ev->payment_created_s, when);
   buf_printf(&b, ",\"notes\":\"Razorpay payment link\",\"received_at\":\"%s\"}",
              when);
-  int rc = run_op(d, a, "record_payment", l.profile_id, buf_cstr(&b), result,
-                  resp);
-  buf_free(&b);
-  if (rc) return -1;
+  x->profile_id = *profile_out;
   if (ev->kind == RZP_EV_LINK_PAID || ev->kind == RZP_EV_LINK_PARTIAL) {
-    /* The link's own state, forward only: paid is final. */
-    const char *st = ev->kind == RZP_EV_LINK_PAID ? "paid" : "partially_paid";
-    db_val v[] = {db_text(st), db_money(ev->link_amount_paid),
-                  db_ts(time_now_us()), db_uuid(l.profile_id), db_uuid(l.id)};
-    db_err err;
-    if (db_query_fixed(d,
-                       "UPDATE payment_links SET status = $1, amount_paid = "
-                       "CASE WHEN amount_paid > $2 THEN amount_paid ELSE $2 "
-                       "END, updated_at = $3 WHERE profile_id = $4 AND id = $5 "
-                       "AND status <> 'paid'",
-                       v, 5, NULL, &err))
-      return db_failed(resp, &err, "payment link status");
+    x->link_row_id = arena_strdup(a, l.id);
+    x->link_status = ev->kind == RZP_EV_LINK_PAID ? "paid" : "partially_paid";
+    x->link_amount_paid = ev->link_amount_paid;
   }
-  return 0;
+  int rc = run_op(d, a, "record_payment", l.profile_id, buf_cstr(&b), x,
+                  result, resp);
+  buf_free(&b);
+  return rc;
 }
 
 static int on_link_closed(db *d, arena *a, const hook_scope *s,
@@ -258,7 +289,7 @@ static int on_link_closed(db *d, arena *a, const hook_scope *s,
 }
 
 static int on_refund(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
-                     const char **result, const char **ignored,
+                     op_extra *x, const char **result, const char **ignored,
                      const char **profile_out, api_resp *resp) {
   db_res *r = NULL;
   db_err err;
@@ -302,7 +333,8 @@ static int on_refund(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
              cust, pay, amt, when);
   json_write_str(&b, ev->refund_id, strlen(ev->refund_id));
   buf_putc(&b, '}');
-  int rc = run_op(d, a, "record_refund", profile, buf_cstr(&b), result, resp);
+  x->profile_id = *profile_out;
+  int rc = run_op(d, a, "record_refund", profile, buf_cstr(&b), x, result, resp);
   buf_free(&b);
   return rc;
 }
@@ -372,24 +404,25 @@ void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp) {
     return;
   }
   const char *result = NULL, *ignored = NULL, *profile = s.profile_id;
+  op_extra x = {.s = &s, .event_id = event_id};
   int rc = 0;
   switch (ev.kind) {
     case RZP_EV_LINK_PAID:
     case RZP_EV_LINK_PARTIAL:
     case RZP_EV_PAYMENT_CAPTURED:
-      rc = on_payment(d, a, &s, &ev, &result, &ignored, &profile, resp);
+      rc = on_payment(d, a, &s, &ev, &x, &result, &ignored, &profile, resp);
       break;
     case RZP_EV_LINK_EXPIRED:
     case RZP_EV_LINK_CANCELLED:
       rc = on_link_closed(d, a, &s, &ev, &ignored, &profile, resp);
       break;
     case RZP_EV_REFUND_PROCESSED:
-      rc = on_refund(d, a, &s, &ev, &result, &ignored, &profile, resp);
+      rc = on_refund(d, a, &s, &ev, &x, &result, &ignored, &profile, resp);
       break;
     default:
       ignored = "an event munshi does not act on";
   }
   if (rc) return; /* resp holds the error; no receipt: a retry may do it */
-  write_receipt(d, &s, event_id, profile);
+  if (!x.done) write_receipt(d, &s, event_id, profile);
   acknowledged(resp, &ev, result, ignored);
 }
