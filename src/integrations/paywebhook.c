@@ -116,6 +116,7 @@ typedef struct op_extra {
   const char *link_row_id, *link_status; /* NULL: no link update */
   int64_t link_amount_paid;
   int done; /* set when it ran: the operation did write */
+  int no_receipt; /* answered from what is recorded: nothing to write */
 } op_extra;
 
 static int also_write(db *d, void *cls, const char *answer, db_err *err) {
@@ -237,6 +238,28 @@ static int on_payment(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
     return 0;
   }
   *profile_out = arena_strdup(a, l.profile_id);
+  if (ev->kind == RZP_EV_PAYMENT_CAPTURED) {
+    /* Razorpay sends payment.captured beside payment_link.paid for the same
+     * payment: when that one came first, this one is answered from what
+     * was recorded, with no write at all (half of a link's webhooks). The
+     * link's own events still go through the operation, for its state. */
+    db_val v[] = {db_uuid(l.profile_id), db_text(ev->payment_id)};
+    db_res *r = NULL;
+    db_err err;
+    if (db_query_fixed(d,
+                       "SELECT id FROM payments WHERE profile_id = $1 AND "
+                       "provider = 'razorpay' AND provider_payment_id = $2",
+                       v, 2, &r, &err))
+      return db_failed(resp, &err, "payment");
+    if (db_res_rows(r) == 1) {
+      char pid[37];
+      uuid_normalize(db_res_text(r, 0, 0), pid);
+      *result = arena_printf(a, "{\"id\":\"%s\",\"recorded_before\":true}", pid);
+      x->no_receipt = 1;
+    }
+    db_res_free(r);
+    if (x->no_receipt) return 0;
+  }
   char amt[DEC_MAX_TEXT];
   dec_format(ev->payment_amount, 2, amt);
   buf b;
@@ -423,6 +446,6 @@ void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp) {
       ignored = "an event munshi does not act on";
   }
   if (rc) return; /* resp holds the error; no receipt: a retry may do it */
-  if (!x.done) write_receipt(d, &s, event_id, profile);
+  if (!x.done && !x.no_receipt) write_receipt(d, &s, event_id, profile);
   acknowledged(resp, &ev, result, ignored);
 }
