@@ -61,6 +61,7 @@ WEBHOOK_ROUTE(wa_verify_route, chat_whatsapp_verify)
 WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
 WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
 WEBHOOK_ROUTE(wf_webhook_route, flow_webhook)
+WEBHOOK_ROUTE(rzp_webhook_route, integ_razorpay_webhook)
 
 /* An invoice as a PDF (integrations/invoice_pdf.c). */
 static void invoice_pdf_route(const route_ctx *rc, api_req *req,
@@ -106,6 +107,8 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/razorpay/:id", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/razorpay", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* A WebSocket: the handshake is checked here, the socket handed to
      * realtime (http/upgrade.h). */

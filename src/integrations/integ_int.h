@@ -21,5 +21,8 @@ typedef struct integ_op {
  * reference, qr_svg} (invoice_pdf.c). */
 void integ_op_invoice_upi(db *d, api_req *req, const json *args,
                           api_resp *resp);
+/* ---- payments (paylink.c, paywebhook.c) ---- */
+void op_create_payment_link(db *d, api_req *req, const json *args,
+                            api_resp *resp);
 
 #endif

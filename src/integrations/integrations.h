@@ -88,5 +88,13 @@ int integ_invoice_pdf(db *d, arena *a, const char *profile_id,
  * owner (req->who): the PDF inline, or a 404 / 400 / 401 in PostgREST's
  * shape. */
 void integ_invoice_pdf_serve(db *d, api_req *req, api_resp *resp);
+/* ---- payments (paylink.c, paywebhook.c, razorpay.c) ---------------------------- */
+
+/* POST /webhooks/razorpay/:id (the integration's webhook_secret) and POST
+ * /webhooks/razorpay (no :id: MUNSHI_RAZORPAY_WEBHOOK_SECRET, the shared
+ * account). Verifies X-Razorpay-Signature before reading anything, dedupes
+ * on x-razorpay-event-id, records payments and refunds once (biz
+ * record_payment / record_refund with the provider's ids). */
+void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp);
 
 #endif

@@ -13,6 +13,7 @@ static const integ_op ops[] = {
     /* {"create_shipment", op_create_shipment}, ... : each part adds its
      * rows (integ_int.h declares the handlers). */
     {"invoice_upi", integ_op_invoice_upi},
+    {"create_payment_link", op_create_payment_link},
     {NULL, NULL},
 };
 
