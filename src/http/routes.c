@@ -61,6 +61,7 @@ WEBHOOK_ROUTE(wa_verify_route, chat_whatsapp_verify)
 WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
 WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
 WEBHOOK_ROUTE(wf_webhook_route, flow_webhook)
+WEBHOOK_ROUTE(sr_webhook_route, integ_shiprocket_webhook)
 
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
@@ -98,6 +99,12 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    /* Shiprocket's panel refuses URLs with "shiprocket", "sr" or "kr" in
+     * them: /webhooks/courier is the same endpoint under a name it takes. */
+    {ROUTE_POST, "/webhooks/shiprocket/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/shiprocket", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* A WebSocket: the handshake is checked here, the socket handed to
      * realtime (http/upgrade.h). */

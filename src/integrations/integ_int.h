@@ -17,4 +17,10 @@ typedef struct integ_op {
   integ_op_fn fn;
 } integ_op;
 
+/* shipment.c */
+void integ_op_create_shipment(db *d, api_req *req, const json *args,
+                              api_resp *resp);
+void integ_op_track_shipment(db *d, api_req *req, const json *args,
+                             api_resp *resp);
+
 #endif

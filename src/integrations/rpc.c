@@ -10,6 +10,8 @@
 #include "integrations/integ_int.h"
 
 static const integ_op ops[] = {
+    {"create_shipment", integ_op_create_shipment},
+    {"track_shipment", integ_op_track_shipment},
     /* {"create_shipment", op_create_shipment}, ... : each part adds its
      * rows (integ_int.h declares the handlers). */
     {NULL, NULL},
