@@ -67,8 +67,8 @@ static int arg_dec(arena *a, const json *args, const char *key, int scale,
   if (!v || v->type != JSON_NUMBER || json_decimal(v, scale, out) ||
       *out <= 0 || *out >= max)
     return api_failf(resp, E_OP_INVALID,
-                     "%s must be a positive number with at most %d decimal "
-                     "places",
+                     "%s must be a positive number below 1000 with at most "
+                     "%d decimal places",
                      key, scale);
   return 0;
 }
@@ -319,6 +319,7 @@ static int claim_row(db *d, ctx *c, ship *s, api_resp *resp) {
   for (int attempt = 0; attempt < 5; attempt++) {
     int64_t now = time_now_us();
     db_res *r = NULL;
+    memset(s, 0, sizeof *s);
     if (db_begin(d, 1, &e)) goto dbfail;
     db_val v[] = {db_uuid(c->profile_id), db_uuid(c->invoice_id)};
     if (db_query(d,
@@ -647,10 +648,11 @@ void integ_op_create_shipment(db *d, api_req *req, const json *args,
   c.a = req->a;
   c.profile_id = req->who.sub;
   if (arg_uuid(args, "invoice_id", c.invoice_id, resp)) return;
-  if (arg_dec(c.a, args, "length", 2, 10000000, &c.length, resp) ||
-      arg_dec(c.a, args, "breadth", 2, 10000000, &c.breadth, resp) ||
-      arg_dec(c.a, args, "height", 2, 10000000, &c.height, resp) ||
-      arg_dec(c.a, args, "weight", 3, 100000000, &c.weight, resp))
+  /* Below 1000 cm and 1000 kg: a parcel, not a typo. */
+  if (arg_dec(c.a, args, "length", 2, 100000, &c.length, resp) ||
+      arg_dec(c.a, args, "breadth", 2, 100000, &c.breadth, resp) ||
+      arg_dec(c.a, args, "height", 2, 100000, &c.height, resp) ||
+      arg_dec(c.a, args, "weight", 3, 1000000, &c.weight, resp))
     return;
   const json *pm = json_get(args, "payment_method");
   if (!pm || pm->type != JSON_STRING ||
