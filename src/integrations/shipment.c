@@ -403,7 +403,8 @@ dbfail:
 }
 
 /* Writes a step's outcome. sets: SQL "col = $3, ..." with the values from
- * $3 on; the status moves to status when it may. */
+ * $3 on. The status moves to status when it may, and only from the status
+ * this request saw: a webhook that moved it further meanwhile wins. */
 static int record(db *d, ctx *c, ship *s, const char *status, const char *sets,
                   const db_val *vals, int n, db_err *e) {
   int64_t now = time_now_us();
@@ -415,15 +416,16 @@ static int record(db *d, ctx *c, ship *s, const char *status, const char *sets,
   v[2 + n] = db_text(moves ? status : s->status);
   v[3 + n] = db_ts(now);
   v[4 + n] = db_ts(now + LEASE_US);
+  v[5 + n] = db_text(s->status);
   /* The lease is renewed at each step, so a slow Shiprocket cannot make it
    * run out under a request that is still working. */
   char sql[1024];
   snprintf(sql, sizeof sql,
-           "UPDATE shipments SET step_lease_until = $%d, %s%sstatus = $%d, "
-           "updated_at = $%d, last_error = NULL WHERE profile_id = $1 AND "
-           "id = $2",
-           5 + n, sets ? sets : "", sets ? ", " : "", 3 + n, 4 + n);
-  if (db_query(d, sql, v, 5 + n, NULL, e)) return -1;
+           "UPDATE shipments SET step_lease_until = $%d, %s%sstatus = CASE "
+           "WHEN status = $%d THEN $%d ELSE status END, updated_at = $%d, "
+           "last_error = NULL WHERE profile_id = $1 AND id = $2",
+           5 + n, sets ? sets : "", sets ? ", " : "", 6 + n, 3 + n, 4 + n);
+  if (db_query(d, sql, v, 6 + n, NULL, e)) return -1;
   if (moves) s->status = status;
   return 0;
 }

@@ -203,6 +203,20 @@ describe('create_shipment', () => {
     assert.equal(fake.calls('/courier/assign/awb').filter((c) => String(c.json.shipment_id) === s.sr_shipment_id).length, 1);
   });
 
+  test('a retry does not move back a status that tracking moved on meanwhile', async () => {
+    const b = await shop();
+    const inv = await b.invoice();
+    fake.script['/courier/generate/label'] = [{ status: 503, body: { message: 'busy' } }, { status: 503 }, { status: 503 }];
+    expectPgError(await rpc(b.token, 'create_shipment', { invoice_id: inv.id, ...DIMS }), 502, 'MU502');
+    const [row] = await rows('shipments', b.token, `select=*&invoice_id=eq.${inv.id}`);
+    assert.equal(row.status, 'pickup_scheduled');
+    const r = await hook(`/webhooks/shiprocket/${b.integ.id}`, b.webhookToken, webhookPayload(row.awb_number, 42, [scan(42, new Date())]));
+    assert.equal(r.status, 200, r.info);
+    const s = await ok(rpc(b.token, 'create_shipment', { invoice_id: inv.id, ...DIMS }));
+    assert.ok(s.label_url);
+    assert.equal(s.status, 'picked_up');
+  });
+
   test('an order whose answer was lost is found, not made again', async () => {
     const b = await shop();
     const inv = await b.invoice();
