@@ -33,6 +33,7 @@
 #include "integrations/shiprocket.h"
 
 #define LEASE_US (120LL * 1000000)
+#define INTEG_TRACK_BUDGET_US (40LL * 1000000)
 #define TRACK_URL_PREFIX "https://shiprocket.co/tracking/"
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -825,6 +826,9 @@ static int apply_track(db *d, arena *a, const char *profile_id,
   retry:
     if (!api_sqlstate_retryable(e->code)) return -1;
   }
+  snprintf(e->code, sizeof e->code, "40001");
+  snprintf(e->message, sizeof e->message,
+           "the shipment kept changing while its tracking was applied");
   return -1;
 }
 
@@ -1031,7 +1035,11 @@ int integ_track_job(void *arg, db *d, const jobs_job *job, db_err *err) {
   int rows = db_res_rows(r);
   arena *a = arena_new();
   int done = 0, failed = 0;
+  int64_t started = time_mono_us();
   for (int i = 0; i < rows; i++) {
+    /* A slow Shiprocket must not hold the job past its lease: the rest
+     * waits for the next round (oldest first, so none starves). */
+    if (time_mono_us() - started > INTEG_TRACK_BUDGET_US) break;
     char pid[37], sid[37];
     uuid_normalize(db_res_text(r, i, 0), pid);
     uuid_normalize(db_res_text(r, i, 1), sid);
