@@ -913,8 +913,8 @@ static int token_equal(const char *want, const char *got) {
 }
 
 static void unauthorised(api_resp *resp) {
-  api_fail(resp, E_JWT, "the x-api-key header does not match the "
-                        "integration's webhook token",
+  api_fail(resp, E_NO_AUTH,
+           "missing or wrong x-api-key (the integration's webhook_token)",
            NULL, NULL);
 }
 

@@ -298,14 +298,14 @@ describe('tracking', () => {
     const t0 = new Date(Date.now() - 3600e3);
     const body = webhookPayload(s.awb_number, 18, [scan(18, t0)]);
     for (const path of [`/webhooks/shiprocket/${b.integ.id}`, '/webhooks/shiprocket', `/webhooks/courier/${b.integ.id}`]) {
-      expectPgError(await hook(path, null, body), 401);
-      expectPgError(await hook(path, 'x'.repeat(36), body), 401);
-      expectPgError(await hook(path, `${b.webhookToken}x`, body), 401);
+      expectPgError(await hook(path, null, body), 401, 'PGRST302');
+      expectPgError(await hook(path, 'x'.repeat(36), body), 401, 'PGRST302');
+      expectPgError(await hook(path, `${b.webhookToken}x`, body), 401, 'PGRST302');
     }
     // Another business's token does not open this one's integration.
     const other = await shop();
-    expectPgError(await hook(`/webhooks/shiprocket/${b.integ.id}`, other.webhookToken, body), 401);
-    expectPgError(await hook('/webhooks/shiprocket', other.webhookToken, body), 401);
+    expectPgError(await hook(`/webhooks/shiprocket/${b.integ.id}`, other.webhookToken, body), 401, 'PGRST302');
+    expectPgError(await hook('/webhooks/shiprocket', other.webhookToken, body), 401, 'PGRST302');
     assert.equal((await scansOf(b, s.id)).length, 0);
     assert.equal((await shipmentRow(b, s.id)).status, 'pickup_scheduled');
     assert.equal((await shipEvents(b, s.id)).length, 0);
