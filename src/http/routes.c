@@ -70,6 +70,7 @@ static void invoice_pdf_route(const route_ctx *rc, api_req *req,
   if (!d) return;
   integ_invoice_pdf_serve(d, req, resp);
 }
+WEBHOOK_ROUTE(sr_webhook_route, integ_shiprocket_webhook)
 
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
@@ -109,6 +110,12 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/razorpay/:id", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/razorpay", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    /* Shiprocket's panel refuses URLs with "shiprocket", "sr" or "kr" in
+     * them: /webhooks/courier is the same endpoint under a name it takes. */
+    {ROUTE_POST, "/webhooks/shiprocket/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/shiprocket", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* A WebSocket: the handshake is checked here, the socket handed to
      * realtime (http/upgrade.h). */

@@ -24,5 +24,10 @@ void integ_op_invoice_upi(db *d, api_req *req, const json *args,
 /* ---- payments (paylink.c, paywebhook.c) ---- */
 void op_create_payment_link(db *d, api_req *req, const json *args,
                             api_resp *resp);
+/* shipment.c */
+void integ_op_create_shipment(db *d, api_req *req, const json *args,
+                              api_resp *resp);
+void integ_op_track_shipment(db *d, api_req *req, const json *args,
+                             api_resp *resp);
 
 #endif

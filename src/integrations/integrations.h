@@ -96,5 +96,22 @@ void integ_invoice_pdf_serve(db *d, api_req *req, api_resp *resp);
  * on x-razorpay-event-id, records payments and refunds once (biz
  * record_payment / record_refund with the provider's ids). */
 void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp);
+/* ---- shipments (shipment.c, shiprocket.c) ------------------------------------ */
+
+/* POST /webhooks/shiprocket[/:id] and its alias /webhooks/courier[/:id]
+ * (Shiprocket's panel refuses webhook URLs that contain "shiprocket",
+ * "kartrocket", "sr" or "kr"): a tracking update, the x-api-key header
+ * checked in constant time against the integration's webhook_token. */
+void integ_shiprocket_webhook(db *d, api_req *req, api_resp *resp);
+
+/* The tracking job: polls Shiprocket for up to INTEG_TRACK_BATCH open
+ * shipments that heard nothing for half the interval, each with its own
+ * business's credentials. main lists {INTEG_TRACK_KIND, integ_track_job}
+ * among the job kinds and calls integ_track_schedule once the database is
+ * migrated (it keeps an existing schedule's next run). */
+#define INTEG_TRACK_KIND "integ.track"
+#define INTEG_TRACK_BATCH 50
+int integ_track_job(void *arg, db *d, const jobs_job *job, db_err *err);
+int integ_track_schedule(db *d, db_err *err);
 
 #endif
