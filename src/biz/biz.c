@@ -23,6 +23,7 @@ static const biz_op ops[] = {
     {"customer_statement", op_customer_statement, 0},
     {"sales_summary", op_sales_summary, 0},
     {"debtors", op_debtors, 0},
+    {"gstr1_export", op_gstr1_export, 0},
 };
 
 const biz_op *biz_op_find(const char *name) {
