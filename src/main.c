@@ -109,6 +109,24 @@ static int demo(const config *c) {
   return rc;
 }
 
+/* The chat outbox's documents: an invoice as its PDF, made at send time
+ * (integrations/invoice_pdf.c). A missing invoice or a bad id fails the
+ * message; a database error has it tried again later. */
+static int invoice_document(void *cls, db *d, arena *a, const char *profile_id,
+                            const char *source, const char *ref, buf *out,
+                            const char **filename, char *why, size_t whylen) {
+  (void)cls;
+  if (strcmp(source, "invoice")) {
+    snprintf(why, whylen, "no document source \"%.32s\"", source);
+    return -1;
+  }
+  api_error code = E_INTERNAL;
+  if (!integ_invoice_pdf(d, a, profile_id, ref, out, filename, &code, why,
+                         whylen))
+    return 0;
+  return code == E_DB || code == E_UNAVAILABLE ? -2 : -1;
+}
+
 /* The consumers of the events outbox, the kinds of timers and the pollers
  * this binary runs. A consumer listed here is registered on start and from
  * then on every event is kept for it until it has handled it; the workflow
@@ -302,6 +320,7 @@ int main(int argc, char **argv) {
                        c.razorpay_key_id, c.razorpay_key_secret,
                        c.razorpay_webhook_secret, c.track_every_s};
   integ_configure(&is);
+  chat_set_document_source(invoice_document, NULL);
   if (!strcmp(c.command, "help")) {
     config_usage(stdout);
     return 0;
