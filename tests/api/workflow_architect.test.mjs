@@ -8,7 +8,9 @@
 //    simple, refused when it does not validate (the offline draft instead,
 //    source "rules", llm_error), a question from the model, a model down;
 //  - rpc/rehearse_workflow {id, last_n}: the last N matching events replayed
-//    with what would be sent to whom, and nothing written.
+//    with what would be sent to whom, and nothing written;
+//  - the shipment notifications (picked up, out for delivery, delivered):
+//    drafted in English and Hindi as a switch on the event's status.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -343,5 +345,50 @@ describe('rpc/draft_workflow with an LLM (tests/fakes/llm.mjs)', () => {
     assert.equal(r.json.source, 'rules');
     assert.match(r.json.llm_error, /HTTP 500/);
     assert.equal(r.json.nodes[0].params.cron, '0 21 * * *');
+  });
+});
+
+describe('the shipment notifications', () => {
+  let owner;
+  before(async () => {
+    owner = await signup();
+  });
+
+  // trigger(shipment.updated) > switch(trigger.status) > a send per stage.
+  async function checkStages(d) {
+    assert.equal(d.is_active, false);
+    assert.equal((await blueprint(owner.token, d.id)).trigger_event, 'shipment.updated');
+    assert.deepEqual(d.nodes.map((n) => n.type), ['trigger', 'switch', 'send_message', 'send_message', 'send_message']);
+    assert.equal(d.nodes[0].params.event, 'shipment.updated');
+    assert.equal(d.nodes[1].params.on, 'trigger.status');
+    assert.deepEqual(d.nodes[1].params.cases,
+      { picked_up: 'picked_up', out_for_delivery: 'out_for_delivery', delivered: 'delivered' });
+    assert.deepEqual(d.edges.slice(1).map((e) => [e.from, e.when]),
+      [['status', 'picked_up'], ['status', 'out_for_delivery'], ['status', 'delivered']]);
+    for (const n of d.nodes.slice(2)) {
+      assert.equal(n.params.to, 'customer');
+      assert.match(n.params.text, /\{\{ trigger\.awb_number \}\}/);
+      assert.doesNotMatch(n.params.text, /shipment\./, 'the event, never the row read later');
+      assert.match(n.params.template.name, /^shipment_(picked_up|out_for_delivery|delivered)$/);
+    }
+  }
+
+  test('English: the draft branches on the event payload\'s status', async () => {
+    const r = await rpc(owner.token, 'draft_workflow', {
+      prompt: 'tell the customer on WhatsApp when the shipment is picked up, out for delivery and delivered',
+    });
+    assert.equal(r.status, 200, r.info);
+    await checkStages(r.json);
+    assert.match(r.json.explanation, /the shipment is out for delivery/);
+  });
+
+  test('Hindi: the same graph, Hindi texts', async () => {
+    const r = await rpc(owner.token, 'draft_workflow', {
+      prompt: 'जब शिपमेंट पिकअप हो, डिलीवरी के लिए निकले और डिलीवर हो जाए तो ग्राहक को WhatsApp पर बताओ',
+    });
+    assert.equal(r.status, 200, r.info);
+    await checkStages(r.json);
+    assert.match(r.json.nodes[4].params.text, /पहुंच गया है/);
+    assert.equal(r.json.nodes[4].params.template.language, 'hi');
   });
 });
