@@ -78,7 +78,8 @@ static void test_logic_and_in(void **state) {
   assert_string_equal(
       sql,
       "SELECT profile_id, id, full_name, phone_number, email, gstin, "
-      "state_code, address, total_debt, notes, created_at, updated_at FROM "
+      "state_code, address, total_debt, notes, created_at, updated_at, city, "
+      "pincode FROM "
       "customers WHERE profile_id = $1 AND (normalize(full_name, NFC) "
       "ILIKE normalize($2, NFC) OR "
       "(state_code IN ($3, $4) AND notes IS NULL)) AND NOT (id IN ($5))");
