@@ -18,7 +18,7 @@ import * as ui from '../ui.js';
 // Shiprocket's panel refuses URLs with its own name in them, so its
 // integration is also served under a neutral alias.
 const WEBHOOK = {
-  shiprocket: ['/webhooks/shiprocket/', '/webhooks/sr/'],
+  shiprocket: ['/webhooks/shiprocket/', '/webhooks/courier/'],
   razorpay: ['/webhooks/razorpay/'],
 };
 
