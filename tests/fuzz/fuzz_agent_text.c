@@ -9,6 +9,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "biz/upi.h"
 #include "chat/agent/intent.h"
 #include "chat/agent/lexicon.h"
 #include "chat/agent/llm.h"
@@ -55,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf_init(&b, 0);
   const char *args[] = {text, text, text};
   agent_say(&b, lang, (agent_msg)(size % R_N_MESSAGES), args, 3);
-  agent_upi_link(&b, text, text, (int64_t)size * 101, text);
+  biz_upi_link(&b, text, text, (int64_t)size * 101, text, text);
   buf_free(&b);
 
   /* The bytes as a stored state (written back and read again) and as an
