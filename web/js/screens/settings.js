@@ -221,6 +221,7 @@ async function mount(root, ctx) {
       if (row ? v !== (row[k] || '') : v) body[k] = v || null;
     }
     if (form.is_active && row && form.is_active.checked !== row.is_active) body.is_active = form.is_active.checked;
+    if (row && !Object.keys(body).length) { ctx.toast(t('saved')); return; } // nothing changed
     if (!row) {
       for (const k of P.required) if (!body[k]) { fail(form, t('need', { field: t(k) })); form[k].focus(); return; }
       body.provider = prov;

@@ -22,8 +22,7 @@ const L = {
     eta: 'Expected', length: 'Length (cm)', breadth: 'Breadth (cm)', height: 'Height (cm)', weight: 'Weight (kg)',
     ship: 'Ship with Shiprocket', ship_go: 'Create shipment', shipped: 'Shipment {status}.',
     bad_dim: 'A size in cm above 0 with at most 2 decimals.', bad_weight: 'A weight in kg above 0 with at most 3 decimals.',
-    need_pickup: 'The pickup location\'s nickname in Shiprocket.', provider_said: 'Shiprocket said:',
-    no_integration: 'Connect Shiprocket in Settings first.', settings: 'Settings',
+    provider_said: 'Shiprocket said:',
   },
   hi: {
     shipments: 'शिपमेंट', none: 'अभी कोई शिपमेंट नहीं। बिल के पेज से भेजें।', none_here: 'यहाँ कोई शिपमेंट नहीं।',
@@ -36,8 +35,7 @@ const L = {
     eta: 'अनुमानित', length: 'लंबाई (सेमी)', breadth: 'चौड़ाई (सेमी)', height: 'ऊँचाई (सेमी)', weight: 'वज़न (किलो)',
     ship: 'Shiprocket से भेजें', ship_go: 'शिपमेंट बनाएँ', shipped: 'शिपमेंट {status}।',
     bad_dim: 'सेमी में 0 से बड़ा नाप, अधिकतम 2 दशमलव।', bad_weight: 'किलो में 0 से बड़ा वज़न, अधिकतम 3 दशमलव।',
-    need_pickup: 'Shiprocket में पिकअप की जगह का नाम।', provider_said: 'Shiprocket ने कहा:',
-    no_integration: 'पहले सेटिंग में Shiprocket जोड़ें।', settings: 'सेटिंग',
+    provider_said: 'Shiprocket ने कहा:',
   },
 };
 
