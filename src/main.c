@@ -54,6 +54,8 @@ static int migrate(const config *c) {
   /* The live feed's capture triggers follow the schema (every process
    * that migrates installs them; a no-op when they are current). */
   if (!rc) rc = rt_capture_install(d, &err);
+  /* The shipments' tracking schedule (MUNSHI_SHIPMENT_TRACK_EVERY_S). */
+  if (!rc) rc = integ_track_schedule(d, &err);
   db_close(d);
   if (rc) {
     fprintf(stderr, "munshi: migration failed: %s\n", err.message);
@@ -115,7 +117,9 @@ static const jobs_consumer consumers[] = {
     {"chat.agent", chat_agent_handle, NULL},
     {"flow.trigger", flow_trigger_handle, NULL},
 };
-static const jobs_kind job_kinds[] = {{NULL, NULL, NULL}};
+static const jobs_kind job_kinds[] = {
+    {INTEG_TRACK_KIND, integ_track_job, NULL},
+};
 static const jobs_poller pollers[] = {
     {"chat.inbound", chat_inbound_poll, NULL},
     {"chat.outbox", chat_outbox_poll, NULL},
@@ -123,7 +127,7 @@ static const jobs_poller pollers[] = {
     {"flow.cron", flow_cron_poll, NULL},
 };
 #define N_CONSUMERS ((int)(sizeof consumers / sizeof consumers[0]))
-#define N_JOB_KINDS 0
+#define N_JOB_KINDS ((int)(sizeof job_kinds / sizeof job_kinds[0]))
 #define N_POLLERS ((int)(sizeof pollers / sizeof pollers[0]))
 
 /* Starts n background workers (n >= 1). */

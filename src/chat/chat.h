@@ -17,6 +17,7 @@
 #define MUNSHI_CHAT_CHAT_H
 
 #include "base/api.h"
+#include "base/buf.h"
 #include "biz/events.h"
 #include "db/db.h"
 
@@ -45,11 +46,39 @@ void chat_whatsapp_webhook(db *d, api_req *req, api_resp *resp);
 void chat_telegram_webhook(db *d, api_req *req, api_resp *resp);
 
 /* /rest/v1/rpc/<op> for the chat operations (send_message, set_bot_active,
- * connect_telegram, link_owner_telegram): 1 when op is one of them. */
+ * connect_telegram, link_owner_telegram, connect_whatsapp, send_invoice):
+ * 1 when op is one of them. */
 int chat_rpc_known(const char *op);
 /* Runs it for req->who (a signed-in owner), as rest/rpc.c does for the
  * business operations. */
 void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp);
+
+/* ---- documents made at send time ---------------------------------------------- */
+
+/* Renders the document `ref` of kind `source` (e.g. "invoice" and an
+ * invoice id) of business profile_id into out, and sets *filename (in a,
+ * or static; may be left NULL: the message's own filename is used).
+ * Called by the outbox outside any transaction, on the outbox's connection,
+ * once per send attempt, from several threads at once. Returns 0; -1 when
+ * the document cannot be made (no such invoice, a draft): the message fails
+ * with why; -2 when it cannot be made now (e.g. the database is busy): the
+ * message is tried again later, as after a provider outage. */
+typedef int (*chat_document_fn)(void *cls, db *d, arena *a,
+                                const char *profile_id, const char *source,
+                                const char *ref, buf *out,
+                                const char **filename, char *why,
+                                size_t whylen);
+/* Registers the one document source (main, before serving; both `serve`
+ * and `worker` must, since either may send). NULL unregisters. A message
+ * whose document names a source while none is registered fails with
+ * "document_unavailable". */
+void chat_set_document_source(chat_document_fn fn, void *cls);
+/* 1 when a source is registered (rpc/send_invoice refuses otherwise). */
+int chat_document_source_set(void);
+/* Calls the registered source (document.c); -1 with why when there is none. */
+int chat_document_render(db *d, arena *a, const char *profile_id,
+                         const char *source, const char *ref, buf *out,
+                         const char **filename, char *why, size_t whylen);
 
 /* ---- background work (registered in main.c) ---------------------------------- */
 

@@ -50,6 +50,7 @@
 #define OUTBOX_BATCH 16
 #define OUTBOX_CONNECT_TIMEOUT_MS 5000L
 #define OUTBOX_CALL_TIMEOUT_MS 15000L
+#define OUTBOX_UPLOAD_TIMEOUT_MS 30000L /* a document upload */
 /* The lease covers a whole batch of calls that all time out, and more
  * (chat_settings.outbox_lease_s, 300 s by default = 60 s + 16 x 15 s). */
 #define OUTBOX_LEASE_US \
@@ -361,6 +362,88 @@ static const chat_channel *channel_get(db *d, arena *a, chan_cache *cache,
   return e->found ? &e->ch : NULL;
 }
 
+/* ---- documents ---------------------------------------------------------------------- */
+
+enum { DOC_READY, DOC_RETRY, DOC_FAILED };
+
+/* Renders a message's document through the registered source and, for
+ * WhatsApp, uploads it (POST /<phone_number_id>/media) so that the message
+ * can name the media id. Runs with no transaction open: rendering reads the
+ * books, and the upload is a provider call. An upload is made again on
+ * every attempt (a media id is cheap and an upload has no effect a customer
+ * sees), so a lost answer is retried on the normal backoff. */
+static int prepare_document(db *d, arena *a, const claimed *c,
+                            const chat_send_target *t, chat_message *m,
+                            chat_send_result *res) {
+  char why[256] = "";
+  buf doc;
+  buf_init(&doc, CHAT_DOC_MAX);
+  const char *fname = NULL;
+  int rc = DOC_FAILED;
+  int r = chat_document_render(d, a, c->profile_id, m->doc_source, m->doc_ref,
+                               &doc, &fname, why, sizeof why);
+  if (r == -2) {
+    chat_send_fail(res, "document_busy", "The document could not be made now",
+                   *why ? why : "the document source asked to try later");
+    res->outcome = CHAT_SEND_RETRY;
+    rc = DOC_RETRY;
+    goto out;
+  }
+  if (r != 0 || doc.len == 0) {
+    chat_send_fail(res, "document_unavailable", "The document could not be made",
+                   *why ? why : "the document source gave no bytes");
+    goto out;
+  }
+  if (!m->doc_filename) m->doc_filename = fname && *fname ? arena_strdup(a, fname) : "document.pdf";
+  m->doc_data = arena_strndup(a, buf_cstr(&doc), doc.len);
+  m->doc_len = doc.len;
+  if (t->platform != CHAT_WHATSAPP) {
+    rc = DOC_READY;
+    goto out;
+  }
+  chat_http h;
+  if (chat_media_build(a, t, m->doc_filename, "application/pdf", m->doc_data,
+                       m->doc_len, &h, why, sizeof why)) {
+    chat_send_fail(res, "invalid_message", "Message cannot be sent", why);
+    goto out;
+  }
+  net_header hd[2] = {{"Content-Type", h.content_type},
+                      {"Authorization", h.authorization}};
+  static const char *const keep[] = {"Retry-After"};
+  net_req req = {.method = h.method,
+                 .url = h.url,
+                 .headers = hd,
+                 .n_headers = 2,
+                 .body = h.body,
+                 .body_len = h.body_len,
+                 .connect_timeout_ms = OUTBOX_CONNECT_TIMEOUT_MS,
+                 .timeout_ms = OUTBOX_UPLOAD_TIMEOUT_MS,
+                 .max_response = 64 * 1024,
+                 .keep_headers = keep,
+                 .n_keep = 1};
+  net_result nr;
+  if (net_request(&req, &nr) == 0) {
+    chat_media_parse(nr.status, buf_cstr(&nr.body), nr.body.len,
+                     net_result_header(&nr, "Retry-After"), res);
+  } else {
+    chat_send_transport(nr.err, res);
+    /* A lost upload answer harms no one: no CHAT_SEND_UNSURE_WAIT_MS. */
+    if (res->outcome == CHAT_SEND_RETRY) res->retry_after_ms = -1;
+  }
+  net_result_free(&nr);
+  if (res->outcome == CHAT_SEND_SENT) {
+    m->doc_media_id = arena_strdup(a, res->provider_id);
+    rc = DOC_READY;
+  } else {
+    log_info("chat.outbox: message %s: media upload %s %s", c->message_id,
+             res->outcome == CHAT_SEND_RETRY ? "retry" : "failed", res->code);
+    rc = res->outcome == CHAT_SEND_RETRY ? DOC_RETRY : DOC_FAILED;
+  }
+out:
+  buf_free(&doc);
+  return rc;
+}
+
 /* Sends one claimed message. *called is 1 once the provider has been
  * called. Returns -1 only on a database error. */
 static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
@@ -417,7 +500,16 @@ static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
   m.ref = c->message_id;
   if (ch->platform == CHAT_WHATSAPP && m.kind != CHAT_MSG_TEMPLATE &&
       !chat_window_open(&s, now)) {
-    /* Outside the customer-service window only templates go out. */
+    /* Outside the customer-service window only templates go out. A
+     * rendered document is not turned into a template: the customer would
+     * get the caption without the file (docs/chat.md, "Documents"). */
+    if (m.kind == CHAT_MSG_DOCUMENT && m.doc_source) {
+      chat_send_fail(&res, "window_closed", "Outside the 24-hour window",
+                     "WhatsApp takes a document only within 24 hours of the "
+                     "customer's last message; ask the customer to write "
+                     "first, then send it again");
+      return record(d, c, &res, err);
+    }
     if (m.has_template)
       chat_message_as_template(a, &m, m.tpl_name, m.tpl_language, ch->templates);
     else if (*ch->default_template)
@@ -439,18 +531,23 @@ static int send_one(db *d, arena *a, const claimed *c, chan_cache *cache,
       .access_token = ch->access_token,
       .bot_token = ch->bot_token,
       .to = s.contact_id};
-  chat_http h;
-  if (chat_send_build(a, &t, &m, &h, why, sizeof why)) {
-    chat_send_fail(&res, "invalid_message", "Message cannot be sent", why);
-    return record(d, c, &res, err);
-  }
   int rate = ch->rate_limit_per_s > 0 ? ch->rate_limit_per_s
              : ch->platform == CHAT_WHATSAPP ? OUTBOX_WHATSAPP_RATE
                                              : OUTBOX_TELEGRAM_RATE;
   int64_t wait = rate_take(ch->id, rate, now);
   if (wait > 0) return put_back(d, c, now + wait, 1, NULL, err);
+  if (m.kind == CHAT_MSG_DOCUMENT && m.doc_source) {
+    int drc = prepare_document(d, a, c, &t, &m, &res);
+    if (drc == DOC_RETRY) return retry_or_give_up(d, c, &res, err);
+    if (drc == DOC_FAILED) return record(d, c, &res, err);
+  }
+  chat_http h;
+  if (chat_send_build(a, &t, &m, &h, why, sizeof why)) {
+    chat_send_fail(&res, "invalid_message", "Message cannot be sent", why);
+    return record(d, c, &res, err);
+  }
 
-  net_header hd[2] = {{"Content-Type", "application/json"},
+  net_header hd[2] = {{"Content-Type", h.content_type ? h.content_type : "application/json"},
                       {"Authorization", h.authorization}};
   static const char *const keep[] = {"Retry-After"};
   net_req req = {.method = h.method,
@@ -491,20 +588,30 @@ int chat_outbox_poll(void *arg, db *d, const char *worker, db_err *err) {
   if (claim(d, worker, now, rows, &n, err)) goto out;
   int i = 0, called = 0;
   for (; i < n; i++) {
-    if (send_one(d, a, &rows[i], cache, &ncache, &called, err)) break;
+    /* A batch of slow calls (document uploads take up to 30 s more) must
+     * end well inside its lease, or another worker would settle its rows
+     * while they are still being sent: past half the lease the rest goes
+     * back to the queue, its claim not counted. */
+    if (time_now_us() - now > OUTBOX_LEASE_US / 2) {
+      db_err e2;
+      for (int k = i; k < n; k++) put_back(d, &rows[k], now, 1, NULL, &e2);
+      break;
+    }
+    if (send_one(d, a, &rows[i], cache, &ncache, &called, err)) goto failed;
     done++;
   }
+  rc = settled + done;
+  goto out;
+failed:
   /* After a database error, what was not sent goes back untouched (best
    * effort: on a lost connection they wait for their lease). A message
    * whose provider call was made stays 'sending': its outcome is not
    * recorded, so it must not be sent again. */
-  if (i < n) {
+  {
     db_err e2;
     for (int k = called ? i + 1 : i; k < n; k++)
       put_back(d, &rows[k], now, 1, NULL, &e2);
-    goto out;
   }
-  rc = settled + done;
 out:
   arena_free(a);
   return rc;

@@ -12,7 +12,11 @@
  *       channel's webhook_secret, made here when it has none) and getMe
  *       (bot_username)
  *   link_owner_telegram {channel_id}   a one-time code, valid 15 minutes,
- *       that the owner sends to the bot as "/start <code>" */
+ *       that the owner sends to the bot as "/start <code>"
+ *   send_invoice {invoice_id}   queues the invoice as a WhatsApp document
+ *       to its customer (rendered when the outbox sends it, through the
+ *       registered document source), the caption with the amount due and
+ *       the UPI link */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +24,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "biz/upi.h"
 #include "chat/chat.h"
 #include "chat/send.h"
 #include "chat/store.h"
@@ -33,7 +38,7 @@
 
 static const char *const ops[] = {"send_message", "set_bot_active",
                                   "connect_telegram", "link_owner_telegram",
-                                  "connect_whatsapp"};
+                                  "connect_whatsapp", "send_invoice"};
 
 int chat_rpc_known(const char *op) {
   if (!op) return 0;
@@ -523,6 +528,181 @@ static void link_owner_telegram(db *d, api_req *req, const json *args,
   buf_free(&out);
 }
 
+/* ---- send_invoice ------------------------------------------------------------------ */
+
+#define CAPTION_NAME_MAX 80 /* bytes of the business name in a caption */
+
+/* Rupees with Indian digit grouping: 123456789 paise → "₹12,34,567.89"
+ * (the last three digits, then pairs). */
+static void rupees(buf *b, int64_t paise) {
+  if (paise < 0) {
+    buf_putc(b, '-');
+    paise = -paise;
+  }
+  char d[24];
+  int n = snprintf(d, sizeof d, "%lld", (long long)(paise / 100));
+  buf_puts(b, "\xe2\x82\xb9"); /* U+20B9 INDIAN RUPEE SIGN */
+  for (int i = 0; i < n; i++) {
+    int left = n - i; /* digits from here to the end */
+    if (i > 0 && (left == 3 || (left > 3 && (left - 3) % 2 == 0)))
+      buf_putc(b, ',');
+    buf_putc(b, d[i]);
+  }
+  buf_printf(b, ".%02lld", (long long)(paise % 100));
+}
+
+/* The file name the customer sees: the invoice number with anything but
+ * letters, digits, '.', '_' and '-' made '-', and ".pdf". */
+static const char *invoice_filename(arena *a, const char *number) {
+  char f[72];
+  size_t n = 0;
+  for (const char *p = number; *p && n < 60; p++) {
+    char ch = *p;
+    int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+             (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+    f[n++] = ok ? ch : '-';
+  }
+  if (n == 0) f[n++] = 'x';
+  f[n] = 0;
+  return arena_printf(a, "%s.pdf", f);
+}
+
+static void send_invoice(db *d, api_req *req, const json *args,
+                         api_resp *resp) {
+  char iid[37], id[37];
+  for (size_t i = 0; i < args->n; i++)
+    if (strcmp(args->keys[i], "invoice_id")) {
+      api_failf(resp, E_OP_INVALID, "unknown argument \"%.64s\"", args->keys[i]);
+      return;
+    }
+  if (arg_uuid(args, "invoice_id", iid, resp)) return;
+  buf meta, caption, out;
+  buf_init(&meta, 4096);
+  buf_init(&caption, 4096);
+  buf_init(&out, 4096);
+  db_err e;
+  db_res *r = NULL;
+  if (db_begin(d, 1, &e)) {
+    db_fail(resp, &e);
+    goto out;
+  }
+  db_val k[] = {db_uuid(req->who.sub), db_uuid(iid)};
+  if (db_query_fixed(d,
+                     "SELECT i.status, coalesce(i.invoice_number, ''), "
+                     "i.balance_due, c.phone_number, c.full_name, "
+                     "coalesce(p.business_name, ''), coalesce(p.upi_id, '') "
+                     "FROM invoices i JOIN customers c ON c.profile_id = "
+                     "i.profile_id AND c.id = i.customer_id JOIN profiles p ON "
+                     "p.id = i.profile_id WHERE i.profile_id = $1 AND i.id = $2",
+                     k, 2, &r, &e))
+    goto dbfail;
+  if (db_res_rows(r) == 0) {
+    db_rollback(d);
+    api_fail(resp, E_OP_NOT_FOUND, "no such invoice", NULL, NULL);
+    goto out;
+  }
+  const char *status = arena_strdup(req->a, db_res_text(r, 0, 0));
+  const char *number = arena_strdup(req->a, db_res_text(r, 0, 1));
+  int64_t due = db_res_dec(r, 0, 2, 2);
+  const char *phone = db_res_isnull(r, 0, 3) ? NULL : arena_strdup(req->a, db_res_text(r, 0, 3));
+  const char *cname = arena_strdup(req->a, db_res_text(r, 0, 4));
+  const char *bname = arena_strdup(req->a, db_res_text(r, 0, 5));
+  const char *vpa = arena_strdup(req->a, db_res_text(r, 0, 6));
+  db_res_free(r);
+  r = NULL;
+  if (!strcmp(status, "draft") || !strcmp(status, "cancelled") || !*number) {
+    db_rollback(d);
+    api_failf(resp, E_OP_CONFLICT,
+              "the invoice is %s: only an issued invoice can be sent",
+              !strcmp(status, "cancelled") ? "cancelled" : "a draft");
+    goto out;
+  }
+  if (!phone || phone[0] != '+' || strlen(phone) < 8) {
+    db_rollback(d);
+    api_fail(resp, E_OP_CONFLICT, "the customer has no phone number to send to",
+             NULL, "set the customer's phone_number (E.164, e.g. +919876543210)");
+    goto out;
+  }
+  chat_channel ch;
+  int found = 0;
+  if (chat_channel_first(d, req->a, req->who.sub, CHAT_WHATSAPP, &ch, &found, &e))
+    goto dbfail;
+  if (!found) {
+    db_rollback(d);
+    api_fail(resp, E_OP_CONFLICT, "the business has no active WhatsApp channel",
+             NULL, "add a WhatsApp channel under /rest/v1/channels");
+    goto out;
+  }
+  if (!chat_document_source_set()) {
+    db_rollback(d);
+    api_fail(resp, E_UNAVAILABLE,
+             "invoice documents cannot be made by this server", NULL,
+             "the invoice PDF renderer is not registered");
+    goto out;
+  }
+  chat_contact who = {.contact_id = phone + 1, .name = cname, .phone = phone};
+  chat_session s;
+  if (chat_session_get_or_create(d, req->a, &ch, &who, &s, NULL, &e)) goto dbfail;
+
+  const char *filename = invoice_filename(req->a, number);
+  buf_printf(&caption, "Invoice %s", number);
+  if (*bname) buf_printf(&caption, " from %.*s", CAPTION_NAME_MAX, bname);
+  if (due > 0) {
+    buf_puts(&caption, "\nAmount due: ");
+    rupees(&caption, due);
+    if (*vpa) {
+      buf_puts(&caption, "\nPay by UPI: ");
+      biz_upi_link(&caption, vpa, *bname ? bname : vpa, due,
+                   arena_printf(req->a, "Invoice %s", number), number);
+    }
+  } else {
+    buf_puts(&caption, "\nPaid in full. Thank you!");
+  }
+  json_obj m, doc;
+  json_obj_open(&m, &meta);
+  json_obj_nest(&m, "document", &doc);
+  json_obj_str(&doc, "source", "invoice");
+  json_obj_str(&doc, "ref", iid);
+  json_obj_str(&doc, "filename", filename);
+  json_obj_close(&doc);
+  if (json_obj_close(&m) || caption.len >= caption.max) {
+    db_rollback(d);
+    api_fail(resp, E_OP_INVALID, "the invoice's caption is too large", NULL, NULL);
+    goto out;
+  }
+  chat_out o = {.session_id = s.id,
+                .sender = "owner",
+                .message_type = "document",
+                .content = buf_cstr(&caption),
+                .metadata = buf_cstr(&meta)};
+  if (chat_enqueue(d, &s, &o, id, NULL, &e)) goto dbfail;
+  if (db_commit(d, &e)) {
+    db_fail(resp, &e);
+    goto out;
+  }
+  jobs_wake();
+  json_obj ro;
+  json_obj_open(&ro, &out);
+  json_obj_str(&ro, "message_id", id);
+  json_obj_str(&ro, "session_id", s.id);
+  json_obj_str(&ro, "channel_id", ch.id);
+  json_obj_str(&ro, "status", "queued");
+  json_obj_str(&ro, "filename", filename);
+  json_obj_str(&ro, "caption", buf_cstr(&caption));
+  json_obj_bool(&ro, "window_open", chat_window_open(&s, time_now_us()));
+  json_obj_close(&ro);
+  reply(resp, &out);
+  goto out;
+dbfail:
+  db_res_free(r);
+  db_rollback(d);
+  db_fail(resp, &e);
+out:
+  buf_free(&meta);
+  buf_free(&caption);
+  buf_free(&out);
+}
+
 void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp) {
   json *args;
   if (api_op_args(req, resp, &args)) return;
@@ -536,6 +716,8 @@ void chat_rpc(db *d, const char *op, api_req *req, api_resp *resp) {
     link_owner_telegram(d, req, args, resp);
   else if (!strcmp(op, "connect_whatsapp"))
     connect_whatsapp(d, req, args, resp);
+  else if (!strcmp(op, "send_invoice"))
+    send_invoice(d, req, args, resp);
   else
     api_failf(resp, E_OP_UNKNOWN,
               "Could not find the function public.%.64s in the schema cache",

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/crypto.h"
 #include "base/json.h"
 
 static int why_set(char *why, size_t n, const char *msg) {
@@ -89,6 +90,43 @@ static int read_buttons(const json *bs, chat_message *m, char *why,
   return 0;
 }
 
+/* A file name as it may stand in a message and a Content-Disposition. */
+static int filename_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 128) return 0;
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '/' || *s == '\\' ||
+        *s == '"')
+      return 0;
+  return 1;
+}
+
+static int read_source_document(const json *d, const char *source,
+                                chat_message *m, char *why, size_t whylen) {
+  size_t sl = strlen(source);
+  if (sl == 0 || sl > 32 || strspn(source, "abcdefghijklmnopqrstuvwxyz0123456789_") != sl)
+    return why_set(why, whylen,
+                   "metadata.document.source must be 1 to 32 of a-z, 0-9 "
+                   "and _");
+  const char *ref = str_member(d, "ref");
+  size_t rl = ref ? strlen(ref) : 0;
+  int printable = rl > 0 && rl <= 128;
+  for (size_t i = 0; printable && i < rl; i++)
+    printable = (unsigned char)ref[i] > 0x20 && ref[i] != 0x7f;
+  if (!printable)
+    return why_set(why, whylen,
+                   "metadata.document.ref must be 1 to 128 printable bytes");
+  const char *fn = str_member(d, "filename");
+  if (fn && !filename_ok(fn))
+    return why_set(why, whylen,
+                   "metadata.document.filename must be 1 to 128 bytes without "
+                   "/, \\, \" or control characters");
+  m->doc_source = source;
+  m->doc_ref = ref;
+  m->doc_filename = fn;
+  return 0;
+}
+
 int chat_message_from_row(arena *a, const char *message_type,
                           const char *content, const char *metadata,
                           chat_message *m, char *why, size_t whylen) {
@@ -122,14 +160,22 @@ int chat_message_from_row(arena *a, const char *message_type,
   } else if (!strcmp(type, "document")) {
     m->kind = CHAT_MSG_DOCUMENT;
     const json *d = json_get(md, "document");
-    const char *link = d && d->type == JSON_OBJECT ? str_member(d, "link") : NULL;
-    if (!link || (strncmp(link, "https://", 8) && strncmp(link, "http://", 7)))
-      return why_set(why, whylen,
-                     "a document needs metadata.document.link, an http(s) "
-                     "URL");
+    if (!d || d->type != JSON_OBJECT)
+      return why_set(why, whylen, "a document needs metadata.document");
+    const char *link = str_member(d, "link");
+    const char *source = str_member(d, "source");
     const char *fn = str_member(d, "filename");
-    m->doc_link = link;
-    m->doc_filename = fn && *fn ? fn : NULL;
+    if (source) {
+      if (read_source_document(d, source, m, why, whylen)) return -1;
+    } else {
+      if (!link ||
+          (strncmp(link, "https://", 8) && strncmp(link, "http://", 7)))
+        return why_set(why, whylen,
+                       "a document needs metadata.document.link, an http(s) "
+                       "URL, or metadata.document.source and ref");
+      m->doc_link = link;
+      m->doc_filename = fn && *fn ? fn : NULL;
+    }
   } else {
     {
     if (why && whylen) snprintf(why, whylen, "message_type \"%.32s\" cannot be sent", type);
@@ -192,6 +238,125 @@ void chat_message_as_template(arena *a, chat_message *m, const char *name,
     if (listed_params != 0 && *m->text) m->tpl_params[m->n_params++] = m->text;
   }
   m->has_template = 1;
+}
+
+/* ---- multipart ----------------------------------------------------------------- */
+
+static int boundary_ok(const char *s) {
+  size_t n = strlen(s);
+  static const char allowed[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'()+_,-./:=?";
+  return n > 0 && n <= 70 && strspn(s, allowed) == n;
+}
+
+/* Whether needle occurs in hay[0..n). */
+static int contains(const void *hay, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  const unsigned char *h = hay;
+  for (size_t i = 0; k && i + k <= n; i++)
+    if (h[i] == (unsigned char)needle[0] && !memcmp(h + i, needle, k)) return 1;
+  return 0;
+}
+
+static int quoted(buf *b, const char *s) {
+  int rc = buf_putc(b, '"');
+  for (; *s && !rc; s++)
+    rc = buf_putc(b, *s == '"' || *s == '\\' || *s == '\r' || *s == '\n' ? '_' : *s);
+  return rc || buf_putc(b, '"');
+}
+
+int chat_multipart_build(buf *b, const char *boundary, const chat_part *parts,
+                         int n) {
+  if (!boundary || !boundary_ok(boundary)) return -1;
+  for (int i = 0; i < n; i++)
+    if (contains(parts[i].data, parts[i].len, boundary)) return -1;
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    const chat_part *p = &parts[i];
+    rc = buf_printf(b, "--%s\r\nContent-Disposition: form-data; name=", boundary) ||
+         quoted(b, p->name);
+    if (!rc && p->filename)
+      rc = buf_puts(b, "; filename=") || quoted(b, p->filename) ||
+           buf_printf(b, "\r\nContent-Type: %s",
+                      p->content_type ? p->content_type : "application/octet-stream");
+    if (!rc) rc = buf_puts(b, "\r\n\r\n");
+    if (!rc && p->len) rc = buf_append(b, p->data, p->len);
+    if (!rc) rc = buf_puts(b, "\r\n");
+  }
+  if (!rc) rc = buf_printf(b, "--%s--\r\n", boundary);
+  return rc ? -1 : 0;
+}
+
+/* A multipart body of parts with a fresh random boundary (drawn again in
+ * the unlikely case it occurs in the data). */
+static int multipart(arena *a, buf *b, const chat_part *parts, int n,
+                     const char **content_type) {
+  for (int tries = 0; tries < 4; tries++) {
+    unsigned char raw[16];
+    char hex[33], boundary[48];
+    random_bytes(raw, sizeof raw);
+    hex_encode(raw, sizeof raw, hex);
+    snprintf(boundary, sizeof boundary, "munshi-%s", hex);
+    buf_reset(b);
+    if (!chat_multipart_build(b, boundary, parts, n)) {
+      *content_type = arena_printf(a, "multipart/form-data; boundary=%s", boundary);
+      return 0;
+    }
+    if (b->len >= b->max) return -1; /* too large, not a collision */
+  }
+  return -1;
+}
+
+static int telegram_document(arena *a, const chat_send_target *t,
+                             const chat_message *m, buf *b,
+                             const char **content_type) {
+  chat_part parts[3];
+  int n = 0;
+  parts[n++] = (chat_part){"chat_id", NULL, NULL, t->to, strlen(t->to)};
+  if (*m->text)
+    parts[n++] = (chat_part){"caption", NULL, NULL, m->text, strlen(m->text)};
+  parts[n++] = (chat_part){"document",
+                           m->doc_filename ? m->doc_filename : "document.pdf",
+                           "application/pdf", m->doc_data, m->doc_len};
+  return multipart(a, b, parts, n, content_type);
+}
+
+int chat_media_build(arena *a, const chat_send_target *t, const char *filename,
+                     const char *mime, const void *data, size_t len,
+                     chat_http *out, char *why, size_t whylen) {
+  memset(out, 0, sizeof *out);
+  if (t->platform != CHAT_WHATSAPP)
+    return why_set(why, whylen, "only WhatsApp takes media uploads");
+  if (!t->base_url || !*t->base_url)
+    return why_set(why, whylen, "no provider URL is configured");
+  if (!t->phone_number_id || !*t->phone_number_id || !t->access_token ||
+      !*t->access_token)
+    return why_set(why, whylen,
+                   "the WhatsApp channel has no phone_number_id or access_token");
+  if (!data || len == 0) return why_set(why, whylen, "the document is empty");
+  if (len > CHAT_DOC_MAX)
+    return why_set(why, whylen, "the document is larger than 16 MB");
+  const char *type = mime && *mime ? mime : "application/pdf";
+  chat_part parts[] = {
+      {"messaging_product", NULL, NULL, "whatsapp", 8},
+      {"type", NULL, NULL, type, strlen(type)},
+      {"file", filename && *filename ? filename : "document.pdf", type, data, len}};
+  buf b;
+  buf_init(&b, len + 4096);
+  int rc = -1;
+  if (multipart(a, &b, parts, 3, &out->content_type)) {
+    why_set(why, whylen, "the upload could not be built");
+    goto out;
+  }
+  out->method = "POST";
+  out->url = arena_printf(a, "%s/%s/media", t->base_url, t->phone_number_id);
+  out->authorization = arena_printf(a, "Bearer %s", t->access_token);
+  out->body = arena_strndup(a, buf_cstr(&b), b.len);
+  out->body_len = b.len;
+  rc = 0;
+out:
+  buf_free(&b);
+  return rc;
 }
 
 /* ---- requests ------------------------------------------------------------------ */
@@ -269,7 +434,10 @@ static void build_whatsapp(const chat_send_target *t, const chat_message *m,
     case CHAT_MSG_DOCUMENT:
       json_obj_str(&o, "type", "document");
       json_obj_nest(&o, "document", &x);
-      json_obj_str(&x, "link", m->doc_link);
+      if (m->doc_media_id)
+        json_obj_str(&x, "id", m->doc_media_id);
+      else
+        json_obj_str(&x, "link", m->doc_link);
       if (m->doc_filename) json_obj_str(&x, "filename", m->doc_filename);
       if (*m->text) json_obj_str(&x, "caption", m->text);
       json_obj_close(&x);
@@ -318,7 +486,7 @@ int chat_send_build(arena *a, const chat_send_target *t, const chat_message *m,
   if (!t->base_url || !*t->base_url)
     return why_set(why, whylen, "no provider URL is configured");
   buf b;
-  buf_init(&b, (size_t)256 * 1024);
+  buf_init(&b, (size_t)256 * 1024 + (m->doc_data ? m->doc_len : 0));
   int rc = -1;
   if (t->platform == CHAT_WHATSAPP) {
     if (!t->phone_number_id || !*t->phone_number_id || !t->access_token ||
@@ -329,6 +497,10 @@ int chat_send_build(arena *a, const chat_send_target *t, const chat_message *m,
     }
     if (m->kind == CHAT_MSG_TEMPLATE && (!m->tpl_name || !*m->tpl_name)) {
       why_set(why, whylen, "a template message needs a template name");
+      goto out;
+    }
+    if (m->kind == CHAT_MSG_DOCUMENT && m->doc_source && !m->doc_media_id) {
+      why_set(why, whylen, "the document was not uploaded");
       goto out;
     }
     build_whatsapp(t, m, &b);
@@ -344,7 +516,18 @@ int chat_send_build(arena *a, const chat_send_target *t, const chat_message *m,
               "Telegram has no templates and the message has no text");
       goto out;
     }
-    build_telegram(t, m, &b);
+    if (m->kind == CHAT_MSG_DOCUMENT && m->doc_source) {
+      if (!m->doc_data) {
+        why_set(why, whylen, "the document was not rendered");
+        goto out;
+      }
+      if (telegram_document(a, t, m, &b, &out->content_type)) {
+        why_set(why, whylen, "the document is too large to send");
+        goto out;
+      }
+    } else {
+      build_telegram(t, m, &b);
+    }
     out->url = arena_printf(a, "%s/bot%s/%s", t->base_url, t->bot_token,
                             m->kind == CHAT_MSG_DOCUMENT ? "sendDocument"
                                                          : "sendMessage");
@@ -397,8 +580,10 @@ static int whatsapp_code_retryable(int64_t code) {
   }
 }
 
+/* media: the answer of a media upload ({"id"}), else of a message send
+ * ({"messages":[{"id"}]}). */
 static void parse_whatsapp(arena *a, long status, const char *body,
-                           size_t len, chat_send_result *r) {
+                           size_t len, int media, chat_send_result *r) {
   json *v = NULL;
   json_error je;
   int parsed = len && !json_parse(a, body, len, &v, &je) && v->type == JSON_OBJECT;
@@ -406,7 +591,9 @@ static void parse_whatsapp(arena *a, long status, const char *body,
   if (parsed && status >= 200 && status < 300) {
     const json *ms = json_get(v, "messages");
     const json *m0 = ms && ms->type == JSON_ARRAY && ms->n ? ms->items[0] : NULL;
-    const char *id = m0 && m0->type == JSON_OBJECT ? str_member(m0, "id") : NULL;
+    const char *id = media ? str_member(v, "id")
+                     : m0 && m0->type == JSON_OBJECT ? str_member(m0, "id")
+                                                     : NULL;
     if (id && *id && strlen(id) < sizeof r->provider_id) {
       r->outcome = CHAT_SEND_SENT;
       snprintf(r->provider_id, sizeof r->provider_id, "%s", id);
@@ -512,12 +699,25 @@ void chat_send_parse(chat_platform p, const char *to, long status,
   r->retry_after_ms = -1;
   arena *a = arena_new();
   if (p == CHAT_WHATSAPP)
-    parse_whatsapp(a, status, body, body_len, r);
+    parse_whatsapp(a, status, body, body_len, 0, r);
   else
     parse_telegram(a, to ? to : "", status, body, body_len, r);
   arena_free(a);
   long ms;
   if (r->outcome == CHAT_SEND_RETRY && retry_after && r->retry_after_ms < 0 &&
+      !net_retry_after_ms(retry_after, (int64_t)time(NULL), &ms))
+    r->retry_after_ms = ms;
+}
+
+void chat_media_parse(long status, const char *body, size_t body_len,
+                      const char *retry_after, chat_send_result *r) {
+  memset(r, 0, sizeof *r);
+  r->retry_after_ms = -1;
+  arena *a = arena_new();
+  parse_whatsapp(a, status, body, body_len, 1, r);
+  arena_free(a);
+  long ms;
+  if (r->outcome == CHAT_SEND_RETRY && retry_after &&
       !net_retry_after_ms(retry_after, (int64_t)time(NULL), &ms))
     r->retry_after_ms = ms;
 }

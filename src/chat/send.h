@@ -66,6 +66,14 @@ typedef struct chat_message {
   int has_template; /* metadata named a template (also for a text message:
                        the one to use when the window is closed) */
   const char *doc_link, *doc_filename;
+  /* A document made at send time ({"document":{"source","ref","filename"}}):
+   * the registered source (chat.h chat_set_document_source) renders ref. */
+  const char *doc_source, *doc_ref;
+  /* Filled by the outbox before chat_send_build: the rendered bytes (sent
+   * to Telegram as a file) and WhatsApp's media id of their upload. */
+  const void *doc_data;
+  size_t doc_len;
+  const char *doc_media_id;
   /* munshi's message id, sent to WhatsApp as biz_opaque_callback_data, which
    * Meta echoes in the status webhooks of the message; NULL for none. */
   const char *ref;
@@ -75,7 +83,10 @@ typedef struct chat_message {
  * "template", "document"; NULL/"" is text), content and metadata (JSON
  * object text; NULL is {}), by the conventions of store.h chat_out:
  * {"buttons":[{"id","title"}]}, {"template":{"name","language","params"}},
- * {"document":{"link","filename"}}. Returns 0, or -1 with a sentence in why
+ * {"document":{"link","filename"}} (a document by URL) or
+ * {"document":{"source","ref","filename"}} (a document rendered at send
+ * time: source 1..32 of [a-z0-9_], ref 1..128 printable bytes, filename
+ * 1..128 bytes without '/', '\\', '"' or control characters). Returns 0, or -1 with a sentence in why
  * when the row cannot be sent as it is (then it never will be). */
 int chat_message_from_row(arena *a, const char *message_type,
                           const char *content, const char *metadata,
@@ -105,12 +116,46 @@ typedef struct chat_http {
   const char *method;        /* "POST" */
   const char *url;           /* in the arena */
   const char *authorization; /* "Bearer <token>" or NULL */
-  const char *body;          /* JSON, in the arena */
+  const char *content_type;  /* NULL: application/json */
+  const char *body;          /* JSON or multipart bytes, in the arena */
   size_t body_len;
 } chat_http;
 
+/* The largest document munshi sends (WhatsApp takes 100 MB, Telegram's
+ * sendDocument 50 MB; an invoice is far below either). */
+#define CHAT_DOC_MAX ((size_t)16 * 1024 * 1024)
+
+/* One part of a multipart/form-data body (RFC 7578): a field when filename
+ * is NULL, else a file with its content type. */
+typedef struct chat_part {
+  const char *name;
+  const char *filename;     /* NULL: a plain field */
+  const char *content_type; /* files only; NULL: application/octet-stream */
+  const void *data;
+  size_t len;
+} chat_part;
+
+/* Appends the multipart/form-data body of parts to b, delimited by
+ * boundary (1..70 of [A-Za-z0-9'()+_,-./:=?], RFC 2046). A filename is
+ * written quoted with '"', '\\', CR and LF replaced by '_' (the name
+ * inside the provider's own message is kept as given). Returns 0; -1 when
+ * the boundary is invalid or occurs in a part's data (pick another: the
+ * body would be cut there) or b's cap is reached. */
+int chat_multipart_build(buf *b, const char *boundary, const chat_part *parts,
+                         int n);
+
+/* The WhatsApp media upload of a document (POST <base>/<phone_number_id>/
+ * media, multipart: messaging_product=whatsapp, type=<mime>, file). A
+ * random boundary is drawn here. Returns 0, or -1 with why. */
+int chat_media_build(arena *a, const chat_send_target *t, const char *filename,
+                     const char *mime, const void *data, size_t len,
+                     chat_http *out, char *why, size_t whylen);
+
+
 /* Builds the request that sends m to t. Returns 0, or -1 with why (a
- * missing credential, a kind the platform cannot carry). */
+ * missing credential, a kind the platform cannot carry). A document from a
+ * source needs, on WhatsApp, m->doc_media_id (sent as document.id) and, on
+ * Telegram, m->doc_data (sendDocument as multipart/form-data). */
 int chat_send_build(arena *a, const chat_send_target *t, const chat_message *m,
                     chat_http *out, char *why, size_t whylen);
 
@@ -139,6 +184,10 @@ typedef struct chat_send_result {
 void chat_send_parse(chat_platform p, const char *to, long status,
                      const char *body, size_t body_len,
                      const char *retry_after, chat_send_result *r);
+/* Reads the upload's answer: {"id":"<media id>"} → CHAT_SEND_SENT with the
+ * id in provider_id; errors are classed as chat_send_parse does. */
+void chat_media_parse(long status, const char *body, size_t body_len,
+                      const char *retry_after, chat_send_result *r);
 /* The outcome of a call that got no answer (net_request returned -1):
  * timeouts, refused or broken connections and TLS failures are retried; a
  * bad URL or request, or an oversized answer, fails the message. */

@@ -114,3 +114,44 @@ export function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
+
+/**
+ * Parses a multipart/form-data body (RFC 7578) byte for byte: contentType is
+ * the request's Content-Type (its boundary parameter), raw the body Buffer.
+ * Returns [{name, filename, contentType, data: Buffer}] in order, or throws
+ * an Error saying what is malformed: a missing boundary, a part without
+ * its blank line or Content-Disposition, or no closing delimiter. The data
+ * is exactly the bytes between the part's blank line and the CRLF before
+ * the next delimiter, so a file's NULs, CRs and high bytes survive.
+ */
+export function parseMultipart(contentType, raw) {
+  const m = /^multipart\/form-data;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType || '');
+  if (!m) throw new Error(`not multipart/form-data with a boundary: ${contentType}`);
+  const boundary = m[1] || m[2];
+  const first = Buffer.from(`--${boundary}\r\n`);
+  const delim = Buffer.from(`\r\n--${boundary}`);
+  if (!raw.subarray(0, first.length).equals(first)) throw new Error('the body does not start with the boundary');
+  const parts = [];
+  let pos = first.length;
+  for (;;) {
+    const headEnd = raw.indexOf('\r\n\r\n', pos);
+    if (headEnd < 0) throw new Error('a part without the blank line after its headers');
+    const headers = {};
+    for (const line of raw.subarray(pos, headEnd).toString('utf8').split('\r\n')) {
+      const i = line.indexOf(':');
+      if (i <= 0) throw new Error(`a malformed part header: ${line}`);
+      headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    const cd = headers['content-disposition'] || '';
+    const name = /(?:^|;)\s*name="([^"]*)"/.exec(cd);
+    if (!/^form-data/.test(cd) || !name) throw new Error(`a part without form-data; name: ${cd}`);
+    const filename = /;\s*filename="([^"]*)"/.exec(cd);
+    const end = raw.indexOf(delim, headEnd + 4);
+    if (end < 0) throw new Error('no delimiter after a part');
+    parts.push({ name: name[1], filename: filename ? filename[1] : undefined, contentType: headers['content-type'], data: raw.subarray(headEnd + 4, end) });
+    const after = raw.subarray(end + delim.length, end + delim.length + 2).toString('latin1');
+    if (after === '--') return parts;
+    if (after !== '\r\n') throw new Error('garbage after a delimiter');
+    pos = end + delim.length + 2;
+  }
+}

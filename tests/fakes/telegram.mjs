@@ -6,12 +6,14 @@
 //    "description"[,"parameters":{"retry_after"}]} with the same HTTP status
 //    (429 with retry_after, 400, 403); a wrong token is 401 Unauthorized.
 //    Every call is recorded (calls[]), sendMessage's also in sent[].
+//    sendDocument takes multipart/form-data (chat_id, caption, document as
+//    a file), parsed byte for byte; the file is kept in documents[].
 //  - TelegramBot: Telegram posting Updates to munshi's webhook with
 //    X-Telegram-Bot-Api-Secret-Token: messages, edited messages, callback
 //    queries, with increasing update_id.
 import http from 'node:http';
 
-import { FakeServer, reply } from './common.mjs';
+import { FakeServer, parseMultipart, reply } from './common.mjs';
 
 /** Telegram's error body. */
 export function tgError(code, description, retryAfter) {
@@ -42,6 +44,7 @@ export class FakeTelegram extends FakeServer {
     this.script = [];
     this.calls = []; // {method, token, params}
     this.sent = []; // accepted sendMessage: {params, message_id}
+    this.documents = []; // accepted sendDocument: {params, filename, contentType, data, message_id}
     this.webhook = null;
     this.nextMessageId = 1000;
   }
@@ -55,7 +58,18 @@ export class FakeTelegram extends FakeServer {
     const [, token, method, qs] = m;
     let params = {};
     const ct = req.headers['content-type'] || '';
-    if (/json/.test(ct)) params = rec.json || {};
+    let file;
+    if (/^multipart\/form-data/i.test(ct)) {
+      try {
+        for (const p of parseMultipart(ct, rec.raw)) {
+          if (p.filename !== undefined) file = p;
+          else params[p.name] = p.data.toString('utf8');
+        }
+      } catch (e) {
+        reply(res, 400, tgError(400, `Bad Request: ${e.message}`));
+        return;
+      }
+    } else if (/json/.test(ct)) params = rec.json || {};
     else if (/x-www-form-urlencoded/.test(ct)) params = Object.fromEntries(new URLSearchParams(rec.raw.toString('utf8')));
     else if (qs) params = Object.fromEntries(new URLSearchParams(qs));
     const call = { at: rec.at, method, token, params };
@@ -71,6 +85,25 @@ export class FakeTelegram extends FakeServer {
         this.webhook = { url: params.url, secret_token: params.secret_token, allowed_updates: params.allowed_updates };
         reply(res, 200, { ok: true, result: true, description: 'Webhook was set' });
         return;
+      case 'sendDocument': {
+        if (params.chat_id === undefined || !file || file.name !== 'document') {
+          reply(res, 400, tgError(400, params.chat_id === undefined ? 'Bad Request: chat_id is empty' : 'Bad Request: there is no document in the request'));
+          return;
+        }
+        const message = {
+          message_id: this.nextMessageId++,
+          from: me,
+          chat: { id: Number(params.chat_id), first_name: 'Customer', type: 'private' },
+          date: Math.floor(Date.now() / 1000),
+          document: { file_name: file.filename, mime_type: file.contentType, file_id: `doc${this.nextMessageId}`, file_size: file.data.length },
+          ...(params.caption ? { caption: params.caption } : {}),
+        };
+        call.answer = 200;
+        this.documents.push({ at: rec.at, token, params, filename: file.filename, contentType: file.contentType, data: Buffer.from(file.data), message_id: message.message_id });
+        this.notify();
+        reply(res, 200, { ok: true, result: message });
+        return;
+      }
       case 'answerCallbackQuery':
         reply(res, 200, { ok: true, result: true });
         return;
@@ -113,6 +146,7 @@ export class FakeTelegram extends FakeServer {
 
   reset() {
     this.requests.length = 0; this.calls.length = 0; this.sent.length = 0; this.script.length = 0;
+    this.documents.length = 0;
     this.down = false; this.delayMs = 0;
   }
 }

@@ -15,13 +15,19 @@
 //    signs the raw body (X-Hub-Signature-256: sha256=HMAC-SHA256(app secret,
 //    body)), batches, redelivers the same bytes, and sends statuses in any
 //    order (or skips "delivered").
+//  - The media upload, POST [/<version>]/<phone_number_id>/media as
+//    multipart/form-data (messaging_product=whatsapp, type, file), parsed
+//    byte for byte: answers {"id":"<media id>"} and keeps the file in
+//    media[] ({id, phoneNumberId, token, type, filename, contentType, data});
+//    scriptable through mediaScript like the sends ({error: 100} |
+//    {status: 503} | {drop: true}).
 //
 // Run alone (the bench): node tests/fakes/whatsapp.mjs [--port N]
 // prints "FAKE_WHATSAPP <origin>" and answers every send with success.
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 
-import { FakeServer, arg, isMain, reply } from './common.mjs';
+import { FakeServer, arg, isMain, parseMultipart, reply } from './common.mjs';
 
 export const GRAPH_VERSION = 'v21.0';
 
@@ -83,6 +89,57 @@ export class FakeWhatsApp extends FakeServer {
     this.nextIds = []; // wamids to give the next accepted sends (else random)
     this.sends = []; // accepted sends: {at, phoneNumberId, token, body, wamid, to}
     this.attempts = []; // every POST to a messages endpoint, answered or not
+    this.media = []; // accepted uploads: {id, phoneNumberId, token, type, filename, contentType, data}
+    this.mediaAttempts = []; // every POST to a media endpoint
+    this.mediaScript = [];
+  }
+
+  /** The media upload; answers as Meta does, keeping the file. */
+  onMedia(req, res, rec, pnid) {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization || '')?.[1];
+    const attempt = { at: rec.at, phoneNumberId: pnid, token };
+    this.mediaAttempts.push(attempt);
+    const want = this.tokens[pnid];
+    if (!token || (want !== undefined && token !== want) || (want === undefined && this.strict)) {
+      reply(res, 401, waErrorBody(190, { message: 'Invalid OAuth access token - Cannot parse access token', subcode: undefined }));
+      return;
+    }
+    let parts;
+    try {
+      parts = parseMultipart(req.headers['content-type'], rec.raw);
+    } catch (e) {
+      attempt.answer = 400;
+      reply(res, 400, waErrorBody(100, { details: `bad multipart body: ${e.message}` }));
+      return;
+    }
+    const field = (n) => parts.find((p) => p.name === n);
+    const file = field('file');
+    const product = field('messaging_product');
+    const type = field('type');
+    if (!product || product.data.toString('utf8') !== 'whatsapp' || !file || !file.filename || !type) {
+      attempt.answer = 400;
+      reply(res, 400, waErrorBody(100, { message: '(#100) The parameter messaging_product, file and type are required.', details: 'messaging_product "whatsapp", type and file are required' }));
+      return;
+    }
+    const ans = this.mediaScript.length ? this.mediaScript.shift() : {};
+    if (ans.drop) { attempt.answer = 'drop'; req.socket.destroy(); return; }
+    if (ans.error !== undefined) {
+      attempt.answer = ans.status ?? 400;
+      reply(res, attempt.answer, waErrorBody(ans.error, ans));
+      return;
+    }
+    if (ans.status) { attempt.answer = ans.status; reply(res, ans.status, 'upstream error', { 'Content-Type': 'text/plain' }); return; }
+    const id = String(1000000000000000 + Math.floor(Math.random() * 1e15));
+    this.media.push({ at: rec.at, id, phoneNumberId: pnid, token, type: type.data.toString('utf8'), filename: file.filename, contentType: file.contentType, data: Buffer.from(file.data) });
+    attempt.answer = 200;
+    this.notify();
+    reply(res, 200, { id });
+  }
+
+  /** The upload whose media id a send names, or undefined. */
+  mediaOf(send) {
+    const id = send && send.body && send.body.document && send.body.document.id;
+    return id ? this.media.find((m) => m.id === id) : undefined;
   }
 
   /** The base URL munshi takes as MUNSHI_WHATSAPP_API_URL. */
@@ -102,6 +159,8 @@ export class FakeWhatsApp extends FakeServer {
       reply(res, 200, { id: g[1], display_phone_number: `+91 ${g[1].slice(-10)}` });
       return;
     }
+    const up = /^(?:\/v\d+\.\d+)?\/(\d{1,32})\/media\/?(?:\?.*)?$/.exec(req.url);
+    if (up && req.method === 'POST') { this.onMedia(req, res, rec, up[1]); return; }
     const m = /^(?:\/v\d+\.\d+)?\/(\d{1,32})\/messages\/?(?:\?.*)?$/.exec(req.url);
     if (!m || req.method !== 'POST') {
       reply(res, 400, waErrorBody(100, { message: `Unsupported ${req.method} request to ${req.url.slice(0, 80)}`, details: 'unknown path' }));
@@ -166,6 +225,9 @@ export class FakeWhatsApp extends FakeServer {
     this.requests.length = 0;
     this.sends.length = 0;
     this.attempts.length = 0;
+    this.media.length = 0;
+    this.mediaAttempts.length = 0;
+    this.mediaScript.length = 0;
     this.script.length = 0;
     this.rule = null;
     this.nextIds.length = 0;

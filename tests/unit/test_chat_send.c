@@ -379,6 +379,169 @@ static void test_transport_and_error_json(void **state) {
   buf_free(&b);
 }
 
+/* ---- documents from a source: multipart and media ids ------------------------ */
+
+static void test_multipart_exact(void **state) {
+  (void)state;
+  buf b;
+  buf_init(&b, 4096);
+  static const char pdf[] = {'%', 'P', 'D', 'F', '\0', '\r', '\n', '\xff'};
+  chat_part parts[] = {
+      {"messaging_product", NULL, NULL, "whatsapp", 8},
+      {"file", "INV \"7\"\r\n.pdf", "application/pdf", pdf, sizeof pdf}};
+  assert_int_equal(chat_multipart_build(&b, "XyZ-1", parts, 2), 0);
+  static const char want[] =
+      "--XyZ-1\r\nContent-Disposition: form-data; name=\"messaging_product\"\r\n"
+      "\r\nwhatsapp\r\n"
+      "--XyZ-1\r\nContent-Disposition: form-data; name=\"file\"; "
+      "filename=\"INV _7___.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+      "%PDF\0\r\n\xff\r\n"
+      "--XyZ-1--\r\n";
+  assert_int_equal(b.len, sizeof want - 1);
+  assert_memory_equal(b.data, want, sizeof want - 1);
+  /* A boundary found in the data, or not a valid boundary: refused. */
+  buf_reset(&b);
+  chat_part clash[] = {{"f", NULL, NULL, "a--XyZ-1b", 9}};
+  assert_int_equal(chat_multipart_build(&b, "XyZ-1", clash, 1), -1);
+  assert_int_equal(chat_multipart_build(&b, "", parts, 1), -1);
+  assert_int_equal(chat_multipart_build(&b, "bad boundary", parts, 1), -1);
+  assert_int_equal(chat_multipart_build(&b, "b\"q", parts, 1), -1);
+  /* Over the buffer's cap: refused, not truncated. */
+  buf small;
+  buf_init(&small, 40);
+  assert_int_equal(chat_multipart_build(&small, "XyZ-1", parts, 2), -1);
+  buf_free(&small);
+  buf_free(&b);
+}
+
+/* The part of a multipart body named name (its bytes after the blank line). */
+static const char *part_of(arena *a, const chat_http *h, const char *name,
+                           size_t *len) {
+  const char *bd = strstr(h->content_type, "boundary=");
+  assert_non_null(bd);
+  const char *delim = arena_printf(a, "\r\n--%s", bd + 9);
+  const char *key = arena_printf(a, "name=\"%s\"", name);
+  const char *end = h->body + h->body_len;
+  for (const char *p = h->body; p < end; p++) {
+    if ((size_t)(end - p) < strlen(key) || memcmp(p, key, strlen(key))) continue;
+    const char *q = p;
+    while (q + 4 <= end && memcmp(q, "\r\n\r\n", 4)) q++;
+    q += 4;
+    const char *e = q;
+    while (e + strlen(delim) <= end && memcmp(e, delim, strlen(delim))) e++;
+    *len = (size_t)(e - q);
+    return q;
+  }
+  return NULL;
+}
+
+static void test_source_documents(void **state) {
+  (void)state;
+  arena *a = arena_new();
+  chat_message m;
+  char why[256];
+  const char *meta =
+      "{\"document\":{\"source\":\"invoice\",\"ref\":\"0190a0b0-0000-7000-8000-00000000000f\","
+      "\"filename\":\"INV-0007.pdf\"}}";
+  assert_int_equal(chat_message_from_row(a, "document", "Invoice INV-0007", meta,
+                                         &m, why, sizeof why), 0);
+  assert_int_equal(m.kind, CHAT_MSG_DOCUMENT);
+  assert_string_equal(m.doc_source, "invoice");
+  assert_string_equal(m.doc_filename, "INV-0007.pdf");
+  /* Not rendered or not uploaded yet: nothing to send. */
+  chat_http h;
+  assert_int_equal(chat_send_build(a, &WA, &m, &h, why, sizeof why), -1);
+  assert_int_equal(chat_send_build(a, &TG, &m, &h, why, sizeof why), -1);
+
+  /* WhatsApp: the upload, then the message naming the media id. */
+  static const char pdf[] = "%PDF-1.7 fake\n%%EOF\n";
+  assert_int_equal(chat_media_build(a, &WA, m.doc_filename, "application/pdf",
+                                    pdf, sizeof pdf - 1, &h, why, sizeof why), 0);
+  assert_string_equal(h.url, "https://graph.example/v21.0/1234567890/media");
+  assert_string_equal(h.authorization, "Bearer EAAtoken");
+  assert_non_null(strstr(h.content_type, "multipart/form-data; boundary="));
+  size_t n;
+  const char *v = part_of(a, &h, "messaging_product", &n);
+  assert_non_null(v);
+  assert_int_equal(n, 8);
+  assert_memory_equal(v, "whatsapp", 8);
+  v = part_of(a, &h, "type", &n);
+  assert_memory_equal(v, "application/pdf", n);
+  v = part_of(a, &h, "file", &n);
+  assert_int_equal(n, sizeof pdf - 1);
+  assert_memory_equal(v, pdf, n);
+  assert_non_null(strstr(h.body, "filename=\"INV-0007.pdf\""));
+  m.doc_media_id = "1013859600285441";
+  assert_int_equal(chat_send_build(a, &WA, &m, &h, why, sizeof why), 0);
+  const json *b = body_of(a, &h);
+  assert_string_equal(AT(b, "type"), "document");
+  assert_string_equal(AT(b, "document", "id"), "1013859600285441");
+  assert_null(AT(b, "document", "link"));
+  assert_string_equal(AT(b, "document", "filename"), "INV-0007.pdf");
+  assert_string_equal(AT(b, "document", "caption"), "Invoice INV-0007");
+
+  /* Telegram: sendDocument with the file itself. */
+  m.doc_data = pdf;
+  m.doc_len = sizeof pdf - 1;
+  assert_int_equal(chat_send_build(a, &TG, &m, &h, why, sizeof why), 0);
+  assert_string_equal(h.url, "https://tg.example/bot123:ABCdefGHIjklMNOpqrSTUvwxYZ012345/sendDocument");
+  assert_non_null(strstr(h.content_type, "multipart/form-data; boundary="));
+  v = part_of(a, &h, "chat_id", &n);
+  assert_memory_equal(v, "5551234", n);
+  v = part_of(a, &h, "caption", &n);
+  assert_memory_equal(v, "Invoice INV-0007", n);
+  v = part_of(a, &h, "document", &n);
+  assert_int_equal(n, sizeof pdf - 1);
+  assert_memory_equal(v, pdf, n);
+
+  /* Refusals of the metadata. */
+  const char *bad[] = {
+      "{\"document\":{\"source\":\"Invoice\",\"ref\":\"x\"}}",
+      "{\"document\":{\"source\":\"invoice\"}}",
+      "{\"document\":{\"source\":\"invoice\",\"ref\":\"a b\"}}",
+      "{\"document\":{\"source\":\"invoice\",\"ref\":\"x\",\"filename\":\"../x.pdf\"}}",
+      "{\"document\":{\"source\":\"invoice\",\"ref\":\"x\",\"filename\":\"a\\\"b.pdf\"}}",
+      "{\"document\":{\"source\":\"invoice\",\"ref\":\"x\",\"filename\":\"a\\nb\"}}",
+      "{\"document\":\"x\"}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(chat_message_from_row(a, "document", "c", bad[i], &m, why,
+                                           sizeof why), -1);
+  /* Media upload refusals: empty, oversized, Telegram. */
+  assert_int_equal(chat_media_build(a, &WA, "x.pdf", NULL, pdf, 0, &h, why, sizeof why), -1);
+  assert_int_equal(chat_media_build(a, &WA, "x.pdf", NULL, pdf, CHAT_DOC_MAX + 1, &h, why, sizeof why), -1);
+  assert_int_equal(chat_media_build(a, &TG, "x.pdf", NULL, pdf, 4, &h, why, sizeof why), -1);
+  arena_free(a);
+}
+
+static void test_media_answers(void **state) {
+  (void)state;
+  chat_send_result r;
+  const char *ok = "{\"id\":\"1013859600285441\"}";
+  chat_media_parse(200, ok, strlen(ok), NULL, &r);
+  assert_int_equal(r.outcome, CHAT_SEND_SENT);
+  assert_string_equal(r.provider_id, "1013859600285441");
+  /* A message-send shape is not an upload answer. */
+  const char *msg = "{\"messages\":[{\"id\":\"wamid.x\"}]}";
+  chat_media_parse(200, msg, strlen(msg), NULL, &r);
+  assert_int_equal(r.outcome, CHAT_SEND_FAILED);
+  assert_string_equal(r.code, "bad_response");
+  const char *num = "{\"id\":1013859600285441}";
+  chat_media_parse(200, num, strlen(num), NULL, &r);
+  assert_int_equal(r.outcome, CHAT_SEND_FAILED);
+  const char *bad = "{\"error\":{\"message\":\"(#100) Param file must be a file\","
+                    "\"type\":\"OAuthException\",\"code\":100}}";
+  chat_media_parse(400, bad, strlen(bad), NULL, &r);
+  assert_int_equal(r.outcome, CHAT_SEND_FAILED);
+  assert_string_equal(r.code, "100");
+  const char *busy = "{\"error\":{\"message\":\"busy\",\"code\":131016}}";
+  chat_media_parse(503, busy, strlen(busy), "7", &r);
+  assert_int_equal(r.outcome, CHAT_SEND_RETRY);
+  assert_int_equal(r.retry_after_ms, 7000);
+  chat_media_parse(502, "", 0, NULL, &r);
+  assert_int_equal(r.outcome, CHAT_SEND_RETRY);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_whatsapp_text),
@@ -389,6 +552,9 @@ int main(void) {
       cmocka_unit_test(test_whatsapp_answers),
       cmocka_unit_test(test_telegram_answers),
       cmocka_unit_test(test_transport_and_error_json),
+      cmocka_unit_test(test_multipart_exact),
+      cmocka_unit_test(test_source_documents),
+      cmocka_unit_test(test_media_answers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
