@@ -19,7 +19,9 @@
 # persisted: runs/s, p99 from event to completed, server RSS;
 # bench/workflows.sh), realtime (1,000 WebSocket subscribers and a stream
 # of changes to their rows: deliveries/s, p95 from commit to client, KB per
-# idle socket; bench/realtime.sh with the load client build/rtload).
+# idle socket; bench/realtime.sh with the load client build/rtload),
+# invoice_pdf (GET /invoices/<id>.pdf of a 3-line invoice with its UPI QR,
+# rendered afresh each time: PDFs/s).
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     wrk -d per run [10s]
@@ -27,7 +29,8 @@
 #   BENCH_WRK_THREADS  wrk -t [2]
 #   BENCH_RUNS         runs per scenario; the median is reported [3]
 #   BENCH_BACKENDS     [sqlite postgres]
-#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime]
+#   BENCH_SCENARIOS    [get_one get_50 post_one create_invoice record_payment invoice_pdf chat_webhooks workflows realtime payment_webhooks]
+#   BENCH_PAY_PAIRS, BENCH_PAY_LINKS: see bench/paywebhooks.sh
 #   BENCH_CHAT_MESSAGES, BENCH_CHAT_DRAIN: see bench/chat.sh
 #   BENCH_WF_CLIENTS, BENCH_WF_DRAIN: see bench/workflows.sh
 #   BENCH_RT_SOCKETS, BENCH_RT_TENANTS, BENCH_RT_RATES, ...: see bench/realtime.sh
@@ -49,7 +52,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 RUNS=${BENCH_RUNS:-3}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment chat_webhooks workflows realtime}
+SCENARIOS=${BENCH_SCENARIOS:-get_one get_50 post_one create_invoice record_payment invoice_pdf chat_webhooks workflows realtime payment_webhooks}
 BIN=${MUNSHI_BIN:-$ROOT/build/munshi}
 [[ "$BIN" == /* ]] || BIN="$ROOT/$BIN"
 SEED_CUSTOMERS=1000
@@ -75,6 +78,7 @@ PG_DB=
 
 cleanup() {
   chat_fake_stop
+  pay_fake_stop
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -146,7 +150,7 @@ start_server() { # start_server DB_URL
     MUNSHI_LISTEN=127.0.0.1 MUNSHI_JWT_SECRET=$SECRET \
     MUNSHI_MAX_CONNECTIONS=${BENCH_MAX_CONNECTIONS:-4096} MUNSHI_MAX_CONNECTIONS_PER_IP=0 \
     MUNSHI_REALTIME_MAX_SOCKETS_PER_USER=${BENCH_RT_PER_USER:-100000} \
-    MUNSHI_WHATSAPP_API_URL=${CHAT_WA_URL:-} \
+    MUNSHI_WHATSAPP_API_URL=${CHAT_WA_URL:-} MUNSHI_RAZORPAY_API_URL=${PAY_RZP_URL:-} \
     MUNSHI_LOG=${MUNSHI_LOG:-warn} exec "$BIN" serve) >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   local i
@@ -180,7 +184,7 @@ seed() {
   user_id=$(api GET /auth/v1/user | json_field id)
   [ -n "$user_id" ] || die "could not read the user's id"
   # Invoices need the business's state (GST: intra- or inter-state).
-  api PATCH "/rest/v1/profiles?id=eq.$user_id" '{"state_code":"27"}' >/dev/null \
+  api PATCH "/rest/v1/profiles?id=eq.$user_id" '{"state_code":"27","upi_id":"bench@upi"}' >/dev/null \
     || die "could not set the profile's state_code"
 
   for ((i = 0; i < SEED_CUSTOMERS; i += SEED_BATCH)); do
@@ -266,6 +270,16 @@ probe() {
   api POST /rest/v1/rpc/record_payment \
     "{\"customer_id\":\"$CUSTOMER_ID\",\"amount_received\":1.00,\"payment_mode\":\"upi\"}" \
     >/dev/null || die "record_payment probe failed"
+  # invoice_pdf: a 3-line invoice (one product each) to render again and again.
+  local items i=0 p
+  items=""
+  for p in ${PRODUCT_IDS//,/ }; do
+    items+="${items:+,}{\"product_id\":\"$p\",\"quantity\":$((++i))}"
+  done
+  api POST /rest/v1/rpc/create_invoice "{\"customer_id\":\"$CUSTOMER_ID\",\"items\":[$items]}" \
+    >/dev/null || die "invoice_pdf probe: create_invoice failed"
+  INVOICE_ID=$(api GET "/rest/v1/invoices?select=id&order=created_at.desc,id.desc&limit=1" | json_field id)
+  api GET "/invoices/$INVOICE_ID.pdf" >/dev/null || die "invoice_pdf probe failed"
 }
 
 count_rows() { # count_rows TABLE: the tenant's rows, from Content-Range: 0-0/N
@@ -285,6 +299,8 @@ field() { # field NAME LINE: the value of NAME=... in a RESULT line
 
 # shellcheck source=bench/chat.sh
 . "$ROOT/bench/chat.sh"
+# shellcheck source=bench/paywebhooks.sh
+. "$ROOT/bench/paywebhooks.sh"
 # shellcheck source=bench/workflows.sh
 . "$ROOT/bench/workflows.sh"
 # shellcheck source=bench/realtime.sh
@@ -326,6 +342,7 @@ for backend in $BACKENDS; do
 
   POSTS=0 INVOICES=0 PAYMENTS=0
   [[ " $SCENARIOS " == *" chat_webhooks "* || " $SCENARIOS " == *" workflows "* ]] && chat_fake_start
+  [[ " $SCENARIOS " == *" payment_webhooks "* ]] && pay_fake_start
   start_server "$db_url"
   echo "[$backend] server on $BASE; seeding $SEED_CUSTOMERS customers"
   seed
@@ -337,7 +354,8 @@ for backend in $BACKENDS; do
   probe
   [ -n "$(count_customers)" ] || die "no total in Content-Range with Prefer: count=exact"
   export BENCH_TOKEN="$TOKEN" BENCH_CUSTOMER_ID="$CUSTOMER_ID" \
-    BENCH_CUSTOMER_IDS="$CUSTOMER_IDS" BENCH_PRODUCT_IDS="$PRODUCT_IDS"
+    BENCH_CUSTOMER_IDS="$CUSTOMER_IDS" BENCH_PRODUCT_IDS="$PRODUCT_IDS" \
+    BENCH_INVOICE_ID="$INVOICE_ID"
 
   run_no=0
   rows_before=$(count_customers)
@@ -347,6 +365,7 @@ for backend in $BACKENDS; do
     if [ "$sc" = chat_webhooks ]; then chat_scenario "$backend"; continue; fi
     if [ "$sc" = workflows ]; then wf_scenario "$backend" "$db_url"; continue; fi
     if [ "$sc" = realtime ]; then rt_scenario "$backend"; continue; fi
+    if [ "$sc" = payment_webhooks ]; then pay_scenario "$backend"; continue; fi
     [ -f "bench/$sc.lua" ] || die "no scenario bench/$sc.lua"
     rps_list=() p99_list=() bad=0 sock=0
     for ((r = 1; r <= RUNS; r++)); do
@@ -400,6 +419,7 @@ for backend in $BACKENDS; do
 
   stop_server
   chat_fake_stop
+  pay_fake_stop
   if [ "$backend" = postgres ]; then
     psql "$MUNSHI_TEST_PG_URL" -qX -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true
     PG_DB=
@@ -422,6 +442,7 @@ echo "medians of $RUNS run(s), $DURATION each, $CONNS connections, wrk -t$WRK_TH
 table
 if [ ${#CHAT_RESULTS[@]} -gt 0 ]; then echo; echo "chat webhooks (medians):"; chat_table; fi
 if [ ${#WF_RESULTS[@]} -gt 0 ]; then echo; echo "workflows (medians):"; wf_table; fi
+if [ ${#PAY_RESULTS[@]} -gt 0 ]; then echo; echo "payment webhooks (medians):"; pay_table; fi
 if [ ${#RT_RESULTS[@]} -gt 0 ]; then echo; echo "realtime, $RT_SOCKETS WebSockets of $RT_TENANTS tenants (medians):"; rt_table; fi
 [ "$WARN" -eq 0 ] || echo "WARNING: some requests failed; the numbers above are not clean" >&2
 
@@ -448,6 +469,12 @@ mkdir -p bench/results
     echo "Workflows (customer.created → condition → ${WF_GRAPH/send/send_message}; runs/s and latency from the event to the run's end, from the database):"
     echo
     wf_table
+    echo
+  fi
+  if [ ${#PAY_RESULTS[@]} -gt 0 ]; then
+    echo "Payment webhooks (signed Razorpay webhooks, two per distinct payment — payment_link.partially_paid and payment.captured — each payment recorded once; $PAY_PAIRS payments generated per run, spread over $PAY_LINKS payment links):"
+    echo
+    pay_table
     echo
   fi
   if [ ${#RT_RESULTS[@]} -gt 0 ]; then

@@ -54,6 +54,8 @@ static int migrate(const config *c) {
   /* The live feed's capture triggers follow the schema (every process
    * that migrates installs them; a no-op when they are current). */
   if (!rc) rc = rt_capture_install(d, &err);
+  /* The shipments' tracking schedule (MUNSHI_SHIPMENT_TRACK_EVERY_S). */
+  if (!rc) rc = integ_track_schedule(d, &err);
   db_close(d);
   if (rc) {
     fprintf(stderr, "munshi: migration failed: %s\n", err.message);
@@ -107,6 +109,24 @@ static int demo(const config *c) {
   return rc;
 }
 
+/* The chat outbox's documents: an invoice as its PDF, made at send time
+ * (integrations/invoice_pdf.c). A missing invoice or a bad id fails the
+ * message; a database error has it tried again later. */
+static int invoice_document(void *cls, db *d, arena *a, const char *profile_id,
+                            const char *source, const char *ref, buf *out,
+                            const char **filename, char *why, size_t whylen) {
+  (void)cls;
+  if (strcmp(source, "invoice")) {
+    snprintf(why, whylen, "no document source \"%.32s\"", source);
+    return -1;
+  }
+  api_error code = E_INTERNAL;
+  if (!integ_invoice_pdf(d, a, profile_id, ref, out, filename, &code, why,
+                         whylen))
+    return 0;
+  return code == E_DB || code == E_UNAVAILABLE ? -2 : -1;
+}
+
 /* The consumers of the events outbox, the kinds of timers and the pollers
  * this binary runs. A consumer listed here is registered on start and from
  * then on every event is kept for it until it has handled it; the workflow
@@ -115,7 +135,9 @@ static const jobs_consumer consumers[] = {
     {"chat.agent", chat_agent_handle, NULL},
     {"flow.trigger", flow_trigger_handle, NULL},
 };
-static const jobs_kind job_kinds[] = {{NULL, NULL, NULL}};
+static const jobs_kind job_kinds[] = {
+    {INTEG_TRACK_KIND, integ_track_job, NULL},
+};
 static const jobs_poller pollers[] = {
     {"chat.inbound", chat_inbound_poll, NULL},
     {"chat.outbox", chat_outbox_poll, NULL},
@@ -123,7 +145,7 @@ static const jobs_poller pollers[] = {
     {"flow.cron", flow_cron_poll, NULL},
 };
 #define N_CONSUMERS ((int)(sizeof consumers / sizeof consumers[0]))
-#define N_JOB_KINDS 0
+#define N_JOB_KINDS ((int)(sizeof job_kinds / sizeof job_kinds[0]))
 #define N_POLLERS ((int)(sizeof pollers / sizeof pollers[0]))
 
 /* Starts n background workers (n >= 1). */
@@ -298,6 +320,7 @@ int main(int argc, char **argv) {
                        c.razorpay_key_id, c.razorpay_key_secret,
                        c.razorpay_webhook_secret, c.track_every_s};
   integ_configure(&is);
+  chat_set_document_source(invoice_document, NULL);
   if (!strcmp(c.command, "help")) {
     config_usage(stdout);
     return 0;

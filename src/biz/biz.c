@@ -18,6 +18,7 @@ static const biz_op ops[] = {
     {"issue_invoice", op_issue_invoice, 1},
     {"cancel_invoice", op_cancel_invoice, 1},
     {"record_payment", op_record_payment, 1},
+    {"record_refund", op_record_refund, 1},
     {"adjust_stock", op_adjust_stock, 1},
     {"customer_statement", op_customer_statement, 0},
     {"sales_summary", op_sales_summary, 0},
@@ -47,6 +48,18 @@ int biz_db_fail(biz_err *e, const db_err *err) {
   snprintf(e->message, sizeof e->message, "%s", err->message);
   e->details[0] = '\0';
   return -1;
+}
+
+int biz_provider_id_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = s[i];
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+          (ch >= '0' && ch <= '9') || ch == '_'))
+      return 0;
+  }
+  return 1;
 }
 
 /* ---- arguments ----------------------------------------------------------- */

@@ -62,6 +62,7 @@ int op_create_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_issue_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_cancel_invoice(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_record_payment(biz_ctx *c, const json *args, buf *out, biz_err *e);
+int op_record_refund(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_adjust_stock(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_customer_statement(biz_ctx *c, const json *args, buf *out, biz_err *e);
 int op_sales_summary(biz_ctx *c, const json *args, buf *out, biz_err *e);
@@ -69,6 +70,10 @@ int op_debtors(biz_ctx *c, const json *args, buf *out, biz_err *e);
 /* gstr1.c: {month: "YYYY-MM"} → GSTR-1's B2B, B2CL, B2CS and HSN sections
  * (the offline tool's JSON and CSV). */
 int op_gstr1_export(biz_ctx *c, const json *args, buf *out, biz_err *e);
+
+/* 1 when s is a provider's id as payments/refunds keep it (Razorpay's
+ * pay_…, rfnd_…): 1 to 64 letters, digits and '_'. */
+int biz_provider_id_ok(const char *s);
 
 /* What create_invoice would bill for args, without writing anything: the
  * same checks and the same arithmetic (prices, discounts, GST by place of

@@ -445,9 +445,9 @@ int ledger_allocate(biz_ctx *c, const char *payment_id, const char *invoice_id,
 }
 
 
-/* The customer's payments with money not allocated to a live invoice,
- * oldest first. Allocations to cancelled invoices count as free again:
- * cancelling a paid invoice turns what was paid on it into credit. */
+/* The customer's payments with money not allocated to a live invoice nor
+ * refunded, oldest first. Allocations to cancelled invoices count as free
+ * again: cancelling a paid invoice turns what was paid on it into credit. */
 static int free_payments(biz_ctx *c, const char *customer_id, db_res **r,
                          biz_err *e) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
@@ -457,18 +457,49 @@ static int free_payments(biz_ctx *c, const char *customer_id, db_res **r,
                "FROM payment_allocations a JOIN invoices i ON i.profile_id = "
                "a.profile_id AND i.id = a.invoice_id WHERE a.profile_id = "
                "p.profile_id AND a.payment_id = p.id AND i.status <> "
-               "'cancelled'), 0) FROM payments p WHERE p.profile_id = $1 AND "
-               "p.customer_id = $2 ORDER BY p.received_at, p.id",
+               "'cancelled'), 0) - COALESCE((SELECT SUM(f.amount) FROM refunds "
+               "f WHERE f.profile_id = p.profile_id AND f.customer_id = "
+               "p.customer_id AND f.payment_id = p.id), 0) FROM payments p "
+               "WHERE p.profile_id = $1 AND p.customer_id = $2 ORDER BY "
+               "p.received_at, p.id",
                v, 2, r, &err))
     return biz_db_fail(e, &err);
+  return 0;
+}
+
+/* Refunds that named no payment: they came out of the customer's credit
+ * (refund.c), taken here from the newest payments' free money. */
+static int unnamed_refunds(biz_ctx *c, const char *customer_id, int64_t *sum,
+                           biz_err *e) {
+  db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
+  db_res *r = NULL;
+  db_err err;
+  if (db_query(c->d,
+               "SELECT SUM(amount) FROM refunds WHERE profile_id = $1 AND "
+               "customer_id = $2 AND payment_id IS NULL",
+               v, 2, &r, &err))
+    return biz_db_fail(e, &err);
+  *sum = db_res_rows(r) == 1 && !db_res_isnull(r, 0, 0) ? db_res_dec(r, 0, 0, 2)
+                                                        : 0;
+  db_res_free(r);
   return 0;
 }
 
 int ledger_apply_credit(biz_ctx *c, const char *customer_id, biz_err *e) {
   db_res *pay = NULL, *inv = NULL;
   db_err err;
+  int64_t unnamed = 0;
   int rc = free_payments(c, customer_id, &pay, e);
-  if (rc) return rc;
+  if (rc || (rc = unnamed_refunds(c, customer_id, &unnamed, e))) goto out;
+  int np = db_res_rows(pay);
+  int64_t *free_money = arena_alloc(c->a, sizeof *free_money * (size_t)(np + 1));
+  for (int i = 0; i < np; i++) free_money[i] = db_res_dec(pay, i, 1, 2);
+  for (int i = np - 1; i >= 0 && unnamed > 0; i--) {
+    int64_t x = free_money[i] < unnamed ? free_money[i] : unnamed;
+    if (x <= 0) continue;
+    free_money[i] -= x;
+    unnamed -= x;
+  }
   db_val v[] = {db_uuid(c->profile_id), db_uuid(customer_id)};
   if (db_query(c->d,
                "SELECT id, balance_due FROM invoices WHERE profile_id = $1 "
@@ -487,7 +518,7 @@ int ledger_apply_credit(biz_ctx *c, const char *customer_id, biz_err *e) {
     int64_t balance = db_res_dec(inv, i, 1, 2);
     const char *inv_id = db_res_text(inv, i, 0);
     while (balance > 0 && !rc) {
-      while (left <= 0 && p < db_res_rows(pay)) left = db_res_dec(pay, p++, 1, 2);
+      while (left <= 0 && p < np) left = free_money[p++];
       if (left <= 0) goto done; /* no credit left */
       int64_t before = left;
       rc = ledger_allocate(c, db_res_text(pay, p - 1, 0), inv_id, balance,

@@ -55,8 +55,10 @@ static int bad_value(biz_err *e, const char *what) {
 
 /* ---- customer_statement ------------------------------------------------ */
 
-enum { ENTRY_INVOICE, ENTRY_PAYMENT, ENTRY_CANCELLATION };
-static const char *const entry_names[] = {"invoice", "payment", "cancellation"};
+/* A refund is a debit, like an invoice: the customer owes it again. */
+enum { ENTRY_INVOICE, ENTRY_PAYMENT, ENTRY_CANCELLATION, ENTRY_REFUND };
+static const char *const entry_names[] = {"invoice", "payment", "cancellation",
+                                          "refund"};
 
 typedef struct st_entry {
   int32_t date;
@@ -95,20 +97,25 @@ static int statement_opening(biz_ctx *c, const char *customer_id, int32_t from,
                "profile_id = $1 AND customer_id = $2 AND invoice_number IS NOT "
                "NULL AND cancelled_at < $4), "
                "(SELECT COALESCE(SUM(amount_received), 0) FROM payments WHERE "
-               "profile_id = $1 AND customer_id = $2 AND received_at < $4)",
+               "profile_id = $1 AND customer_id = $2 AND received_at < $4), "
+               "(SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE "
+               "profile_id = $1 AND customer_id = $2 AND refunded_at < $4)",
                v, 4, &r, &err))
     return biz_db_fail(e, &err);
   int rc = 0;
-  int64_t inv = DB_BAD_VALUE, canc = DB_BAD_VALUE, paid = DB_BAD_VALUE;
+  int64_t inv = DB_BAD_VALUE, canc = DB_BAD_VALUE, paid = DB_BAD_VALUE,
+          back = DB_BAD_VALUE;
   if (db_res_rows(r) == 1) {
     inv = db_res_dec(r, 0, 0, 2);
     canc = db_res_dec(r, 0, 1, 2);
     paid = db_res_dec(r, 0, 2, 2);
+    back = db_res_dec(r, 0, 3, 2);
   }
-  if (inv == DB_BAD_VALUE || canc == DB_BAD_VALUE || paid == DB_BAD_VALUE)
+  if (inv == DB_BAD_VALUE || canc == DB_BAD_VALUE || paid == DB_BAD_VALUE ||
+      back == DB_BAD_VALUE)
     rc = bad_value(e, "opening balance");
   else
-    *opening = inv - canc - paid;
+    *opening = inv - canc - paid + back;
   db_res_free(r);
   return rc;
 }
@@ -121,7 +128,7 @@ static int statement_entries(biz_ctx *c, const char *customer_id, int32_t lo,
                  db_date(hi)};
   db_val vt[] = {db_uuid(c->profile_id), db_uuid(customer_id),
                  db_ts(ist_midnight(lo)), db_ts(ist_midnight(hi + 1))};
-  db_res *inv = NULL, *canc = NULL, *pay = NULL;
+  db_res *inv = NULL, *canc = NULL, *pay = NULL, *rfd = NULL;
   db_err err;
   int rc = 0;
   if (db_query(c->d,
@@ -141,12 +148,19 @@ static int statement_entries(biz_ctx *c, const char *customer_id, int32_t lo,
                "amount_received, created_at FROM payments WHERE profile_id = "
                "$1 AND customer_id = $2 AND received_at >= $3 AND "
                "received_at < $4",
-               vt, 4, &pay, &err)) {
+               vt, 4, &pay, &err) ||
+      db_query(c->d,
+               "SELECT id, COALESCE(provider_refund_id, reason), refunded_at, "
+               "amount, created_at FROM refunds WHERE profile_id = $1 AND "
+               "customer_id = $2 AND refunded_at >= $3 AND refunded_at < $4",
+               vt, 4, &rfd, &err)) {
     rc = biz_db_fail(e, &err);
     goto out;
   }
-  int ni = db_res_rows(inv), nc = db_res_rows(canc), np = db_res_rows(pay);
-  st_entry *en = arena_alloc(c->a, sizeof *en * (size_t)(ni + nc + np + 1));
+  int ni = db_res_rows(inv), nc = db_res_rows(canc), np = db_res_rows(pay),
+      nr = db_res_rows(rfd);
+  st_entry *en =
+      arena_alloc(c->a, sizeof *en * (size_t)(ni + nc + np + nr + 1));
   int n = 0;
   for (int i = 0; i < ni; i++, n++) {
     en[n] = (st_entry){.date = db_res_date(inv, i, 2),
@@ -180,6 +194,18 @@ static int statement_entries(biz_ctx *c, const char *customer_id, int32_t lo,
                        .amount = db_res_dec(pay, i, 4, 2)};
     if (at == DB_BAD_VALUE) rc = bad_value(e, "payment time");
   }
+  for (int i = 0; i < nr; i++, n++) {
+    int64_t at = db_res_ts(rfd, i, 2);
+    /* Shown by the provider's refund id, else the reason, else "refund". */
+    const char *rf = db_res_isnull(rfd, i, 1) ? "refund" : db_res_text(rfd, i, 1);
+    en[n] = (st_entry){.date = gst_today_ist(at),
+                       .kind = ENTRY_REFUND,
+                       .at = db_res_ts(rfd, i, 4),
+                       .id = arena_strdup(c->a, db_res_text(rfd, i, 0)),
+                       .ref = arena_strdup(c->a, rf),
+                       .amount = db_res_dec(rfd, i, 3, 2)};
+    if (at == DB_BAD_VALUE) rc = bad_value(e, "refund time");
+  }
   for (int i = 0; i < n && !rc; i++)
     if (en[i].amount == DB_BAD_VALUE) rc = bad_value(e, "amount");
   if (rc) goto out;
@@ -190,6 +216,7 @@ out:
   db_res_free(inv);
   db_res_free(canc);
   db_res_free(pay);
+  db_res_free(rfd);
   return rc;
 }
 
@@ -248,7 +275,7 @@ int op_customer_statement(biz_ctx *c, const json *args, buf *out, biz_err *e) {
   money(&root, "opening_balance", balance);
   json_obj_arr(&root, "entries", &list);
   for (int i = 0; i < n; i++) {
-    int debit = en[i].kind == ENTRY_INVOICE;
+    int debit = en[i].kind == ENTRY_INVOICE || en[i].kind == ENTRY_REFUND;
     balance += debit ? en[i].amount : -en[i].amount;
     json_obj_nest(&list, NULL, &ent);
     json_obj_date(&ent, "date", en[i].date);

@@ -165,6 +165,10 @@ static run_outcome run_in_tx(db *d, job *j) {
     j->keep_refusal = key && j->resp->status < 500;
     goto out;
   }
+  if (c->also && c->also(d, c->also_cls, buf_cstr(&out), &err)) {
+    reply_db_error(j, &err);
+    goto out;
+  }
   if (key && idem_store(d, c->profile_id, key, j->op->name, j->body,
                         j->body_len, 200, buf_cstr(&out), &err)) {
     /* 23505: another request with this key committed first; the next

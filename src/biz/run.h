@@ -36,6 +36,12 @@ typedef struct biz_call {
   const json *args;       /* its arguments, a JSON object (NULL: {}) */
   const char *idem_key;   /* Idempotency-Key, or NULL */
   arena *a;               /* memory of the call (the caller's) */
+  /* Writes of the caller's own that belong with the operation (a webhook's
+   * receipt): run in the operation's transaction right after it succeeded,
+   * with its answer; -1 (err set) rolls the operation back too. A replay of
+   * an Idempotency-Key does not run it. NULL: none. */
+  int (*also)(db *d, void *cls, const char *answer, db_err *err);
+  void *also_cls;
 } biz_call;
 
 /* Runs the operation and sets resp (status, body; Idempotent-Replayed on a

@@ -254,6 +254,20 @@ static int clause_words(walk *w, buf *b, const char *c, size_t n) {
       {"shipment.status == 'delivered'",
        {"the shipment is delivered", "shipment pahunch gaya ho",
         "शिपमेंट पहुंच गया हो"}},
+      /* the event's status (shipment.updated's payload) */
+      {"trigger.status == 'delivered'",
+       {"the shipment is delivered", "shipment pahunch gaya ho",
+        "शिपमेंट पहुंच गया हो"}},
+      {"trigger.status == 'picked_up'",
+       {"the shipment is picked up", "shipment pick up ho gaya ho",
+        "शिपमेंट पिक अप हो गया हो"}},
+      {"trigger.status == 'in_transit'",
+       {"the shipment is in transit", "shipment raaste mein ho",
+        "शिपमेंट रास्ते में हो"}},
+      {"trigger.status == 'out_for_delivery'",
+       {"the shipment is out for delivery",
+        "shipment delivery ke liye nikla ho",
+        "शिपमेंट डिलीवरी के लिए निकला हो"}},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (strlen(fixed[i].clause) == n && !memcmp(c, fixed[i].clause, n)) {
@@ -428,7 +442,7 @@ static void step_words(walk *w, int i) {
   const json *node = w->nodes->items[i];
   const json *t = json_get(node, "type");
   const char *type = t && t->type == JSON_STRING ? t->str : "";
-  if (!strcmp(type, "condition")) {
+  if (!strcmp(type, "condition") || !strcmp(type, "switch")) {
     /* said on its edges: "if …, " */
   } else if (!strcmp(type, "wait")) {
     wait_words(w, node);
@@ -465,6 +479,12 @@ static void walk_next(walk *w, int i, int depth) {
   const json *t = json_get(w->nodes->items[i], "type");
   int cond = t && t->type == JSON_STRING && !strcmp(t->str, "condition");
   const char *expr = cond ? str_param(w->nodes->items[i], "if") : NULL;
+  /* A switch's branch is said as the condition "on == case value". */
+  int sw = t && t->type == JSON_STRING && !strcmp(t->str, "switch");
+  const char *on = sw ? str_param(w->nodes->items[i], "on") : NULL;
+  const json *cases = sw ? json_get(json_get(w->nodes->items[i], "params"),
+                                    "cases")
+                         : NULL;
   int branches = 0;
   for (size_t k = 0; k < w->edges->n; k++) {
     const json *e = w->edges->items[k];
@@ -476,7 +496,7 @@ static void walk_next(walk *w, int i, int depth) {
     int j = node_index(w, to->str);
     if (j < 0 || w->seen[j]) continue;
     /* The separator before a condition's node was said already. */
-    if (!cond || branches++) {
+    if (!(cond || sw) || branches++) {
       if (w->steps++)
         say(w, P_THEN, NULL, NULL);
       else
@@ -487,6 +507,16 @@ static void walk_next(walk *w, int i, int depth) {
       say(w, yes ? P_IF : P_IFNOT, NULL, NULL);
       condition_words(w, expr ? expr : "?");
       buf_puts(w->b, yes ? ", " : "), ");
+    } else if (sw && on && when && when->type == JSON_STRING &&
+               cases && cases->type == JSON_OBJECT &&
+               json_get(cases, when->str) &&
+               json_get(cases, when->str)->type == JSON_STRING) {
+      arena *a = arena_new();
+      say(w, P_IF, NULL, NULL);
+      condition_words(w, arena_printf(a, "%s == '%s'", on,
+                                      json_get(cases, when->str)->str));
+      buf_puts(w->b, ", ");
+      arena_free(a);
     } else if (when && when->type == JSON_STRING) {
       buf_printf(w->b, "\"%s\": ", when->str);
     }

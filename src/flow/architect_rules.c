@@ -261,6 +261,23 @@ L(w_feedback, "feedback", "review", "reviews", "rating", "ratings", "rai",
 L(w_delivery, "delivered", "delivery", "deliver", "delivers", "shipment",
   "shipped", "pahunch", "pahuncha", "pahunche", "pahunchne", "pahunchta",
   "डिलीवर", "डिलीवरी", "पहुंचे", "पहुंचा", "पहुँचे");
+/* A shipment's stages other than the delivery itself: naming one asks
+ * for the customer to be told as the parcel moves (T_SHIP_TRACK). */
+L(w_pickup, "picked", "pickup", "pick", "pickedup", "dispatched", "dispatch",
+  "uthaya", "uthaaya", "utha", "पिक", "पिकअप", "रवाना");
+L(p_transit, "in transit", "on the way", "on its way", "raaste mein",
+  "raste mein", "रास्ते में", "ट्रांजिट");
+L(w_transit, "transit");
+L(p_ofd, "out for delivery", "delivery ke liye nikle", "delivery ke liye nikla",
+  "delivery ke liye nikal", "delivery ke liye nikle", "delivery par nikla",
+  "डिलीवरी के लिए निकले", "डिलीवरी के लिए निकला", "डिलीवरी के लिए निकल",
+  "आउट फॉर डिलीवरी");
+/* The delivery itself, said as a verb ("delivered", "pahunch jaye"), not
+ * the noun inside "out for delivery". */
+L(w_delivered, "delivered", "deliver", "delivers", "pahunch", "pahuncha",
+  "pahunche", "pahunchne", "pahunchta", "pahunchega", "डिलीवर", "पहुंचे",
+  "पहुंचा", "पहुँचे", "पहुंच", "पहुँच");
+L(p_delivered, "delivery ho", "delivery hone", "डिलीवरी हो", "डिलीवरी होने");
 L(w_cancel, "cancel", "cancelled", "canceled", "cancels", "radd", "रद्द");
 L(w_product, "product", "products", "item", "items", "प्रोडक्ट");
 L(w_message, "message", "messages", "msg", "texts", "writes", "likhe");
@@ -762,6 +779,11 @@ enum {
   M_DEBT_REMIND,
   M_NEW_CUSTOMER_OWNER,
   M_DELIVERED_OWNER,
+  M_SHIP_PICKED,
+  M_SHIP_TRANSIT,
+  M_SHIP_OFD,
+  M_SHIP_DELIVERED,
+  M_SHIP_OWNER,
   M__N
 };
 
@@ -888,6 +910,50 @@ static const char *const texts[M__N][3] = {
          "}}).",
          "Naya grahak: {{ customer.full_name }} ({{ customer.phone_number }}).",
          "नया ग्राहक: {{ customer.full_name }} ({{ customer.phone_number }})।"},
+    /* A shipment's progress told to the customer. The shipment's fields
+     * come from the event (trigger.*): the row may have moved on by the
+     * time the step runs, the event says what happened. */
+    [M_SHIP_PICKED] =
+        {"Namaste {{ customer.full_name }}, your order has been picked up by "
+         "{{ trigger.courier_name }}. AWB {{ trigger.awb_number }}; track it "
+         "at {{ trigger.tracking_url }}",
+         "Namaste {{ customer.full_name }} ji, aapka order {{ "
+         "trigger.courier_name }} ne utha liya hai. AWB {{ trigger.awb_number "
+         "}}; track karein: {{ trigger.tracking_url }}",
+         "नमस्ते {{ customer.full_name }} जी, आपका ऑर्डर {{ "
+         "trigger.courier_name }} ने उठा लिया है। AWB {{ trigger.awb_number "
+         "}}; ट्रैक करें: {{ trigger.tracking_url }}"},
+    [M_SHIP_TRANSIT] =
+        {"Namaste {{ customer.full_name }}, your order (AWB {{ "
+         "trigger.awb_number }}) is on its way.",
+         "Namaste {{ customer.full_name }} ji, aapka order (AWB {{ "
+         "trigger.awb_number }}) raaste mein hai.",
+         "नमस्ते {{ customer.full_name }} जी, आपका ऑर्डर (AWB {{ "
+         "trigger.awb_number }}) रास्ते में है।"},
+    [M_SHIP_OFD] =
+        {"Namaste {{ customer.full_name }}, your order (AWB {{ "
+         "trigger.awb_number }}) is out for delivery today.",
+         "Namaste {{ customer.full_name }} ji, aapka order (AWB {{ "
+         "trigger.awb_number }}) aaj delivery ke liye nikal chuka hai.",
+         "नमस्ते {{ customer.full_name }} जी, आपका ऑर्डर (AWB {{ "
+         "trigger.awb_number }}) आज डिलीवरी के लिए निकल चुका है।"},
+    [M_SHIP_DELIVERED] =
+        {"Namaste {{ customer.full_name }}, your order (AWB {{ "
+         "trigger.awb_number }}) has been delivered. Thank you for shopping "
+         "with {{ business.business_name }}!",
+         "Namaste {{ customer.full_name }} ji, aapka order (AWB {{ "
+         "trigger.awb_number }}) pahunch gaya hai. {{ business.business_name "
+         "}} se kharidne ke liye dhanyavaad!",
+         "नमस्ते {{ customer.full_name }} जी, आपका ऑर्डर (AWB {{ "
+         "trigger.awb_number }}) पहुंच गया है। {{ business.business_name }} "
+         "से खरीदने के लिए धन्यवाद!"},
+    [M_SHIP_OWNER] =
+        {"Shipment {{ trigger.awb_number }} of {{ customer.full_name }}: {{ "
+         "trigger.status }}.",
+         "{{ customer.full_name }} ka shipment {{ trigger.awb_number }}: {{ "
+         "trigger.status }}.",
+         "{{ customer.full_name }} का शिपमेंट {{ trigger.awb_number }}: {{ "
+         "trigger.status }}।"},
 };
 
 /* The WhatsApp template each message to a customer falls back on outside
@@ -920,6 +986,20 @@ static const struct {
     {M_DEBT_REMIND,
      "dues_reminder",
      {"{{ customer.full_name }}", "{{ customer.total_debt }}",
+      "{{ business.business_name }}"}},
+    {M_SHIP_PICKED,
+     "shipment_picked_up",
+     {"{{ customer.full_name }}", "{{ trigger.courier_name }}",
+      "{{ trigger.awb_number }}", "{{ trigger.tracking_url }}"}},
+    {M_SHIP_TRANSIT,
+     "shipment_in_transit",
+     {"{{ customer.full_name }}", "{{ trigger.awb_number }}"}},
+    {M_SHIP_OFD,
+     "shipment_out_for_delivery",
+     {"{{ customer.full_name }}", "{{ trigger.awb_number }}"}},
+    {M_SHIP_DELIVERED,
+     "shipment_delivered",
+     {"{{ customer.full_name }}", "{{ trigger.awb_number }}",
       "{{ business.business_name }}"}},
 };
 
@@ -1009,7 +1089,8 @@ typedef enum {
   T_WELCOME,
   T_REMIND,
   T_THANK,
-  T_NOTIFY
+  T_NOTIFY,
+  T_SHIP_TRACK
 } topic_t;
 
 typedef struct drafter {
@@ -1293,6 +1374,59 @@ static void draft_event(drafter *d, const char *event, const char *amount_field,
                 : name;
 }
 
+/* The shipment's stages the owner named, each told to the customer (or the
+ * owner, when only the owner is named) as a shipment.updated event reaches
+ * it: a switch on the EVENT's status (trigger.status), not the row's, so a
+ * late event never speaks of a newer stage; other statuses send nothing.
+ * "picked up, out for delivery and delivered" -> three branches. */
+static void draft_ship_track(drafter *d) {
+  const toks *tk = &d->tk;
+  static const struct {
+    const char *status, *name;
+    int kind;
+  } stage[] = {{"picked_up", "picked up", M_SHIP_PICKED},
+               {"in_transit", "in transit", M_SHIP_TRANSIT},
+               {"out_for_delivery", "out for delivery", M_SHIP_OFD},
+               {"delivered", "delivered", M_SHIP_DELIVERED}};
+  int want[4];
+  want[0] = has_any(tk, w_pickup);
+  want[1] = has_phrase_in(tk, p_transit) || has_any(tk, w_transit);
+  want[2] = has_phrase_in(tk, p_ofd);
+  want[3] = has_any(tk, w_delivered) || has_phrase_in(tk, p_delivered);
+  int owner = d->s.to_owner && !d->s.to_customer && !d->s.them;
+  gb_trigger_event(&d->g, "shipment.updated");
+  buf b;
+  buf_init(&b, 0);
+  json_obj o, cases;
+  json_obj_open(&o, &b);
+  json_obj_str(&o, "on", "trigger.status");
+  json_obj_nest(&o, "cases", &cases);
+  for (int i = 0; i < 4; i++)
+    if (want[i]) json_obj_str(&cases, stage[i].status, stage[i].status);
+  json_obj_close(&cases);
+  json_obj_close(&o);
+  gb_add(&d->g, "status", "switch", arena_strdup(d->a, buf_cstr(&b)));
+  buf_free(&b);
+  buf names;
+  buf_init(&names, 0);
+  int k = 0, n = want[0] + want[1] + want[2] + want[3];
+  for (int i = 0; i < 4; i++) {
+    if (!want[i]) continue;
+    d->g.last = "status";
+    d->g.last_when = stage[i].status;
+    if (owner)
+      gb_send(&d->g, "owner", msg(d, M_SHIP_OWNER));
+    else
+      send_customer(d, stage[i].kind);
+    buf_printf(&names, "%s%s", k == 0 ? "" : k == n - 1 ? " and " : ", ",
+               stage[i].name);
+    k++;
+  }
+  d->name = arena_printf(d->a, "Tell %s when a shipment is %s",
+                         owner ? "me" : "the customer", buf_cstr(&names));
+  buf_free(&names);
+}
+
 static topic_t read_topic(drafter *d, int *report) {
   const toks *tk = &d->tk;
   *report = 0;
@@ -1304,6 +1438,12 @@ static topic_t read_topic(drafter *d, int *report) {
   }
   if (sales) return T_REPORT;
   if (gst) return (*report = 1), T_REPORT;
+  /* "tell the customer when it is picked up, out for delivery and
+   * delivered": the shipment's stages, not a request for feedback */
+  if (!has_any(tk, w_feedback) && !d->s.sched &&
+      (has_any(tk, w_pickup) || has_phrase_in(tk, p_ofd) ||
+       has_phrase_in(tk, p_transit) || has_any(tk, w_transit)))
+    return T_SHIP_TRACK;
   /* a delivery told to the owner is news, not a request for feedback */
   if (has_any(tk, w_feedback) ||
       (has_any(tk, w_delivery) && (!d->s.to_owner || d->s.to_customer)))
@@ -1337,7 +1477,7 @@ static void draft(drafter *d) {
     case T_FEEDBACK: {
       slots *s = &d->s;
       gb_trigger_event(&d->g, "shipment.updated");
-      gb_check(&d->g, "shipment.status == 'delivered'");
+      gb_check(&d->g, "trigger.status == 'delivered'");
       if (s->nwaits) gb_wait(&d->g, s->waits[0].secs);
       send_customer(d, M_FEEDBACK);
       if (s->to_owner) gb_send(&d->g, "owner", msg(d, M_DELIVERED_OWNER));
@@ -1365,6 +1505,9 @@ static void draft(drafter *d) {
         draft_event(d, "payment.received", "payment.amount_received",
                     M_THANK_PAY, -1, 0, "Thank customers for payments");
       return;
+    case T_SHIP_TRACK:
+      draft_ship_track(d);
+      return;
     case T_NOTIFY:
     case T_NONE:
       break;
@@ -1379,7 +1522,7 @@ static void draft(drafter *d) {
   int is_new = has_any(tk, w_new);
   if (has_any(tk, w_delivery)) {
     gb_trigger_event(&d->g, "shipment.updated");
-    gb_check(&d->g, "shipment.status == 'delivered'");
+    gb_check(&d->g, "trigger.status == 'delivered'");
     gb_send(&d->g, "owner", text_or_quoted(d, M_DELIVERED_OWNER));
     d->name = "Tell me when an order is delivered";
   } else if (inv && has_any(tk, w_cancel)) {

@@ -61,6 +61,16 @@ WEBHOOK_ROUTE(wa_verify_route, chat_whatsapp_verify)
 WEBHOOK_ROUTE(wa_webhook_route, chat_whatsapp_webhook)
 WEBHOOK_ROUTE(tg_webhook_route, chat_telegram_webhook)
 WEBHOOK_ROUTE(wf_webhook_route, flow_webhook)
+WEBHOOK_ROUTE(rzp_webhook_route, integ_razorpay_webhook)
+
+/* An invoice as a PDF (integrations/invoice_pdf.c). */
+static void invoice_pdf_route(const route_ctx *rc, api_req *req,
+                              api_resp *resp) {
+  db *d = rc->get_db(rc->db_cls, resp);
+  if (!d) return;
+  integ_invoice_pdf_serve(d, req, resp);
+}
+WEBHOOK_ROUTE(sr_webhook_route, integ_shiprocket_webhook)
 
 static void rest_route(const route_ctx *rc, api_req *req, api_resp *resp) {
   db *d = rc->get_db(rc->db_cls, resp);
@@ -98,11 +108,20 @@ const route http_routes[] = {
     {ROUTE_POST, "/webhooks/whatsapp", wa_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/telegram/:id", tg_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_POST, "/webhooks/workflows/:token", wf_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/razorpay/:id", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/razorpay", rzp_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    /* Shiprocket's panel refuses URLs with "shiprocket", "sr" or "kr" in
+     * them: /webhooks/courier is the same endpoint under a name it takes. */
+    {ROUTE_POST, "/webhooks/shiprocket/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/shiprocket", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier/:id", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
+    {ROUTE_POST, "/webhooks/courier", sr_webhook_route, ROUTE_WEBHOOK, 0, 0},
     {ROUTE_GET | ROUTE_HEAD, "/config.js", config_route, ROUTE_PUBLIC, 0, 0},
     /* A WebSocket: the handshake is checked here, the socket handed to
      * realtime (http/upgrade.h). */
     {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
     {ROUTE_GET, "/realtime/v1/sse", http_sse_handle, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
+    {ROUTE_GET, "/invoices/:file", invoice_pdf_route, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

@@ -17,4 +17,17 @@ typedef struct integ_op {
   integ_op_fn fn;
 } integ_op;
 
+/* rpc/invoice_upi {invoice_id} -> {invoice_id, upi_link, amount_due,
+ * reference, qr_svg} (invoice_pdf.c). */
+void integ_op_invoice_upi(db *d, api_req *req, const json *args,
+                          api_resp *resp);
+/* ---- payments (paylink.c, paywebhook.c) ---- */
+void op_create_payment_link(db *d, api_req *req, const json *args,
+                            api_resp *resp);
+/* shipment.c */
+void integ_op_create_shipment(db *d, api_req *req, const json *args,
+                              api_resp *resp);
+void integ_op_track_shipment(db *d, api_req *req, const json *args,
+                             api_resp *resp);
+
 #endif

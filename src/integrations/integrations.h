@@ -69,4 +69,49 @@ int integ_rpc_known(const char *op);
  * POST, a JSON object body, PostgREST's error shape. */
 void integ_rpc(db *d, const char *op, api_req *req, api_resp *resp);
 
+/* ---- the invoice as a PDF (invoice_pdf.c + pdf.c) ------------------------ */
+
+/* Renders invoice_id of the business profile_id as a PDF (the Rule 46 tax
+ * invoice; a draft marked DRAFT, a cancelled one CANCELLED) and appends it
+ * to out (at most 16 MiB more). *filename gets a file name for it in a
+ * ("INV-26-27-0001.pdf": the invoice number with '/' as '-'; a draft:
+ * "draft-<id>.pdf"). 0, or -1 with *code (E_BAD_VALUE for an id that is no
+ * uuid, E_OP_NOT_FOUND for no such invoice of this business, a database
+ * error, E_INTERNAL when rendering failed) and why. Reads with one
+ * statement, then draws for milliseconds: call it outside a transaction,
+ * so that no lock is held meanwhile. Safe from many threads at once, each
+ * with its own connection. */
+int integ_invoice_pdf(db *d, arena *a, const char *profile_id,
+                      const char *invoice_id, buf *out, const char **filename,
+                      api_error *code, char *why, size_t whylen);
+/* GET /invoices/:file with file = "<invoice id>.pdf", for the signed-in
+ * owner (req->who): the PDF inline, or a 404 / 400 / 401 in PostgREST's
+ * shape. */
+void integ_invoice_pdf_serve(db *d, api_req *req, api_resp *resp);
+/* ---- payments (paylink.c, paywebhook.c, razorpay.c) ---------------------------- */
+
+/* POST /webhooks/razorpay/:id (the integration's webhook_secret) and POST
+ * /webhooks/razorpay (no :id: MUNSHI_RAZORPAY_WEBHOOK_SECRET, the shared
+ * account). Verifies X-Razorpay-Signature before reading anything, dedupes
+ * on x-razorpay-event-id, records payments and refunds once (biz
+ * record_payment / record_refund with the provider's ids). */
+void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp);
+/* ---- shipments (shipment.c, shiprocket.c) ------------------------------------ */
+
+/* POST /webhooks/shiprocket[/:id] and its alias /webhooks/courier[/:id]
+ * (Shiprocket's panel refuses webhook URLs that contain "shiprocket",
+ * "kartrocket", "sr" or "kr"): a tracking update, the x-api-key header
+ * checked in constant time against the integration's webhook_token. */
+void integ_shiprocket_webhook(db *d, api_req *req, api_resp *resp);
+
+/* The tracking job: polls Shiprocket for up to INTEG_TRACK_BATCH open
+ * shipments that heard nothing for half the interval, each with its own
+ * business's credentials. main lists {INTEG_TRACK_KIND, integ_track_job}
+ * among the job kinds and calls integ_track_schedule once the database is
+ * migrated (it keeps an existing schedule's next run). */
+#define INTEG_TRACK_KIND "integ.track"
+#define INTEG_TRACK_BATCH 50
+int integ_track_job(void *arg, db *d, const jobs_job *job, db_err *err);
+int integ_track_schedule(db *d, db_err *err);
+
 #endif

@@ -10,8 +10,10 @@
 #include "integrations/integ_int.h"
 
 static const integ_op ops[] = {
-    /* {"create_shipment", op_create_shipment}, ... : each part adds its
-     * rows (integ_int.h declares the handlers). */
+    {"create_shipment", integ_op_create_shipment},
+    {"track_shipment", integ_op_track_shipment},
+    {"invoice_upi", integ_op_invoice_upi},
+    {"create_payment_link", op_create_payment_link},
     {NULL, NULL},
 };
 

@@ -180,6 +180,9 @@ static const rest_col shipments_cols[] = {
     {"etd", DBT_TS, 0, CF_READONLY, SHIP_OPS, 0},
     {"last_error", DBT_JSON, 0, CF_READONLY, SHIP_OPS, 0},
     {"last_tracked_at", DBT_TS, 0, CF_READONLY, SHIP_OPS, 0},
+    /* 0012: create_shipment's own bookkeeping (integrations/shipment.c). */
+    {"step_lease_until", DBT_TS, 0, CF_HIDDEN | CF_SERVER, NULL, 0},
+    {"order_sent_at", DBT_TS, 0, CF_HIDDEN | CF_SERVER, NULL, 0},
 };
 static const rest_fk shipments_fks[] = {{"invoice_id", "invoices"}};
 

@@ -1,5 +1,6 @@
 /* test_biz_property_db.c - thousands of random operations on the books
- * (invoices created, issued and cancelled, payments, stock adjustments),
+ * (invoices created, issued and cancelled, payments, refunds of payments or
+ * of credit, stock adjustments),
  * driven through the same handlers the API uses, after which the ledger
  * must still add up on this backend:
  *   - every customer's total_debt = its issued, non-cancelled invoice totals
@@ -8,8 +9,9 @@
  *   - every invoice series is gapless (1..N, no number twice) and its
  *     counter equals N;
  *   - every invoice's amount_paid = its allocations, balance_due = total -
- *     paid for open ones, and no payment is allocated beyond its amount
- *     (allocations to cancelled invoices are released: credit again);
+ *     paid for open ones, and no payment is allocated and refunded beyond
+ *     its amount (allocations to cancelled invoices are released: credit
+ *     again);
  *   - no customer has credit and an open invoice at once (credit is applied).
  * The sequence is fixed by a seed, so a failure can be replayed. */
 #include <setjmp.h>
@@ -37,6 +39,8 @@ static char customers[N_CUSTOMERS][37];
 static char products[N_PRODUCTS][37];
 static char invoices[4096][37];
 static int n_invoices;
+static struct { char id[37]; int customer; } pays[4096];
+static int n_pays;
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
 static unsigned rnd(unsigned n) {
@@ -122,15 +126,34 @@ static void random_op(arena *a, int *counts) {
     counts[st == 200]++;
   } else if (kind < 85) {
     int named = rnd(3) == 0;
+    int cu = (int)rnd(N_CUSTOMERS);
     snprintf(body, sizeof body,
              "{\"customer_id\":\"%s\",\"amount_received\":%u.%02u,\"payment_mode\":"
              "\"upi\"%s%s%s}",
-             customers[rnd(N_CUSTOMERS)], 1 + rnd(3000), rnd(100),
+             customers[cu], 1 + rnd(3000), rnd(100),
              named ? ",\"invoice_id\":\"" : "",
              named ? invoices[rnd((unsigned)n_invoices)] : "", named ? "\"" : "");
     int st = call(a, 1, "POST", "record_payment", "", body, &ans);
     /* 404/409: the named invoice is another customer's, or not open. */
     if (st != 200 && st != 404 && st != 409) fail_msg("record_payment: %d", st);
+    if (st == 200 && n_pays < 4096) {
+      snprintf(pays[n_pays].id, 37, "%s", json_get(ans, "id")->str);
+      pays[n_pays++].customer = cu;
+    }
+    counts[st == 200]++;
+  } else if (kind < 90) {
+    /* A refund of one of the customer's payments, or of its credit. */
+    int k = n_pays ? (int)rnd((unsigned)n_pays) : -1;
+    int named = k >= 0 && rnd(3) != 0;
+    int cu = k >= 0 ? pays[k].customer : (int)rnd(N_CUSTOMERS);
+    snprintf(body, sizeof body,
+             "{\"customer_id\":\"%s\",\"amount\":%u.%02u%s%s%s}",
+             customers[cu], 1 + rnd(800), rnd(100),
+             named ? ",\"payment_id\":\"" : "", named ? pays[k].id : "",
+             named ? "\"" : "");
+    int st = call(a, 1, "POST", "record_refund", "", body, &ans);
+    /* 409: beyond what is left of the payment, or of the credit. */
+    if (st != 200 && st != 409) fail_msg("record_refund: %d", st);
     counts[st == 200]++;
   } else {
     snprintf(body, sizeof body,
@@ -165,9 +188,14 @@ static void check_invariants(void) {
         "SELECT SUM(amount_received) FROM payments WHERE profile_id = $1 AND "
         "customer_id = $2",
         v, 2, 2);
-    if (debt != invoiced - paid)
-      fail_msg("customer %d: total_debt %lld != invoices %lld - payments %lld", i,
-               (long long)debt, (long long)invoiced, (long long)paid);
+    int64_t back = scalar_dec(
+        "SELECT SUM(amount) FROM refunds WHERE profile_id = $1 AND "
+        "customer_id = $2",
+        v, 2, 2);
+    if (debt != invoiced - paid + back)
+      fail_msg("customer %d: total_debt %lld != invoices %lld - payments %lld "
+               "+ refunds %lld", i, (long long)debt, (long long)invoiced,
+               (long long)paid, (long long)back);
   }
   for (int i = 0; i < N_PRODUCTS; i++) {
     db_val v[] = {p, db_uuid(products[i])};
@@ -230,21 +258,27 @@ static void check_invariants(void) {
       "p.amount_received < (SELECT COALESCE(SUM(a.amount), 0) FROM "
       "payment_allocations a JOIN invoices i ON i.profile_id = a.profile_id "
       "AND i.id = a.invoice_id WHERE a.profile_id = p.profile_id AND "
-      "a.payment_id = p.id AND i.status <> 'cancelled')",
+      "a.payment_id = p.id AND i.status <> 'cancelled') + (SELECT "
+      "COALESCE(SUM(f.amount), 0) FROM refunds f WHERE f.profile_id = "
+      "p.profile_id AND f.payment_id = p.id)",
       &p, 1, 0);
-  if (over) fail_msg("%lld payments allocated beyond their amount", (long long)over);
+  if (over)
+    fail_msg("%lld payments allocated and refunded beyond their amount",
+             (long long)over);
   /* Credit is applied as soon as there is something to apply it to: no
-   * customer has money on account and an open invoice at once. */
+   * customer has money on account (payments not allocated to live invoices
+   * nor refunded) and an open invoice at once. */
   int64_t idle = scalar_dec(
       "SELECT COUNT(*) FROM customers c WHERE c.profile_id = $1 AND EXISTS "
       "(SELECT 1 FROM invoices i WHERE i.profile_id = c.profile_id AND "
       "i.customer_id = c.id AND i.status IN ('pending', 'partially_paid')) "
-      "AND EXISTS (SELECT 1 FROM payments p WHERE p.profile_id = c.profile_id "
-      "AND p.customer_id = c.id AND p.amount_received > (SELECT "
+      "AND (SELECT COALESCE(SUM(p.amount_received), 0) FROM payments p WHERE "
+      "p.profile_id = c.profile_id AND p.customer_id = c.id) > (SELECT "
       "COALESCE(SUM(a.amount), 0) FROM payment_allocations a JOIN invoices i "
       "ON i.profile_id = a.profile_id AND i.id = a.invoice_id WHERE "
-      "a.profile_id = p.profile_id AND a.payment_id = p.id AND i.status <> "
-      "'cancelled'))",
+      "a.profile_id = c.profile_id AND i.customer_id = c.id AND i.status <> "
+      "'cancelled') + (SELECT COALESCE(SUM(f.amount), 0) FROM refunds f "
+      "WHERE f.profile_id = c.profile_id AND f.customer_id = c.id)",
       &p, 1, 0);
   if (idle) fail_msg("%lld customers with credit and an open invoice", (long long)idle);
 }
@@ -265,6 +299,17 @@ static void test_random_operations(void **state) {
   /* The mix must really exercise the books, not just bounce off errors. */
   if (counts[1] < ops / 2)
     fail_msg("only %d of %d operations succeeded", counts[1], ops);
+  /* Refunds really happened, some of payments that had paid invoices. */
+  db_val pv = db_uuid(owner.sub);
+  int64_t nref = scalar_dec("SELECT COUNT(*) FROM refunds WHERE profile_id = $1",
+                            &pv, 1, 0);
+  int64_t nreopen = scalar_dec(
+      "SELECT COUNT(*) FROM events WHERE profile_id = $1 AND event_type = "
+      "'payment.refunded' AND CAST(payload AS text) LIKE '%invoice_number%'",
+      &pv, 1, 0);
+  if (nref < 20 || nreopen < 1)
+    fail_msg("only %lld refunds (%lld reopening invoices)", (long long)nref,
+             (long long)nreopen);
   print_message("%d operations, %d succeeded, %d refused as expected\n", ops,
                 counts[1], counts[0]);
 }

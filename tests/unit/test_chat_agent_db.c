@@ -597,6 +597,25 @@ static void test_balance_pay_track(void **state) {
   check_action(r, "track", "rules");
   assert_non_null(strstr(r->content, "in_transit"));
   assert_non_null(strstr(r->content, "Delhivery"));
+  assert_null(strstr(r->content, "Latest update"));
+  ONLY_NUMBERS(r->content, number, "AWB778899");
+  /* With scans, the latest one is shown (not an older one). */
+  char sc1[37], sc2[37];
+  uuid_v7(sc1);
+  uuid_v7(sc2);
+  db_val sv[] = {db_uuid(t->f->profile), db_uuid(sc1), db_uuid(sc2),
+                 db_uuid(sh)};
+  OK(db_query(t->f->d,
+              "INSERT INTO shipment_scans (profile_id, id, shipment_id, "
+              "scanned_at, activity, location) VALUES ($1, $2, $4, "
+              "'2026-12-01T10:00:00.000000+00:00', 'Picked up', 'SURAT'), "
+              "($1, $3, $4, '2026-12-02T10:00:00.000000+00:00', 'Reached "
+              "destination hub', 'PUNE')",
+              sv, 4, NULL, &err));
+  r = say(t, "order kab aayega");
+  check_action(r, "track", "rules");
+  assert_non_null(strstr(r->content, "Reached destination hub (PUNE)"));
+  assert_null(strstr(r->content, "Picked up"));
   ONLY_NUMBERS(r->content, number, "AWB778899");
 }
 

@@ -181,11 +181,11 @@ static const want prompts[] = {
      "Thanks for shopping with us!"},
     /* feedback after delivery */
     {"after delivery ask the customer for feedback", "en",
-     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "trigger(shipment.updated) > condition(trigger.status == 'delivered') > "
      "send_message(customer)",
      "{{ customer.full_name }}|feedback"},
     {"delivery ke 2 din baad customer se feedback maango", "hinglish",
-     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "trigger(shipment.updated) > condition(trigger.status == 'delivered') > "
      "wait(2d) > send_message(customer)",
      "{{ customer.full_name }} ji"},
     /* other events */
@@ -215,11 +215,11 @@ static const want prompts[] = {
      "> 10000) > send_message(customer)",
      "{{ customer.total_debt }}"},
     {"when a shipment is delivered tell me", "en",
-     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "trigger(shipment.updated) > condition(trigger.status == 'delivered') > "
      "send_message(owner)",
      "{{ shipment.awb_number }}|{{ customer.full_name }}"},
     {"delivery ke baad mujhe aur customer dono ko batao", "hinglish",
-     "trigger(shipment.updated) > condition(shipment.status == 'delivered') > "
+     "trigger(shipment.updated) > condition(trigger.status == 'delivered') > "
      "send_message(customer) > send_message(owner)",
      "pahunch gaya|Delivery ho gayi"},
     {"notify me of every new order", "en",
@@ -351,6 +351,117 @@ static void test_prompt_set(void **state) {
   }
   assert_true(drafts >= 25);
   assert_true(questions >= 5);
+}
+
+/* The shipment's stages told to the customer: one switch on the EVENT's
+ * status (trigger.status: the row may have moved on when a late event is
+ * handled), a branch per stage named with its own text and WhatsApp
+ * template, and no branch (nothing sent) for a stage not named. */
+static void test_shipment_stages(void **state) {
+  (void)state;
+  static const struct {
+    const char *prompt, *lang;
+    const char *cases; /* the switch's case values, in order, '|'-separated */
+    const char *to, *words, *explained;
+  } t[] = {
+      {"tell the customer on WhatsApp when the shipment is picked up, out "
+       "for delivery and delivered",
+       "en", "picked_up|out_for_delivery|delivered", "customer",
+       "picked up by {{ trigger.courier_name }}|is out for delivery today|has "
+       "been delivered",
+       "the shipment is out for delivery"},
+      {"shipment pick up hone par, out for delivery aur deliver hone par "
+       "customer ko WhatsApp pe batao",
+       "hinglish", "picked_up|out_for_delivery|delivered", "customer",
+       "utha liya hai|delivery ke liye nikal|pahunch gaya hai",
+       "shipment delivery ke liye nikla ho"},
+      {"जब शिपमेंट पिकअप हो, डिलीवरी के लिए निकले और डिलीवर हो जाए तो ग्राहक "
+       "को WhatsApp पर बताओ",
+       "hi", "picked_up|out_for_delivery|delivered", "customer",
+       "उठा लिया है|डिलीवरी के लिए निकल चुका है|पहुंच गया है",
+       "शिपमेंट डिलीवरी के लिए निकला हो"},
+      {"tell me when an order is out for delivery", "en", "out_for_delivery",
+       "owner", "{{ trigger.status }}", "out for delivery"},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    arena *a = arena_new();
+    arch_draft d;
+    assert_int_equal(
+        arch_draft_rules(a, t[i].prompt, strlen(t[i].prompt), &d), 0);
+    if (d.question) fail_msg("%s: a question: %s", t[i].prompt, d.question);
+    assert_string_equal(d.lang, t[i].lang);
+    json *n, *e;
+    json_error je;
+    assert_int_equal(json_parse(a, d.nodes, strlen(d.nodes), &n, &je), 0);
+    assert_int_equal(json_parse(a, d.edges, strlen(d.edges), &e, &je), 0);
+    blueprint bp;
+    bp_error be;
+    if (bp_parse(a, d.name, n, e, &bp, &be))
+      fail_msg("%s: bp_parse refused: %s %s: %s", t[i].prompt, be.node,
+               be.param, be.message);
+    /* trigger > switch(trigger.status) > one send per case */
+    const json *tr = json_get(n->items[0], "params");
+    assert_string_equal(json_get(tr, "event")->str, "shipment.updated");
+    const json *sw = n->items[1];
+    assert_string_equal(json_get(sw, "type")->str, "switch");
+    const json *swp = json_get(sw, "params");
+    assert_string_equal(json_get(swp, "on")->str, "trigger.status");
+    const json *cases = json_get(swp, "cases");
+    size_t k = 0;
+    for (const char *c = t[i].cases; *c; k++) {
+      size_t l = strcspn(c, "|");
+      char one[64];
+      snprintf(one, sizeof one, "%.*s", (int)l, c);
+      if (k >= cases->n) fail_msg("%s: no case %s", t[i].prompt, one);
+      assert_string_equal(cases->keys[k], one);
+      assert_string_equal(cases->items[k]->str, one);
+      /* the edge for that case leads to a send, which ends its path */
+      const json *edge = e->items[k + 1];
+      assert_string_equal(json_get(edge, "from")->str, "status");
+      assert_string_equal(json_get(edge, "when")->str, one);
+      const json *send = n->items[k + 2];
+      assert_string_equal(json_get(send, "id")->str,
+                          json_get(edge, "to")->str);
+      assert_string_equal(json_get(send, "type")->str, "send_message");
+      const json *sp = json_get(send, "params");
+      assert_string_equal(json_get(sp, "to")->str, t[i].to);
+      if (!strcmp(t[i].to, "customer"))
+        assert_string_equal(
+            json_get(json_get(sp, "template"), "name")->str,
+            arena_printf(a, "shipment_%s", one));
+      /* never the row's status */
+      assert_null(strstr(json_get(sp, "text")->str, "shipment."));
+      c += l + (c[l] == '|');
+    }
+    assert_int_equal(cases->n, k);
+    assert_int_equal(n->n, k + 2);
+    assert_int_equal(e->n, k + 1);
+    for (const char *f = t[i].words; *f;) {
+      size_t l = strcspn(f, "|");
+      char one[160];
+      snprintf(one, sizeof one, "%.*s", (int)l, f);
+      if (!strstr(d.nodes, one))
+        fail_msg("%s: the texts lack \"%s\": %s", t[i].prompt, one, d.nodes);
+      f += l + (f[l] == '|');
+    }
+    if (!strstr(d.explanation, t[i].explained))
+      fail_msg("%s: explanation lacks \"%s\": %s", t[i].prompt,
+               t[i].explained, d.explanation);
+    arena_free(a);
+  }
+  /* a delivery alone, or feedback, stays what it was */
+  static const char *const same[] = {
+      "after delivery ask the customer for feedback",
+      "when a shipment is delivered tell me"};
+  for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+    arena *a = arena_new();
+    arch_draft d;
+    assert_int_equal(arch_draft_rules(a, same[i], strlen(same[i]), &d), 0);
+    assert_non_null(d.nodes);
+    assert_null(strstr(d.nodes, "\"switch\""));
+    assert_non_null(strstr(d.nodes, "trigger.status == 'delivered'"));
+    arena_free(a);
+  }
 }
 
 /* Amounts are exact paise written as rupees: no rounding anywhere. */
@@ -806,6 +917,7 @@ static void test_rehearse_walk(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prompt_set),    cmocka_unit_test(test_amounts),
+      cmocka_unit_test(test_shipment_stages),
       cmocka_unit_test(test_bad_prompts),   cmocka_unit_test(test_explanation),
       cmocka_unit_test(test_llm_request),   cmocka_unit_test(test_llm_answers),
       cmocka_unit_test(test_rehearse_walk),

@@ -316,6 +316,102 @@ static void test_rehearse_events(void **state) {
   arena_free(a);
 }
 
+/* The Architect's shipment notifications over shipment.updated events: the
+ * switch reads the EVENT's status, so each of picked_up, in_transit,
+ * out_for_delivery and delivered is answered by its own stage even though
+ * the shipment's row says delivered all along (a late event must not speak
+ * of a newer stage): three sends, none for in_transit. */
+static void test_rehearse_shipment_stages(void **state) {
+  test_fixture *f = *state;
+  arena *a = arena_new();
+  db_err err;
+  char cust[37], inv[37], sh[37];
+  uuid_v7(cust);
+  uuid_v7(inv);
+  uuid_v7(sh);
+  db_val vc[] = {db_uuid(f->profile), db_uuid(cust), db_uuid(inv),
+                 db_date((int32_t)days_from_civil(2026, 11, 24)), db_uuid(sh)};
+  OK(db_query(f->d,
+              "INSERT INTO customers (profile_id, id, full_name, phone_number) "
+              "VALUES ($1, $2, 'Asha Verma', '+919812345678')",
+              vc, 2, NULL, &err));
+  OK(db_query(f->d,
+              "INSERT INTO invoices (profile_id, id, customer_id, "
+              "invoice_date) VALUES ($1, $3, $2, $4)",
+              vc, 4, NULL, &err));
+  db_val vs[] = {db_uuid(f->profile), db_uuid(sh), db_uuid(inv)};
+  OK(db_query(f->d,
+              "INSERT INTO shipments (profile_id, id, invoice_id, awb_number, "
+              "courier_name, status) VALUES ($1, $2, $3, 'AWB42', "
+              "'Delhivery', 'delivered')",
+              vs, 3, NULL, &err));
+  int st;
+  const char *prompt =
+      "tell the customer on WhatsApp when the shipment is picked up, out for "
+      "delivery and delivered";
+  const json *r = call(f, a, flow_rpc_draft,
+                       arena_printf(a, "{\"prompt\": \"%s\"}", prompt), &st);
+  assert_int_equal(st, 200);
+  const char *id = arena_strdup(a, str(r, "id"));
+  assert_string_equal(
+      str(json_get(json_get(r, "nodes")->items[0], "params"), "event"),
+      "shipment.updated");
+
+  static const char *const stages[] = {"picked_up", "in_transit",
+                                       "out_for_delivery", "delivered"};
+  static const char *const said[] = {"picked up by Delhivery", NULL,
+                                     "out for delivery today",
+                                     "has been delivered"};
+  const char *prev = "awb_assigned";
+  for (int k = 0; k < 4; k++) {
+    char ev[37];
+    OK(db_begin(f->d, 1, &err));
+    OK(event_emit(f->d, f->profile, "shipment.updated", "shipment", sh,
+                  arena_printf(a,
+                               "{\"id\": \"%s\", \"invoice_id\": \"%s\", "
+                               "\"awb_number\": \"AWB42\", \"courier_name\": "
+                               "\"Delhivery\", \"status\": \"%s\", "
+                               "\"previous_status\": \"%s\", \"status_code\": "
+                               "%d, \"tracking_url\": "
+                               "\"https://track.example/AWB42\", \"scan\": "
+                               "{\"scanned_at\": \"2026-11-2%dT10:00:00Z\", "
+                               "\"activity\": \"x\", \"location\": \"Pune\"}}",
+                               sh, inv, stages[k], prev, 40 + k, k + 5),
+                  ev, &err));
+    OK(db_commit(f->d, &err));
+    prev = stages[k];
+  }
+  int64_t w0 = writes(f->d);
+  r = call(f, a, flow_rpc_rehearse,
+           arena_printf(a, "{\"id\": \"%s\", \"last_n\": 4}", id), &st);
+  assert_int_equal(st, 200);
+  assert_int_equal(num(r, "found"), 4);
+  const json *list = json_get(r, "rehearsals");
+  int sends = 0;
+  for (int k = 0; k < 4; k++) {
+    const json *one = list->items[k];
+    assert_string_equal(str(json_get(one, "trigger"), "status"), stages[k]);
+    const json *would = json_get(one, "would");
+    if (!said[k]) {
+      /* in_transit: the switch's default, which leads nowhere */
+      assert_true(!would || would->n == 0);
+      continue;
+    }
+    assert_int_equal(would->n, 1);
+    const char *w = would->items[0]->str;
+    if (!strstr(w, said[k]) || !strstr(w, "Asha Verma") ||
+        !strstr(w, "+919812345678") || !strstr(w, "AWB42"))
+      fail_msg("stage %s: %s", stages[k], w);
+    /* never another stage's words */
+    for (int j = 0; j < 4; j++)
+      if (j != k && said[j]) assert_null(strstr(w, said[j]));
+    sends++;
+  }
+  assert_int_equal(sends, 3);
+  assert_int_equal(writes(f->d), w0);
+  arena_free(a);
+}
+
 static void test_rehearse_cron(void **state) {
   test_fixture *f = *state;
   arena *a = arena_new();
@@ -419,6 +515,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_draft, setup, teardown),
       cmocka_unit_test_setup_teardown(test_draft_llm, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rehearse_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rehearse_shipment_stages, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_rehearse_cron, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rehearse_runs, setup, teardown),
   };

@@ -3,12 +3,12 @@
 // mounts one screen module at a time (the contract is in docs/dashboard.md).
 import * as ui from './ui.js';
 
-const SCREENS = ['home', 'inbox', 'invoices', 'customers', 'products', 'workflows'];
+const SCREENS = ['home', 'inbox', 'invoices', 'customers', 'products', 'shipments', 'workflows', 'settings'];
 
 const L = {
   en: {
     home: 'Home', inbox: 'Inbox', invoices: 'Invoices', customers: 'Customers',
-    products: 'Products', workflows: 'Workflows',
+    products: 'Products', workflows: 'Workflows', shipments: 'Shipments', settings: 'Settings',
     signin_title: 'Sign in to your business', signup_title: 'Set up your business',
     signup_lead: 'A new munshi: create the owner\'s account. You can load a sample business next.',
     email: 'Email', password: 'Password', business_name: 'Business name',
@@ -20,7 +20,7 @@ const L = {
   },
   hi: {
     home: 'होम', inbox: 'इनबॉक्स', invoices: 'बिल', customers: 'ग्राहक',
-    products: 'सामान', workflows: 'वर्कफ़्लो',
+    products: 'सामान', workflows: 'वर्कफ़्लो', shipments: 'शिपमेंट', settings: 'सेटिंग',
     signin_title: 'अपने व्यापार में साइन इन करें', signup_title: 'अपना व्यापार शुरू करें',
     signup_lead: 'नया munshi: मालिक का खाता बनाइए। इसके बाद आप नमूना व्यापार लोड कर सकते हैं।',
     email: 'ईमेल', password: 'पासवर्ड', business_name: 'व्यापार का नाम',
@@ -38,6 +38,8 @@ const ICONS = {
   invoices: '<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5M9 12h7M9 16h7"/>',
   customers: '<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20c.8-3.6 3.4-5.5 6.5-5.5s5.7 1.9 6.5 5.5"/><path d="M16 4.8a3.2 3.2 0 010 6.4M18 14.8c1.8.7 3 2.4 3.5 5.2"/>',
   products: '<path d="M3 7l9-4 9 4-9 4z"/><path d="M3 7v10l9 4 9-4V7M12 11v10"/>',
+  shipments: '<path d="M2 7h11v9H2z"/><path d="M13 10h4l3 3v3h-7z"/><circle cx="6" cy="17.5" r="1.8"/><circle cx="16.5" cy="17.5" r="1.8"/>',
+  settings: '<circle cx="12" cy="12" r="3"/><path d="M12 2.5v3M12 18.5v3M2.5 12h3M18.5 12h3M5.3 5.3l2.1 2.1M16.6 16.6l2.1 2.1M5.3 18.7l2.1-2.1M16.6 7.4l2.1-2.1"/>',
   workflows: '<circle cx="5" cy="6" r="2.5"/><circle cx="19" cy="6" r="2.5"/><circle cx="12" cy="18" r="2.5"/><path d="M7.5 6h9M6.3 8.2l4.4 7.6M17.7 8.2l-4.4 7.6"/>',
 };
 
@@ -164,6 +166,8 @@ function renderFrame() {
   <header class="topbar">
     <span class="brand">munshi</span>
     <span class="biz">${ui.esc(name)}</span>
+    <a class="btn small gear" href="#/settings" data-nav="settings" title="${ui.esc(t('settings'))}" aria-label="${ui.esc(t('settings'))}">
+      <svg viewBox="0 0 24 24" aria-hidden="true">${ICONS.settings}</svg></a>
     ${langSwitch()}
     <button class="btn small" data-action="signout">${ui.esc(t('signout'))}</button>
   </header>
@@ -209,7 +213,7 @@ async function route(force) {
   unmountCurrent();
   const seq = ++state.seq;
   const view = document.getElementById('view');
-  for (const a of document.querySelectorAll('nav.nav a'))
+  for (const a of document.querySelectorAll('nav.nav a, .topbar a.gear'))
     a.classList.toggle('active', a.dataset.nav === name);
   const root = document.createElement('section');
   root.className = 'screen';

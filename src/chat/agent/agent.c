@@ -661,7 +661,7 @@ static int act_track(agent_ctx *c, db_err *err) {
   db_val v[] = {db_uuid(c->profile_id), db_uuid(c->invoice_id)};
   if (db_query(c->d,
                "SELECT status, coalesce(courier_name, ''), "
-               "coalesce(awb_number, ''), coalesce(tracking_url, '') FROM "
+               "coalesce(awb_number, ''), coalesce(tracking_url, ''), id FROM "
                "shipments WHERE profile_id = $1 AND invoice_id = $2 ORDER BY "
                "created_at DESC, id DESC LIMIT 1",
                v, 2, &s, err))
@@ -675,6 +675,22 @@ static int act_track(agent_ctx *c, db_err *err) {
           NULL, NULL);
     if (*db_res_text(s, 0, 3))
       say(c, R_TRACK_LINK, db_res_text(s, 0, 3), NULL, NULL, NULL, NULL);
+    /* The courier's latest scan (integrations/shipment.c stores them). */
+    db_res *sc = NULL;
+    db_val sv[] = {db_uuid(c->profile_id), db_uuid(db_res_text(s, 0, 4))};
+    if (db_query(c->d,
+                 "SELECT activity, coalesce(location, '') FROM shipment_scans "
+                 "WHERE profile_id = $1 AND shipment_id = $2 AND activity <> "
+                 "'' ORDER BY scanned_at DESC LIMIT 1",
+                 sv, 2, &sc, err)) {
+      db_res_free(s);
+      return -1;
+    }
+    if (db_res_rows(sc) == 1)
+      say(c, R_TRACK_SCAN, db_res_text(sc, 0, 0),
+          *db_res_text(sc, 0, 1) ? db_res_text(sc, 0, 1) : "-", NULL, NULL,
+          NULL);
+    db_res_free(sc);
   }
   db_res_free(s);
   return 0;

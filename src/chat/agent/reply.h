@@ -67,6 +67,7 @@ typedef enum {
   R_OWNER_REMINDED,   /* {1} queued {2} skipped */
   R_REMINDER,         /* {1} customer {2} business {3} amount */
   R_OWNER_NOTE,       /* {1} customer {2} contact {3} their words */
+  R_TRACK_SCAN,       /* {1} latest scan's activity {2} its location */
   R_N_MESSAGES
 } agent_msg;
 

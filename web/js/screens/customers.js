@@ -18,6 +18,8 @@ const L = {
     paid_ok: 'Payment of {amount} recorded. Balance now {balance}.', whatsapp: 'WhatsApp', call: 'Call',
     cash: 'Cash', upi: 'UPI', bank_transfer: 'Bank transfer', card: 'Card', cheque: 'Cheque', other: 'Other',
     not_found: 'This customer was not found.', back: 'Customers',
+    city: 'City', pincode: 'PIN code', edit: 'Edit', edit_title: 'Edit customer', updated: 'Customer saved.',
+    bad_pincode: 'A PIN code is six digits, not starting with 0.',
   },
   hi: {
     customers: 'ग्राहक', search: 'नाम या फ़ोन से खोजें', add: 'ग्राहक जोड़ें', none: 'अभी कोई ग्राहक नहीं।',
@@ -33,6 +35,8 @@ const L = {
     paid_ok: '{amount} का भुगतान दर्ज। अब बकाया {balance}।', whatsapp: 'WhatsApp', call: 'कॉल',
     cash: 'नकद', upi: 'UPI', bank_transfer: 'बैंक ट्रांसफ़र', card: 'कार्ड', cheque: 'चेक', other: 'अन्य',
     not_found: 'यह ग्राहक नहीं मिला।', back: 'ग्राहक',
+    city: 'शहर', pincode: 'पिन कोड', edit: 'बदलें', edit_title: 'ग्राहक बदलें', updated: 'ग्राहक सहेजा गया।',
+    bad_pincode: 'पिन कोड छह अंकों का होता है, 0 से शुरू नहीं।',
   },
 };
 const MODES = ['cash', 'upi', 'bank_transfer', 'card', 'cheque', 'other'];
@@ -107,7 +111,7 @@ async function listView(root, ctx) {
   let seq = 0;
   async function load() {
     const my = ++seq;
-    let q = sb.from('customers').select('id,full_name,phone_number,state_code,total_debt').order('full_name').limit(500);
+    let q = sb.from('customers').select('id,full_name,phone_number,state_code,city,total_debt').order('full_name').limit(500);
     const term = search.value.trim().replace(/[,()*%"\\]/g, ' ').trim();
     if (term) q = q.or(`full_name.ilike.*${term}*,phone_number.ilike.*${term}*`);
     const { data, error } = await q;
@@ -116,7 +120,7 @@ async function listView(root, ctx) {
     list.innerHTML = data.length ? data.map((c) => `
       <li><a class="item" href="#/customers/${esc(c.id)}" data-id="${esc(c.id)}">
         <div class="main"><div class="name">${esc(c.full_name)}</div>
-          <div class="muted">${esc(c.phone_number || '')}${c.state_code ? ' · ' + esc(ui.stateName(c.state_code)) : ''}</div></div>
+          <div class="muted">${esc(c.phone_number || '')}${c.city ? ' · ' + esc(c.city) : c.state_code ? ' · ' + esc(ui.stateName(c.state_code)) : ''}</div></div>
         <div class="side">${debtBadge(c.total_debt, t, money)}</div></a></li>`).join('')
       : `<li class="empty">${esc(t(term ? 'none_match' : 'none'))}</li>`;
   }
@@ -129,16 +133,31 @@ async function listView(root, ctx) {
   return () => sb.removeChannel(ch);
 }
 
+const CUSTOMER_FIELDS = ['full_name', 'phone_number', 'email', 'state_code', 'gstin', 'address', 'city', 'pincode'];
+
 export function newCustomer(ctx, done) {
+  return customerSheet(ctx, null, done);
+}
+
+// The customer form: a new customer (POST customers), or one to edit
+// (PATCH customers?id=eq.<id>, only what changed; a field emptied is
+// cleared). City and PIN code are where Shiprocket delivers.
+export function customerSheet(ctx, c, done) {
   const t = ctx.t(L), { esc } = ctx;
+  const v = (k) => esc((c && c[k]) || '');
   const s = ui.sheet(`
-    <form class="stack" data-form="customer">
-      <div class="row between"><h2>${esc(t('add'))}</h2><button type="button" class="btn small" data-close>✕</button></div>
-      <label class="field"><span>${esc(t('full_name'))}</span><input name="full_name" required autocomplete="off"></label>
-      <label class="field"><span>${esc(t('phone'))}</span><input name="phone_number" type="tel" inputmode="tel" placeholder="+91"></label>
-      <label class="field"><span>${esc(t('state'))}</span><select name="state_code">${ui.stateOptions((ctx.profile && ctx.profile.state_code) || '', t('choose_state'))}</select></label>
-      <label class="field"><span>${esc(t('gstin'))}</span><input name="gstin" autocapitalize="characters" autocomplete="off"></label>
-      <label class="field"><span>${esc(t('address'))}</span><input name="address" autocomplete="off"></label>
+    <form class="stack" data-form="customer" novalidate>
+      <div class="row between"><h2>${esc(t(c ? 'edit_title' : 'add'))}</h2><button type="button" class="btn small" data-close>✕</button></div>
+      <label class="field"><span>${esc(t('full_name'))}</span><input name="full_name" required autocomplete="off" value="${v('full_name')}"></label>
+      <label class="field"><span>${esc(t('phone'))}</span><input name="phone_number" type="tel" inputmode="tel" placeholder="+91" value="${v('phone_number')}"></label>
+      <label class="field"><span>${esc(t('email'))}</span><input name="email" type="email" inputmode="email" autocomplete="off" value="${v('email')}"></label>
+      <label class="field"><span>${esc(t('state'))}</span><select name="state_code">${ui.stateOptions(c ? c.state_code || '' : (ctx.profile && ctx.profile.state_code) || '', t('choose_state'))}</select></label>
+      <label class="field"><span>${esc(t('gstin'))}</span><input name="gstin" autocapitalize="characters" autocomplete="off" value="${v('gstin')}"></label>
+      <label class="field"><span>${esc(t('address'))}</span><input name="address" autocomplete="off" value="${v('address')}"></label>
+      <div class="row">
+        <label class="field grow"><span>${esc(t('city'))}</span><input name="city" autocomplete="off" value="${v('city')}"></label>
+        <label class="field grow"><span>${esc(t('pincode'))}</span><input name="pincode" inputmode="numeric" maxlength="6" autocomplete="off" value="${v('pincode')}"></label>
+      </div>
       <p class="error" hidden></p>
       <button class="btn primary block" data-action="save-customer">${esc(t('save'))}</button>
     </form>`);
@@ -146,19 +165,26 @@ export function newCustomer(ctx, done) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const row = {};
-    for (const k of ['full_name', 'phone_number', 'state_code', 'gstin', 'address']) {
-      const v = form[k].value.trim();
-      if (v) row[k] = k === 'phone_number' ? v.replace(/[\s-]/g, '') : k === 'gstin' ? v.toUpperCase() : v;
-    }
     const err = form.querySelector('.error');
+    for (const k of CUSTOMER_FIELDS) {
+      let val = form[k].value.trim();
+      if (k === 'phone_number') val = val.replace(/[\s-]/g, '');
+      if (k === 'gstin') val = val.toUpperCase();
+      if (k === 'pincode') val = val.replace(/\s/g, '');
+      if (c) { if (val !== ((c[k] || '') + '')) row[k] = val || null; } // changed, or emptied: cleared
+      else if (val) row[k] = val;
+    }
+    if (row.pincode && !/^[1-9][0-9]{5}$/.test(row.pincode)) { err.textContent = t('bad_pincode'); err.hidden = false; form.pincode.focus(); return; }
     await ui.busy(form.querySelector('button[data-action]'), async () => {
-      const { data, error } = await ctx.sb.from('customers').insert(row).select().single();
+      const q = c ? ctx.sb.from('customers').update(row).eq('id', c.id) : ctx.sb.from('customers').insert(row);
+      const { data, error } = await q.select().single();
       if (error) { err.textContent = ui.errText(error); err.hidden = false; return; }
       s.close();
-      ctx.toast(t('saved'));
+      ctx.toast(t(c ? 'updated' : 'saved'));
       done(data);
     });
   });
+  return s;
 }
 
 async function detailView(root, ctx, id) {
@@ -187,11 +213,13 @@ async function detailView(root, ctx, id) {
       <div class="row"><a class="btn small" href="#/customers">← ${esc(t('back'))}</a></div>
       <div class="card stack">
         <div class="row between"><div class="grow"><h1>${esc(c.full_name)}</h1>
-          <div class="muted">${esc(c.phone_number || '')}${c.state_code ? ' · ' + esc(ui.stateName(c.state_code)) : ''}${c.gstin ? ' · GSTIN ' + esc(c.gstin) : ''}</div></div>
+          <div class="muted">${esc(c.phone_number || '')}${c.state_code ? ' · ' + esc(ui.stateName(c.state_code)) : ''}${c.gstin ? ' · GSTIN ' + esc(c.gstin) : ''}</div>
+          ${c.address || c.city || c.pincode ? `<div class="muted" data-field="address">${esc([c.address, c.city, c.pincode].filter(Boolean).join(', '))}</div>` : ''}</div>
           <div class="stat num"><div class="label">${esc(t('balance'))}</div><div class="value" data-field="balance">${money(c.total_debt)}</div></div></div>
         <div class="row">
           <button class="btn primary" data-action="record-payment">${esc(t('record_payment'))}</button>
           <a class="btn" href="#/invoices/new/${esc(c.id)}" data-action="new-invoice">${esc(t('new_invoice'))}</a>
+          <button class="btn small" data-action="edit-customer">${esc(t('edit'))}</button>
           ${wa ? `<a class="btn small" href="https://wa.me/${esc(wa)}" target="_blank" rel="noopener">${esc(t('whatsapp'))}</a>
           <a class="btn small" href="tel:${esc(c.phone_number)}">${esc(t('call'))}</a>` : ''}
         </div></div>
@@ -231,6 +259,7 @@ async function detailView(root, ctx, id) {
     if (!b) return;
     if (b.dataset.period) { period = b.dataset.period; refresh(); }
     else if (b.dataset.action === 'record-payment' && customer) paymentSheet(ctx, customer, open, refresh);
+    else if (b.dataset.action === 'edit-customer' && customer) customerSheet(ctx, customer, refresh);
   });
   await refresh();
   const again = ui.debounce(refresh, 300);

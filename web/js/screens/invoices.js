@@ -4,6 +4,7 @@
 // page with issue, cancel, record a payment and share on WhatsApp.
 import * as ui from '../ui.js';
 import { paymentSheet } from './customers.js';
+import { shipForm, shipmentBadge } from './shipments.js';
 
 const L = {
   en: {
@@ -27,6 +28,10 @@ const L = {
     share_upi: 'Pay by UPI: {link}', sent: 'Queued on WhatsApp.', no_phone: 'This customer has no phone number.',
     share_none: 'munshi has no WhatsApp chat with this customer yet: open your own WhatsApp with the message.',
     stock: '{qty} in stock', items: 'Items', back_to_customer: 'Customer',
+    pdf: 'PDF', send_invoice: 'Send PDF on WhatsApp', invoice_sent: 'The invoice is queued on WhatsApp.',
+    ship: 'Ship', shipment: 'Shipment', payment_link: 'Payment link', link_made: 'Payment link ready.',
+    copy: 'Copy', copied: 'Copied.', upi_qr: 'UPI QR', upi_title: 'Pay {amount} by UPI', upi_ref: 'Reference {ref}',
+    more: 'More', link_status: 'Link {status}: paid {paid} of {amount}',
   },
   hi: {
     invoices: 'बिल', new_invoice: 'नया बिल', none: 'अभी कोई बिल नहीं।', none_here: 'यहाँ कोई बिल नहीं।',
@@ -49,6 +54,10 @@ const L = {
     share_upi: 'UPI से भुगतान: {link}', sent: 'WhatsApp पर भेजने के लिए कतार में।', no_phone: 'इस ग्राहक का फ़ोन नंबर नहीं है।',
     share_none: 'munshi की इस ग्राहक से अभी कोई WhatsApp चैट नहीं: संदेश अपने WhatsApp में खोलें।',
     stock: 'स्टॉक {qty}', items: 'सामान', back_to_customer: 'ग्राहक',
+    pdf: 'PDF', send_invoice: 'PDF WhatsApp पर भेजें', invoice_sent: 'बिल WhatsApp पर भेजने के लिए कतार में।',
+    ship: 'भेजें (शिपमेंट)', shipment: 'शिपमेंट', payment_link: 'भुगतान लिंक', link_made: 'भुगतान लिंक तैयार।',
+    copy: 'कॉपी', copied: 'कॉपी हुआ।', upi_qr: 'UPI QR', upi_title: 'UPI से {amount} भुगतान', upi_ref: 'संदर्भ {ref}',
+    more: 'और', link_status: 'लिंक {status}: {amount} में से {paid} मिला',
   },
 };
 
@@ -281,19 +290,31 @@ async function editorView(root, ctx, customerId) {
 
 async function detailView(root, ctx, id) {
   const t = ctx.t(L), { sb, esc, money } = ctx;
-  let inv = null;
+  let inv = null, ship = null, link = null;
   async function load() {
-    const { data, error } = await sb.from('invoices')
-      .select('*,customers(id,full_name,phone_number,state_code,total_debt),invoice_items(*)')
-      .eq('id', id).maybeSingle();
-    if (error) throw error;
-    return data;
+    const [r, sh, pl] = await Promise.all([
+      sb.from('invoices')
+        .select('*,customers(id,full_name,phone_number,state_code,total_debt),invoice_items(*)')
+        .eq('id', id).maybeSingle(),
+      // its live shipment (at most one: a cancelled one does not count)
+      sb.from('shipments').select('id,status,awb_number,courier_name,last_error')
+        .eq('invoice_id', id).neq('status', 'cancelled').limit(1),
+      sb.from('payment_links').select('id,short_url,status,amount,amount_paid,expire_by,created_at')
+        .eq('invoice_id', id).order('created_at', { ascending: false }).limit(1),
+    ]);
+    if (r.error) throw r.error;
+    // Shipments and links are extras: the invoice shows without them.
+    ship = (sh.data && sh.data[0]) || null;
+    link = (pl.data && pl.data[0]) || null;
+    return r.data;
   }
   function render() {
     const i = inv, c = i.customers || {};
     const items = (i.invoice_items || []).slice().sort((a, b) => a.line_no - b.line_no);
     const igst = (ui.paise(i.igst_amount) || 0n) !== 0n;
     const open = i.status === 'pending' || i.status === 'partially_paid';
+    const issued = i.status !== 'draft' && i.status !== 'cancelled';
+    const due = ui.paise(i.balance_due) || 0n;
     const row = (k, v, cls = '') => `<span class="${cls}">${esc(t(k))}</span><span class="num ${cls}" data-total="${k}">${money(v)}</span>`;
     root.innerHTML = `
       <div class="row"><a class="btn small" href="#/invoices">← ${esc(t('back'))}</a></div>
@@ -322,7 +343,21 @@ async function detailView(root, ctx, id) {
         ${open ? `<button class="btn primary" data-action="record-payment">${esc(t('record_payment'))}</button>` : ''}
         ${i.status !== 'draft' && i.status !== 'cancelled' ? `<button class="btn" data-action="share">${esc(t('share'))}</button>` : ''}
         ${i.status !== 'cancelled' ? `<button class="btn danger" data-action="cancel">${esc(t('cancel'))}</button>` : ''}
-      </div>`;
+      </div>
+      <div class="row" data-part="actions">
+        <button class="btn" data-action="pdf">${esc(t('pdf'))}</button>
+        ${issued ? `<button class="btn" data-action="send-invoice">${esc(t('send_invoice'))}</button>` : ''}
+        ${open && due > 0n ? `<button class="btn" data-action="upi-qr">${esc(t('upi_qr'))}</button>
+          <button class="btn" data-action="payment-link">${esc(t('payment_link'))}</button>` : ''}
+        ${issued && !ship ? `<button class="btn" data-action="ship">${esc(t('ship'))}</button>` : ''}
+      </div>
+      ${ship ? `<a class="card row between" href="#/shipments/${esc(ship.id)}" data-field="shipment" data-id="${esc(ship.id)}">
+        <span>${esc(t('shipment'))}${ship.awb_number ? ' · AWB ' + esc(ship.awb_number) : ''}${ship.courier_name ? ' · ' + esc(ship.courier_name) : ''}</span>
+        ${shipmentBadge(ship, ctx.lang)}</a>` : ''}
+      ${link && link.short_url ? `<div class="card stack tight" data-field="payment-link">
+        <div class="row"><code class="grow" style="word-break:break-all" data-field="short-url">${esc(link.short_url)}</code>
+          <button class="btn small" data-action="copy" data-text="${esc(link.short_url)}">${esc(t('copy'))}</button></div>
+        <span class="muted">${esc(t('link_status', { status: link.status, paid: money(link.amount_paid), amount: money(link.amount) }))}</span></div>` : ''}`;
   }
   async function refresh() {
     try {
@@ -412,11 +447,69 @@ async function detailView(root, ctx, id) {
       const sel = s.root.querySelector('[name=invoice]');
       if (sel) sel.value = id;
     } else if (a === 'share') shareSheet();
+    else if (a === 'pdf') openPdf(b);
+    else if (a === 'send-invoice') {
+      await ui.busy(b, async () => {
+        await ui.rpcOnce(sb, 'send_invoice', { invoice_id: id });
+        ctx.toast(t('invoice_sent'));
+      });
+    } else if (a === 'ship') {
+      // The default pickup location is the Shiprocket integration's.
+      const { data } = await sb.from('integrations').select('pickup_location').eq('provider', 'shiprocket').limit(1);
+      shipForm(ctx, inv, { pickup_location: data && data[0] ? data[0].pickup_location : '',
+        payment_method: (ui.paise(inv.balance_due) || 0n) > 0n ? 'cod' : 'prepaid' }, () => refresh());
+    } else if (a === 'payment-link') {
+      await ui.busy(b, async () => {
+        const r = await ui.rpcOnce(sb, 'create_payment_link', { invoice_id: id });
+        ctx.toast(t('link_made'));
+        await refresh();
+        const url = r && (r.short_url || r.url);
+        if (url && !(link && link.short_url === url)) { link = Object.assign({}, r, { short_url: url }); render(); }
+      });
+    } else if (a === 'upi-qr') upiSheet(b);
+    else if (a === 'copy') {
+      try { await navigator.clipboard.writeText(b.dataset.text); ctx.toast(t('copied')); } catch { ctx.toast(b.dataset.text); }
+    }
   });
 
+  // The PDF in a new tab: /invoices/<id>.pdf with the token in the query
+  // (a link cannot send a header); the token is read at the click, so it
+  // is the current one.
+  async function openPdf(button) {
+    await ui.busy(button, async () => {
+      const { data } = await sb.auth.getSession();
+      const token = data && data.session ? data.session.access_token : '';
+      const w = window.open(`/invoices/${encodeURIComponent(id)}.pdf?access_token=${encodeURIComponent(token)}`, '_blank');
+      if (w) w.opener = null;
+    });
+  }
+
+  // rpc/invoice_upi: the UPI link of the amount due and its QR (an SVG,
+  // shown as an image so nothing in it can run).
+  async function upiSheet(button) {
+    await ui.busy(button, async () => {
+      const r = await ui.rpcOnce(sb, 'invoice_upi', { invoice_id: id });
+      const img = r.qr_svg ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(r.qr_svg)}` : '';
+      const s = ui.sheet(`<div class="stack" data-form="upi">
+        <div class="row between"><h2>${esc(t('upi_title', { amount: money(r.amount_due) }))}</h2><button type="button" class="btn small" data-close>✕</button></div>
+        ${img ? `<img class="qr" data-field="qr" alt="UPI QR" src="${esc(img)}" style="width:min(70vw,280px);align-self:center;background:#fff">` : ''}
+        <p class="muted">${esc(t('upi_ref', { ref: r.reference || '' }))}</p>
+        <div class="row"><code class="grow" data-field="upi-link" style="word-break:break-all">${esc(r.upi_link || '')}</code>
+          <button class="btn small" data-action="copy" data-text="${esc(r.upi_link || '')}">${esc(t('copy'))}</button></div></div>`);
+      s.root.addEventListener('click', async (e) => {
+        const c = e.target.closest('[data-action=copy]');
+        if (!c) return;
+        try { await navigator.clipboard.writeText(c.dataset.text); ctx.toast(t('copied')); } catch { ctx.toast(c.dataset.text); }
+      });
+    });
+  }
+
   await refresh();
+  const again = ui.debounce(refresh, 300);
   const ch = sb.channel('invoice-' + id)
-    .on('postgres_changes', { event: '*', schema: 'public', table: 'invoices', filter: `id=eq.${id}` }, ui.debounce(refresh, 300))
+    .on('postgres_changes', { event: '*', schema: 'public', table: 'invoices', filter: `id=eq.${id}` }, again)
+    .on('postgres_changes', { event: '*', schema: 'public', table: 'shipments', filter: `invoice_id=eq.${id}` }, again)
+    .on('postgres_changes', { event: '*', schema: 'public', table: 'payment_links', filter: `invoice_id=eq.${id}` }, again)
     .subscribe();
   return () => sb.removeChannel(ch);
 }
