@@ -981,15 +981,16 @@ void integ_shiprocket_webhook(db *d, api_req *req, api_resp *resp) {
       db_failed(resp, &e, "reading a webhook's integration");
       return;
     }
-    /* Unknown AWB (or one two businesses share): no token can be checked;
-     * nothing is written either way. */
+    /* Without :id the token can only be checked against the business of
+     * the AWB. An unknown AWB (or one two businesses share) has none to
+     * check against, and is refused exactly as a wrong token is, so the
+     * answer tells a stranger nothing about which AWBs exist. Accounts
+     * that also ship outside munshi use the :id route, where the token is
+     * checked first and an unknown AWB is answered 200. */
     if (rows != 1 || !found || !cr.is_active ||
         !token_equal(cr.webhook_token, key)) {
-      if (rows == 1) {
-        unauthorised(resp);
-        return;
-      }
-      rows = 0;
+      unauthorised(resp);
+      return;
     }
   }
   if (rows == 0) {

@@ -360,6 +360,13 @@ describe('tracking', () => {
     const r = await hook(path, b.webhookToken, webhookPayload('99999999999', 18, [scan(18, new Date())]));
     assert.equal(r.status, 200, r.info);
     assert.equal(r.json.applied, false);
+    // Without :id, an unknown AWB is refused as a wrong token is, byte for
+    // byte: the answer tells a stranger nothing about which AWBs exist.
+    const unknown = await hook('/webhooks/shiprocket', 'y'.repeat(32), webhookPayload('99999999999', 18, [scan(18, new Date())]));
+    const known = await hook('/webhooks/shiprocket', 'y'.repeat(32), webhookPayload(s.awb_number, 18, [scan(18, new Date())]));
+    expectPgError(unknown, 401, 'PGRST302');
+    expectPgError(known, 401, 'PGRST302');
+    assert.equal(unknown.text, known.text);
   });
 
   test('track_shipment polls Shiprocket and applies what it says', async () => {
