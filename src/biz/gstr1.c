@@ -435,16 +435,35 @@ static void itm_det(json_obj *items, int num, const rate_sum *rs, int with_cgst,
   json_obj_close(&it);
 }
 
-/* CSV: a field, quoted when it holds a comma, quote or line break. */
+/* A plain decimal number ("-0.50", "1234"): safe in a spreadsheet. */
+static int csv_number(const char *s) {
+  const char *p = s + (*s == '-');
+  if (!*p) return 0;
+  int dots = 0;
+  for (; *p; p++) {
+    if (*p == '.') dots++;
+    else if (*p < '0' || *p > '9') return 0;
+  }
+  return dots <= 1;
+}
+
+/* CSV: a field, quoted when it holds a comma, quote or line break. Text
+ * that a spreadsheet would take for a formula (a customer's name from
+ * WhatsApp starting with = + - @, a tab or a carriage return) gets a
+ * leading apostrophe, which spreadsheets show as text; numbers are left
+ * as they are. */
 static void csv(buf *b, const char *s, int last) {
+  int formula = *s && strchr("=+-@\t\r", *s) && !csv_number(s);
   if (strpbrk(s, ",\"\r\n")) {
     buf_putc(b, '"');
+    if (formula) buf_putc(b, '\'');
     for (; *s; s++) {
       if (*s == '"') buf_putc(b, '"');
       buf_putc(b, *s);
     }
     buf_putc(b, '"');
   } else {
+    if (formula) buf_putc(b, '\'');
     buf_puts(b, s);
   }
   buf_puts(b, last ? "\r\n" : ",");

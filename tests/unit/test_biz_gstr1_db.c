@@ -142,8 +142,10 @@ static int setup(void **state) {
   line_no = 0;
   business(d, PA, "a@example.com", "29AABCS1429B1Z1", "29");
   business(d, PB, "b@example.com", NULL, "29");
-  customer(d, PA, CR1, "Ramesh Traders, Pune", "27AAACR5055K1Z7", "27");
-  customer(d, PA, CR2, "Bengaluru Stores", "29AAGCB7383J1Z4", "29");
+  /* Names as WhatsApp might give them: a spreadsheet must not take them
+   * for formulas (the CSV writes them as text). */
+  customer(d, PA, CR1, "=Ramesh Traders, Pune", "27AAACR5055K1Z7", "27");
+  customer(d, PA, CR2, "@Bengaluru Stores", "29AAGCB7383J1Z4", "29");
   customer(d, PA, CU1, "Priya (Mumbai)", NULL, "27");
   customer(d, PA, CU2, "Walk-in", NULL, "29");
   customer(d, PB, CBX, "Other's customer", NULL, "29");
@@ -351,13 +353,13 @@ static void test_sections(void **state) {
       "GSTIN/UIN of Recipient,Receiver Name,Invoice Number,Invoice date,"
       "Invoice Value,Place Of Supply,Reverse Charge,Applicable % of Tax Rate,"
       "Invoice Type,E-Commerce GSTIN,Rate,Taxable Value,Cess Amount\r\n"
-      "27AAACR5055K1Z7,\"Ramesh Traders, Pune\",INV-001,03-Nov-2026,14490.00,"
+      "27AAACR5055K1Z7,\"'=Ramesh Traders, Pune\",INV-001,03-Nov-2026,14490.00,"
       "27-Maharashtra,N,,Regular B2B,,18,10500.00,\r\n"
-      "27AAACR5055K1Z7,\"Ramesh Traders, Pune\",INV-001,03-Nov-2026,14490.00,"
+      "27AAACR5055K1Z7,\"'=Ramesh Traders, Pune\",INV-001,03-Nov-2026,14490.00,"
       "27-Maharashtra,N,,Regular B2B,,5,2000.00,\r\n"
-      "29AAGCB7383J1Z4,Bengaluru Stores,INV-002,05-Nov-2026,1230.00,"
+      "29AAGCB7383J1Z4,'@Bengaluru Stores,INV-002,05-Nov-2026,1230.00,"
       "29-Karnataka,N,,Regular B2B,,18,1000.00,\r\n"
-      "29AAGCB7383J1Z4,Bengaluru Stores,INV-002,05-Nov-2026,1230.00,"
+      "29AAGCB7383J1Z4,'@Bengaluru Stores,INV-002,05-Nov-2026,1230.00,"
       "29-Karnataka,N,,Regular B2B,,0,50.00,\r\n");
   assert_string_equal(
       T(r, "csv", "b2cl"),
