@@ -31,6 +31,7 @@ typedef struct biz_ctx {
   arena *a;               /* memory of this call */
   const char *profile_id; /* the business (tenant) the call acts for */
   int64_t now_us;         /* the clock, fixed for the whole call */
+  int from_provider;      /* biz_call.from_provider: provider ids allowed */
 } biz_ctx;
 
 typedef struct biz_err {

@@ -9,7 +9,10 @@
  * and then writes nothing; any repeat answers the first payment (its
  * payment.received snapshot), not an error. Such a payment naming an
  * invoice that was paid or cancelled meanwhile is still recorded (the
- * money came in) and allocated to the oldest open invoices instead. */
+ * money came in) and allocated to the oldest open invoices instead.
+ * Only a provider's verified webhook may name provider ids
+ * (biz_call.from_provider): from anyone else they are refused, so one
+ * business cannot claim another's pay_ id. */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +58,10 @@ static int read_payment_args(biz_ctx *c, const json *args, new_payment *p,
       arg_text(e, c->a, args, "provider_payment_id", 64, 0,
                &p->provider_payment_id))
     return -1;
+  if ((p->provider || p->provider_payment_id) && !c->from_provider)
+    return biz_fail(e, E_OP_INVALID,
+                    "provider and provider_payment_id are set only by the "
+                    "provider's webhook");
   if (!p->provider != !p->provider_payment_id)
     return biz_fail(e, E_OP_INVALID,
                     "provider and provider_payment_id go together");

@@ -15,7 +15,8 @@
  * A refund a provider reported (provider + provider_refund_id: Razorpay's
  * refund.processed) is recorded once for ever: its row goes first, with ON
  * CONFLICT DO NOTHING on the unique index of provider ids, and a repeat
- * answers the refund recorded before. */
+ * answers the refund recorded before. As with record_payment, provider
+ * ids are taken only from a provider's webhook (biz_call.from_provider). */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,10 @@ static int read_refund_args(biz_ctx *c, const json *args, new_refund *r,
                &r->provider_refund_id))
     return -1;
   if (r->amount <= 0) return biz_fail(e, E_OP_INVALID, "amount must be above 0");
+  if ((r->provider || r->provider_refund_id) && !c->from_provider)
+    return biz_fail(e, E_OP_INVALID,
+                    "provider and provider_refund_id are set only by the "
+                    "provider's webhook");
   if (!r->provider != !r->provider_refund_id)
     return biz_fail(e, E_OP_INVALID,
                     "provider and provider_refund_id go together");

@@ -151,7 +151,7 @@ static run_outcome run_in_tx(db *d, job *j) {
   buf out;
   buf_init(&out, 0);
   biz_ctx ctx = {.d = d, .a = c->a, .profile_id = c->profile_id,
-                 .now_us = time_now_us()};
+                 .now_us = time_now_us(), .from_provider = c->from_provider};
   biz_err e;
   memset(&e, 0, sizeof e);
   db_err err;

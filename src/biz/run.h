@@ -42,6 +42,12 @@ typedef struct biz_call {
    * an Idempotency-Key does not run it. NULL: none. */
   int (*also)(db *d, void *cls, const char *answer, db_err *err);
   void *also_cls;
+  /* 1 only for a provider's verified webhook (integrations/paywebhook.c):
+   * record_payment's provider + provider_payment_id and record_refund's
+   * provider_refund_id are then taken. Every other caller (REST rpc/, the
+   * chat agent, workflows) leaves it 0 and such arguments are refused, so
+   * no user can claim a provider's id for its own business. */
+  int from_provider;
 } biz_call;
 
 /* Runs the operation and sets resp (status, body; Idempotent-Replayed on a

@@ -22,7 +22,13 @@
  * under a new event id answers what was recorded the first time. Events for payments munshi did not ask for (no
  * munshi reference) are acknowledged and ignored. An operation that fails
  * answers its error and writes no receipt, so Razorpay's retry gets
- * another chance. */
+ * another chance; except a refund the books refuse (over-refund): that is
+ * acknowledged with its receipt and a payment.refund_unapplied event, as
+ * a retry would be refused for ever. A refund of a munshi link's payment
+ * not recorded yet records the payment first from the entity the refund
+ * carries; when it cannot, 503 and no receipt (Razorpay retries). Only
+ * this path runs the operations with biz_call.from_provider, so only it
+ * may set provider ids. */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +37,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
+#include "biz/events.h"
 #include "biz/run.h"
 #include "integrations/integ_int.h"
 #include "integrations/razorpay.h"
@@ -199,8 +206,9 @@ static int run_op(db *d, arena *a, const char *op, const char *profile_id,
   json_error je;
   if (json_parse(a, args_text, strlen(args_text), &args, &je))
     return api_fail(resp, E_INTERNAL, NULL, NULL, NULL);
+  /* The one caller that may name provider ids: signed by Razorpay. */
   biz_call call = {.op = op, .profile_id = profile_id, .args = args, .a = a,
-                   .also = also_write, .also_cls = x};
+                   .also = also_write, .also_cls = x, .from_provider = 1};
   api_resp r;
   api_resp_init(&r);
   int rc = biz_run(d, &call, &r);
@@ -311,38 +319,142 @@ static int on_link_closed(db *d, arena *a, const hook_scope *s,
   return 0;
 }
 
+/* The payment munshi recorded for the refunded Razorpay payment, in the
+ * business already found for it: *found, and its row id and customer. */
+static int refunded_payment(db *d, const char *profile, const char *pay_id,
+                            char pay[37], char cust[37], int *found,
+                            api_resp *resp) {
+  db_val v[] = {db_uuid(profile), db_text(pay_id)};
+  db_res *r = NULL;
+  db_err err;
+  *found = 0;
+  if (db_query_fixed(d,
+                     "SELECT id, customer_id FROM payments WHERE profile_id = "
+                     "$1 AND provider = 'razorpay' AND provider_payment_id = $2",
+                     v, 2, &r, &err))
+    return db_failed(resp, &err, "refunded payment");
+  if (db_res_rows(r) == 1) {
+    *found = 1;
+    uuid_normalize(db_res_text(r, 0, 0), pay);
+    uuid_normalize(db_res_text(r, 0, 1), cust);
+  }
+  db_res_free(r);
+  return 0;
+}
+
+/* A refund the books refused (over-refund, ...): Razorpay gave the money
+ * back all the same, and a retry would be refused the same way for ever.
+ * So it is acknowledged, and kept visible instead: the receipt and a
+ * payment.refund_unapplied event (the owner's workflows or dashboard can
+ * act on it) in one transaction, and a warning in the log. */
+static int refund_unapplied(db *d, arena *a, const hook_scope *s,
+                            const rzp_event *ev, const char *event_id,
+                            const char *profile, const char *pay,
+                            const char *error_json, api_resp *resp) {
+  buf p;
+  buf_init(&p, 0);
+  char amt[DEC_MAX_TEXT];
+  dec_format(ev->refund_amount, 2, amt);
+  buf_printf(&p, "{\"payment_id\":\"%s\",\"provider\":\"razorpay\","
+                 "\"provider_payment_id\":", pay);
+  json_write_str(&p, ev->refund_payment_id, strlen(ev->refund_payment_id));
+  buf_puts(&p, ",\"provider_refund_id\":");
+  json_write_str(&p, ev->refund_id, strlen(ev->refund_id));
+  buf_printf(&p, ",\"amount\":%s,\"error\":%s}", amt, error_json);
+  log_warn("razorpay webhook: refund %s of %s (%s) not applied to the books: %s",
+           ev->refund_id, ev->refund_payment_id, amt, error_json);
+  db_err err;
+  int rc = -1;
+  if (db_begin(d, 1, &err)) goto fail;
+  if (insert_receipt(d, s, event_id, profile, &err) ||
+      event_emit(d, profile, "payment.refund_unapplied", "payment", pay,
+                 buf_cstr(&p), NULL, &err)) {
+    db_rollback(d);
+    goto fail;
+  }
+  if (db_commit(d, &err)) goto fail;
+  rc = 0;
+  json_obj o;
+  resp->status = 200;
+  buf_reset(&resp->body);
+  json_obj_open(&o, &resp->body);
+  json_obj_bool(&o, "received", 1);
+  json_obj_str(&o, "event", ev->event);
+  json_obj_raw(&o, "not_applied", error_json);
+  json_obj_close(&o);
+  goto out;
+fail:
+  db_failed(resp, &err, "unapplied refund");
+out:
+  (void)a;
+  buf_free(&p);
+  return rc;
+}
+
+/* refund.processed. The business is found as a payment's is: from the
+ * munshi reference in the refunded payment's notes, through a payment link
+ * of this delivery's account (the shared route: links of the shared
+ * account; an integration's route: its own business's links made with it).
+ * Never by looking the pay_ id up across businesses. On an integration's
+ * route a payment entity without a reference is looked for in that
+ * business only (only its own Razorpay account can sign it). */
 static int on_refund(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
                      op_extra *x, const char **result, const char **ignored,
                      const char **profile_out, api_resp *resp) {
-  db_res *r = NULL;
-  db_err err;
-  db_val v[] = {db_text(ev->refund_payment_id),
-                db_uuid(s->profile_id ? s->profile_id : "")};
-  /* The refunded payment as munshi recorded it (provider ids are unique
-   * per business; Razorpay's are unique in Razorpay too). */
-  if (s->profile_id
-          ? db_query_fixed(d,
-                           "SELECT profile_id, id, customer_id FROM payments "
-                           "WHERE profile_id = $2 AND provider = 'razorpay' "
-                           "AND provider_payment_id = $1",
-                           v, 2, &r, &err)
-          : db_query(d,
-                     "SELECT profile_id, id, customer_id FROM payments WHERE "
-                     "provider = 'razorpay' AND provider_payment_id = $1 "
-                     "ORDER BY created_at LIMIT 2",
-                     v, 1, &r, &err))
-    return db_failed(resp, &err, "refunded payment");
-  if (db_res_rows(r) != 1) {
-    db_res_free(r);
-    *ignored = "the refunded payment is not one munshi recorded";
+  char profile[37];
+  const char *ref = ev->payment_reference;
+  if (ref) {
+    link_ref l;
+    if (find_link(d, s, ref, &l, resp)) return -1;
+    if (!l.found) {
+      *ignored = "no payment link of this account has that reference_id";
+      return 0;
+    }
+    memcpy(profile, l.profile_id, sizeof profile);
+  } else if (s->profile_id) {
+    uuid_normalize(s->profile_id, profile);
+  } else {
+    *ignored = "not a refund of a payment of a munshi payment link";
     return 0;
   }
-  char profile[37], pay[37], cust[37];
-  uuid_normalize(db_res_text(r, 0, 0), profile);
-  uuid_normalize(db_res_text(r, 0, 1), pay);
-  uuid_normalize(db_res_text(r, 0, 2), cust);
-  db_res_free(r);
   *profile_out = arena_strdup(a, profile);
+  char pay[37], cust[37];
+  int found;
+  if (refunded_payment(d, profile, ev->refund_payment_id, pay, cust, &found,
+                       resp))
+    return -1;
+  if (!found && ref && ev->payment_id) {
+    /* Delivered before its payment's own event (Razorpay does not keep
+     * order): the payment is recorded first from the entity the refund
+     * carries, as payment.captured would record it (once for ever: its
+     * own event, later, answers this row), then the refund. No receipt
+     * for this step: the refund's receipt comes with the refund. */
+    rzp_event pe = *ev;
+    pe.kind = RZP_EV_PAYMENT_CAPTURED;
+    pe.link_reference = NULL;
+    op_extra px = {.s = s};
+    const char *pres = NULL, *pign = NULL, *pprof = NULL;
+    if (on_payment(d, a, s, &pe, &px, &pres, &pign, &pprof, resp)) return -1;
+    if (refunded_payment(d, profile, ev->refund_payment_id, pay, cust, &found,
+                         resp))
+      return -1;
+  }
+  if (!found) {
+    if (!ref) {
+      /* The account's payment, not one of a munshi link: not ours. */
+      *ignored = "the refunded payment is not one munshi recorded";
+      return 0;
+    }
+    /* Ours (a munshi link's payment) but not recorded and not recordable
+     * from this delivery: no receipt, so Razorpay delivers it again later,
+     * when the payment's own event has come. */
+    log_warn("razorpay webhook: refund %s of %s before its payment: retry",
+             ev->refund_id, ev->refund_payment_id);
+    return api_fail(resp, E_UNAVAILABLE,
+                    "the refunded payment is not recorded yet; deliver again "
+                    "later",
+                    NULL, NULL);
+  }
   char amt[DEC_MAX_TEXT];
   dec_format(ev->refund_amount, 2, amt);
   char when[TS_TEXT_LEN + 1];
@@ -359,6 +471,17 @@ static int on_refund(db *d, arena *a, const hook_scope *s, const rzp_event *ev,
   x->profile_id = *profile_out;
   int rc = run_op(d, a, "record_refund", profile, buf_cstr(&b), x, result, resp);
   buf_free(&b);
+  if (rc && resp->status >= 400 && resp->status < 500) {
+    /* Refused by the books: acknowledged and kept visible (see above). */
+    const char *error_json =
+        arena_strndup(a, resp->body.data ? resp->body.data : "{}",
+                      resp->body.len);
+    if (refund_unapplied(d, a, s, ev, x->event_id, profile, pay, error_json,
+                         resp))
+      return -1;
+    *ignored = NULL;
+    return 1; /* answered */
+  }
   return rc;
 }
 
@@ -445,6 +568,7 @@ void integ_razorpay_webhook(db *d, api_req *req, api_resp *resp) {
     default:
       ignored = "an event munshi does not act on";
   }
+  if (rc > 0) return; /* answered already (an unapplied refund) */
   if (rc) return; /* resp holds the error; no receipt: a retry may do it */
   if (!x.done && !x.no_receipt) write_receipt(d, &s, event_id, profile);
   acknowledged(resp, &ev, result, ignored);

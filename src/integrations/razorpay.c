@@ -189,6 +189,22 @@ int rzp_event_parse(arena *a, const char *body, size_t n, rzp_event *ev,
       if (ca && ca->type == JSON_NUMBER && !json_int64(ca, &t) && t > 0 &&
           t < 253402300800LL)
         ev->refund_created_s = t;
+      /* The refunded payment, which Razorpay's refund.processed carries:
+       * its notes name the munshi link it paid (how the webhook finds the
+       * business) and it lets an early refund record its payment first.
+       * Taken only when well formed and the refund's own payment. */
+      const json *pent = entity(payload, "payment");
+      rzp_event pe;
+      char pwhy[160];
+      memset(&pe, 0, sizeof pe);
+      if (pent && !parse_payment(a, pent, &pe, pwhy, sizeof pwhy) &&
+          !strcmp(pe.payment_id, ev->refund_payment_id)) {
+        ev->payment_id = pe.payment_id;
+        ev->payment_method = pe.payment_method;
+        ev->payment_amount = pe.payment_amount;
+        ev->payment_created_s = pe.payment_created_s;
+        ev->payment_reference = pe.payment_reference;
+      }
       return 0;
     }
     default:

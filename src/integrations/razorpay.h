@@ -60,8 +60,10 @@ typedef struct rzp_event {
   const char *payment_id, *payment_method;
   int64_t payment_amount; /* paise */
   int64_t payment_created_s; /* unix seconds; 0 when absent */
-  /* payment.captured: payload.payment.entity.notes.munshi_reference, the
-   * reference munshi put in the link's notes (NULL when absent). */
+  /* payload.payment.entity.notes.munshi_reference, the reference munshi
+   * put in the link's notes (NULL when absent). On refund.processed the
+   * payment fields are set only when its payment entity is well formed and
+   * is the refund's payment (payment_id == refund_payment_id). */
   const char *payment_reference;
   /* payload.payment_link.entity */
   const char *link_id, *link_reference, *link_status;

@@ -318,12 +318,73 @@ describe('payment webhooks', () => {
     assert.ok(stray.json.ignored);
   });
 
+  test('an over-refund is acknowledged once, kept visible as payment.refund_unapplied, books unchanged', async () => {
+    const { s, link } = await linked(300);
+    const ev = linkPaidEvent(link, 30000);
+    assert.equal((await deliver(process.env.MUNSHI_URL, hookPath(s), ev, WEBHOOK_SECRET)).status, 200);
+    const payId = ev.payload.payment.entity.id;
+    const over = refundProcessedEvent(payId, 99999900, undefined, { link, paymentAmount: 30000 });
+    const id = eventId();
+    const r = await deliver(process.env.MUNSHI_URL, hookPath(s), over, WEBHOOK_SECRET, { eventId: id });
+    // Not a 409 (Razorpay would deliver it again for ever): acknowledged,
+    // with the refusal in the answer.
+    assert.equal(r.status, 200, r.info);
+    assert.ok(r.json.not_applied, r.info);
+    const again = await deliver(process.env.MUNSHI_URL, hookPath(s), over, WEBHOOK_SECRET, { eventId: id });
+    assert.equal(again.status, 200, again.info);
+    assert.match(again.json.ignored, /handled before/);
+    assert.equal((await rows('refunds', s.t, 'select=id')).length, 0);
+    assert.equal(paise(await debt(s)), 0);
+    const evs = await rows('events', s.t, 'select=event_type,payload&event_type=eq.payment.refund_unapplied');
+    assert.equal(evs.length, 1, JSON.stringify(evs));
+    const pl = typeof evs[0].payload === 'string' ? JSON.parse(evs[0].payload) : evs[0].payload;
+    assert.equal(pl.provider_payment_id, payId);
+    assert.equal(pl.provider_refund_id, over.payload.refund.entity.id);
+    assert.equal(paise(pl.amount), 99999900);
+    assert.ok(pl.error, JSON.stringify(pl));
+  });
+
+  test('a refund delivered before its payment records the payment first, then the refund; each once', async () => {
+    const { s, link } = await linked(600);
+    const pay = linkPaidEvent(link, 60000);
+    const payId = pay.payload.payment.entity.id;
+    const refund = refundProcessedEvent(payId, 10000, undefined, { link, paymentAmount: 60000 });
+    const r = await deliver(process.env.MUNSHI_URL, hookPath(s), refund, WEBHOOK_SECRET);
+    assert.equal(r.status, 200, r.info);
+    assert.ok(!r.json.ignored, r.info);
+    // The payment's own events come after: the same payment, not a second.
+    for (const late of [pay, paymentCapturedEvent(link, 60000, payId)]) {
+      const l = await deliver(process.env.MUNSHI_URL, hookPath(s), late, WEBHOOK_SECRET);
+      assert.equal(l.status, 200, l.info);
+    }
+    const ps = await payments(s);
+    assert.equal(ps.length, 1, JSON.stringify(ps));
+    assert.equal(ps[0].provider_payment_id, payId);
+    assert.equal(paise(ps[0].amount_received), 60000);
+    assert.equal((await rows('refunds', s.t, 'select=id')).length, 1);
+    assert.equal(paise(await debt(s)), 10000);
+  });
+
+  test('provider ids cannot be set over rpc (only the webhook sets them)', async () => {
+    const s = await shop();
+    for (const args of [
+      { customer_id: s.customer, amount_received: 1, payment_mode: 'upi', provider: 'razorpay', provider_payment_id: 'pay_Claimed1' },
+      { customer_id: s.customer, amount_received: 1, payment_mode: 'upi', provider_payment_id: 'pay_Claimed1' },
+      { customer_id: s.customer, amount_received: 1, payment_mode: 'upi', provider: 'razorpay' },
+    ]) {
+      const r = await rpc(s.t, 'record_payment', args);
+      assert.equal(r.status, 400, `${JSON.stringify(args)}: ${r.info}`);
+    }
+    assert.equal((await payments(s)).length, 0);
+  });
+
   test('record_refund over rpc: bad input is refused, nothing written', async () => {
     const s = await shop();
     for (const args of [
       { customer_id: s.customer }, { customer_id: s.customer, amount: -1 },
       { customer_id: s.customer, amount: 1, provider: 'razorpay' },
       { customer_id: s.customer, amount: 1, provider_refund_id: 'rfnd_x' },
+      { customer_id: s.customer, amount: 1, provider: 'razorpay', provider_refund_id: 'rfnd_x' },
     ]) {
       const r = await rpc(s.t, 'record_refund', args);
       assert.equal(r.status, 400, `${JSON.stringify(args)}: ${r.info}`);
@@ -365,5 +426,54 @@ describe('the shared account', () => {
     assert.equal(ps.json.length, 1, ps.info);
     const inv = await rest('GET', `invoices?select=status&id=eq.${s.invoice.id}`, { token: s.t, origin: srv.origin });
     assert.equal(inv.json[0].status, 'paid');
+  });
+
+  test("another business cannot make a shop's refund vanish (the refund finds its business through the link)", async () => {
+    const A = await shop({ origin: srv.origin, integration: false, rupees: 500 });
+    const l = await ok(rpc(A.t, 'create_payment_link', { invoice_id: A.invoice.id }, srv.origin));
+    const link = fake.linkByRef(l.reference_id);
+    const ev = linkPaidEvent(link, 50000);
+    const payId = ev.payload.payment.entity.id;
+    assert.equal((await deliver(srv.origin, '/webhooks/razorpay', ev, SHARED.webhook)).status, 200);
+    // B tries to claim A's pay_ id: refused, nothing written.
+    const B = await shop({ origin: srv.origin, integration: false, rupees: 100 });
+    const claim = await rpc(B.t, 'record_payment', { customer_id: B.customer, amount_received: 1, payment_mode: 'upi', provider: 'razorpay', provider_payment_id: payId }, srv.origin);
+    assert.equal(claim.status, 400, claim.info);
+    const bp = await rest('GET', 'payments?select=id', { token: B.t, origin: srv.origin });
+    assert.equal(bp.json.length, 0, bp.info);
+    // A's genuine refund is applied to A.
+    const refund = refundProcessedEvent(payId, 20000, undefined, { link, paymentAmount: 50000 });
+    const r = await deliver(srv.origin, '/webhooks/razorpay', refund, SHARED.webhook);
+    assert.equal(r.status, 200, r.info);
+    assert.ok(!r.json.ignored, r.info);
+    const rf = await rest('GET', 'refunds?select=amount,provider_refund_id', { token: A.t, origin: srv.origin });
+    assert.equal(rf.json.length, 1, rf.info);
+    assert.equal(paise(rf.json[0].amount), 20000);
+    // A refund without a munshi reference on the shared route: not ours.
+    const stray = await deliver(srv.origin, '/webhooks/razorpay', refundProcessedEvent(payId, 100), SHARED.webhook);
+    assert.equal(stray.status, 200, stray.info);
+    assert.ok(stray.json.ignored, stray.info);
+    const rf2 = await rest('GET', 'refunds?select=id', { token: A.t, origin: srv.origin });
+    assert.equal(rf2.json.length, 1, rf2.info);
+  });
+
+  test("the shared secret cannot refund a payment a shop recorded through its own integration", async () => {
+    const A = await shop({ origin: srv.origin, rupees: 400 });
+    const l = await ok(rpc(A.t, 'create_payment_link', { invoice_id: A.invoice.id }, srv.origin));
+    const link = fake.linkByRef(l.reference_id);
+    const ev = linkPaidEvent(link, 40000);
+    const payId = ev.payload.payment.entity.id;
+    const own = await deliver(srv.origin, `/webhooks/razorpay/${A.integ}`, ev, WEBHOOK_SECRET);
+    assert.equal(own.status, 200, own.info);
+    const shared = await deliver(srv.origin, '/webhooks/razorpay', refundProcessedEvent(payId, 10000, undefined, { link, paymentAmount: 40000 }), SHARED.webhook);
+    assert.equal(shared.status, 200, shared.info);
+    assert.ok(shared.json.ignored, shared.info);
+    const rf = await rest('GET', 'refunds?select=id', { token: A.t, origin: srv.origin });
+    assert.equal(rf.json.length, 0, rf.info);
+    // Through its own route it is applied.
+    const mine = await deliver(srv.origin, `/webhooks/razorpay/${A.integ}`, refundProcessedEvent(payId, 10000, undefined, { link, paymentAmount: 40000 }), WEBHOOK_SECRET);
+    assert.equal(mine.status, 200, mine.info);
+    const rf2 = await rest('GET', 'refunds?select=id', { token: A.t, origin: srv.origin });
+    assert.equal(rf2.json.length, 1, rf2.info);
   });
 });

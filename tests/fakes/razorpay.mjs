@@ -162,12 +162,14 @@ export function paymentCapturedEvent(link, amount, paymentId) {
   };
 }
 
-export function refundProcessedEvent(paymentId, amount, refundId = rid('rfnd')) {
+export function refundProcessedEvent(paymentId, amount, refundId = rid('rfnd'), { link = null, paymentAmount = amount } = {}) {
+  // Razorpay's refund.processed carries the refunded payment too; a link's
+  // payment has the link's notes (munshi_reference) there.
   return {
     entity: 'event', account_id: 'acc_Fake', event: 'refund.processed', contains: ['refund', 'payment'],
     payload: {
       refund: { entity: { id: refundId, entity: 'refund', amount, currency: 'INR', payment_id: paymentId, notes: {}, status: 'processed', speed_processed: 'normal', created_at: Math.floor(Date.now() / 1000) } },
-      payment: { entity: paymentEntity(null, amount, paymentId) },
+      payment: { entity: paymentEntity(link, paymentAmount, paymentId) },
     },
     created_at: Math.floor(Date.now() / 1000),
   };

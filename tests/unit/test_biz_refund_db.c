@@ -17,6 +17,7 @@
 #include "testcall.h"
 #include "testutil.h"
 #include "base/json.h"
+#include "biz/run.h"
 
 static db *d;
 static api_principal owner;
@@ -37,6 +38,35 @@ static int callf(arena *a, const char *name, json **ans, const char *fmt, ...) {
   va_end(ap);
   return test_call(d, a, &owner, 1, "POST", name, "", body, represent, ans);
 }
+
+/* The provider's path (a verified webhook): biz_run with from_provider,
+ * the only caller that may name provider ids. */
+static int provf(arena *a, const char *name, json **ans, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int provf(arena *a, const char *name, json **ans, const char *fmt, ...) {
+  char body[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  json *args;
+  json_error je;
+  if (json_parse(a, body, strlen(body), &args, &je)) fail_msg("bad args");
+  biz_call call = {.op = name, .profile_id = owner.sub, .args = args, .a = a,
+                   .from_provider = 1};
+  api_resp r;
+  api_resp_init(&r);
+  int st = biz_run(d, &call, &r) ? r.status : 200;
+  if (st == 200 &&
+      json_parse(a, arena_strndup(a, r.body.data, r.body.len), r.body.len,
+                 ans, &je))
+    fail_msg("bad answer");
+  api_resp_free(&r);
+  return st;
+}
+
+#define POK(a, name, ans, ...) \
+  assert_int_equal(provf(a, name, ans, __VA_ARGS__), 200)
 
 #define OK(a, name, ans, ...) \
   assert_int_equal(callf(a, name, ans, __VA_ARGS__), 200)
@@ -132,12 +162,12 @@ static void test_provider_payment_once(void **state) {
   "{\"customer_id\":\"%s\",\"amount_received\":300,\"payment_mode\":"     \
   "\"upi\",\"invoice_id\":\"%s\",\"provider\":\"razorpay\","              \
   "\"provider_payment_id\":\"pay_Once1\"}"
-  OK(a, "record_payment", &p1, fmt, cu, str(inv, "id"));
+  POK(a, "record_payment", &p1, fmt, cu, str(inv, "id"));
   assert_string_equal(str(p1, "provider_payment_id"), "pay_Once1");
   assert_string_equal(str(p1, "total_debt"), "0.00");
   /* Again, although the invoice is paid now: the first payment, not a
    * 409 and not a second row. */
-  OK(a, "record_payment", &p2, fmt, cu, str(inv, "id"));
+  POK(a, "record_payment", &p2, fmt, cu, str(inv, "id"));
 #undef fmt
   assert_string_equal(str(p2, "id"), str(p1, "id"));
   assert_string_equal(str(p2, "amount_received"), "300.00");
@@ -150,7 +180,7 @@ static void test_provider_payment_once(void **state) {
   /* A provider's payment naming an invoice paid meanwhile is still money
    * in: recorded, as credit. */
   json *p3;
-  OK(a, "record_payment", &p3,
+  POK(a, "record_payment", &p3,
      "{\"customer_id\":\"%s\",\"amount_received\":50,\"payment_mode\":"
      "\"upi\",\"invoice_id\":\"%s\",\"provider\":\"razorpay\","
      "\"provider_payment_id\":\"pay_Late2\"}",
@@ -159,21 +189,35 @@ static void test_provider_payment_once(void **state) {
   assert_string_equal(str(p3, "total_debt"), "-50.00");
   /* Bad provider arguments: refused, nothing written. */
   json *ans;
-  assert_int_equal(callf(a, "record_payment", &ans,
+  assert_int_equal(provf(a, "record_payment", &ans,
                          "{\"customer_id\":\"%s\",\"amount_received\":1,"
                          "\"payment_mode\":\"upi\",\"provider\":\"razorpay\"}",
                          cu),
                    400);
-  assert_int_equal(callf(a, "record_payment", &ans,
+  assert_int_equal(provf(a, "record_payment", &ans,
                          "{\"customer_id\":\"%s\",\"amount_received\":1,"
                          "\"payment_mode\":\"upi\",\"provider\":\"stripe\","
                          "\"provider_payment_id\":\"pay_X\"}",
                          cu),
                    400);
-  assert_int_equal(callf(a, "record_payment", &ans,
+  assert_int_equal(provf(a, "record_payment", &ans,
                          "{\"customer_id\":\"%s\",\"amount_received\":1,"
                          "\"payment_mode\":\"upi\",\"provider\":\"razorpay\","
                          "\"provider_payment_id\":\"pay X'\"}",
+                         cu),
+                   400);
+  /* Over REST (any user-facing caller) provider ids are refused: a
+   * business cannot claim a pay_ id, its own or another's (review 10). */
+  assert_int_equal(callf(a, "record_payment", &ans,
+                         "{\"customer_id\":\"%s\",\"amount_received\":1,"
+                         "\"payment_mode\":\"upi\",\"provider\":\"razorpay\","
+                         "\"provider_payment_id\":\"pay_Claim9\"}",
+                         cu),
+                   400);
+  assert_int_equal(callf(a, "record_payment", &ans,
+                         "{\"customer_id\":\"%s\",\"amount_received\":1,"
+                         "\"payment_mode\":\"upi\","
+                         "\"provider_payment_id\":\"pay_Claim9\"}",
                          cu),
                    400);
   assert_int_equal(count("SELECT COUNT(*) FROM payments WHERE "
@@ -310,7 +354,7 @@ static void test_provider_refund_once(void **state) {
   char cu[37];
   new_customer(a, cu);
   json *inv = invoice(a, cu, 5), *p, *r1, *r2;
-  OK(a, "record_payment", &p,
+  POK(a, "record_payment", &p,
      "{\"customer_id\":\"%s\",\"amount_received\":500,\"payment_mode\":"
      "\"upi\",\"invoice_id\":\"%s\",\"provider\":\"razorpay\","
      "\"provider_payment_id\":\"pay_Ref1\"}",
@@ -318,12 +362,24 @@ static void test_provider_refund_once(void **state) {
 #define fmt                                                        \
   "{\"customer_id\":\"%s\",\"amount\":120.50,\"payment_id\":\"%s\"," \
   "\"provider\":\"razorpay\",\"provider_refund_id\":\"rfnd_One1\"}"
-  OK(a, "record_refund", &r1, fmt, cu, str(p, "id"));
+  POK(a, "record_refund", &r1, fmt, cu, str(p, "id"));
   assert_string_equal(str(r1, "total_debt"), "120.50");
-  OK(a, "record_refund", &r2, fmt, cu, str(p, "id"));
+  POK(a, "record_refund", &r2, fmt, cu, str(p, "id"));
 #undef fmt
   assert_string_equal(str(r2, "id"), str(r1, "id"));
   assert_string_equal(str(r2, "total_debt"), "120.50");
+  assert_int_equal(count("SELECT COUNT(*) FROM refunds WHERE "
+                          "profile_id = $1 AND customer_id = $2",
+                          cu),
+                   1);
+  /* Over REST provider_refund_id is refused, nothing written. */
+  json *ans;
+  assert_int_equal(callf(a, "record_refund", &ans,
+                         "{\"customer_id\":\"%s\",\"amount\":1,"
+                         "\"payment_id\":\"%s\",\"provider\":\"razorpay\","
+                         "\"provider_refund_id\":\"rfnd_Claim2\"}",
+                         cu, str(p, "id")),
+                   400);
   assert_int_equal(count("SELECT COUNT(*) FROM refunds WHERE "
                           "profile_id = $1 AND customer_id = $2",
                           cu),

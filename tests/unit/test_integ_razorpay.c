@@ -114,6 +114,30 @@ static void test_other_events(void **state) {
   assert_string_equal(ev.refund_id, "rfnd_R1");
   assert_string_equal(ev.refund_payment_id, "pay_C1");
   assert_int_equal(ev.refund_amount, 250);
+  assert_null(ev.payment_id); /* no payment entity: none */
+  assert_null(ev.payment_reference);
+  /* With the refunded payment's entity (as Razorpay sends it): its
+   * reference, id and amount, which find the business and let an early
+   * refund record its payment first. */
+  const char *refp =
+      "{\"event\":\"refund.processed\",\"payload\":{\"refund\":{\"entity\":"
+      "{\"id\":\"rfnd_R2\",\"payment_id\":\"pay_C1\",\"amount\":250}},"
+      "\"payment\":{\"entity\":{\"id\":\"pay_C1\",\"amount\":900,"
+      "\"method\":\"upi\",\"notes\":{\"munshi_reference\":\"muR\"}}}}}";
+  assert_int_equal(rzp_event_parse(a, refp, strlen(refp), &ev, why, sizeof why), 0);
+  assert_string_equal(ev.payment_id, "pay_C1");
+  assert_string_equal(ev.payment_reference, "muR");
+  assert_int_equal(ev.payment_amount, 900);
+  assert_int_equal(ev.refund_amount, 250);
+  /* Another payment's entity is not taken (nor its reference). */
+  const char *refo =
+      "{\"event\":\"refund.processed\",\"payload\":{\"refund\":{\"entity\":"
+      "{\"id\":\"rfnd_R3\",\"payment_id\":\"pay_C1\",\"amount\":250}},"
+      "\"payment\":{\"entity\":{\"id\":\"pay_OTHER\",\"amount\":900,"
+      "\"notes\":{\"munshi_reference\":\"muR\"}}}}}";
+  assert_int_equal(rzp_event_parse(a, refo, strlen(refo), &ev, why, sizeof why), 0);
+  assert_null(ev.payment_id);
+  assert_null(ev.payment_reference);
   const char *exp =
       "{\"event\":\"payment_link.expired\",\"payload\":{\"payment_link\":"
       "{\"entity\":{\"id\":\"plink_E\",\"reference_id\":\"muE\",\"status\":"
