@@ -53,7 +53,12 @@ enum {
    * wait for their turn in a group commit, biz/run.h), so that many of them
    * can wait together and share one commit instead of being limited to the
    * few HTTP workers; a full queue answers the row's busy error. */
-  ROUTE_OPS = 1 << 3
+  ROUTE_OPS = 1 << 3,
+  /* CPU-bound rendering (invoice PDFs): runs on a small pool of its own, so
+   * that neither the HTTP workers (health, REST) nor the offload pool
+   * (sign-ins) wait behind a flood of it; a full queue answers the row's
+   * busy error. */
+  ROUTE_RENDER = 1 << 4
 };
 
 /* What handlers get besides the request. A module whose handlers need state

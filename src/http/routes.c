@@ -121,7 +121,7 @@ const route http_routes[] = {
      * realtime (http/upgrade.h). */
     {ROUTE_GET, "/realtime/v1/websocket", upgrade_ws_route, ROUTE_PUBLIC, 0, 0},
     {ROUTE_GET, "/realtime/v1/sse", http_sse_handle, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
-    {ROUTE_GET, "/invoices/:file", invoice_pdf_route, ROUTE_USER, ROUTE_TOKEN_IN_QUERY, 0},
+    {ROUTE_GET, "/invoices/:file", invoice_pdf_route, ROUTE_USER, ROUTE_TOKEN_IN_QUERY | ROUTE_RENDER, E_UNAVAILABLE},
     /* Last: any other path is a file of web/ or 404 (static_serve answers
      * 405 itself for a file asked with the wrong method). */
     {ROUTE_ANY, "/*", static_route, ROUTE_PUBLIC, ROUTE_FALLBACK, 0},

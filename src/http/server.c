@@ -56,6 +56,10 @@
 #define HTTP_OPS_THREADS 16
 #define HTTP_OPS_THREADS_PG_MIN 2
 #define HTTP_OPS_QUEUE 512
+/* ROUTE_RENDER rows: two renders at a time (the machine's cores, at most),
+ * and a queue for a burst of them; beyond that, the busy answer. */
+#define HTTP_RENDER_THREADS 2
+#define HTTP_RENDER_QUEUE 64
 
 static int ops_threads(const http_config *cfg) {
   if (cfg->ops_threads > 0) return cfg->ops_threads;
@@ -73,6 +77,7 @@ struct http_server {
   proxy_list proxies;
   offload *pool;
   offload *ops_pool; /* ROUTE_OPS rows */
+  offload *render_pool; /* ROUTE_RENDER rows */
   deadline *dl;
   http_streams *streams; /* open SSE answers */
 };
@@ -390,8 +395,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
   st->path = url;
 
   const route *r = route_match(http_routes, http_routes_count, req, &st->resp);
-  if (r && (r->flags & (ROUTE_OFFLOAD | ROUTE_OPS))) {
-    offload *pool = r->flags & ROUTE_OPS ? s->ops_pool : s->pool;
+  if (r && (r->flags & (ROUTE_OFFLOAD | ROUTE_OPS | ROUTE_RENDER))) {
+    offload *pool = r->flags & ROUTE_OPS      ? s->ops_pool
+                    : r->flags & ROUTE_RENDER ? s->render_pool
+                                              : s->pool;
     if (offload_reserve(pool)) {
       api_fail(&st->resp, r->busy,
                "Too many requests of this kind in progress; retry shortly",
@@ -426,6 +433,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 static void server_free(http_server *s) {
   offload_free(s->pool);
   offload_free(s->ops_pool);
+  offload_free(s->render_pool);
   deadline_free(s->dl);
   http_streams_free(s->streams);
   free(s->db_url);
@@ -463,6 +471,12 @@ int http_start(const http_config *cfg, http_server **out, char *err,
                             cfg->ops_queue > 0 ? cfg->ops_queue : HTTP_OPS_QUEUE,
                             err, errlen);
   if (!s->ops_pool) {
+    server_free(s);
+    return -1;
+  }
+  s->render_pool =
+      offload_new(HTTP_RENDER_THREADS, HTTP_RENDER_QUEUE, err, errlen);
+  if (!s->render_pool) {
     server_free(s);
     return -1;
   }
@@ -535,6 +549,7 @@ void http_stop(http_server *s) {
   MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
   offload_stop(s->pool);
   offload_stop(s->ops_pool);
+  offload_stop(s->render_pool);
   /* Streams end, and their suspended connections are resumed. */
   http_streams_stop(s->streams);
   /* libmicrohttpd must not stop with an upgraded socket still open. */

@@ -40,7 +40,13 @@ void pdf_font(pdf_doc *p, double size, int bold);
 void pdf_gray(pdf_doc *p, double level);
 /* Sets utf8 in a box w points wide at (x, y) (its top left), wrapped at
  * word boundaries (or anywhere, for one long word), aligned in the box.
- * Returns the height it took. */
+ * Returns the height it took. Every text drawn is cleaned first: bidi
+ * embeddings, overrides, isolates and marks and control characters (but
+ * newlines) are dropped (biz_text_clean), and at most PDF_TEXT_MAX bytes
+ * (a table cell: PDF_CELL_MAX) are set, cut with an ellipsis, which bounds
+ * the shaping work of one text and so of a row. */
+#define PDF_TEXT_MAX 4000
+#define PDF_CELL_MAX 300
 double pdf_text(pdf_doc *p, double x, double y, double w, pdf_align align,
                 const char *utf8);
 /* The height pdf_text would take, drawing nothing. */
@@ -55,6 +61,9 @@ double pdf_text_height(pdf_doc *p, double w, const char *utf8);
 double pdf_cells_set(pdf_doc *p, int n, const double *w,
                      const pdf_align *align, const char *const *texts);
 void pdf_cells_draw(pdf_doc *p, int n, const double *x, double y);
+/* The bytes of text handed to Pango so far by all documents (cleaned and
+ * cut): a measure of the shaping work, for tests. */
+size_t pdf_text_bytes(void);
 /* A line from (x1, y1) to (x2, y2), width points thick. */
 void pdf_line(pdf_doc *p, double x1, double y1, double x2, double y2,
               double width);

@@ -125,3 +125,50 @@ test('rpc/invoice_upi answers the UPI link, the amount due and the QR as SVG', a
   expectPgError(await rest('POST', 'rpc/invoice_upi', { token: A.token, body: {} }), 400, 'MU400');
   expectPgError(await rest('POST', 'rpc/invoice_upi', { body: { invoice_id: invoice.id } }), 401);
 });
+
+// Rendering is CPU work of up to a second for the largest invoices; it runs
+// on a pool of its own (two at a time, a bounded queue, 503 beyond it), so
+// the HTTP workers keep answering everything else while PDFs render. Eight
+// renders of a 500-line invoice of long Devanagari names on the two HTTP
+// workers kept /health waiting for seconds.
+test('/health and REST answer while large PDFs render', async () => {
+  const prod = await rest('POST', 'products', {
+    token: A.token, headers: REP,
+    body: { name: 'प्र'.repeat(330), hsn_code: '6204', unit: 'pcs', gst_rate: 18, base_price: 1.01, current_stock: 100000 },
+  });
+  assert.equal(prod.status, 201, prod.info);
+  const cust = await rest('POST', 'customers', {
+    token: A.token, headers: REP,
+    body: { full_name: 'Bulk Buyer', phone_number: '+919811100077', state_code: '27' },
+  });
+  assert.equal(cust.status, 201, cust.info);
+  const items = Array.from({ length: 500 }, () => ({ product_id: prod.json[0].id, quantity: 1 }));
+  const inv = await rest('POST', 'rpc/create_invoice', {
+    token: A.token, body: { customer_id: cust.json[0].id, items },
+  });
+  assert.equal(inv.status, 200, inv.info);
+  const path = `/invoices/${inv.json.id}.pdf`;
+  const auth = { Authorization: `Bearer ${A.token}`, apikey: ANON_KEY };
+  const t0 = Date.now();
+  const one = await get(path, auth);
+  assert.equal(one.status, 200, one.info);
+  const single = Date.now() - t0;
+
+  const burst = Promise.all(Array.from({ length: 8 }, () => get(path, auth)));
+  await new Promise((r) => setTimeout(r, 100));
+  const h0 = Date.now();
+  const h = await fetch(`${BASE}/health`);
+  await h.text();
+  const health = Date.now() - h0;
+  const r0 = Date.now();
+  const list = await rest('GET', 'customers?select=id&limit=1', { token: A.token });
+  const read = Date.now() - r0;
+  const all = await burst;
+  assert.equal(h.status, 200);
+  assert.equal(list.status, 200, list.info);
+  for (const r of all) assert.ok(r.status === 200 || r.status === 503, r.info);
+  assert.ok(all.some((r) => r.status === 200));
+  // Eight renders queued behind two workers would take 4 x one render.
+  assert.ok(health < Math.max(1000, single), `health took ${health} ms (one PDF: ${single} ms)`);
+  assert.ok(read < Math.max(1000, single), `a REST read took ${read} ms (one PDF: ${single} ms)`);
+});

@@ -436,6 +436,31 @@ static void test_formats(void **state) {
                       "&cu=INR&tn=Invoice%20INV%2F26-27%2F0001"
                       "&tr=INV%2F26-27%2F0001");
   buf_reset(&b);
+  /* A bidi override (U+202E) or isolate (U+2066..U+2069), a mark, or a
+   * control character in the payee's name or the note never reaches the
+   * link: a UPI app would show "Ram Sons" spoofed as another payee. */
+  biz_upi_link(&b, "shop@upi", "Ram\xe2\x80\xae Sons\xe2\x81\xa6\x01",
+               100, "Dues\xe2\x80\x8f\xe2\x81\xa9 of\nSita\x7f", NULL);
+  assert_string_equal(buf_cstr(&b), "upi://pay?pa=shop%40upi&pn=Ram%20Sons"
+                                    "&am=1.00&cu=INR&tn=Dues%20of%20Sita");
+  buf_reset(&b);
+  {
+    /* biz_text_clean: every listed character goes, the rest stays (the
+     * Devanagari, an invalid byte, a newline when kept). */
+    static const char in[] =
+        "a\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xae"
+        "b\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9" "c\xe2\x80\x8e"
+        "\xd8\x9c\xc2\x85\x1b[0m\td\ne\xe0\xa4\xb0\xe2\x80\xa9\xff";
+    char out[sizeof in];
+    size_t n = biz_text_clean(out, in, sizeof in - 1, 1);
+    assert_string_equal(out, "abc[0m d\ne\xe0\xa4\xb0\xe2\x80\xa9\xff");
+    assert_int_equal(n, strlen(out));
+    biz_text_clean(out, in, sizeof in - 1, 0);
+    assert_string_equal(out, "abc[0m d e\xe0\xa4\xb0\xe2\x80\xa9\xff");
+    /* a sequence cut at the end of the input is copied, not overrun */
+    biz_text_clean(out, "x\xe2\x80", 3, 0);
+    assert_string_equal(out, "x\xe2\x80");
+  }
 
   /* No template holds a number of its own: every digit of a reply comes
    * from the books through a hole. */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "base/ident.h"
@@ -29,6 +30,7 @@
 #include "biz/run.h"
 #include "biz/upi.h"
 #include "integrations/integrations.h"
+#include "integrations/pdf.h"
 #include "testutil.h"
 
 typedef struct fx {
@@ -412,6 +414,87 @@ static void test_many_pages(void **state) {
   arena_free(a);
 }
 
+/* The most lines an invoice may have (INVOICE_MAX_LINES), each a product
+ * whose name is 990 bytes of Devanagari with no space: Pango's cost of
+ * wrapping one long unbroken text grows faster than its length, and such an
+ * invoice took 5 s of CPU (15 s under ASan) on an HTTP thread. A cell is now
+ * cut at PDF_CELL_MAX bytes, so the shaping work per row is bounded: the
+ * bytes handed to Pango stay under what the whole names would be. And bidi
+ * overrides/isolates and control characters in the customer's name and
+ * address never reach the PDF: "daoR lliH" inside U+202E..U+202C would
+ * print as "Hill Road". */
+static void test_long_lines_and_bidi(void **state) {
+  fx *f = *state;
+  arena *a = arena_new();
+  char cust[37], prod[37];
+  uuid_v7(cust);
+  uuid_v7(prod);
+  db_val c[] = {db_uuid(f->biz), db_uuid(cust)};
+  sql(f->d,
+      "INSERT INTO customers (profile_id, id, full_name, state_code, "
+      "address, city, pincode, phone_number) VALUES ($1, $2, "
+      "'Asha\x01 Rao\xe2\x81\xa6', '27', "
+      "'9 \xe2\x80\xae""daoR lliH\xe2\x80\xac Lane', 'Pune', '411002', "
+      "'+919812345679')",
+      c, 2);
+  buf name;
+  buf_init(&name, 0);
+  for (int i = 0; i < 110; i++) buf_puts(&name, "\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xb0");
+  db_val pv[] = {db_uuid(f->biz), db_uuid(prod), db_text(buf_cstr(&name)),
+                 db_dec(1800, 2), db_money(101), db_dec(1000000, 3)};
+  sql(f->d,
+      "INSERT INTO products (profile_id, id, name, hsn_code, unit, gst_rate, "
+      "base_price, current_stock) VALUES ($1, $2, $3, '6204', 'pcs', $4, $5, "
+      "$6)",
+      pv, 6);
+  size_t name_len = name.len;
+  buf_free(&name);
+  buf items;
+  buf_init(&items, 0);
+  enum { LINES = 500 };
+  for (int i = 0; i < LINES; i++)
+    buf_printf(&items, "%s{\"product_id\":\"%s\",\"quantity\":1}",
+               i ? "," : "", prod);
+  json *inv = op(f->d, a, f->biz, "create_invoice",
+                 arena_printf(a, "{\"customer_id\":\"%s\",\"items\":[%s]}",
+                              cust, buf_cstr(&items)));
+  buf_free(&items);
+  const char *id = json_get(inv, "id")->str;
+
+  buf out;
+  buf_init(&out, 0);
+  const char *fn = NULL;
+  api_error code;
+  char why[256];
+  struct timespec t0, t1;
+  size_t before = pdf_text_bytes();
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (integ_invoice_pdf(f->d, a, f->biz, id, &out, &fn, &code, why, sizeof why))
+    fail_msg("integ_invoice_pdf: %s", why);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  size_t shaped = pdf_text_bytes() - before;
+  double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  print_message("500 long lines: %zu bytes shaped, %.2f s\n", shaped, secs);
+  buf_free(&out);
+  /* Per row: the cut name and twelve short cells (well under 200 bytes),
+   * plus the header and totals; the whole names alone would be 495,000. */
+  assert_true(shaped < (size_t)LINES * (PDF_CELL_MAX + 3 + 200) + 50000);
+  assert_true(shaped < (size_t)LINES * name_len);
+  /* A fence far above the fixed cost (0.7 s; a few s under ASan) for a
+   * machine shared with other jobs. */
+  assert_true(secs < 30);
+
+  const char *t = render(f, a, id, "long-names", NULL);
+  HAS(t, "\xe2\x80\xa6"); /* the ellipsis of a cut name */
+  HAS(t, "9 daoR lliH Lane");
+  HASNT(t, "Hill Road");
+  HAS(t, "Asha Rao");
+  HASNT(t, "\xe2\x80\xae");
+  HASNT(t, "\xe2\x81\xa6");
+  HASNT(t, "\x01");
+  arena_free(a);
+}
+
 /* ---- rpc/invoice_upi ------------------------------------------------------ */
 
 static const char *no_header(const api_req *r, const char *name) {
@@ -596,6 +679,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_draft_and_cancelled, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_long_lines_and_bidi, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_invoice_upi, setup, teardown),
       cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
   };
