@@ -25,6 +25,32 @@ int gst_state_valid(const char *code) {
   return (v >= 1 && v <= 38) || v == 97;
 }
 
+/* Indexed by the code's value: the names of the GST portal's list (25 and
+ * 28 are codes of before the mergers of 2020 and 2014, still valid on old
+ * registrations; 97 is "Other Territory"). */
+static const char *const state_names[] = {
+    [1] = "Jammu and Kashmir", [2] = "Himachal Pradesh", [3] = "Punjab",
+    [4] = "Chandigarh", [5] = "Uttarakhand", [6] = "Haryana", [7] = "Delhi",
+    [8] = "Rajasthan", [9] = "Uttar Pradesh", [10] = "Bihar",
+    [11] = "Sikkim", [12] = "Arunachal Pradesh", [13] = "Nagaland",
+    [14] = "Manipur", [15] = "Mizoram", [16] = "Tripura",
+    [17] = "Meghalaya", [18] = "Assam", [19] = "West Bengal",
+    [20] = "Jharkhand", [21] = "Odisha", [22] = "Chhattisgarh",
+    [23] = "Madhya Pradesh", [24] = "Gujarat", [25] = "Daman and Diu",
+    [26] = "Dadra and Nagar Haveli and Daman and Diu",
+    [27] = "Maharashtra", [28] = "Andhra Pradesh (before division)",
+    [29] = "Karnataka", [30] = "Goa", [31] = "Lakshadweep", [32] = "Kerala",
+    [33] = "Tamil Nadu", [34] = "Puducherry",
+    [35] = "Andaman and Nicobar Islands", [36] = "Telangana",
+    [37] = "Andhra Pradesh", [38] = "Ladakh",
+};
+
+const char *gst_state_name(const char *code) {
+  if (!gst_state_valid(code)) return NULL;
+  int v = (code[0] - '0') * 10 + (code[1] - '0');
+  return v == 97 ? "Other Territory" : state_names[v];
+}
+
 /* The value of a GSTIN character in base 36, or -1 (also for '\0'). */
 static int b36(char c) {
   if (is_digit(c)) return c - '0';

@@ -9,6 +9,8 @@
 /* Two-digit GST state codes: 01..38 and 97 (other territory). 1 if valid,
  * else 0. */
 int gst_state_valid(const char *code);
+/* The state's name for a valid code ("29" -> "Karnataka"), else NULL. */
+const char *gst_state_name(const char *code);
 /* Checks a GSTIN: 15 characters, a valid state code, PAN shape, 'Z' at
  * position 14 and the mod-36 check character. Returns 0 (and the state code
  * in state[3] when not NULL) or -1 with a reason in why. Lower case is

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/dec.h"
+#include "base/ident.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -34,43 +35,10 @@
  * few hundred kilobytes). */
 #define INVOICE_PDF_MAX (16u << 20)
 
-/* GST state codes and their names (the GST portal's list; 97 is "Other
- * Territory"). */
-static const char *state_name(const char *code) {
-  static const struct {
-    const char *code, *name;
-  } states[] = {
-      {"01", "Jammu and Kashmir"}, {"02", "Himachal Pradesh"},
-      {"03", "Punjab"},            {"04", "Chandigarh"},
-      {"05", "Uttarakhand"},       {"06", "Haryana"},
-      {"07", "Delhi"},             {"08", "Rajasthan"},
-      {"09", "Uttar Pradesh"},     {"10", "Bihar"},
-      {"11", "Sikkim"},            {"12", "Arunachal Pradesh"},
-      {"13", "Nagaland"},          {"14", "Manipur"},
-      {"15", "Mizoram"},           {"16", "Tripura"},
-      {"17", "Meghalaya"},         {"18", "Assam"},
-      {"19", "West Bengal"},       {"20", "Jharkhand"},
-      {"21", "Odisha"},            {"22", "Chhattisgarh"},
-      {"23", "Madhya Pradesh"},    {"24", "Gujarat"},
-      {"25", "Daman and Diu"},
-      {"26", "Dadra and Nagar Haveli and Daman and Diu"},
-      {"27", "Maharashtra"},       {"28", "Andhra Pradesh (before division)"},
-      {"29", "Karnataka"},         {"30", "Goa"},
-      {"31", "Lakshadweep"},       {"32", "Kerala"},
-      {"33", "Tamil Nadu"},        {"34", "Puducherry"},
-      {"35", "Andaman and Nicobar Islands"},
-      {"36", "Telangana"},         {"37", "Andhra Pradesh"},
-      {"38", "Ladakh"},            {"97", "Other Territory"},
-  };
-  for (size_t i = 0; code && i < sizeof states / sizeof states[0]; i++)
-    if (!strcmp(states[i].code, code)) return states[i].name;
-  return NULL;
-}
-
 /* "Karnataka (29)", or "" when there is no code. */
 static const char *state_label(arena *a, const char *code) {
   if (!code || !*code) return "";
-  const char *n = state_name(code);
+  const char *n = gst_state_name(code);
   return n ? arena_printf(a, "%s (%s)", n, code) : arena_printf(a, "%s", code);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/ident.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -89,32 +90,14 @@ static int ist_time(const char *s, int64_t *out) {
 
 /* ---- requests --------------------------------------------------------------- */
 
-static const char *const STATES[][2] = {
-    {"01", "Jammu and Kashmir"}, {"02", "Himachal Pradesh"},
-    {"03", "Punjab"},            {"04", "Chandigarh"},
-    {"05", "Uttarakhand"},       {"06", "Haryana"},
-    {"07", "Delhi"},             {"08", "Rajasthan"},
-    {"09", "Uttar Pradesh"},     {"10", "Bihar"},
-    {"11", "Sikkim"},            {"12", "Arunachal Pradesh"},
-    {"13", "Nagaland"},          {"14", "Manipur"},
-    {"15", "Mizoram"},           {"16", "Tripura"},
-    {"17", "Meghalaya"},         {"18", "Assam"},
-    {"19", "West Bengal"},       {"20", "Jharkhand"},
-    {"21", "Odisha"},            {"22", "Chhattisgarh"},
-    {"23", "Madhya Pradesh"},    {"24", "Gujarat"},
-    {"26", "Dadra and Nagar Haveli and Daman and Diu"},
-    {"27", "Maharashtra"},       {"29", "Karnataka"},
-    {"30", "Goa"},               {"31", "Lakshadweep"},
-    {"32", "Kerala"},            {"33", "Tamil Nadu"},
-    {"34", "Puducherry"},        {"35", "Andaman and Nicobar Islands"},
-    {"36", "Telangana"},         {"37", "Andhra Pradesh"},
-    {"38", "Ladakh"},
-};
-
+/* Shiprocket takes the state's name. Codes of states that no longer exist
+ * (25 Daman and Diu, 28 undivided Andhra Pradesh) and 97 (other territory)
+ * name no delivery address: none. */
 const char *sr_state_name(const char *code) {
-  for (size_t i = 0; code && i < sizeof STATES / sizeof STATES[0]; i++)
-    if (!strcmp(STATES[i][0], code)) return STATES[i][1];
-  return NULL;
+  if (!code || !strcmp(code, "25") || !strcmp(code, "28") ||
+      !strcmp(code, "97"))
+    return NULL;
+  return gst_state_name(code);
 }
 
 const char *sr_phone10(arena *a, const char *phone) {

@@ -782,7 +782,14 @@ static void test_state_codes(void **state) {
   for (int v = 0; v < 100; v++) {
     char c[3] = {(char)('0' + v / 10), (char)('0' + v % 10), '\0'};
     assert_int_equal(gst_state_valid(c) != 0, (v >= 1 && v <= 38) || v == 97);
+    /* every valid code has a name, no other has one */
+    assert_int_equal(gst_state_name(c) != NULL, gst_state_valid(c) != 0);
   }
+  assert_string_equal(gst_state_name("29"), "Karnataka");
+  assert_string_equal(gst_state_name("07"), "Delhi");
+  assert_string_equal(gst_state_name("97"), "Other Territory");
+  assert_null(gst_state_name(NULL));
+  assert_null(gst_state_name("2"));
 }
 
 static void test_hsn(void **state) {
