@@ -168,9 +168,11 @@ static int purge_run(void *arg, db *d, const jobs_job *job, db_err *err) {
   if (jobs_purge(d, p->c.event_retention_s, p->c.idem_ttl_s, JOBS_PURGE_STEP,
                  &p->stop, &n, err))
     return -1;
-  if (n.events || n.idempotency_keys)
-    log_info("purge: %lld events, %lld idempotency keys deleted",
-             (long long)n.events, (long long)n.idempotency_keys);
+  if (n.events || n.idempotency_keys || n.webhook_receipts)
+    log_info("purge: %lld events, %lld idempotency keys, %lld webhook "
+             "receipts deleted",
+             (long long)n.events, (long long)n.idempotency_keys,
+             (long long)n.webhook_receipts);
   return 0;
 }
 

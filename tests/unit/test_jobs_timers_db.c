@@ -263,6 +263,7 @@ static void test_purge(void **state) {
   /* Retention 0: every passed event is old enough. Steps of 2 rows. */
   jobs_purge_counts n;
   OK(jobs_purge(f->d, 0, 86400, 2, NULL, &n, &err));
+  assert_int_equal(n.webhook_receipts, 0);
   assert_int_equal(n.idempotency_keys, 5);
   assert_int_equal(n.events, 2);
   assert_int_equal(test_count(f->d, "SELECT count(*) FROM idempotency_keys", NULL),
@@ -270,10 +271,23 @@ static void test_purge(void **state) {
   assert_int_equal(test_count(f->d, "SELECT count(*) FROM events WHERE id = $1",
                          ids[2]),
                    1);
-  /* A long retention keeps them all; a stop flag stops it at once. */
+  /* Webhook receipts: three from two days ago, one fresh. */
+  for (int i = 0; i < 4; i++) {
+    char ev[16];
+    snprintf(ev, sizeof ev, "evt_%d", i);
+    db_val w[] = {db_text(ev), db_ts(i < 3 ? now - 2 * 86400 * SEC : now)};
+    OK(db_query(f->d,
+                "INSERT INTO webhook_receipts (provider, scope, event_id, "
+                "received_at) VALUES ('razorpay', 'global', $1, $2)",
+                w, 2, NULL, &err));
+  }
+  /* A day's retention: the three old ones go (two steps), the fresh stays. */
   OK(jobs_purge(f->d, 86400, 60, 2, NULL, &n, &err));
   assert_int_equal(n.events, 0);
+  assert_int_equal(n.webhook_receipts, 3);
+  assert_int_equal(test_count(f->d, "SELECT count(*) FROM webhook_receipts", NULL), 1);
   assert_int_equal(n.idempotency_keys, 1);
+  /* A stop flag stops it at once. */
   atomic_int stop;
   atomic_init(&stop, 1);
   OK(jobs_purge(f->d, 0, 0, 2, &stop, &n, &err));
