@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { FakeLLM } from '../fakes/llm.mjs';
+import { FakeShiprocket, scan, webhookPayload } from '../fakes/shiprocket.mjs';
 import { freshDatabase, startMunshi } from './chat_lib.mjs';
 import { countAll, expectPgError, httpRaw, randomUuid, rest, rows, signup } from './lib.mjs';
 
@@ -398,21 +399,10 @@ describe('the shipment notifications', () => {
 // picked up, in transit, out for delivery and delivered. The rehearsal
 // replays the four events: three sends (each naming its own stage), none
 // for in transit, although the shipment's row is delivered by then.
-// The Shiprocket fake and the webhook come with the ship branch: until it is
-// merged this part is skipped, saying so.
-let srFake = null;
-try {
-  srFake = await import('../fakes/shiprocket.mjs');
-} catch (e) {
-  if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-}
-const SR_SKIP = srFake ? false : 'needs tests/fakes/shiprocket.mjs and the Shiprocket webhook (the ship branch)';
-
-describe('the shipment notifications, rehearsed over Shiprocket\'s webhooks', { skip: SR_SKIP }, () => {
-  const { FakeShiprocket, scan, webhookPayload } = srFake || {};
-  const fake = srFake && new FakeShiprocket();
-  before(async () => { if (fake) await fake.listen(Number(process.env.MUNSHI_TEST_SR_PORT || 0)); });
-  after(async () => { if (fake) await fake.close(); });
+describe('the shipment notifications, rehearsed over Shiprocket\'s webhooks', () => {
+  const fake = new FakeShiprocket();
+  before(async () => { await fake.listen(Number(process.env.MUNSHI_TEST_SR_PORT || 0)); });
+  after(async () => { await fake.close(); });
 
   test('three sends for four events, none for in_transit', async () => {
     const owner = await signup();

@@ -7,23 +7,13 @@
 // page following a webhook's scans live and "Track now"; the PDF opened from
 // the invoice (a PDF with the invoice number); the UPI QR; a Razorpay payment
 // link shown with its short URL.
-//
-// The fakes come with the ship and pay branches (tests/fakes/shiprocket.mjs,
-// razorpay.mjs): until both are merged this file is skipped, saying so.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { httpRaw, rest, signup } from '../api/lib.mjs';
+import { RazorpayFake } from '../fakes/razorpay.mjs';
+import { FakeShiprocket, scan, webhookPayload } from '../fakes/shiprocket.mjs';
 import { go, launch, newPage, noErrors, shoot, signIn, waitLive } from './lib.mjs';
-
-let fakes = null;
-try {
-  fakes = { ...(await import('../fakes/shiprocket.mjs')), ...(await import('../fakes/razorpay.mjs')) };
-} catch (e) {
-  if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-}
-const SKIP = fakes ? false : 'needs tests/fakes/shiprocket.mjs and razorpay.mjs (the ship and pay branches)';
-const { FakeShiprocket, RazorpayFake, scan, webhookPayload } = fakes || {};
 
 let browser;
 let user;
@@ -48,7 +38,6 @@ async function issuedInvoice() {
 }
 
 before(async () => {
-  if (SKIP) return;
   await sr.listen(Number(process.env.MUNSHI_TEST_SR_PORT || 0));
   await rzp.listen(Number(process.env.MUNSHI_TEST_RZP_PORT || 0));
   sr.accounts[SR_EMAIL] = SR_PASSWORD;
@@ -69,12 +58,11 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (SKIP) return;
   await sr.close();
   await rzp.close();
 });
 
-test('Shiprocket from settings to a delivered parcel, and the invoice\'s PDF, QR and payment link', { skip: SKIP }, async () => {
+test('Shiprocket from settings to a delivered parcel, and the invoice\'s PDF, QR and payment link', async () => {
   const page = await newPage(browser);
   await signIn(page, user);
 
