@@ -1,4 +1,4 @@
-/* shiprocket.h - the Shiprocket client (docs/integrations-shiprocket.part.md).
+/* shiprocket.h - the Shiprocket client (docs/integrations.md).
  *
  * Two halves. The pure half builds request bodies and reads Shiprocket's
  * answers and tracking webhooks: bytes in, a struct out, strings in the
