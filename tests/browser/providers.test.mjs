@@ -19,12 +19,12 @@ let browser;
 let user;
 let customer;
 let product;
-const sr = fakes && new FakeShiprocket();
+const sr = new FakeShiprocket();
 const SR_EMAIL = 'api@parcels.example';
 const SR_PASSWORD = 'sr-' + Math.random().toString(36).slice(2);
 const RZP_KEY = 'rzp_test_Browser42';
 const RZP_SECRET = 'rzp-' + Math.random().toString(36).slice(2);
-const rzp = fakes && new RazorpayFake({ [RZP_KEY]: RZP_SECRET });
+const rzp = new RazorpayFake({ [RZP_KEY]: RZP_SECRET });
 
 const REP = { Prefer: 'return=representation' };
 const as = (method, path, body) => rest(method, path, { token: user.token, body, headers: REP });
