@@ -492,6 +492,16 @@ static const char *ship_body(arena *a, const char *sid, int as_list,
 
 /* ---- create_shipment: the steps ---------------------------------------------- */
 
+/* A 200 from Shiprocket whose body is not the answer the step needs: the
+ * step is refused in Shiprocket's (or the parser's) words. Returns -1. */
+static int answer_refused(sr_fail *f, arena *a, const char *why) {
+  f->code = E_PROVIDER_REFUSED;
+  f->http_status = 200;
+  f->message = arena_strdup(a, why);
+  f->errors = NULL;
+  return -1;
+}
+
 /* Runs the steps the shipment still lacks. 0, or -1 with *step and f. */
 static int run_steps(db *d, ctx *c, ship *s, const char **step, sr_fail *f) {
   sr_client cl = {.d = d, .a = c->a, .creds = &c->creds,
@@ -553,11 +563,7 @@ static int run_steps(db *d, ctx *c, ship *s, const char **step, sr_fail *f) {
       return -1;
     sr_awb w;
     if (sr_parse_awb(c->a, body, n, &w, why, sizeof why)) {
-      f->code = E_PROVIDER_REFUSED;
-      f->http_status = 200;
-      f->message = arena_strdup(c->a, why);
-      f->errors = NULL;
-      return -1;
+      return answer_refused(f, c->a, why);
     }
     const char *url = arena_printf(c->a, TRACK_URL_PREFIX "%s", w.awb);
     db_val v[] = {db_text(w.awb),
@@ -579,11 +585,7 @@ static int run_steps(db *d, ctx *c, ship *s, const char **step, sr_fail *f) {
       return -1;
     int64_t at;
     if (sr_parse_pickup(c->a, body, n, &at, why, sizeof why)) {
-      f->code = E_PROVIDER_REFUSED;
-      f->http_status = 200;
-      f->message = arena_strdup(c->a, why);
-      f->errors = NULL;
-      return -1;
+      return answer_refused(f, c->a, why);
     }
     if (!at) at = time_now_us();
     db_val v[] = {db_ts(at)};
@@ -600,11 +602,7 @@ static int run_steps(db *d, ctx *c, ship *s, const char **step, sr_fail *f) {
       return -1;
     const char *url;
     if (sr_parse_label(c->a, body, n, &url, why, sizeof why)) {
-      f->code = E_PROVIDER_REFUSED;
-      f->http_status = 200;
-      f->message = arena_strdup(c->a, why);
-      f->errors = NULL;
-      return -1;
+      return answer_refused(f, c->a, why);
     }
     db_val v[] = {db_text(url)};
     if (record(d, c, s, NULL, "label_url = $3", v, 1, &e))
